@@ -1,0 +1,1 @@
+"""Database engine selection and the tenant-owned table base."""

@@ -1,0 +1,33 @@
+"""Base classes for tables.
+
+Every tenant-owned table derives from :class:`TenantOwned`: a non-null indexed ``tenant`` column,
+and ``UNIQUE_TOGETHER`` column sets that always start with ``tenant`` (made unique indexes by the
+migrations, which work on SQLite and PostgreSQL alike). Tables that are not tenant-owned derive from
+:class:`GlobalTable` and so appear on an explicit list.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import ClassVar
+
+from piccolo.columns import Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TenantOwned(Table):
+    tenant = Varchar(length=40, index=True, null=False, required=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+    UNIQUE_TOGETHER: ClassVar[tuple[tuple[str, ...], ...]] = ()
+
+
+class GlobalTable(Table):
+    """A table that is deliberately not tenant-owned (sessions, migration bookkeeping)."""
+
+    UNIQUE_TOGETHER: ClassVar[tuple[tuple[str, ...], ...]] = ()

@@ -1,0 +1,1 @@
+"""Accounts: registration, login factors, recovery, ID and password changes, lockout."""

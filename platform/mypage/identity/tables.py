@@ -1,0 +1,68 @@
+"""Piccolo tables of the portal's own identity records."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+
+from mypage.db.base import TenantOwned
+from mypage.records.tables import Customer
+
+
+class Account(TenantOwned, tablename="accounts"):
+    customer = ForeignKey(Customer, null=True, index=True)
+    login_id = Varchar(length=254, required=True)
+    """The normalised login ID (lower-cased where the tenant's IDs are case-insensitive)."""
+    login_id_display = Varchar(length=254)
+    password_hash = Varchar(length=255)
+    email = Varchar(length=254)
+    """連絡先メールアドレス: where codes and notices are sent."""
+    nickname = Varchar(length=60)
+    display_name = Varchar(length=120)
+    role = Varchar(length=20, default="owner")
+    """``owner`` (the contract holder), ``admin`` or ``general`` (members)."""
+    mail_notify = Boolean(default=True)
+    status = Varchar(length=20, default="active")
+    """``active``, ``pending`` (temporary password not yet replaced) or ``disabled``."""
+    must_change_password = Boolean(default=False)
+    recovery_method = Varchar(length=30, default="")
+    """``secret_question`` or ``email_code`` (iTSCOM-style recovery)."""
+    secret_question = Integer(null=True, default=None)
+    secret_answer_hash = Varchar(length=255)
+    totp_secret = Varchar(length=64)
+    failed_logins = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    last_login_at = Timestamptz(null=True, default=None)
+    password_changed_at = Timestamptz(null=True, default=None)
+
+    UNIQUE_TOGETHER = (("tenant", "login_id"),)
+
+
+class OneTimeToken(TenantOwned, tablename="one_time_tokens"):
+    """A link token or an emailed code: stored only as a keyed hash, single use, with expiry."""
+
+    account = ForeignKey(Account, null=True, index=True)
+    purpose = Varchar(length=40)
+    token_hash = Varchar(length=64)
+    payload = JSON(default={})
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+
+    UNIQUE_TOGETHER = (("tenant", "token_hash"),)
+
+
+class LoginFailure(TenantOwned, tablename="login_failures"):
+    """Failed logins per client address, for the per-address limit."""
+
+    address = Varchar(length=64, index=True)
+    login_id = Varchar(length=254)
+
+
+class RecoveryCode(TenantOwned, tablename="recovery_codes"):
+    """One-time recovery codes for authenticator-app (TOTP) users."""
+
+    account = ForeignKey(Account, index=True)
+    code_hash = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
+
+    UNIQUE_TOGETHER = (("tenant", "code_hash"),)

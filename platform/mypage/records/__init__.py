@@ -1,0 +1,1 @@
+"""The operator's own records: customers, contracts, invoices, call records, documents, notices."""

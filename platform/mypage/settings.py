@@ -1,0 +1,89 @@
+"""Typed settings, read from ``MYPAGE_*`` environment variables by :meth:`Settings.from_env`.
+
+Nothing reads the environment at import time: the CLI and the tests build a ``Settings`` and pass it
+to :func:`mypage.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    """``postgresql://user@host:port/db`` for PostgreSQL; empty for the embedded SQLite file."""
+
+    sqlite_path: Path = PROJECT_ROOT / "var" / "mypage.sqlite3"
+    """Where the embedded database lives when ``database_url`` is empty."""
+
+    redis_url: str = ""
+    """``redis://host:port/db`` stores sessions in Redis; empty keeps them in the database."""
+
+    smtp_url: str = ""
+    """``smtp://host:port`` turns on mail delivery; empty keeps mail in the outbox (development)."""
+
+    secret_key: str = "development-only-secret-key-change-me"
+    """Signs CSRF tokens and keys the hashes of tokens and one-time codes."""
+
+    dev_mode: bool = True
+    """Development conveniences: the tenant index on ``localhost`` and the outbox mail viewer."""
+
+    secure_cookies: bool = False
+    """Mark cookies Secure (on in production, where the portal is served over https)."""
+
+    https: bool = False
+    """The portal is served over https: adds HSTS."""
+
+    port: int = 8000
+    public_base_port: int | None = None
+    """Port shown in links sent by mail (defaults to ``port`` in development)."""
+
+    tenants_dir: Path = PROJECT_ROOT / "tenants"
+    themes_dir: Path = PROJECT_ROOT / "themes"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+
+    db_pool: bool = False
+    """Use a connection pool (PostgreSQL, production server). Off in tests: each test loop connects anew."""
+
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        production = env.get("MYPAGE_ENV", "development") == "production"
+
+        def flag(name: str, default: bool) -> bool:
+            value = env.get(name)
+            if value is None:
+                return default
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+
+        secret = env.get("MYPAGE_SECRET_KEY", "")
+        if production and len(secret) < 32:
+            raise SystemExit("MYPAGE_SECRET_KEY must be set to at least 32 characters in production")
+        base = cls()
+        return cls(
+            database_url=env.get("MYPAGE_DATABASE_URL", ""),
+            sqlite_path=Path(env.get("MYPAGE_SQLITE_PATH", str(base.sqlite_path))),
+            redis_url=env.get("MYPAGE_REDIS_URL", ""),
+            smtp_url=env.get("MYPAGE_SMTP_URL", ""),
+            secret_key=secret or base.secret_key,
+            dev_mode=flag("MYPAGE_DEV", not production),
+            secure_cookies=flag("MYPAGE_SECURE_COOKIES", production),
+            https=flag("MYPAGE_HTTPS", production),
+            port=int(env.get("PORT", "8000")),
+            tenants_dir=Path(env.get("MYPAGE_TENANTS_DIR", str(base.tenants_dir))),
+            db_pool=flag("MYPAGE_DB_POOL", production),
+        )

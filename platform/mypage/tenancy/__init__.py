@@ -1,0 +1,1 @@
+"""Tenants: declarative folders under ``tenants/``, resolved per request from the Host header."""

@@ -1,0 +1,112 @@
+"""Loads and validates every ``tenants/<slug>/tenant.toml``; maps hosts to tenants."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mypage.tenancy.config import TenantConfig
+
+
+class TenantConfigError(Exception):
+    """A tenant folder is invalid; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A loaded tenant: its validated config and its folder."""
+
+    config: TenantConfig
+    folder: Path
+
+    @property
+    def slug(self) -> str:
+        return self.config.slug
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.folder / "templates"
+
+    @property
+    def static_dir(self) -> Path:
+        return self.folder / "static"
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"{path}: key '{key}': {problem['msg']}")
+    return "\n".join(lines)
+
+
+def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
+    path = folder / "tenant.toml"
+    if not path.is_file():
+        raise TenantConfigError(f"{path}: file is missing")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TenantConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = TenantConfig.model_validate(data)
+    except ValidationError as exc:
+        raise TenantConfigError(_describe(exc, path)) from exc
+    if config.slug != folder.name:
+        raise TenantConfigError(f"{path}: key 'slug': {config.slug!r} differs from the folder name {folder.name!r}")
+    logo = folder / "static" / config.branding.logo
+    if not logo.is_file():
+        raise TenantConfigError(f"{path}: key 'branding.logo': file {logo} does not exist")
+    if themes_dir is not None and not (themes_dir / config.theme / "theme.toml").is_file():
+        raise TenantConfigError(f"{path}: key 'theme': no theme {config.theme!r} in {themes_dir}")
+    return Tenant(config=config, folder=folder)
+
+
+class TenantRegistry:
+    """All tenants, by slug and by host."""
+
+    def __init__(self, tenants: list[Tenant]):
+        self._by_slug = {t.slug: t for t in tenants}
+        self._by_host: dict[str, Tenant] = {}
+        for tenant in tenants:
+            for host in tenant.config.hosts:
+                other = self._by_host.get(host)
+                if other is not None:
+                    raise TenantConfigError(
+                        f"{tenant.folder / 'tenant.toml'}: key 'hosts': {host!r} is already used by {other.slug!r}"
+                    )
+                self._by_host[host] = tenant
+
+    @classmethod
+    def load(cls, tenants_dir: Path, themes_dir: Path | None = None) -> "TenantRegistry":
+        if not tenants_dir.is_dir():
+            raise TenantConfigError(f"{tenants_dir}: tenants folder is missing")
+        folders = sorted(p for p in tenants_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        errors, tenants = [], []
+        for folder in folders:
+            try:
+                tenants.append(load_tenant(folder, themes_dir))
+            except TenantConfigError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise TenantConfigError("\n".join(errors))
+        return cls(tenants)
+
+    def __iter__(self):
+        return iter(self._by_slug.values())
+
+    def __len__(self) -> int:
+        return len(self._by_slug)
+
+    def get(self, slug: str) -> Tenant:
+        return self._by_slug[slug]
+
+    def by_host(self, host: str) -> Tenant | None:
+        return self._by_host.get(host.split(":", 1)[0].strip().lower())
+
+    @property
+    def slugs(self) -> list[str]:
+        return list(self._by_slug)

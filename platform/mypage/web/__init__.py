@@ -1,0 +1,1 @@
+"""Web basics: sessions, CSRF, security headers, templates, error pages."""
