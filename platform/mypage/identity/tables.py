@@ -42,6 +42,8 @@ class OneTimeToken(TenantOwned, tablename="one_time_tokens"):
 
     account = ForeignKey(Account, null=True, index=True)
     purpose = Varchar(length=40)
+    subject = Varchar(length=254, index=True)
+    """Whom the token is for (an account id, an address): for throttling and revoking."""
     token_hash = Varchar(length=64)
     payload = JSON(default={})
     expires_at = Timestamptz()

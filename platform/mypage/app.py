@@ -1,0 +1,71 @@
+"""``create_app(settings)``: the one place where the portal is assembled."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+
+from mypage.db.engine import bind_tables, make_engine
+from mypage.identity.session_auth import LoginRequired, login_redirect_target
+from mypage.portal import Portal
+from mypage.settings import Settings
+from mypage.tenancy.middleware import PortalMiddleware
+from mypage.web import errors
+from mypage.web.render import redirect
+
+
+def route_handlers() -> list:
+    from mypage.home.routes import ROUTES as home
+    from mypage.identity.routes import ROUTES as identity
+    from mypage.web.routes import brand_css, health, static_file
+
+    return [*home, *identity, static_file, brand_css, health]
+
+
+def _login_required(request: Request, exc: LoginRequired) -> Response:
+    return redirect(login_redirect_target(exc))
+
+
+def create_app(settings: Settings | None = None, portal: Portal | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    portal = portal or Portal(settings)
+    engine = make_engine(settings)
+    bind_tables(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        if settings.db_pool and settings.uses_postgres:
+            await engine.start_connection_pool(min_size=2, max_size=10)
+        try:
+            yield
+        finally:
+            if settings.db_pool and settings.uses_postgres:
+                await engine.close_connection_pool()
+
+    app = Litestar(
+        route_handlers=route_handlers(),
+        middleware=[DefineMiddleware(PortalMiddleware, portal=portal)],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="mypage_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["/healthz"],
+        ),
+        exception_handlers={
+            LoginRequired: _login_required,
+            HTTPException: errors.http_error,
+            Exception: errors.server_error,
+        },
+        lifespan=[lifespan],
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.portal = portal
+    app.state.engine = engine
+    return app

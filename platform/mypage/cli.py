@@ -1,0 +1,173 @@
+"""The ``mypage`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from mypage.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def _prepare_database(settings: Settings):
+    from mypage.db.engine import bind_tables, make_engine
+    from mypage.db.migrate import migrate
+
+    engine = make_engine(settings)
+    bind_tables(engine)
+    await migrate(engine)
+    return engine
+
+
+@click.group()
+def main() -> None:
+    """mypage: the multi-tenant customer portal."""
+
+
+@main.command()
+@click.option("--workers", default=1, show_default=True, help="Server worker processes.")
+@click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty embedded database.")
+def run(workers: int, no_demo: bool) -> None:
+    """Serve the portal on 127.0.0.1:$PORT (migrates, and loads demo data into an empty embedded database)."""
+    import uvicorn
+
+    settings = _settings()
+    _check_tenants(settings)
+
+    async def prepare() -> None:
+        await _prepare_database(settings)
+        if not settings.uses_postgres and not no_demo:
+            from mypage.records.demo import database_is_empty, load_demo
+
+            if await database_is_empty():
+                click.echo("Empty embedded database: loading demo data…")
+                await load_demo(settings)
+
+    asyncio.run(prepare())
+    click.echo(f"mypage on http://localhost:{settings.port}/ (tenants: http://<slug>.localhost:{settings.port}/)")
+    uvicorn.run(
+        "mypage.app:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=settings.port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    asyncio.run(_prepare_database(_settings()))
+
+
+@main.command()
+@click.argument("description", default="change")
+def makemigrations(description: str) -> None:
+    """Write migrations for table changes (developers)."""
+    from mypage.db.migrate import make_migrations
+
+    make_migrations(description)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Load even if the database already has data.")
+def demo(force: bool) -> None:
+    """Fill an empty database with realistic demo data for every tenant."""
+    from mypage.records.demo import database_is_empty, load_demo
+
+    settings = _settings()
+
+    async def go() -> None:
+        await _prepare_database(settings)
+        if not force and not await database_is_empty():
+            raise click.ClickException("the database already has data (use --force to add demo data anyway)")
+        await load_demo(settings)
+
+    asyncio.run(go())
+
+
+@main.command(name="import")
+@click.argument("tenant")
+@click.argument("kind", type=click.Choice(["customers", "contracts", "invoices", "calls"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp932"]), default="auto", show_default=True)
+def import_(tenant: str, kind: str, path: str, encoding: str) -> None:
+    """Import a CSV file of TENANT's records (see docs/import.md for the formats)."""
+    from mypage.records.importer import run_import
+
+    settings = _settings()
+
+    async def go() -> int:
+        await _prepare_database(settings)
+        return await run_import(settings, tenant, kind, path, encoding)
+
+    sys.exit(asyncio.run(go()))
+
+
+@main.group()
+def tenant() -> None:
+    """Tenant folders."""
+
+
+def _check_tenants(settings: Settings):
+    from mypage.portal import Portal
+    from mypage.tenancy.registry import TenantConfigError
+
+    try:
+        return Portal(settings)
+    except TenantConfigError as exc:
+        raise click.ClickException(f"tenant configuration is invalid:\n{exc}") from exc
+
+
+@tenant.command()
+def check() -> None:
+    """Validate every tenant folder and theme."""
+    portal = _check_tenants(_settings())
+    for item in portal.tenants:
+        click.echo(f"ok  {item.slug:10} {item.config.names.ja} ({', '.join(item.config.hosts)})")
+
+
+@tenant.command(name="list")
+def list_() -> None:
+    """List tenants with their hosts and features."""
+    portal = _check_tenants(_settings())
+    for item in portal.tenants:
+        features = ", ".join(item.config.features.names()) or "-"
+        click.echo(f"{item.slug:10} {item.config.names.ja:20} hosts={','.join(item.config.hosts)} features={features}")
+
+
+@main.group()
+def outbox() -> None:
+    """The mail outbox."""
+
+
+@outbox.command()
+@click.option("--loop", is_flag=True, help="Keep delivering (a worker); otherwise deliver what is due once.")
+def deliver(loop: bool) -> None:
+    """Deliver due mail over SMTP (MYPAGE_SMTP_URL)."""
+    from mypage.mail.delivery import deliver_due, run_worker
+
+    settings = _settings()
+    if not settings.smtp_url:
+        raise click.ClickException("MYPAGE_SMTP_URL is not set; mail stays in the outbox")
+
+    async def go() -> None:
+        await _prepare_database(settings)
+        if loop:
+            await run_worker(settings)
+        else:
+            sent, failed = await deliver_due(settings)
+            click.echo(f"sent {sent}, failed {failed}")
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The page after login: the tenant's menus, notes and notices."""

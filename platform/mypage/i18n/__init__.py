@@ -1,0 +1,138 @@
+"""Babel catalogs, the request's locale, and locale-aware formatting of yen and dates."""
+
+from __future__ import annotations
+
+import contextvars
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
+
+SUPPORTED = ("ja", "en")
+_current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("mypage_locale", default="ja")
+
+
+class Catalogs:
+    """Compiled translations per locale, built in memory from ``locales/<lang>/LC_MESSAGES/messages.po``."""
+
+    def __init__(self, locales_dir: Path):
+        self._translations: dict[str, NullTranslations] = {}
+        for lang in SUPPORTED:
+            po_path = locales_dir / lang / "LC_MESSAGES" / "messages.po"
+            if not po_path.is_file():
+                self._translations[lang] = NullTranslations()
+                continue
+            with po_path.open("rb") as handle:
+                catalog = read_po(handle, locale=lang)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            self._translations[lang] = Translations(fp=buffer)
+
+    def get(self, lang: str) -> NullTranslations:
+        return self._translations.get(lang) or NullTranslations()
+
+
+_catalogs: Catalogs | None = None
+
+
+def install_catalogs(catalogs: Catalogs) -> None:
+    global _catalogs
+    _catalogs = catalogs
+
+
+def set_locale(lang: str) -> contextvars.Token:
+    return _current_locale.set(lang if lang in SUPPORTED else "ja")
+
+
+def current_locale() -> str:
+    return _current_locale.get()
+
+
+def gettext(message: str) -> str:
+    if _catalogs is None:
+        return message
+    return _catalogs.get(current_locale()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    if _catalogs is None:
+        return singular if n == 1 else plural
+    return _catalogs.get(current_locale()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def negotiate(accept_language: str, offered: list[str], default: str) -> str:
+    """Picks the first of ``offered`` the browser asks for, else the tenant's default."""
+    if not accept_language:
+        return default
+    preferences = []
+    for part in accept_language.split(","):
+        pieces = part.strip().split(";q=")
+        tag = pieces[0].strip().lower()
+        try:
+            quality = float(pieces[1]) if len(pieces) > 1 else 1.0
+        except ValueError:
+            quality = 0.0
+        if tag:
+            preferences.append((quality, tag))
+    for _quality, tag in sorted(preferences, key=lambda item: -item[0]):
+        lang = tag.split("-")[0]
+        if lang in offered:
+            return lang
+    return default
+
+
+def babel_locale(lang: str | None = None) -> Locale:
+    return Locale.parse("ja_JP" if (lang or current_locale()) == "ja" else "en_US")
+
+
+def yen(amount: int | float, lang: str | None = None) -> str:
+    """``12,345円`` in Japanese, ``¥12,345`` in English."""
+    lang = lang or current_locale()
+    if lang == "ja":
+        return f"{format_decimal(amount, format='#,##0', locale=babel_locale(lang))}円"
+    return format_currency(amount, "JPY", locale=babel_locale(lang))
+
+
+def number(value: int | float, lang: str | None = None) -> str:
+    return format_decimal(value, format="#,##0", locale=babel_locale(lang))
+
+
+def month(value: str | date, lang: str | None = None) -> str:
+    """``2023年10月`` / ``Oct 2023`` from ``2023-10`` or a date."""
+    if isinstance(value, str):
+        year, mon = value.split("-")[:2]
+        value = date(int(year), int(mon), 1)
+    return format_skeleton("yMMM", value, locale=babel_locale(lang))
+
+
+def long_date(value: date | datetime | None, lang: str | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, format="long", locale=babel_locale(lang))
+
+
+def short_date(value: date | datetime | None, lang: str | None = None) -> str:
+    """``2023/12/07`` as the seeds print dates in tables."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.strftime("%Y/%m/%d")
+
+
+def date_time(value: datetime | None, lang: str | None = None) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, format="medium", locale=babel_locale(lang))

@@ -1,0 +1,69 @@
+"""The only code that queries accounts; always within one tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from mypage.identity import normalize
+from mypage.identity.tables import Account
+from mypage.tenancy.registry import Tenant
+
+
+class AccountRepository:
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self.slug = tenant.slug
+
+    def key(self, login_id: str) -> str:
+        return normalize.login_id(login_id, self.tenant.config.identity.login_id.case_insensitive)
+
+    def _select(self):
+        return Account.objects().where(Account.tenant == self.slug)
+
+    async def by_id(self, account_id: int | None) -> Account | None:
+        if account_id is None:
+            return None
+        return await self._select().where(Account.id == account_id).first()
+
+    async def by_login_id(self, login_id: str) -> Account | None:
+        return await self._select().where(Account.login_id == self.key(login_id)).first()
+
+    async def by_customer(self, customer_id: int) -> list[Account]:
+        return await self._select().where(Account.customer == customer_id).order_by(Account.id)
+
+    async def by_email(self, email: str) -> list[Account]:
+        return await self._select().where(Account.email == normalize.email(email)).order_by(Account.id)
+
+    async def login_id_taken(self, login_id: str, *, except_id: int | None = None) -> bool:
+        query = Account.count().where(Account.tenant == self.slug).where(Account.login_id == self.key(login_id))
+        if except_id is not None:
+            query = query.where(Account.id != except_id)
+        return await query > 0
+
+    async def create(self, **fields) -> Account:
+        login_id = fields.pop("login_id")
+        account = Account(tenant=self.slug, login_id=self.key(login_id), login_id_display=login_id, **fields)
+        await account.save()
+        return account
+
+    async def update(self, account: Account, **fields) -> None:
+        if account.tenant != self.slug:
+            raise PermissionError("account of another tenant")
+        if "login_id" in fields:
+            fields["login_id_display"] = fields["login_id"]
+            fields["login_id"] = self.key(fields["login_id"])
+        for name, value in fields.items():
+            setattr(account, name, value)
+        await Account.update({getattr(Account, k): v for k, v in fields.items()}).where(
+            Account.tenant == self.slug
+        ).where(Account.id == account.id)
+
+    async def delete(self, account: Account) -> None:
+        await Account.delete().where(Account.tenant == self.slug).where(Account.id == account.id)
+
+    async def members_of(self, customer_id: int) -> list[Account]:
+        return await self._select().where(Account.customer == customer_id).order_by(Account.id)
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(timezone.utc)

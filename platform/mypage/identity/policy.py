@@ -1,0 +1,62 @@
+"""Checks login IDs and passwords against the tenant's policy; each violation names the rule broken."""
+
+from __future__ import annotations
+
+import re
+
+from mypage.i18n import gettext as _
+from mypage.tenancy.config import LoginIdPolicy, PasswordPolicy
+
+CLASS_PATTERNS = {
+    "upper": re.compile(r"[A-Z]"),
+    "lower": re.compile(r"[a-z]"),
+    "digit": re.compile(r"[0-9]"),
+    "symbol": re.compile(r"[^A-Za-z0-9]"),
+}
+CLASS_NAMES = {"upper": "英大文字", "lower": "英小文字", "digit": "数字", "symbol": "記号"}
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-/=^!#$&'*?`{|}~]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _length_error(value: str, low: int, high: int) -> str | None:
+    if not low <= len(value) <= high:
+        return _("{low}～{high}文字で入力してください。").format(low=low, high=high)
+    return None
+
+
+def _charset_error(value: str, allowed: str) -> str | None:
+    bad = sorted(set(re.sub(f"[{allowed}]", "", value)))
+    if bad:
+        return _("使用できない文字が含まれています: {chars}").format(chars=" ".join(bad))
+    return None
+
+
+def check_login_id(value: str, policy: LoginIdPolicy) -> list[str]:
+    if not value:
+        return [_("入力してください。")]
+    errors = [e for e in (_length_error(value, policy.min_length, policy.max_length), _charset_error(value, policy.allowed)) if e]
+    if policy.kind == "email" and not errors and not EMAIL_RE.match(value):
+        errors.append(_("メールアドレスの形式で入力してください。"))
+    return errors
+
+
+def check_password(value: str, policy: PasswordPolicy) -> list[str]:
+    if not value:
+        return [_("入力してください。")]
+    errors = [e for e in (_length_error(value, policy.min_length, policy.max_length), _charset_error(value, policy.allowed)) if e]
+    present = {name for name, pattern in CLASS_PATTERNS.items() if pattern.search(value)}
+    if policy.min_classes and len(present & set(policy.classes)) < policy.min_classes:
+        kinds = "・".join(_(CLASS_NAMES[c]) for c in policy.classes)
+        errors.append(_("{kinds}のうち{n}種類以上を使用してください。").format(kinds=kinds, n=policy.min_classes))
+    missing = [c for c in policy.required_classes if c not in present]
+    if missing:
+        kinds = "・".join(_(CLASS_NAMES[c]) for c in policy.required_classes)
+        errors.append(_("{kinds}をそれぞれ1文字以上含めてください。").format(kinds=kinds))
+    return errors
+
+
+def check_email(value: str) -> list[str]:
+    if not value:
+        return [_("入力してください。")]
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        return [_("メールアドレスの形式で入力してください。")]
+    return []

@@ -1,0 +1,86 @@
+"""Login (password step) and logout. Further factors and the registration and recovery journeys
+live in their own modules and are chosen by the tenant's ``identity`` config."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+
+from mypage.i18n import gettext as _
+from mypage.identity import factors
+from mypage.identity.login import PasswordLogin
+from mypage.identity.session_auth import end_session, load_account
+from mypage.web.render import client_address, redirect, render, safe_next, session_of, tenant_of
+
+
+def login_error_message(tenant, result) -> str:
+    label = tenant.config.identity.login_id.label.get(session_locale())
+    if result.error == "locked":
+        return _("ログインに続けて失敗したため、ログインを一時的に停止しています。{minutes}分後にもう一度お試しください。").format(
+            minutes=result.locked_minutes
+        )
+    if result.error == "address_limited":
+        return _("短時間に多くのログイン失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(
+            minutes=result.locked_minutes
+        )
+    return _("{label}またはパスワードが正しくありません。").format(label=label)
+
+
+def session_locale() -> str:
+    from mypage.i18n import current_locale
+
+    return current_locale()
+
+
+@get("/login")
+async def login_page(request: Request) -> Response:
+    next = request.query_params.get("next")
+    if await load_account(request) is not None:
+        return redirect(safe_next(next))
+    session = session_of(request)
+    notice = None
+    if session.pop("forced_logout"):
+        notice = _("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。")
+    return render(request, "identity/login.html", next=safe_next(next, ""), notice=notice, values={}, errors={})
+
+
+@post("/login")
+async def login_submit(request: Request) -> Response:
+    tenant = tenant_of(request)
+    form = await request.form()
+    login_id = (form.get("login_id") or "").strip()
+    password = form.get("password") or ""
+    next_path = safe_next(form.get("next"), "")
+    errors = {}
+    if not login_id:
+        errors["login_id"] = _("入力してください。")
+    if not password:
+        errors["password"] = _("入力してください。")
+    if errors:
+        return render(request, "identity/login.html", status_code=400, next=next_path, values={"login_id": login_id}, errors=errors)
+    result = await PasswordLogin(tenant).authenticate(login_id, password, client_address(request))
+    if result.account is None:
+        return render(
+            request,
+            "identity/login.html",
+            status_code=400 if result.error == "invalid" else 429,
+            next=next_path,
+            values={"login_id": login_id},
+            errors={},
+            form_error=login_error_message(tenant, result),
+        )
+    return await factors.after_password(request, tenant, result.account, next_path)
+
+
+@post("/logout")
+async def logout(request: Request) -> Response:
+    account = await load_account(request)
+    if account is not None:
+        from mypage.audit.log import AuditLog
+
+        await AuditLog(tenant_of(request).slug).record("logout", account_id=account.id, address=client_address(request))
+    end_session(request)
+    session_of(request).flash(_("ログアウトしました。"), "info")
+    return redirect("/login")
+
+
+ROUTES = [login_page, login_submit, logout]

@@ -1,0 +1,75 @@
+"""Who is logged in: session binding at login, the login guard, logout."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from mypage.identity.accounts import AccountRepository
+from mypage.identity.tables import Account
+from mypage.web.render import session_of, tenant_of
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_path: str):
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def start_session(request: Request, account: Account) -> None:
+    """Binds the account to a fresh session id (the old id stops working)."""
+    session = session_of(request)
+    for key in [k for k in session.data if not k.startswith("_")]:
+        session.pop(key)
+    session.rotate()
+    session["account_id"] = account.id
+    session["login_at"] = int(time.time())
+
+
+def end_session(request: Request) -> None:
+    session_of(request).destroy()
+
+
+async def load_account(connection: ASGIConnection) -> Account | None:
+    state = connection.scope["state"]
+    if "account" in state:
+        return state["account"]
+    session = state.get("session")
+    account = None
+    if session is not None and session.get("account_id") is not None:
+        account = await AccountRepository(tenant_of(connection)).by_id(session.get("account_id"))
+        if account is None or account.status == "disabled":
+            session.clear()
+            account = None
+    state["account"] = account
+    return account
+
+
+async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if await load_account(connection) is None:
+        path = connection.url.path
+        if connection.url.query:
+            path += "?" + connection.url.query
+        raise LoginRequired(path)
+
+
+async def admin_required(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    from litestar.exceptions import NotFoundException
+
+    await login_required(connection, handler)
+    if connection.scope["state"]["account"].role not in ("owner", "admin"):
+        raise NotFoundException()
+
+
+async def provide_account(request: Request) -> Account:
+    account = await load_account(request)
+    assert account is not None, "route must be guarded by login_required"
+    return account
+
+
+def login_redirect_target(exc: LoginRequired) -> str:
+    return "/login?next=" + quote(exc.next_path, safe="/")

@@ -1,0 +1,136 @@
+"""Resolves the tenant from the Host header, picks the locale, loads the session, adds safe headers.
+
+This is the outermost layer of the app: everything inside (CSRF, routes, error pages) can rely on
+``request.state.tenant``, ``request.state.session`` and ``request.state.locale``.
+"""
+
+from __future__ import annotations
+
+import time
+from http.cookies import SimpleCookie
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from mypage import i18n
+from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
+
+LOGIN_KEYS = ("account_id", "login_at", "pending_login")
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    jar = SimpleCookie()
+    try:
+        jar.load(_header(scope, b"cookie"))
+    except Exception:  # a malformed Cookie header is treated as no cookies
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def _query_lang(scope: Scope) -> str:
+    for part in scope.get("query_string", b"").decode("latin-1").split("&"):
+        if part.startswith("lang="):
+            return part[5:]
+    return ""
+
+
+class PortalMiddleware:
+    def __init__(self, app: ASGIApp, portal) -> None:
+        self.app = app
+        self.portal = portal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        portal = self.portal
+        host = _header(scope, b"host").split(":", 1)[0].lower()
+        tenant = portal.tenants.by_host(host)
+        state = scope.setdefault("state", {})
+        state["portal"] = portal
+        state["tenant"] = tenant
+        cookies = _cookies(scope)
+
+        if tenant is None:
+            if portal.settings.dev_mode and host in ("localhost", "127.0.0.1"):
+                i18n.set_locale("ja")
+                state["locale"] = "ja"
+                state["session"] = None
+                await self.app(scope, receive, self._headers_only(send))
+                return
+            await self._unknown_host(send)
+            return
+
+        config = tenant.config
+        requested = _query_lang(scope) or cookies.get("lang", "")
+        if requested in config.locales:
+            locale = requested
+        else:
+            locale = i18n.negotiate(_header(scope, b"accept-language"), config.locales, config.default_locale)
+        i18n.set_locale(locale)
+        state["locale"] = locale
+        lang_cookie = _query_lang(scope) if _query_lang(scope) in config.locales else None
+
+        session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+        now = int(time.time())
+        if session.get("account_id") is not None:
+            idle_limit = config.session.idle_timeout_minutes * 60
+            absolute_limit = config.session.absolute_timeout_hours * 3600
+            idle = now - int(session.get("_last_seen", now))
+            age = now - int(session.get("login_at", now))
+            if idle > idle_limit or age > absolute_limit:
+                for key in LOGIN_KEYS:
+                    session.pop(key)
+                session["forced_logout"] = True
+                session.rotate()
+        session.data["_last_seen"] = now
+        if session.session_id is not None:
+            session.modified = True
+        state["session"] = session
+
+        settings = portal.settings
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                cookie = await save_session(portal.session_store, session)
+                secure = "; Secure" if settings.secure_cookies else ""
+                if cookie == "":
+                    headers.add("set-cookie", f"{COOKIE_NAME}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
+                elif cookie:
+                    headers.add(
+                        "set-cookie",
+                        f"{COOKIE_NAME}={cookie}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
+                    )
+                if lang_cookie:
+                    headers.add("set-cookie", f"lang={lang_cookie}; Path=/; Max-Age=31536000; SameSite=Lax{secure}")
+                portal.security_headers(headers, tenant)
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    def _headers_only(self, send: Send) -> Send:
+        async def wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.portal.security_headers(MutableScopeHeaders.from_message(message), None)
+            await send(message)
+
+        return wrapper
+
+    async def _unknown_host(self, send: Send) -> None:
+        body = self.portal.unknown_host_page().encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

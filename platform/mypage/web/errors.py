@@ -1,0 +1,47 @@
+"""HTML error pages in the tenant's theme (JSON nowhere: this is a browser portal)."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from mypage.i18n import gettext as _
+from mypage.web.render import render
+
+log = logging.getLogger("mypage")
+
+TITLES = {
+    400: "入力内容を確認してください",
+    403: "この操作は許可されていません",
+    404: "ページが見つかりません",
+    405: "この操作は許可されていません",
+    413: "送信されたデータが大きすぎます",
+    429: "しばらく時間をおいてからお試しください",
+    500: "ただいま処理できません",
+}
+MESSAGES = {
+    403: "画面の有効期限が切れたか、不正な操作です。もう一度最初からお試しください。",
+    404: "お探しのページは見つかりませんでした。アドレスをご確認ください。",
+    429: "短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。",
+    500: "申し訳ございません。時間をおいてもう一度お試しください。",
+}
+
+
+def _page(request: Request, status: int) -> Response:
+    title = _(TITLES.get(status, TITLES[400] if status < 500 else TITLES[500]))
+    message = _(MESSAGES.get(status, MESSAGES[500] if status >= 500 else ""))
+    if request.scope.get("state", {}).get("tenant") is None:
+        return Response(content=f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{title}</h1><p>{message}</p>",
+                        media_type="text/html; charset=utf-8", status_code=status)
+    return render(request, "error.html", status_code=status, status=status, title=title, message=message)
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    return _page(request, exc.status_code)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return _page(request, 500)

@@ -1,0 +1,98 @@
+"""Request helpers shared by every feature: the tenant, the session, rendering and redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
+
+from mypage import i18n
+from mypage.tenancy.registry import Tenant
+from mypage.web.sessions import Session
+
+
+def portal_of(connection: ASGIConnection):
+    return connection.scope["state"]["portal"]
+
+
+def tenant_of(connection: ASGIConnection) -> Tenant:
+    tenant = connection.scope["state"].get("tenant")
+    if tenant is None:
+        raise NotFoundException()
+    return tenant
+
+
+def session_of(connection: ASGIConnection) -> Session:
+    return connection.scope["state"]["session"]
+
+
+def locale_of(connection: ASGIConnection) -> str:
+    return connection.scope["state"].get("locale", "ja")
+
+
+def client_address(connection: ASGIConnection) -> str:
+    client = connection.scope.get("client")
+    return client[0] if client else ""
+
+
+def csrf_token(connection: ASGIConnection) -> str:
+    return ScopeState.from_scope(connection.scope).csrf_token or ""
+
+
+def requires_feature(name: str):
+    """A guard: the feature's URLs answer 404 on tenants where it is off."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if not tenant_of(connection).config.features.enabled(name):
+            raise NotFoundException()
+
+    return guard
+
+
+def text(tenant: Tenant, key: str, default: str) -> str:
+    """Tenant wording for ``key`` if the tenant sets it, else the catalog's translation of ``default``."""
+    return tenant.config.text(key, i18n.current_locale()) or i18n.gettext(default)
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    tenant = tenant_of(request)
+    session = session_of(request)
+    token = csrf_token(request)
+    locale = locale_of(request)
+    return {
+        "request": request,
+        "tenant": tenant.config,
+        "locale": locale,
+        "lang": locale,
+        "t": lambda key, default: text(tenant, key, default),
+        "ltext": lambda phrase: phrase.get(locale) if phrase is not None else "",
+        "csrf_token": token,
+        "csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'),
+        "flashes": session.take_flashes() if session is not None else [],
+        "account": request.scope["state"].get("account"),
+        "path": request.url.path,
+    }
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Response:
+    tenant = tenant_of(request)
+    templates = portal_of(request).templates_for(tenant)
+    html = templates.render(template, {**base_context(request), **context})
+    return Response(content=html, media_type="text/html; charset=utf-8", status_code=status_code)
+
+
+def redirect(path: str, status_code: int = 303) -> Redirect:
+    return Redirect(path=path, status_code=status_code)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site relative paths are followed after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

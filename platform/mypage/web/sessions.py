@@ -1,0 +1,182 @@
+"""Server-side sessions bound to their tenant.
+
+The cookie holds a random id; the store keeps the data under a SHA-256 of that id (in the database by
+default, in Redis when configured). The session's data names its tenant: a session presented on
+another tenant's host is treated as empty there. ``rotate()`` gives the session a new id (at login)
+and ``destroy()`` removes it (at logout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from mypage.web.tables import SessionRecord
+
+COOKIE_NAME = "mypage_session"
+MAX_AGE_SECONDS = 60 * 60 * 24
+
+
+def _store_key(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class SessionStore(Protocol):
+    async def load(self, key: str) -> dict | None: ...
+
+    async def save(self, key: str, data: dict, ttl_seconds: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+class DatabaseSessionStore:
+    async def load(self, key: str) -> dict | None:
+        row = await SessionRecord.select(SessionRecord.value, SessionRecord.expires_at).where(
+            SessionRecord.key == key
+        ).first()
+        if row is None:
+            return None
+        expires = row["expires_at"]
+        if expires is not None and expires.replace(tzinfo=expires.tzinfo or timezone.utc) < datetime.now(timezone.utc):
+            await self.delete(key)
+            return None
+        return json.loads(bytes(row["value"]).decode())
+
+    async def save(self, key: str, data: dict, ttl_seconds: int) -> None:
+        value = json.dumps(data).encode()
+        expires = datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds)
+        updated = await SessionRecord.update({SessionRecord.value: value, SessionRecord.expires_at: expires}).where(
+            SessionRecord.key == key
+        ).returning(SessionRecord.id)
+        if not updated:
+            await SessionRecord.insert(SessionRecord(key=key, value=value, expires_at=expires))
+
+    async def delete(self, key: str) -> None:
+        await SessionRecord.delete().where(SessionRecord.key == key)
+
+    async def purge_expired(self) -> None:
+        await SessionRecord.delete().where(SessionRecord.expires_at < datetime.now(timezone.utc))
+
+
+class RedisSessionStore:
+    def __init__(self, url: str):
+        import redis.asyncio as redis
+
+        self._url = url
+        self._redis = redis
+
+    def _client(self):
+        # A client per call: the app may be driven from several event loops (tests, workers).
+        return self._redis.from_url(self._url)
+
+    async def load(self, key: str) -> dict | None:
+        client = self._client()
+        try:
+            raw = await client.get(f"mypage:session:{key}")
+        finally:
+            await client.aclose()
+        return json.loads(raw) if raw else None
+
+    async def save(self, key: str, data: dict, ttl_seconds: int) -> None:
+        client = self._client()
+        try:
+            await client.set(f"mypage:session:{key}", json.dumps(data), ex=ttl_seconds)
+        finally:
+            await client.aclose()
+
+    async def delete(self, key: str) -> None:
+        client = self._client()
+        try:
+            await client.delete(f"mypage:session:{key}")
+        finally:
+            await client.aclose()
+
+
+class Session:
+    """The current request's session: a dict with rotate/destroy and change tracking."""
+
+    def __init__(self, session_id: str | None, data: dict[str, Any], tenant: str):
+        self.session_id = session_id
+        self.old_id: str | None = None
+        self.data = data
+        self.tenant = tenant
+        self.modified = False
+        self.destroyed = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+        self.modified = True
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        if key in self.data:
+            self.modified = True
+        return self.data.pop(key, default)
+
+    def clear(self) -> None:
+        self.data = {}
+        self.modified = True
+
+    def rotate(self) -> None:
+        """Issue a new session id, keeping the data (call at login and privilege changes)."""
+        if self.session_id and self.old_id is None:
+            self.old_id = self.session_id
+        self.session_id = None
+        self.modified = True
+
+    def destroy(self) -> None:
+        self.destroyed = True
+        if self.session_id and self.old_id is None:
+            self.old_id = self.session_id
+        self.session_id = None
+        self.data = {}
+        self.modified = True
+
+    def flash(self, message: str, kind: str = "info") -> None:
+        self.data.setdefault("_flash", []).append({"message": message, "kind": kind})
+        self.modified = True
+
+    def take_flashes(self) -> list[dict]:
+        flashes = self.data.pop("_flash", [])
+        if flashes:
+            self.modified = True
+        return flashes
+
+
+async def load_session(store: SessionStore, cookie_value: str | None, tenant: str) -> Session:
+    if cookie_value and 20 <= len(cookie_value) <= 128:
+        data = await store.load(_store_key(cookie_value))
+        if data is not None and data.get("_tenant") == tenant:
+            return Session(cookie_value, data, tenant)
+    return Session(None, {}, tenant)
+
+
+async def save_session(store: SessionStore, session: Session) -> str | None:
+    """Persists the session if needed; returns a new cookie value, ``""`` to clear it, or None."""
+    if not session.modified:
+        return None
+    if session.old_id:
+        await store.delete(_store_key(session.old_id))
+    if session.destroyed or not session.data:
+        if session.session_id:
+            await store.delete(_store_key(session.session_id))
+        return ""
+    new_cookie = session.session_id is None
+    if new_cookie:
+        session.session_id = secrets.token_urlsafe(32)
+    session.data["_tenant"] = session.tenant
+    session.data["_saved"] = int(time.time())
+    await store.save(_store_key(session.session_id), session.data, MAX_AGE_SECONDS)
+    return session.session_id if new_cookie else None

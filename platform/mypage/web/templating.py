@@ -1,0 +1,108 @@
+"""Themes and per-tenant Jinja environments.
+
+Each tenant gets its own :class:`jinja2.Environment` (Jinja caches templates by name, so one shared
+environment with a request-dependent loader would leak one tenant's template to another). Templates
+resolve child first: the tenant's ``templates/`` overrides, then its theme and the theme's parents up
+to ``base``, then the feature folders' own ``templates/``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from mypage import i18n
+from mypage.tenancy.registry import Tenant, TenantConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    folder: Path
+    parent: str | None
+
+
+class ThemeRegistry:
+    def __init__(self, themes_dir: Path):
+        self.themes_dir = themes_dir
+        self._themes: dict[str, Theme] = {}
+        if not themes_dir.is_dir():
+            raise TenantConfigError(f"{themes_dir}: themes folder is missing")
+        for folder in sorted(p for p in themes_dir.iterdir() if p.is_dir()):
+            path = folder / "theme.toml"
+            if not path.is_file():
+                raise TenantConfigError(f"{path}: file is missing")
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise TenantConfigError(f"{path}: not valid TOML: {exc}") from exc
+            parent = data.get("parent")
+            if folder.name != "base" and not parent:
+                raise TenantConfigError(f"{path}: key 'parent': a theme other than base must name its parent")
+            self._themes[folder.name] = Theme(folder.name, folder, parent)
+        if "base" not in self._themes:
+            raise TenantConfigError(f"{themes_dir}: theme 'base' is missing")
+        for theme in self._themes.values():
+            self.chain(theme.name)
+
+    def chain(self, name: str) -> list[Theme]:
+        """The theme and its ancestors, child first; refuses unknown parents and cycles."""
+        chain, seen = [], set()
+        current: str | None = name
+        while current is not None:
+            if current in seen:
+                raise TenantConfigError(f"{self.themes_dir / name / 'theme.toml'}: key 'parent': cycle through {current!r}")
+            theme = self._themes.get(current)
+            if theme is None:
+                raise TenantConfigError(f"{self.themes_dir / name / 'theme.toml'}: key 'parent': unknown theme {current!r}")
+            seen.add(current)
+            chain.append(theme)
+            current = theme.parent
+        return chain
+
+
+def feature_template_dirs() -> list[Path]:
+    return sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
+
+
+class TenantTemplates:
+    """The Jinja environment and static search path of one tenant."""
+
+    def __init__(self, tenant: Tenant, themes: ThemeRegistry, globals_: dict):
+        chain = themes.chain(tenant.config.theme)
+        self.template_dirs = [tenant.templates_dir, *(t.folder / "templates" for t in chain), *feature_template_dirs()]
+        self.static_dirs = [tenant.static_dir, *(t.folder / "static" for t in chain)]
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in self.template_dirs if p.is_dir()]),
+            autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+        self.env.globals.update(globals_)
+        self.env.globals["tenant"] = tenant.config
+        self.env.filters.update(
+            yen=lambda v: i18n.yen(v),
+            number=lambda v: i18n.number(v),
+            month=lambda v: i18n.month(v),
+            long_date=lambda v: i18n.long_date(v),
+            short_date=lambda v: i18n.short_date(v),
+            date_time=lambda v: i18n.date_time(v),
+        )
+
+    def render(self, name: str, context: dict) -> str:
+        return self.env.get_template(name).render(context)
+
+    def find_static(self, relative: str) -> Path | None:
+        for folder in self.static_dirs:
+            candidate = (folder / relative).resolve()
+            if folder.resolve() in candidate.parents and candidate.is_file():
+                return candidate
+        return None

@@ -1,0 +1,187 @@
+"""Shared fixtures: a real database (SQLite and PostgreSQL), the app, tenant clients, a real SMTP server.
+
+Database-backed tests take the ``db`` fixture (directly or through ``app``/``client``) and run once per
+backend in ``MYPAGE_TEST_DATABASES`` (default ``sqlite,postgres``). PostgreSQL tests use a database
+created for this run (``MYPAGE_TEST_POSTGRES``, default ``postgresql://postgres@127.0.0.1:5432/test``
+names the server) and dropped afterwards, so parallel runs do not meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from mypage.app import create_app
+from mypage.db.engine import bind_tables, make_engine
+from mypage.db.migrate import migrate
+from mypage.db.registry import all_tables
+from mypage.portal import Portal
+from mypage.settings import Settings
+
+POSTGRES_SERVER = os.environ.get("MYPAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = [b.strip() for b in os.environ.get("MYPAGE_TEST_DATABASES", "sqlite,postgres").split(",") if b.strip()]
+TENANTS = ("aicom", "itscom", "nmedia")
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def _admin_execute(sql: str) -> None:
+    import asyncpg
+
+    from mypage.db.engine import postgres_config
+
+    conn = await asyncpg.connect(**postgres_config(POSTGRES_SERVER))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory) -> Settings:
+    return Settings(
+        secret_key="test-secret-key-0123456789abcdef0123456789",
+        sqlite_path=tmp_path_factory.mktemp("db") / "test.sqlite3",
+        dev_mode=True,
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_settings(request, base_settings) -> Settings:
+    if request.param == "sqlite":
+        settings = base_settings
+    else:
+        name = f"mypage_test_{uuid.uuid4().hex[:10]}"
+        try:
+            run(_admin_execute(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # pragma: no cover - only when the server is missing
+            pytest.fail(f"PostgreSQL at {POSTGRES_SERVER} is not reachable: {exc}")
+        base = POSTGRES_SERVER.rsplit("/", 1)[0]
+        settings = base_settings.with_(database_url=f"{base}/{name}")
+        request.addfinalizer(lambda: run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    engine = make_engine(settings)
+    bind_tables(engine)
+    run(migrate(engine))
+    return settings
+
+
+async def _truncate() -> None:
+    tables = all_tables()
+    engine = tables[0]._meta.db
+    if engine.engine_type == "postgres":
+        names = ", ".join(f'"{t._meta.tablename}"' for t in tables)
+        await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        for table in reversed(tables):
+            await engine.run_ddl(f'DELETE FROM "{table._meta.tablename}"')
+
+
+@pytest.fixture
+def db(backend_settings) -> Settings:
+    """An empty, migrated database on the current backend; yields its settings."""
+    engine = make_engine(backend_settings)
+    bind_tables(engine)
+    run(_truncate())
+    return backend_settings
+
+
+@pytest.fixture(scope="session")
+def portal(base_settings) -> Portal:
+    return Portal(base_settings)
+
+
+@pytest.fixture
+def app(db, portal):
+    return create_app(db, portal=Portal(db, tenants=portal.tenants) if db is not portal.settings else portal)
+
+
+class PortalClient(TestClient):
+    """A TestClient for one tenant host, with a helper that adds the CSRF token to form posts."""
+
+    def csrf(self) -> str:
+        token = self.cookies.get("mypage_csrf")
+        if not token:
+            self.get("/login")
+            token = self.cookies.get("mypage_csrf")
+        return token
+
+    def submit(self, url: str, data: dict | None = None, **kwargs):
+        payload = dict(data or {})
+        payload["_csrf_token"] = self.csrf()
+        return self.post(url, data=payload, **kwargs)
+
+
+@pytest.fixture
+def client_for(app):
+    """``client_for("aicom")``: a client on that tenant's host (each call a new browser-like client)."""
+
+    def make(tenant: str) -> PortalClient:
+        return PortalClient(app, base_url=f"http://{tenant}.localhost")
+
+    return make
+
+
+@dataclass
+class MailSink:
+    """Messages received by the test SMTP server (aiosmtpd)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in m["To"].lower()]
+
+    def last_to(self, address: str) -> EmailMessage:
+        found = self.to(address)
+        assert found, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+    @staticmethod
+    def links(message: EmailMessage) -> list[str]:
+        return re.findall(r"https?://[^\s<>\"']+", MailSink.text(message))
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    sink = MailSink()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    controller.start()
+    sink.port = controller.server.sockets[0].getsockname()[1]
+    sink.url = f"smtp://127.0.0.1:{sink.port}"
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def mail(smtp_server) -> MailSink:
+    smtp_server.clear()
+    return smtp_server
+
+
+ROOT = Path(__file__).resolve().parents[1]
