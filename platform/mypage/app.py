@@ -19,11 +19,24 @@ from mypage.web.render import redirect
 
 
 def route_handlers() -> list:
-    from mypage.home.routes import ROUTES as home
-    from mypage.identity.routes import ROUTES as identity
-    from mypage.web.routes import brand_css, health, static_file
+    """Every feature folder's ``routes.py`` contributes its ``ROUTES`` list."""
+    import importlib
+    import pkgutil
 
-    return [*home, *identity, static_file, brand_css, health]
+    import mypage
+
+    handlers = []
+    for info in sorted(pkgutil.iter_modules(mypage.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"mypage.{info.name}.routes")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mypage.{info.name}.routes":
+                raise
+            continue
+        handlers.extend(getattr(module, "ROUTES", []))
+    return handlers
 
 
 def _login_required(request: Request, exc: LoginRequired) -> Response:

@@ -69,11 +69,17 @@ def migrate() -> None:
 
 @main.command()
 @click.argument("description", default="change")
-def makemigrations(description: str) -> None:
+@click.option("--fresh", is_flag=True, help="Delete all migrations and write the initial ones anew (pre-release only).")
+def makemigrations(description: str, fresh: bool) -> None:
     """Write migrations for table changes (developers)."""
+    import os
+    import tempfile
+
     from mypage.db.migrate import make_migrations
 
-    make_migrations(description)
+    # Piccolo diffs the tables against the migration files, not a database: a scratch SQLite file will do.
+    os.environ.setdefault("MYPAGE_SQLITE_PATH", os.path.join(tempfile.mkdtemp(), "scratch.sqlite3"))
+    make_migrations("initial" if fresh else description, fresh=fresh)
 
 
 @main.command()

@@ -73,13 +73,20 @@ async def forwards():
 '''
 
 
-def make_migrations(description: str) -> None:
-    """Writes an auto migration for table changes, then one that adds missing unique indexes."""
+def make_migrations(description: str, fresh: bool = False) -> None:
+    """Writes an auto migration for table changes, then one that adds missing unique indexes.
+
+    ``fresh`` deletes every migration first and writes the initial ones anew (only before a release,
+    while no database outside development has been migrated).
+    """
     import asyncio
     import datetime
 
     from piccolo.apps.migrations.commands.new import new
 
+    if fresh:
+        for path in MIGRATIONS.glob("mypage_*.py"):
+            path.unlink()
     os.environ["PICCOLO_CONF"] = CONF_MODULE
     asyncio.run(new(app_name="mypage", auto=True, desc=description))
     statements = unique_index_statements()

@@ -11,7 +11,7 @@ from mypage.db.registry import all_tables
 APP_CONFIG = AppConfig(
     app_name="mypage",
     migrations_folder_path=str(Path(__file__).parent / "migrations"),
-    table_classes=all_tables(),
+    table_classes=list(all_tables()),
     migration_dependencies=[],
     commands=[],
 )

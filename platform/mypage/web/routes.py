@@ -52,3 +52,6 @@ def dev_index(request: Request) -> Response:
         '<p><a href="/_dev/mail">送信メール一覧 (outbox)</a></p></html>'
     )
     return Response(content=html, media_type="text/html; charset=utf-8")
+
+
+ROUTES = [static_file, brand_css, health]

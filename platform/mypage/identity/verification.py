@@ -1,0 +1,172 @@
+"""Matches what a customer types (お客様番号, 電話番号, カナ氏名, 契約番号 …) against the contract holder.
+
+Which fields are asked is the tenant's ``identity.registration`` config; this module knows how each
+field is normalised, checked and compared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mypage.i18n import gettext as _
+from mypage.identity import normalize
+from mypage.records.tables import Contract, Customer, Device
+from mypage.tenancy.config import Registration
+from mypage.tenancy.registry import Tenant
+
+LABELS = {
+    "customer_number": "お客様番号",
+    "phone": "電話番号",
+    "name_kana": "お名前(カナ)",
+    "name": "お客様名",
+    "postal_code": "郵便番号",
+    "contract_number": "契約番号",
+    "bank_last4": "口座番号 下4桁",
+    "card_last4": "クレジットカード番号 下4桁",
+    "device_id": "機器情報",
+    "email": "メールアドレス",
+}
+KATAKANA_NAME = re.compile(r"^[\u30a0-\u30ff\u3000]+$")
+
+
+@dataclass
+class Answer:
+    value: str
+    error: str | None = None
+
+
+def clean(field: str, raw: str, rules: Registration) -> Answer:
+    """Normalises one answer and says what is wrong with it, if anything."""
+    raw = raw or ""
+    if not raw.strip():
+        return Answer("", _("入力してください。"))
+    if field == "customer_number":
+        value = normalize.digits_only(raw)
+        if not value.isdigit() or len(value) > 20:
+            return Answer(value, _("半角数字で入力してください。"))
+        return Answer(value)
+    if field == "phone":
+        value = normalize.digits_only(raw)
+        if not value.isdigit() or not 10 <= len(value) <= 11:
+            return Answer(value, _("電話番号は10桁または11桁の数字で入力してください。"))
+        return Answer(value)
+    if field == "name_kana":
+        value = normalize.katakana_name(raw)
+        if not KATAKANA_NAME.match(value):
+            return Answer(value, _("全角カナで入力してください。"))
+        return Answer(value)
+    if field == "name":
+        return Answer(normalize.name(raw))
+    if field == "postal_code":
+        value = normalize.postal_code(raw)
+        if not re.fullmatch(r"\d{7}", value):
+            return Answer(value, _("郵便番号は7桁の数字で入力してください。"))
+        return Answer(value)
+    if field == "contract_number":
+        value = normalize.upper_code(raw)
+        for prefix in rules.contract_number_strip_prefixes:
+            if value.startswith(prefix.upper()) and len(value) > len(prefix):
+                value = value[len(prefix):]
+        patterns = rules.contract_number_patterns
+        if patterns and not any(re.fullmatch(p, value) for p in patterns):
+            return Answer(value, _("契約番号の形式が正しくありません。"))
+        return Answer(value)
+    if field in ("bank_last4", "card_last4"):
+        value = normalize.digits_only(raw)
+        if not re.fullmatch(r"\d{4}", value):
+            return Answer(value, _("4桁の数字で入力してください。"))
+        return Answer(value)
+    if field == "device_id":
+        return Answer(normalize.upper_code(raw))
+    if field == "email":
+        return Answer(normalize.email(raw))
+    raise ValueError(f"unknown verification field {field!r}")
+
+
+def _strip_corporate_forms(name: str, forms: list[str]) -> str:
+    key = normalize.name_key(name)
+    for form in forms:
+        key = key.replace(normalize.name_key(form), "")
+    return key
+
+
+class CustomerMatcher:
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self.slug = tenant.slug
+        self.rules = tenant.config.identity.registration
+
+    async def _candidates(self, answers: dict[str, str]) -> list[dict]:
+        query = Customer.select().where(Customer.tenant == self.slug)
+        if "contract_number" in answers:
+            rows = await Contract.select(Contract.customer).where(Contract.tenant == self.slug).where(
+                Contract.number == answers["contract_number"]
+            )
+            ids = [r["customer"] for r in rows]
+            if not ids:
+                return []
+            query = query.where(Customer.id.is_in(ids))
+        elif "phone" in answers:
+            query = query.where(Customer.phone == answers["phone"])
+        elif "customer_number" in answers:
+            query = query.where(Customer.number.like(f"%{answers['customer_number'].lstrip('0')}"))
+        elif "device_id" in answers:
+            rows = await Device.select(Device.customer).where(Device.tenant == self.slug).where(
+                Device.device_id == answers["device_id"]
+            )
+            if not rows:
+                return []
+            query = query.where(Customer.id.is_in([r["customer"] for r in rows]))
+        return await query.limit(200)
+
+    async def _device_owner_ids(self, device_id: str) -> set[int]:
+        rows = await Device.select(Device.customer).where(Device.tenant == self.slug).where(Device.device_id == device_id)
+        return {r["customer"] for r in rows}
+
+    async def _matches(self, customer: dict, field: str, value: str) -> bool:
+        if field == "customer_number":
+            if self.rules.strip_leading_zeros:
+                return customer["number"].lstrip("0") == value.lstrip("0")
+            return customer["number"] == value
+        if field == "phone":
+            return customer["phone"] == value
+        if field == "name_kana":
+            return normalize.name_key(customer["name_kana"]) == normalize.name_key(value)
+        if field == "name":
+            forms = self.rules.corporate_forms
+            return _strip_corporate_forms(customer["name"], forms) == _strip_corporate_forms(value, forms)
+        if field == "postal_code":
+            if customer["postal_code"] == value:
+                return True
+            return await Contract.count().where(Contract.tenant == self.slug).where(
+                Contract.customer == customer["id"]
+            ).where(Contract.postal_code == value) > 0
+        if field == "contract_number":
+            return await Contract.count().where(Contract.tenant == self.slug).where(
+                Contract.customer == customer["id"]
+            ).where(Contract.number == value) > 0
+        if field == "bank_last4":
+            return customer["bank_last4"] == value
+        if field == "card_last4":
+            return customer["card_last4"] == value
+        if field == "device_id":
+            return customer["id"] in await self._device_owner_ids(value)
+        if field == "email":
+            return normalize.email(customer["email"]) == value
+        return False
+
+    async def match(self, answers: dict[str, str]) -> list[dict]:
+        """Customers (as rows) for whom every answer matches; usually zero or one."""
+        if not answers:
+            return []
+        found = []
+        for customer in await self._candidates(answers):
+            ok = True
+            for field, value in answers.items():
+                if not await self._matches(customer, field, value):
+                    ok = False
+                    break
+            if ok:
+                found.append(customer)
+        return found
