@@ -185,3 +185,15 @@ def mail(smtp_server) -> MailSink:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def deliver(db, mail):
+    """``deliver()`` sends the outbox to the test SMTP server and returns the mail received so far."""
+    from mypage.mail.delivery import deliver_due
+
+    def go() -> MailSink:
+        run(deliver_due(db.with_(smtp_url=mail.url)))
+        return mail
+
+    return go
