@@ -1,11 +1,18 @@
-"""What follows a correct password, by the tenant's ``identity.factors``.
+"""What follows a correct password, by the tenant's ``identity.factors`` and the account.
 
-With only ``password`` the session starts at once. Further factors (an emailed one-time password,
-a captcha, an authenticator app) are steps kept in the session under ``pending_login`` until all
-are passed.
+With only ``password`` the session starts at once. Otherwise the remaining steps are kept in the
+session under ``pending_login`` (not logged in yet) and each step's page calls :func:`step_passed`.
+
+Steps, in order:
+- ``email_otp``: a one-time password mailed to the account's address (page ``/login/email_otp``; when the
+  tenant also has ``captcha`` the captcha is shown and checked on that same page, as one screen);
+- ``captcha``: only as a separate page (``/login/captcha``) when there is no ``email_otp`` step;
+- ``totp``: an authenticator app, for accounts that turned it on (page ``/login/totp``).
 """
 
 from __future__ import annotations
+
+import time
 
 from litestar import Request, Response
 
@@ -13,10 +20,63 @@ from mypage.identity.login import PasswordLogin
 from mypage.identity.session_auth import start_session
 from mypage.identity.tables import Account
 from mypage.tenancy.registry import Tenant
-from mypage.web.render import client_address, redirect, safe_next
+from mypage.web.render import client_address, redirect, safe_next, session_of
+
+PENDING_MAX_SECONDS = 15 * 60
+
+
+def required_steps(tenant: Tenant, account: Account) -> list[str]:
+    factors = tenant.config.identity.factors
+    steps = []
+    if "email_otp" in factors:
+        steps.append("email_otp")
+    elif "captcha" in factors:
+        steps.append("captcha")
+    if account.totp_secret and ("totp" in factors or tenant.config.identity.totp_optional):
+        steps.append("totp")
+    return steps
 
 
 async def after_password(request: Request, tenant: Tenant, account: Account, next_path: str) -> Response:
+    steps = required_steps(tenant, account)
+    if not steps:
+        return await finish_login(request, tenant, account, next_path)
+    session = session_of(request)
+    session["pending_login"] = {
+        "account_id": account.id,
+        "steps": steps,
+        "next": next_path,
+        "started": int(time.time()),
+    }
+    return redirect(f"/login/{steps[0]}")
+
+
+def pending(request: Request, step: str) -> dict | None:
+    """The pending login if ``step`` is its current step and it has not gone stale."""
+    data = session_of(request).get("pending_login")
+    if not data or not data.get("steps") or data["steps"][0] != step:
+        return None
+    if int(time.time()) - int(data.get("started", 0)) > PENDING_MAX_SECONDS:
+        session_of(request).pop("pending_login")
+        return None
+    return data
+
+
+async def step_passed(request: Request, tenant: Tenant, account: Account, step: str) -> Response:
+    session = session_of(request)
+    data = dict(session.get("pending_login") or {})
+    steps = [s for s in data.get("steps", []) if s != step]
+    if steps:
+        data["steps"] = steps
+        session["pending_login"] = data
+        return redirect(f"/login/{steps[0]}")
+    session.pop("pending_login")
+    return await finish_login(request, tenant, account, data.get("next", ""))
+
+
+async def finish_login(request: Request, tenant: Tenant, account: Account, next_path: str) -> Response:
     start_session(request, account)
     await PasswordLogin(tenant).complete(account, client_address(request))
+    if account.must_change_password:
+        return redirect("/account/initial-password")
     return redirect(safe_next(next_path, "/"))
