@@ -84,3 +84,7 @@ async def logout(request: Request) -> Response:
 
 
 ROUTES = [login_page, login_submit, logout]
+
+from mypage.identity.registration import ROUTES as REGISTRATION_ENTRY_ROUTES  # noqa: E402
+
+ROUTES += REGISTRATION_ENTRY_ROUTES
