@@ -160,6 +160,8 @@ class Recovery(Strict):
     methods: list[Literal["secret_question", "email_code", "email_link"]] = ["email_link"]
     secret_questions: list[Text] = []
     id_forgotten: Literal["reregister", "email_lookup", "none"] = "reregister"
+    entry_path: str = Field("/forgot/email", pattern=r"^/")
+    """Where the login page's 「お忘れの方」 link points (``/forgot/email`` is the e-mail-link flow)."""
 
 
 class Captcha(Strict):
