@@ -154,6 +154,8 @@ class Registration(Strict):
     """Prefixes printed on invoices that are dropped (e.g. ``2N``)."""
     corporate_forms: list[str] = []
     """Corporate forms listed by 「登録済みの法人格を表示」."""
+    entry_path: str = Field("/register", pattern=r"^/")
+    """Where the login page's 新規登録 link points (``/register`` dispatches to the tenant's flow)."""
 
 
 class Recovery(Strict):
@@ -177,6 +179,14 @@ class Captcha(Strict):
         return self
 
 
+class AccountChanges(Strict):
+    """お客さま情報確認・変更 at ``/account``: the logged-in customer changes the login ID (confirmed by a
+    code mailed to the contact address) and the password. Absent: those pages answer 404."""
+
+    login_id: bool = True
+    password: bool = True
+
+
 class Identity(Strict):
     login_id: LoginIdPolicy
     password: PasswordPolicy
@@ -189,6 +199,7 @@ class Identity(Strict):
     totp_optional: bool = False
     """Customers may add an authenticator app (TOTP) as a second factor."""
     show_password_toggle: bool = False
+    account_changes: AccountChanges | None = None
 
     @field_validator("factors")
     @classmethod
