@@ -16,6 +16,7 @@ from mypage import i18n
 from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
 
 LOGIN_KEYS = ("account_id", "login_at", "pending_login")
+LAST_SEEN_STEP = 30
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -90,9 +91,11 @@ class PortalMiddleware:
                     session.pop(key)
                 session["forced_logout"] = True
                 session.rotate()
-        session.data["_last_seen"] = now
-        if session.session_id is not None:
-            session.modified = True
+        # Refreshing the idle clock costs a store write, so it is done at most every LAST_SEEN_STEP seconds.
+        if session.session_id is not None and now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
+            session["_last_seen"] = now
+        elif session.session_id is None:
+            session.data["_last_seen"] = now
         state["session"] = session
 
         settings = portal.settings

@@ -1,0 +1,150 @@
+"""HTTP benchmark: the portal under a production server next to a bare Litestar app, measured with wrk.
+
+    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 2]
+
+Starts `mypage` with uvicorn (production settings, embedded SQLite with demo data in a temporary folder) and
+`bench/hello_app.py` with the same server settings, logs in as the aicom demo account, then runs wrk against
+the bare hello endpoint, the login page and a logged-in page (the home page), and prints requests per second,
+p50 and p99 latency and the ratio of each to the hello baseline. Needs `wrk` (Debian package; installed if
+missing when run as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    return found
+
+
+def wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[str]) -> dict:
+    args = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+
+    workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-"))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "platform"),
+        "MYPAGE_ENV": "production",
+        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+        "MYPAGE_SQLITE_PATH": str(workdir / "bench.sqlite3"),
+        "MYPAGE_SECURE_COOKIES": "0",
+        "MYPAGE_HTTPS": "0",
+        "MYPAGE_DB_POOL": "1",
+    }
+    env.pop("MYPAGE_DATABASE_URL", None)
+    print("loading demo data…", flush=True)
+    subprocess.run([PY, "-m", "mypage.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+
+    portal_port, hello_port = free_port(), free_port()
+    server_args = ["--host", "127.0.0.1", "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]
+    portal = subprocess.Popen(
+        [PY, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--port", str(portal_port), *server_args],
+        cwd=ROOT, env=env,
+    )
+    hello = subprocess.Popen(
+        [PY, "-m", "uvicorn", "hello_app:app", "--port", str(hello_port), *server_args],
+        cwd=ROOT / "bench", env=env,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{portal_port}/healthz", portal)
+        wait_up(f"http://127.0.0.1:{hello_port}/", hello)
+        host = "aicom.localhost"
+        base = f"http://127.0.0.1:{portal_port}"
+        with httpx.Client(base_url=base, headers={"Host": host}) as client:
+            client.get("/login")
+            token = client.cookies.get("mypage_csrf")
+            response = client.post("/login", data={"login_id": "aicom-demo", "password": "Demo1234", "_csrf_token": token})
+            if response.status_code != 303:
+                raise SystemExit(f"login failed: {response.status_code}")
+            session = client.cookies.get("mypage_session")
+            assert client.get("/").status_code == 200
+        cookie = f"Cookie: mypage_session={session}; mypage_csrf={token}"
+        results = {
+            "hello (bare Litestar)": run_wrk(wrk, f"http://127.0.0.1:{hello_port}/", args.duration, args.connections, []),
+            "login page": run_wrk(wrk, f"{base}/login", args.duration, args.connections, [f"Host: {host}"]),
+            "logged-in home": run_wrk(wrk, f"{base}/", args.duration, args.connections, [f"Host: {host}", cookie]),
+        }
+    finally:
+        for proc in (portal, hello):
+            proc.terminate()
+            proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    baseline = results["hello (bare Litestar)"]["rps"]
+    print(f"\nuvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, cores={os.cpu_count()}")
+    print(f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}")
+    for name, figures in results.items():
+        ratio = figures["rps"] / baseline if baseline else 0
+        print(f"{name:24} {figures['rps']:10.1f} {figures['p50']:8.2f} {figures['p99']:8.2f} {ratio:9.2%} {figures['errors']:8d}")
+
+
+if __name__ == "__main__":
+    main()

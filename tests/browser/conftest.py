@@ -1,0 +1,162 @@
+"""Browser journeys: a real server process (uvicorn) on a fresh SQLite database with demo data, driven by
+Debian's Chromium through Playwright. Mail goes to the outbox and is delivered by the test process to the
+real aiosmtpd server of ``tests/conftest.py`` when a test asks for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("MYPAGE_CHROMIUM", "/usr/bin/chromium")
+SECRET = "browser-test-secret-0123456789abcdef0123"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, port: int, sqlite_path: Path):
+        self.port = port
+        self.sqlite_path = sqlite_path
+
+    def url(self, tenant: str, path: str = "/") -> str:
+        return f"http://{tenant}.localhost:{self.port}{path}"
+
+    def settings(self):
+        from mypage.settings import Settings
+
+        return Settings(sqlite_path=self.sqlite_path, secret_key=SECRET, port=self.port)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run scripts/bootstrap.sh --with-browser")
+    folder = tmp_path_factory.mktemp("live")
+    sqlite_path = folder / "live.sqlite3"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MYPAGE_SQLITE_PATH": str(sqlite_path),
+        "MYPAGE_SECRET_KEY": SECRET,
+        "PORT": str(port),
+        "MYPAGE_SMTP_URL": "",
+        "MYPAGE_DATABASE_URL": "",
+        "MYPAGE_REDIS_URL": "",
+        "PYTHONPATH": str(ROOT / "platform"),
+    }
+    mypage = [sys.executable, "-m", "mypage.cli"]
+    subprocess.run([*mypage, "demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    log = open(folder / "server.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            break
+        except Exception:
+            if server.poll() is not None or time.time() > deadline:
+                log.close()
+                raise RuntimeError(f"server did not start:\n{(folder / 'server.log').read_text()}")
+            time.sleep(0.2)
+    yield LiveServer(port, sqlite_path)
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A smartphone-sized page."""
+    context = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def inbox(live_server, smtp_server):
+    """``inbox.wait_for(address)``: delivers the live server's outbox over real SMTP and returns the newest mail."""
+    from mypage.db.engine import bind_tables, make_engine
+    from mypage.mail.delivery import deliver_due
+
+    settings = live_server.settings().with_(smtp_url=smtp_server.url)
+
+    class Inbox:
+        sink = smtp_server
+
+        def wait_for(self, address: str, count_before: int | None = None, timeout: float = 15.0):
+            before = len(smtp_server.to(address)) if count_before is None else count_before
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                bind_tables(make_engine(settings))
+                asyncio.run(deliver_due(settings))
+                found = smtp_server.to(address)
+                if len(found) > before:
+                    return found[-1]
+                time.sleep(0.2)
+            raise AssertionError(f"no new mail to {address}")
+
+        def count(self, address: str) -> int:
+            return len(smtp_server.to(address))
+
+        text = staticmethod(smtp_server.text)
+        links = staticmethod(smtp_server.links)
+
+    return Inbox()
