@@ -47,6 +47,13 @@ class Settings:
     themes_dir: Path = PROJECT_ROOT / "themes"
     locales_dir: Path = PROJECT_ROOT / "locales"
 
+    run_mail_worker: bool = False
+    """Deliver the outbox from inside the web server (a background task; needs ``smtp_url``).
+    ``mypage run`` turns it on unless ``MYPAGE_MAIL_WORKER=0`` (then run ``mypage outbox deliver --loop``)."""
+
+    mail_worker_interval: float = 2.0
+    """Seconds between two delivery rounds of the outbox worker."""
+
     db_pool: bool = False
     """Use a connection pool (PostgreSQL, production server). Off in tests: each test loop connects anew."""
 
@@ -85,5 +92,8 @@ class Settings:
             https=flag("MYPAGE_HTTPS", production),
             port=int(env.get("PORT", "8000")),
             tenants_dir=Path(env.get("MYPAGE_TENANTS_DIR", str(base.tenants_dir))),
+            themes_dir=Path(env.get("MYPAGE_THEMES_DIR", str(base.themes_dir))),
+            locales_dir=Path(env.get("MYPAGE_LOCALES_DIR", str(base.locales_dir))),
+            run_mail_worker=flag("MYPAGE_MAIL_WORKER", False),
             db_pool=flag("MYPAGE_DB_POOL", production),
         )
