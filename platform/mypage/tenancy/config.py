@@ -214,8 +214,11 @@ class MenuItem(Strict):
     href: str = Field(pattern=r"^(/|https?://)")
     """A portal path (``/billing``) or an external address."""
     feature: str = ""
-    """The feature this item belongs to; the item is refused at start-up if that feature is off."""
+    """The feature this item belongs to; the item is refused at start-up if that feature is off.
+    ``feature.flag`` (e.g. ``contracts.history``) names a boolean flag of a feature."""
     description: Text | None = None
+    roles: list[str] = []
+    """Account roles (``owner``, ``admin``, ``general``) that see the item; empty: everyone."""
 
 
 class MenuGroup(Strict):
@@ -235,6 +238,13 @@ class BillingFeature(Strict):
     """お支払い方法の確認・変更 (change to credit card through the payment gateway)."""
 
 
+class ContractCategory(Strict):
+    key: str = Field(pattern=r"^[a-z_]+$")
+    """``Contract.category`` of the contracts behind this button."""
+    label: Text
+    description: Text | None = None
+
+
 class ContractsFeature(Strict):
     layout: Literal["lines", "summary"] = "summary"
     """``lines``: 契約回線 list with a detail per line; ``summary``: ご契約情報 of the customer."""
@@ -244,6 +254,8 @@ class ContractsFeature(Strict):
     referral: bool = False
     speed_test_url: str = ""
     support_url: str = ""
+    categories: list[ContractCategory] = []
+    """Buttons on the home page (契約内容), one per contract category; empty: no buttons."""
 
 
 class CallDetailsFeature(Strict):
@@ -296,7 +308,12 @@ class Features(Strict):
     security_addon: SecurityAddonFeature | None = None
 
     def enabled(self, name: str) -> bool:
-        return getattr(self, name, None) is not None
+        """``billing``: the feature is on; ``contracts.history``: the feature is on and that flag is set."""
+        feature, _, flag = name.partition(".")
+        section = getattr(self, feature, None) if feature in type(self).model_fields else None
+        if section is None:
+            return False
+        return bool(getattr(section, flag, False)) if flag else True
 
     def names(self) -> list[str]:
         return [name for name in type(self).model_fields if self.enabled(name)]
