@@ -70,6 +70,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Marks a string for extraction (``pybabel``) without translating it; translate it later with ``gettext``."""
+    return message
+
+
 def negotiate(accept_language: str, offered: list[str], default: str) -> str:
     """Picks the first of ``offered`` the browser asks for, else the tenant's default."""
     if not accept_language:

@@ -7,31 +7,33 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.web.render import render
 
 log = logging.getLogger("mypage")
 
 TITLES = {
-    400: "入力内容を確認してください",
-    403: "この操作は許可されていません",
-    404: "ページが見つかりません",
-    405: "この操作は許可されていません",
-    413: "送信されたデータが大きすぎます",
-    429: "しばらく時間をおいてからお試しください",
-    500: "ただいま処理できません",
+    400: N_("入力内容を確認してください"),
+    403: N_("この操作は許可されていません"),
+    404: N_("ページが見つかりません"),
+    405: N_("この操作は許可されていません"),
+    413: N_("送信されたデータが大きすぎます"),
+    429: N_("しばらく時間をおいてからお試しください"),
+    500: N_("ただいま処理できません"),
 }
 MESSAGES = {
-    403: "画面の有効期限が切れたか、不正な操作です。もう一度最初からお試しください。",
-    404: "お探しのページは見つかりませんでした。アドレスをご確認ください。",
-    429: "短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。",
-    500: "申し訳ございません。時間をおいてもう一度お試しください。",
+    403: N_("画面の有効期限が切れたか、不正な操作です。もう一度最初からお試しください。"),
+    404: N_("お探しのページは見つかりませんでした。アドレスをご確認ください。"),
+    429: N_("短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。"),
+    500: N_("申し訳ございません。時間をおいてもう一度お試しください。"),
 }
 
 
 def _page(request: Request, status: int) -> Response:
     title = _(TITLES.get(status, TITLES[400] if status < 500 else TITLES[500]))
-    message = _(MESSAGES.get(status, MESSAGES[500] if status >= 500 else ""))
+    message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else "")
+    message = _(message) if message else ""  # gettext("") would answer the catalog's header
     if request.scope.get("state", {}).get("tenant") is None:
         return Response(content=f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{title}</h1><p>{message}</p>",
                         media_type="text/html; charset=utf-8", status_code=status)

@@ -70,6 +70,17 @@ def feature_template_dirs() -> list[Path]:
     return sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
 
 
+def _locale_filter(format_):
+    """A filter formatting in the request's locale. ``pass_context`` keeps Jinja from folding
+    ``{{ 12345|yen }}`` into a constant at compile time (in whatever locale compiled it)."""
+
+    @jinja2.pass_context
+    def apply(_context, value):
+        return format_(value)
+
+    return apply
+
+
 class TenantTemplates:
     """The Jinja environment and static search path of one tenant."""
 
@@ -89,12 +100,7 @@ class TenantTemplates:
         self.env.globals.update(globals_)
         self.env.globals["tenant"] = tenant.config
         self.env.filters.update(
-            yen=lambda v: i18n.yen(v),
-            number=lambda v: i18n.number(v),
-            month=lambda v: i18n.month(v),
-            long_date=lambda v: i18n.long_date(v),
-            short_date=lambda v: i18n.short_date(v),
-            date_time=lambda v: i18n.date_time(v),
+            {name: _locale_filter(getattr(i18n, name)) for name in ("yen", "number", "month", "long_date", "short_date", "date_time")}
         )
 
     def render(self, name: str, context: dict) -> str:

@@ -1,0 +1,135 @@
+"""Catalogs, locale negotiation, and yen and date formatting with Babel."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from mypage import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = ROOT / "locales"
+
+
+@pytest.fixture
+def locale():
+    """Sets the current locale for a test and restores it afterwards."""
+    tokens = []
+
+    def use(lang: str) -> None:
+        tokens.append(i18n.set_locale(lang))
+
+    yield use
+    for token in reversed(tokens):
+        i18n._current_locale.reset(token)
+
+
+def test_yen_in_japanese_and_english():
+    assert i18n.yen(12345, "ja") == "12,345円"
+    assert i18n.yen(0, "ja") == "0円"
+    assert i18n.yen(-500, "ja") == "-500円"
+    assert i18n.yen(Decimal("1234567"), "ja") == "1,234,567円"
+    assert i18n.yen(12345, "en") == "¥12,345"
+    assert i18n.number(1234567, "en") == "1,234,567"
+
+
+def test_yen_follows_the_current_locale(locale):
+    locale("ja")
+    assert i18n.yen(12345) == "12,345円"
+    locale("en")
+    assert i18n.yen(12345) == "¥12,345"
+
+
+def test_months_and_dates():
+    assert i18n.month("2023-10", "ja") == "2023年10月"
+    assert i18n.month(date(2024, 1, 31), "ja") == "2024年1月"
+    assert i18n.month("2023-10", "en") == "Oct 2023"
+    assert i18n.long_date(date(2023, 10, 5), "ja") == "2023年10月5日"
+    assert i18n.long_date(datetime(2023, 10, 5, 9, 0), "en") == "October 5, 2023"
+    assert i18n.short_date(date(2023, 12, 7)) == "2023/12/07"
+    assert i18n.long_date(None) == "" and i18n.short_date(None) == "" and i18n.date_time(None) == ""
+    assert i18n.date_time(datetime(2023, 10, 5, 14, 3), "ja") == "2023/10/05 14:03:00"
+    assert "2:03" in i18n.date_time(datetime(2023, 10, 5, 14, 3), "en")
+
+
+def test_template_filters_format_by_locale(portal, locale):
+    tenant = portal.tenants.get("aicom")
+    env = portal.templates_for(tenant).env
+    template = env.from_string("{{ 12345|yen }} {{ '2023-10'|month }}")
+    locale("ja")
+    assert template.render() == "12,345円 2023年10月"
+    locale("en")
+    assert template.render() == "¥12,345 Oct 2023"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("", "ja"),
+        ("en-US,en;q=0.9", "en"),
+        ("ja,en;q=0.5", "ja"),
+        ("fr-FR,en;q=0.8,ja;q=0.9", "ja"),
+        ("fr-FR,de;q=0.5", "ja"),
+        ("en;q=bogus,ja;q=0.1", "ja"),
+        ("EN", "en"),
+    ],
+)
+def test_accept_language_negotiation(header, expected):
+    assert i18n.negotiate(header, ["ja", "en"], "ja") == expected
+
+
+def test_negotiation_offers_only_the_tenants_locales():
+    assert i18n.negotiate("en-US", ["ja"], "ja") == "ja"
+    assert i18n.negotiate("", ["ja", "en"], "en") == "en"
+
+
+def _catalog(lang: str):
+    with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def test_catalogs_exist_and_parse():
+    ja, en = _catalog("ja"), _catalog("en")
+    assert len(ja) > 20 and len(en) > 20
+    # Japanese is the source language: its catalog translates nothing.
+    assert all(not m.string for m in ja if m.id)
+
+
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)s")
+
+
+def test_english_keeps_the_placeholders_of_its_source():
+    for message in _catalog("en"):
+        if message.id and message.string and isinstance(message.id, str):
+            assert sorted(set(PLACEHOLDER.findall(message.id))) == sorted(set(PLACEHOLDER.findall(message.string))), message.id
+
+
+def test_catalogs_translate_by_current_locale(locale):
+    catalogs = i18n.Catalogs(LOCALES)
+    i18n.install_catalogs(catalogs)
+    locale("en")
+    assert i18n.gettext("ログイン") == "Log in"
+    assert i18n.gettext("まだ翻訳のない文") == "まだ翻訳のない文"
+    locale("ja")
+    assert i18n.gettext("ログイン") == "ログイン"
+
+
+def test_missing_catalog_falls_back_to_the_source(tmp_path, locale):
+    catalogs = i18n.Catalogs(tmp_path)
+    assert catalogs.get("en").gettext("ログイン") == "ログイン"
+    i18n.install_catalogs(i18n.Catalogs(LOCALES))
+
+
+def test_n_marks_without_translating(locale):
+    locale("en")
+    assert i18n.N_("ログイン") == "ログイン"
+
+
+def test_unknown_locale_is_japanese(locale):
+    locale("fr")
+    assert i18n.current_locale() == "ja"
