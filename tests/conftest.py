@@ -170,9 +170,15 @@ def smtp_server():
             sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    import socket
+
+    # aiosmtpd's start() connects to the configured port to check readiness: port 0 cannot be used.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port)
     controller.start()
-    sink.port = controller.server.sockets[0].getsockname()[1]
+    sink.port = free_port
     sink.url = f"smtp://127.0.0.1:{sink.port}"
     yield sink
     controller.stop()

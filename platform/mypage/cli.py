@@ -175,5 +175,10 @@ def deliver(loop: bool) -> None:
     asyncio.run(go())
 
 
+from mypage.inquiries.staff import staff as _staff_group  # noqa: E402  (mypage staff ...)
+
+main.add_command(_staff_group)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,83 @@
+"""お問い合わせ: the form (種別・件名・内容), [送信], the completion page."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+
+from mypage.identity.session_auth import login_required, provide_account
+from mypage.inquiries import service
+from mypage.inquiries.repository import InquiryRepository
+from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
+
+GUARDS = [requires_feature("inquiries"), login_required]
+DONE_KEY = "inquiry_done"
+
+
+async def _page(request: Request, data: service.InquiryInput, *, errors=None, form_error="", status_code=200) -> Response:
+    tenant = tenant_of(request)
+    account = await provide_account(request)
+    chosen = service.category(tenant, data.category)
+    has_call_details = any(c.applies == "call_details" for c in tenant.config.features.inquiries.categories)
+    contracts = await service.phone_contracts(tenant, account) if has_call_details else []
+    return render(
+        request,
+        "inquiries/form.html",
+        status_code=status_code,
+        categories=tenant.config.features.inquiries.categories,
+        chosen=chosen,
+        values=data,
+        errors=errors or {},
+        problem=form_error,
+        contracts=contracts,
+        subject_max=service.SUBJECT_MAX,
+        body_max=service.BODY_MAX,
+    )
+
+
+@get("/inquiries", guards=GUARDS)
+async def inquiry_form(request: Request) -> Response:
+    tenant = tenant_of(request)
+    key = request.query_params.get("category") or ""
+    chosen = service.category(tenant, key)
+    data = service.InquiryInput(category=chosen.key if chosen else "")
+    if chosen and chosen.subject:
+        data.subject = chosen.subject.get(request.scope["state"].get("locale", "ja"))
+    return await _page(request, data)
+
+
+@post("/inquiries", guards=GUARDS)
+async def inquiry_submit(request: Request) -> Response:
+    tenant = tenant_of(request)
+    account = await provide_account(request)
+    data = service.InquiryInput.from_form(await request.form())
+    outcome = await service.submit(request.scope["state"]["portal"], tenant, account, data, address=client_address(request))
+    if outcome.inquiry is None:
+        return await _page(
+            request,
+            data,
+            errors=outcome.errors,
+            form_error=outcome.form_error,
+            status_code=429 if outcome.rate_limited else 400,
+        )
+    session_of(request)[DONE_KEY] = outcome.inquiry.id
+    return redirect("/inquiries/done")
+
+
+@get("/inquiries/done", guards=GUARDS)
+async def inquiry_done(request: Request) -> Response:
+    tenant = tenant_of(request)
+    account = await provide_account(request)
+    inquiry_id = session_of(request).pop(DONE_KEY)
+    inquiry = await InquiryRepository(tenant.slug).by_id(inquiry_id) if isinstance(inquiry_id, int) else None
+    if inquiry is None or inquiry.account != account.id:
+        return redirect("/inquiries")
+    return render(
+        request,
+        "inquiries/done.html",
+        inquiry=inquiry,
+        reference=service.reference(inquiry),
+        chosen=service.category(tenant, inquiry.category),
+    )
+
+
+ROUTES = [inquiry_form, inquiry_submit, inquiry_done]
