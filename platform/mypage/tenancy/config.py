@@ -236,6 +236,10 @@ class BillingFeature(Strict):
     invoice_pdf: bool = True
     payment_method: bool = False
     """お支払い方法の確認・変更 (change to credit card through the payment gateway)."""
+    gateway: Literal["builtin"] = "builtin"
+    """The payment gateway that registers cards (``builtin``: stores only a random token, brand, last 4, expiry)."""
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    """``fiscal_year`` layout: the month a 年度 starts (1: calendar years, 4: April–March)."""
 
 
 class ContractCategory(Strict):

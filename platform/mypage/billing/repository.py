@@ -1,0 +1,132 @@
+"""The only code that queries billing data: always one tenant and one customer."""
+
+from __future__ import annotations
+
+from mypage.billing.tables import PaymentCard
+from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
+from mypage.tenancy.registry import Tenant
+
+
+class BillingRepository:
+    """Invoices, lines and the payment method of ``customer_id`` within ``tenant``."""
+
+    def __init__(self, tenant: Tenant, customer_id: int):
+        self.slug = tenant.slug
+        self.customer_id = customer_id
+
+    def _invoices(self):
+        return (
+            Invoice.select(
+                Invoice.all_columns(),
+                Invoice.billing_group.name.as_alias("billing_group_name"),
+                Invoice.billing_group.code.as_alias("billing_group_code"),
+            )
+            .where(Invoice.tenant == self.slug)
+            .where(Invoice.customer == self.customer_id)
+        )
+
+    async def customer(self) -> dict | None:
+        return (
+            await Customer.select()
+            .where(Customer.tenant == self.slug)
+            .where(Customer.id == self.customer_id)
+            .first()
+        )
+
+    async def invoice_months(self, *, contract_id: int | None = None) -> list[str]:
+        """Months that have an invoice (with a line of ``contract_id`` when given)."""
+        if contract_id is None:
+            rows = await (
+                Invoice.select(Invoice.month)
+                .where(Invoice.tenant == self.slug)
+                .where(Invoice.customer == self.customer_id)
+                .distinct()
+            )
+            return [r["month"] for r in rows]
+        rows = await (
+            InvoiceLine.select(InvoiceLine.invoice.month.as_alias("month"))
+            .where(InvoiceLine.tenant == self.slug)
+            .where(InvoiceLine.contract == contract_id)
+            .where(InvoiceLine.invoice.customer == self.customer_id)
+            .distinct()
+        )
+        return [r["month"] for r in rows]
+
+    async def invoices_in(self, months: list[str]) -> list[dict]:
+        if not months:
+            return []
+        return await self._invoices().where(Invoice.month.is_in(months)).order_by(Invoice.month, ascending=False).order_by(Invoice.number)
+
+    async def invoice_by_number(self, number: str) -> dict | None:
+        return await self._invoices().where(Invoice.number == number).first()
+
+    async def lines_of(self, invoice_ids: list[int], *, contract_id: int | None = None) -> list[dict]:
+        if not invoice_ids:
+            return []
+        query = (
+            InvoiceLine.select(
+                InvoiceLine.all_columns(),
+                InvoiceLine.contract.number.as_alias("contract_number"),
+                InvoiceLine.contract.service_name.as_alias("contract_service"),
+            )
+            .where(InvoiceLine.tenant == self.slug)
+            .where(InvoiceLine.invoice.is_in(invoice_ids))
+        )
+        if contract_id is not None:
+            query = query.where(InvoiceLine.contract == contract_id)
+        return await query.order_by(InvoiceLine.invoice).order_by(InvoiceLine.position)
+
+    async def contract_by_number(self, number: str) -> dict | None:
+        return (
+            await Contract.select()
+            .where(Contract.tenant == self.slug)
+            .where(Contract.customer == self.customer_id)
+            .where(Contract.number == number)
+            .first()
+        )
+
+    async def contracts(self) -> list[dict]:
+        return await (
+            Contract.select(Contract.id, Contract.number, Contract.service_name, Contract.plan_name)
+            .where(Contract.tenant == self.slug)
+            .where(Contract.customer == self.customer_id)
+            .order_by(Contract.number)
+        )
+
+    async def billing_group(self, group_id: int | None) -> dict | None:
+        if group_id is None:
+            return None
+        return (
+            await BillingGroup.select()
+            .where(BillingGroup.tenant == self.slug)
+            .where(BillingGroup.customer == self.customer_id)
+            .where(BillingGroup.id == group_id)
+            .first()
+        )
+
+    # --- payment method ---------------------------------------------------------------------
+
+    async def card(self) -> dict | None:
+        return (
+            await PaymentCard.select()
+            .where(PaymentCard.tenant == self.slug)
+            .where(PaymentCard.customer == self.customer_id)
+            .first()
+        )
+
+    async def save_card(self, *, gateway: str, token: str, brand: str, last4: str, exp_month: int, exp_year: int) -> None:
+        """Replaces the customer's card and makes card payment the customer's method (call inside ``atomic()``)."""
+        values = {"gateway": gateway, "token": token, "brand": brand, "last4": last4, "exp_month": exp_month, "exp_year": exp_year}
+        updated = await (
+            PaymentCard.update({getattr(PaymentCard, k): v for k, v in values.items()})
+            .where(PaymentCard.tenant == self.slug)
+            .where(PaymentCard.customer == self.customer_id)
+            .returning(PaymentCard.id)
+        )
+        if not updated:
+            await PaymentCard.insert(PaymentCard(tenant=self.slug, customer=self.customer_id, **values))
+        await (
+            Customer.update({Customer.payment_method: "card", Customer.card_last4: last4})
+            .where(Customer.tenant == self.slug)
+            .where(Customer.id == self.customer_id)
+        )
