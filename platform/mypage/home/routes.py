@@ -1,9 +1,12 @@
+"""The home page after login: the same data for every tenant, laid out by the tenant's ``home.html``."""
+
 from __future__ import annotations
 
 from litestar import Request, Response, get
 
+from mypage.contracts.repository import ContractRepository, NoticeRepository
+from mypage.contracts.service import tenure
 from mypage.identity.session_auth import load_account
-from mypage.records.tables import Notice
 from mypage.web.render import redirect, render, tenant_of
 from mypage.web.routes import dev_index
 
@@ -16,10 +19,22 @@ async def home(request: Request) -> Response:
     account = await load_account(request)
     if account is None:
         return redirect("/login")
-    notices = await (
-        Notice.select().where(Notice.tenant == tenant.slug).order_by(Notice.published_on, ascending=False).limit(5)
+    features = tenant.config.features
+    repo = ContractRepository(tenant, account.customer)
+    customer = await repo.customer()
+    contracts = await repo.contracts() if features.enabled("contracts") else []
+    counts: dict[str, int] = {}
+    for contract in contracts:
+        counts[contract.category] = counts.get(contract.category, 0) + 1
+    return render(
+        request,
+        "home.html",
+        customer=customer,
+        tenure=tenure(customer.customer_since) if customer else "",
+        contracts=contracts,
+        category_counts=counts,
+        notices=await NoticeRepository(tenant).latest(5),
     )
-    return render(request, "home.html", notices=notices)
 
 
 ROUTES = [home]

@@ -1,0 +1,118 @@
+"""通話料金明細: a contract's calls of one month, paged on screen, streamed as CSV."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Stream
+
+from mypage.calls.export import ENCODINGS, csv_chunks, duration, local_time
+from mypage.calls.repository import CallRepository
+from mypage.contracts.repository import ContractRepository
+from mypage.identity.session_auth import login_required, provide_account
+from mypage.records.tables import Contract
+from mypage.web.render import render, requires_feature, tenant_of
+
+GUARDS = [requires_feature("call_details"), login_required]
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+async def _contract(request: Request, number: str) -> Contract:
+    """The logged-in customer's contract, else 404 (another customer's or tenant's alike)."""
+    account = await provide_account(request)
+    contract = await ContractRepository(tenant_of(request), account.customer).by_number(number)
+    if contract is None:
+        raise NotFoundException()
+    return contract
+
+
+def _month(value: str) -> str:
+    if not MONTH.match(value or ""):
+        raise NotFoundException()
+    return value
+
+
+def recorded(contract: Contract, month: str | None = None) -> bool:
+    """Call details exist only for contracts that applied, from the month they start."""
+    start = contract.call_details_from
+    if not start:
+        return False
+    return month is None or month >= start
+
+
+def _apply(request: Request, contract: Contract, month: str | None) -> Response:
+    return render(request, "calls/apply.html", contract=contract, month=month)
+
+
+@get("/calls/{number:str}", guards=GUARDS)
+async def call_months(request: Request, number: FromPath[str]) -> Response:
+    contract = await _contract(request, number)
+    if not recorded(contract):
+        return _apply(request, contract, None)
+    months = [m for m in await CallRepository(tenant_of(request), contract.id).months() if m >= contract.call_details_from]
+    return render(request, "calls/months.html", contract=contract, months=months)
+
+
+@get("/calls/{number:str}/{month:str}", guards=GUARDS)
+async def call_month(request: Request, number: FromPath[str], month: FromPath[str]) -> Response:
+    contract = await _contract(request, number)
+    month = _month(month)
+    if not recorded(contract, month):
+        return _apply(request, contract, month)
+    tenant = tenant_of(request)
+    page_size = tenant.config.features.call_details.page_size
+    repo = CallRepository(tenant, contract.id)
+    totals = await repo.totals(month)
+    pages = max(1, -(-totals.count // page_size))
+    try:
+        page = int(request.query_params.get("page") or 1)
+    except ValueError:
+        page = 1
+    page = min(max(page, 1), pages)
+    rows = [
+        {
+            "when": local_time(r["started_at"]).strftime("%m/%d %H:%M"),
+            "kind": r["kind"],
+            "caller": r["caller"],
+            "callee": r["callee"],
+            "duration": duration(r["duration_seconds"]),
+            "charge": r["charge"],
+        }
+        for r in await repo.page(month, page, page_size)
+    ]
+    return render(
+        request,
+        "calls/month.html",
+        contract=contract,
+        month=month,
+        rows=rows,
+        totals=totals,
+        page=page,
+        pages=pages,
+        encodings=tenant.config.features.call_details.csv_encodings,
+    )
+
+
+@get("/calls/{number:str}/{month:str}/csv", guards=GUARDS)
+async def call_month_csv(request: Request, number: FromPath[str], month: FromPath[str]) -> Stream:
+    contract = await _contract(request, number)
+    month = _month(month)
+    if not recorded(contract, month):
+        raise NotFoundException()
+    tenant = tenant_of(request)
+    allowed = tenant.config.features.call_details.csv_encodings
+    requested = ENCODINGS.get((request.query_params.get("encoding") or "").lower(), allowed[0])
+    encoding = requested if requested in allowed else allowed[0]
+    charset = "shift_jis" if encoding == "cp932" else "utf-8"
+    filename = f"calls-{contract.number}-{month}.csv"
+    return Stream(
+        content=csv_chunks(CallRepository(tenant, contract.id), month, encoding),
+        media_type=f"text/csv; charset={charset}",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+ROUTES = [call_months, call_month, call_month_csv]

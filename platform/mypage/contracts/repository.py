@@ -1,0 +1,199 @@
+"""The only code that reads a customer's contracts, documents, history and the tenant's notices.
+
+A repository is built for one tenant and one customer: every query filters by both, so another
+customer's or another tenant's contract number simply is not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from mypage.records.tables import (
+    BillingGroup,
+    Contract,
+    ContractOption,
+    Customer,
+    Document,
+    Notice,
+    PhoneLine,
+    ServiceHistory,
+)
+from mypage.tenancy.registry import Tenant
+
+OPENING_NOTICE = "opening_notice"
+CONFIRMATION = "confirmation"
+
+
+@dataclass
+class ContractGroup:
+    """Contracts billed and sent together (一括請求/一括送付)."""
+
+    billing_group: BillingGroup | None
+    contracts: list[Contract] = field(default_factory=list)
+
+
+@dataclass
+class ContractDetail:
+    contract: Contract
+    options: list[ContractOption]
+    phone_lines: list[PhoneLine]
+    opening_notices: list[Document]
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from ``start`` to ``end`` (0 when ``end`` is earlier)."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return max(months, 0)
+
+
+class NoticeRepository:
+    def __init__(self, tenant: Tenant):
+        self.slug = tenant.slug
+
+    async def latest(self, limit: int = 5, today: date | None = None) -> list[Notice]:
+        today = today or date.today()
+        return await (
+            Notice.objects()
+            .where(Notice.tenant == self.slug)
+            .where(Notice.published_on <= today)
+            .order_by(Notice.published_on, ascending=False)
+            .order_by(Notice.id, ascending=False)
+            .limit(limit)
+        )
+
+
+class ContractRepository:
+    def __init__(self, tenant: Tenant, customer_id: int | None):
+        self.tenant = tenant
+        self.slug = tenant.slug
+        self.customer_id = customer_id
+
+    def _contracts(self):
+        return (
+            Contract.objects()
+            .where(Contract.tenant == self.slug)
+            .where(Contract.customer == self.customer_id)
+        )
+
+    async def customer(self) -> Customer | None:
+        if self.customer_id is None:
+            return None
+        return (
+            await Customer.objects()
+            .where(Customer.tenant == self.slug)
+            .where(Customer.id == self.customer_id)
+            .first()
+        )
+
+    async def contracts(self, category: str | None = None) -> list[Contract]:
+        if self.customer_id is None:
+            return []
+        query = self._contracts()
+        if category:
+            query = query.where(Contract.category == category)
+        return await query.order_by(Contract.number)
+
+    async def category_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for contract in await self.contracts():
+            counts[contract.category] = counts.get(contract.category, 0) + 1
+        return counts
+
+    async def grouped(self, category: str | None = None) -> list[ContractGroup]:
+        """Contracts per billing group (groups by code, contracts without a group last)."""
+        contracts = await self.contracts(category)
+        group_ids = sorted({c.billing_group for c in contracts if c.billing_group is not None})
+        groups: dict[int | None, ContractGroup] = {}
+        if group_ids:
+            rows = await (
+                BillingGroup.objects()
+                .where(BillingGroup.tenant == self.slug)
+                .where(BillingGroup.customer == self.customer_id)
+                .where(BillingGroup.id.is_in(group_ids))
+                .order_by(BillingGroup.code)
+            )
+            for row in rows:
+                groups[row.id] = ContractGroup(row)
+        for contract in contracts:
+            key = contract.billing_group if contract.billing_group in groups else None
+            if key is None and None not in groups:
+                groups[None] = ContractGroup(None)
+            groups[key].contracts.append(contract)
+        ordered = [g for k, g in groups.items() if k is not None]
+        if None in groups:
+            ordered.append(groups[None])
+        return ordered
+
+    async def by_number(self, number: str) -> Contract | None:
+        if self.customer_id is None or not number or len(number) > 40:
+            return None
+        return await self._contracts().where(Contract.number == number).first()
+
+    async def options(self, contract: Contract) -> list[ContractOption]:
+        return await (
+            ContractOption.objects()
+            .where(ContractOption.tenant == self.slug)
+            .where(ContractOption.contract == contract.id)
+            .order_by(ContractOption.position)
+        )
+
+    async def options_for(self, contracts: list[Contract]) -> dict[int, list[ContractOption]]:
+        result: dict[int, list[ContractOption]] = {c.id: [] for c in contracts}
+        if not contracts:
+            return result
+        rows = await (
+            ContractOption.objects()
+            .where(ContractOption.tenant == self.slug)
+            .where(ContractOption.contract.is_in(list(result)))
+            .order_by(ContractOption.position)
+        )
+        for row in rows:
+            result[row.contract].append(row)
+        return result
+
+    async def phone_lines(self, contract: Contract) -> list[PhoneLine]:
+        return await (
+            PhoneLine.objects()
+            .where(PhoneLine.tenant == self.slug)
+            .where(PhoneLine.contract == contract.id)
+            .order_by(PhoneLine.id)
+        )
+
+    async def documents(self, kind: str, contract: Contract | None = None) -> list[Document]:
+        """The customer's documents of ``kind``, newest first (of one contract if given)."""
+        if self.customer_id is None:
+            return []
+        query = (
+            Document.objects()
+            .where(Document.tenant == self.slug)
+            .where(Document.customer == self.customer_id)
+            .where(Document.kind == kind)
+        )
+        if contract is not None:
+            query = query.where(Document.contract == contract.id)
+        return await query.order_by(Document.issued_on, ascending=False).order_by(Document.id, ascending=False)
+
+    async def detail(self, number: str) -> ContractDetail | None:
+        contract = await self.by_number(number)
+        if contract is None:
+            return None
+        return ContractDetail(
+            contract=contract,
+            options=await self.options(contract),
+            phone_lines=await self.phone_lines(contract),
+            opening_notices=await self.documents(OPENING_NOTICE, contract),
+        )
+
+    async def history(self) -> list[ServiceHistory]:
+        if self.customer_id is None:
+            return []
+        return await (
+            ServiceHistory.objects()
+            .where(ServiceHistory.tenant == self.slug)
+            .where(ServiceHistory.customer == self.customer_id)
+            .order_by(ServiceHistory.happened_on, ascending=False)
+            .order_by(ServiceHistory.id, ascending=False)
+        )

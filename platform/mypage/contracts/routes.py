@@ -1,0 +1,128 @@
+"""ご契約内容: contract lines or the contract summary, details, documents, history and referral."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+
+from mypage.contracts import service
+from mypage.contracts.repository import OPENING_NOTICE, ContractRepository
+from mypage.identity.session_auth import login_required, provide_account
+from mypage.web.render import portal_of, render, requires_feature, tenant_of
+
+CONTRACTS = [requires_feature("contracts"), login_required]
+
+
+async def _repo(request: Request) -> ContractRepository:
+    account = await provide_account(request)
+    return ContractRepository(tenant_of(request), account.customer)
+
+
+@get("/contracts", guards=CONTRACTS)
+async def contract_list(request: Request) -> Response:
+    tenant = tenant_of(request)
+    feature = tenant.config.features.contracts
+    repo = await _repo(request)
+    customer = await repo.customer()
+    if feature.layout == "lines":
+        keys = {c.key for c in feature.categories}
+        category = request.query_params.get("category") or ""
+        if category not in keys:
+            category = ""
+        current = next((c for c in feature.categories if c.key == category), None)
+        return render(
+            request,
+            "contracts/lines.html",
+            customer=customer,
+            groups=await repo.grouped(category or None),
+            category=current,
+        )
+    contracts = await repo.contracts()
+    return render(
+        request,
+        "contracts/summary.html",
+        customer=customer,
+        tenure=service.tenure(customer.customer_since) if customer else "",
+        contracts=contracts,
+        options=await repo.options_for(contracts),
+    )
+
+
+@get("/contracts/history", guards=[requires_feature("contracts.history"), login_required])
+async def contract_history(request: Request) -> Response:
+    repo = await _repo(request)
+    return render(request, "contracts/history.html", history=await repo.history())
+
+
+@get("/contracts/referral", guards=[requires_feature("contracts.referral"), login_required])
+async def referral(request: Request) -> Response:
+    tenant = tenant_of(request)
+    account = await provide_account(request)
+    if account.customer is None:
+        raise NotFoundException()
+    portal = portal_of(request)
+    code = service.referral_code(portal.settings.secret_key, tenant.slug, account.customer)
+    link = f"{portal.base_url(tenant)}/referral/{code}"
+    return render(request, "contracts/referral.html", code=code, link=link, qr=service.qr_data_uri(link))
+
+
+@get("/contracts/confirmation", guards=[requires_feature("contracts.confirmation_pdf"), login_required])
+async def confirmation(request: Request) -> Response:
+    repo = await _repo(request)
+    return render(request, "contracts/confirmation.html", customer=await repo.customer(), contracts=await repo.contracts())
+
+
+@get("/contracts/confirmation.pdf", guards=[requires_feature("contracts.confirmation_pdf"), login_required])
+async def confirmation_pdf(request: Request) -> Response:
+    from mypage.documents.pdf import pdf_response, render_pdf
+
+    tenant = tenant_of(request)
+    repo = await _repo(request)
+    customer = await repo.customer()
+    if customer is None:
+        raise NotFoundException()
+    contracts = await repo.contracts()
+    context = {
+        "customer": customer,
+        "contracts": contracts,
+        "options": await repo.options_for(contracts),
+        "tenure": service.tenure(customer.customer_since),
+        "issued_on": date.today(),
+    }
+    data = await render_pdf(portal_of(request), tenant, "contracts/confirmation_pdf.html", context)
+    return pdf_response(data, f"contract-confirmation-{customer.number}.pdf")
+
+
+@get("/contracts/{number:str}", guards=CONTRACTS)
+async def contract_detail(request: Request, number: FromPath[str]) -> Response:
+    repo = await _repo(request)
+    detail = await repo.detail(number)
+    if detail is None:
+        raise NotFoundException()
+    return render(request, "contracts/detail.html", detail=detail, contract=detail.contract)
+
+
+@get("/contracts/{number:str}/opening-notice", guards=[requires_feature("contracts.opening_notice_pdf"), login_required])
+async def opening_notice(request: Request, number: FromPath[str]) -> Response:
+    from mypage.documents.pdf import pdf_response, render_pdf
+
+    tenant = tenant_of(request)
+    repo = await _repo(request)
+    contract = await repo.by_number(number)
+    if contract is None:
+        raise NotFoundException()
+    notices = await repo.documents(OPENING_NOTICE, contract)
+    wanted = request.query_params.get("document") or ""
+    document = next((d for d in notices if str(d.id) == wanted), None) if wanted else (notices[0] if notices else None)
+    if document is None:
+        raise NotFoundException()
+    customer = await repo.customer()
+    context = service.opening_notice_context(customer, contract, document, await repo.phone_lines(contract))
+    data = await render_pdf(portal_of(request), tenant, "contracts/opening_notice_pdf.html", context)
+    return pdf_response(data, f"opening-notice-{contract.number}-{document.issued_on:%Y%m%d}.pdf")
+
+
+ROUTES = [contract_list, contract_history, referral, confirmation, confirmation_pdf, contract_detail, opening_notice]
