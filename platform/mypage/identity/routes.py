@@ -88,3 +88,13 @@ ROUTES = [login_page, login_submit, logout]
 from mypage.identity.registration import ROUTES as REGISTRATION_ENTRY_ROUTES  # noqa: E402
 
 ROUTES += REGISTRATION_ENTRY_ROUTES
+
+from mypage.identity.registration.chosen_id import ROUTES as CHOSEN_ROUTES  # noqa: E402
+
+ROUTES += CHOSEN_ROUTES
+
+from mypage.identity.account_routes import ROUTES as ACCOUNT_PROFILE_ROUTES  # noqa: E402
+from mypage.identity.recovery_link import ROUTES as RECOVERY_LINK_ROUTES  # noqa: E402
+from mypage.identity.totp import ROUTES as TOTP_ROUTES  # noqa: E402
+
+ROUTES += ACCOUNT_PROFILE_ROUTES + RECOVERY_LINK_ROUTES + TOTP_ROUTES

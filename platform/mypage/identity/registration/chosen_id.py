@@ -1,0 +1,520 @@
+"""Registration where the customer chooses the login ID (``identity.registration.flow = "chosen_id"``).
+
+Steps, all under ``/register/chosen-id``:
+
+1. 認証情報: the ``verify_fields`` of the tenant are matched against the contract holder
+   (failed attempts are limited per session and per client address);
+2. 初期情報: login ID (with an ID check, with or without JavaScript), password, e-mail, nickname;
+3. 確認: [入力画面に戻る] keeps the input, [仮登録する] mails a single-use 本登録手続きURL
+   (``identity.tokens.registration_link_minutes``);
+4. メール受信確認: the link asks for the password chosen at step 2, then creates the account
+   (the login ID is reserved only now, checked again inside the transaction);
+5. 登録完了: [そのままログイン] starts a session (new session id).
+
+The state between steps lives in the server-side session; the password is kept only as its hash.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+
+from mypage.audit.log import AuditLog
+from mypage.audit.tables import AuditEvent
+from mypage.db.transaction import atomic
+from mypage.i18n import gettext as _
+from mypage.identity import factors, normalize
+from mypage.identity.accounts import AccountRepository
+from mypage.identity.passwords import hash_password, verify_password
+from mypage.identity.policy import check_email, check_login_id, check_password
+from mypage.identity.tables import OneTimeToken
+from mypage.identity.tokens import TokenError, Tokens
+from mypage.identity.verification import LABELS, CustomerMatcher, clean
+from mypage.mail.outbox import enqueue
+from mypage.records.tables import Customer
+from mypage.tenancy.registry import Tenant
+from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
+
+PREFIX = "/register/chosen-id"
+PURPOSE = "register_chosen"
+STATE = "reg_chosen"
+DONE = "reg_chosen_done"
+FAILS = "reg_chosen_fails"
+STATE_MAX_SECONDS = 60 * 60
+DONE_MAX_SECONDS = 15 * 60
+NICKNAME_MAX = 30
+INPUT_MODES = {"customer_number": "numeric", "phone": "tel", "postal_code": "numeric", "bank_last4": "numeric", "card_last4": "numeric"}
+
+
+class _Abort(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _tenant(request: Request) -> Tenant:
+    tenant = tenant_of(request)
+    if tenant.config.identity.registration.flow != "chosen_id":
+        raise NotFoundException()
+    return tenant
+
+
+def _tokens(request: Request, tenant: Tenant) -> Tokens:
+    lifetimes = tenant.config.identity.tokens
+    return Tokens(tenant.slug, portal_of(request).settings.secret_key, lifetimes.max_attempts, lifetimes.resend_interval_seconds)
+
+
+def _state(request: Request) -> dict | None:
+    data = session_of(request).get(STATE)
+    if not data or int(time.time()) - int(data.get("verified_at", 0)) > STATE_MAX_SECONDS:
+        return None
+    return data
+
+
+def _link_hours(tenant: Tenant) -> str:
+    minutes = tenant.config.identity.tokens.registration_link_minutes
+    return str(minutes // 60) if minutes % 60 == 0 else f"{minutes / 60:.1f}"
+
+
+def _expired_help(tenant: Tenant) -> str:
+    return _(
+        "仮登録有効期限(仮登録メール送信から {hours} 時間以内)までに本登録を行わなかった場合、再度、認証及び仮登録を実施する必要があります。"
+    ).format(hours=_link_hours(tenant))
+
+
+# ---------------------------------------------------------------- 1) 認証情報
+
+
+def _verify_fields(tenant: Tenant) -> list[dict]:
+    from mypage.web.render import text
+
+    return [
+        {
+            "name": name,
+            "label": text(tenant, f"register.label.{name}", LABELS[name]),
+            "help": tenant.config.text(f"register.help.{name}", _locale()) or "",
+            "inputmode": INPUT_MODES.get(name, ""),
+        }
+        for name in tenant.config.identity.registration.verify_fields
+    ]
+
+
+def _locale() -> str:
+    from mypage.i18n import current_locale
+
+    return current_locale()
+
+
+async def _verify_blocked(request: Request, tenant: Tenant) -> bool:
+    lockout = tenant.config.identity.lockout
+    since = int(time.time()) - lockout.lock_minutes * 60
+    fails = [t for t in session_of(request).get(FAILS, []) if t > since]
+    if len(fails) >= lockout.max_failures:
+        return True
+    address_fails = await (
+        AuditEvent.count()
+        .where(AuditEvent.tenant == tenant.slug)
+        .where(AuditEvent.event == "register.verify_failed")
+        .where(AuditEvent.address == client_address(request))
+        .where(AuditEvent.created_at > datetime.now(timezone.utc) - timedelta(minutes=lockout.lock_minutes))
+    )
+    return address_fails >= lockout.per_address_max_failures
+
+
+def _render_verify(request: Request, tenant: Tenant, *, values=None, errors=None, form_error=None, status_code=200) -> Response:
+    return render(
+        request,
+        "identity/register_chosen_verify.html",
+        status_code=status_code,
+        fields=_verify_fields(tenant),
+        values=values or {},
+        errors=errors or {},
+        error_message=form_error,
+        action=PREFIX,
+    )
+
+
+@get(PREFIX)
+async def verify_page(request: Request) -> Response:
+    tenant = _tenant(request)
+    return _render_verify(request, tenant)
+
+
+@post(PREFIX)
+async def verify_submit(request: Request) -> Response:
+    tenant = _tenant(request)
+    rules = tenant.config.identity.registration
+    form = await request.form()
+    values, answers, errors = {}, {}, {}
+    for name in rules.verify_fields:
+        raw = str(form.get(name) or "")[:200]
+        values[name] = raw
+        answer = clean(name, raw, rules)
+        if answer.error:
+            errors[name] = answer.error
+        else:
+            answers[name] = answer.value
+    minutes = tenant.config.identity.lockout.lock_minutes
+    if await _verify_blocked(request, tenant):
+        await AuditLog(tenant.slug).record("register.verify_blocked", address=client_address(request))
+        message = _("認証に続けて失敗したため、認証を一時的に停止しています。{minutes}分後にもう一度お試しください。").format(minutes=minutes)
+        return _render_verify(request, tenant, values=values, form_error=message, status_code=429)
+    if errors:
+        return _render_verify(request, tenant, values=values, errors=errors, status_code=400)
+    matches = await CustomerMatcher(tenant).match(answers)
+    session = session_of(request)
+    audit = AuditLog(tenant.slug)
+    if len(matches) != 1:
+        since = int(time.time()) - minutes * 60
+        session[FAILS] = [t for t in session.get(FAILS, []) if t > since] + [int(time.time())]
+        await audit.record("register.verify_failed", address=client_address(request), matches=len(matches))
+        message = _("入力された内容が契約者情報と一致しません。もう一度お手元の登録書をご確認ください。")
+        return _render_verify(request, tenant, values=values, form_error=message, status_code=400)
+    customer = matches[0]
+    session.pop(FAILS)
+    if await AccountRepository(tenant).by_customer(customer["id"]):
+        await audit.record("register.already_registered", address=client_address(request), customer_id=customer["id"])
+        session.pop(STATE)
+        return render(request, "identity/register_chosen_exists.html", status_code=409)
+    session[STATE] = {"customer_id": customer["id"], "verified_at": int(time.time()), "values": {}}
+    await audit.record("register.verified", address=client_address(request), customer_id=customer["id"])
+    return redirect(f"{PREFIX}/profile")
+
+
+# ---------------------------------------------------------------- 2) 初期情報
+
+
+def _profile_values(form) -> dict:
+    return {
+        "login_id": normalize.ascii_text(str(form.get("login_id") or ""))[:100],
+        "email": normalize.email(str(form.get("email") or ""))[:254],
+        "nickname": normalize.name(str(form.get("nickname") or "")).replace("\u3000", " ")[:100],
+    }
+
+
+async def _id_status(tenant: Tenant, login_id: str) -> tuple[str, str]:
+    """(``ok`` | ``taken`` | ``invalid``, message) for the ID check."""
+    problems = check_login_id(login_id, tenant.config.identity.login_id)
+    if problems:
+        return "invalid", " ".join(problems)
+    if await AccountRepository(tenant).login_id_taken(login_id):
+        return "taken", _("このIDは既に使用されています")
+    return "ok", _("このIDは利用できます")
+
+
+def _render_profile(request: Request, tenant: Tenant, state: dict, *, values=None, errors=None, id_check=None, status_code=200) -> Response:
+    return render(
+        request,
+        "identity/register_chosen_profile.html",
+        status_code=status_code,
+        values=values if values is not None else state.get("values", {}),
+        errors=errors or {},
+        id_check=id_check,
+        password_kept=bool(state.get("password_hash")),
+        nickname_max=NICKNAME_MAX,
+        action=f"{PREFIX}/profile",
+    )
+
+
+@get(f"{PREFIX}/profile")
+async def profile_page(request: Request) -> Response:
+    tenant = _tenant(request)
+    state = _state(request)
+    if state is None:
+        return redirect(PREFIX)
+    return _render_profile(request, tenant, state)
+
+
+@post(f"{PREFIX}/profile")
+async def profile_submit(request: Request) -> Response:
+    tenant = _tenant(request)
+    state = _state(request)
+    if state is None:
+        return redirect(PREFIX)
+    form = await request.form()
+    values = _profile_values(form)
+    password = str(form.get("password") or "")[:200]
+    identity = tenant.config.identity
+    session = session_of(request)
+    password_errors = check_password(password, identity.password) if password else []
+    if password and not password_errors:
+        state["password_hash"] = hash_password(password)
+    state["values"] = values
+    session[STATE] = state
+    if form.get("action") == "check":
+        status, message = await _id_status(tenant, values["login_id"])
+        errors = {"password": password_errors} if password_errors else {}
+        return _render_profile(request, tenant, state, values=values, errors=errors, id_check={"status": status, "message": message})
+    errors: dict = {}
+    problems = check_login_id(values["login_id"], identity.login_id)
+    if problems:
+        errors["login_id"] = problems
+    elif await AccountRepository(tenant).login_id_taken(values["login_id"]):
+        errors["login_id"] = _("このIDは既に使用されています")
+    if password_errors:
+        errors["password"] = password_errors
+    elif not password and not state.get("password_hash"):
+        errors["password"] = _("入力してください。")
+    email_problems = check_email(values["email"])
+    if email_problems:
+        errors["email"] = email_problems
+    if not values["nickname"]:
+        errors["nickname"] = _("入力してください。")
+    elif len(values["nickname"]) > NICKNAME_MAX:
+        errors["nickname"] = _("{n}文字以内で入力してください。").format(n=NICKNAME_MAX)
+    if errors:
+        if "password" in errors:
+            state.pop("password_hash", None)
+            session[STATE] = state
+        return _render_profile(request, tenant, state, values=values, errors=errors, status_code=400)
+    return redirect(f"{PREFIX}/confirm")
+
+
+# ---------------------------------------------------------------- 3) 確認 → 4) 仮登録
+
+
+def _ready(state: dict | None) -> bool:
+    return bool(state and state.get("password_hash") and state.get("values", {}).get("login_id"))
+
+
+@get(f"{PREFIX}/confirm")
+async def confirm_page(request: Request) -> Response:
+    _tenant(request)
+    state = _state(request)
+    if not _ready(state):
+        return redirect(PREFIX if state is None else f"{PREFIX}/profile")
+    return render(request, "identity/register_chosen_confirm.html", values=state["values"], error_message=None, action=f"{PREFIX}/confirm")
+
+
+@post(f"{PREFIX}/confirm")
+async def confirm_submit(request: Request) -> Response:
+    tenant = _tenant(request)
+    state = _state(request)
+    form = await request.form()
+    if form.get("action") == "back":
+        return redirect(f"{PREFIX}/profile" if state else PREFIX)
+    if not _ready(state):
+        return redirect(PREFIX if state is None else f"{PREFIX}/profile")
+    values = state["values"]
+    repo = AccountRepository(tenant)
+    session = session_of(request)
+    if await repo.by_customer(state["customer_id"]):
+        session.pop(STATE)
+        return render(request, "identity/register_chosen_exists.html", status_code=409)
+    if await repo.login_id_taken(values["login_id"]):
+        return _render_profile(
+            request, tenant, state, errors={"login_id": _("このIDは既に使用されています")}, status_code=409
+        )
+    tokens = _tokens(request, tenant)
+    minutes = tenant.config.identity.tokens.registration_link_minutes
+    portal = portal_of(request)
+    try:
+        async with atomic():
+            issued = await tokens.issue(
+                PURPOSE,
+                minutes=minutes,
+                subject=f"customer:{state['customer_id']}",
+                payload={
+                    "customer_id": state["customer_id"],
+                    "login_id": values["login_id"],
+                    "password_hash": state["password_hash"],
+                    "email": values["email"],
+                    "nickname": values["nickname"],
+                },
+            )
+            await enqueue(
+                portal,
+                tenant,
+                to=values["email"],
+                template="register_chosen_provisional",
+                context={
+                    "nickname": values["nickname"],
+                    "login_id": values["login_id"],
+                    "url": f"{portal.base_url(tenant)}{PREFIX}/complete?token={issued.secret}",
+                    "hours": _link_hours(tenant),
+                },
+            )
+            await AuditLog(tenant.slug).record(
+                "register.provisional", address=client_address(request), customer_id=state["customer_id"]
+            )
+    except TokenError:
+        message = _("仮登録の受付から時間がたっていません。しばらく時間をおいてからもう一度お試しください。")
+        return render(
+            request, "identity/register_chosen_confirm.html", status_code=429, values=values, error_message=message,
+            action=f"{PREFIX}/confirm",
+        )
+    session.pop(STATE)
+    session["reg_chosen_sent"] = values["email"]
+    return redirect(f"{PREFIX}/sent")
+
+
+@get(f"{PREFIX}/sent")
+async def sent_page(request: Request) -> Response:
+    tenant = _tenant(request)
+    email = session_of(request).get("reg_chosen_sent")
+    if not email:
+        return redirect(PREFIX)
+    return render(request, "identity/register_chosen_sent.html", email=email, hours=_link_hours(tenant))
+
+
+# ---------------------------------------------------------------- 5) メール受信確認 → 6) 登録完了
+
+
+async def _token_row(tokens: Tokens, secret: str) -> dict | None:
+    if not secret or len(secret) > 200:
+        return None
+    return await (
+        OneTimeToken.select()
+        .where(OneTimeToken.tenant == tokens.tenant)
+        .where(OneTimeToken.purpose == PURPOSE)
+        .where(OneTimeToken.token_hash == tokens.digest(secret))
+        .first()
+        .output(load_json=True)
+    )
+
+
+def _render_invalid(request: Request, tenant: Tenant, reason: str) -> Response:
+    return render(
+        request, "identity/register_chosen_invalid.html", status_code=410 if reason in ("expired", "used") else 400,
+        reason=reason, help=_expired_help(tenant),
+    )
+
+
+def _render_complete(request: Request, token: str, *, errors=None, status_code=200) -> Response:
+    return render(
+        request, "identity/register_chosen_complete.html", status_code=status_code, token=token, errors=errors or {},
+        action=f"{PREFIX}/complete",
+    )
+
+
+@get(f"{PREFIX}/complete")
+async def complete_page(request: Request) -> Response:
+    tenant = _tenant(request)
+    token = request.query_params.get("token") or ""
+    try:
+        await _tokens(request, tenant).peek(PURPOSE, token)
+    except TokenError as exc:
+        return _render_invalid(request, tenant, exc.reason)
+    return _render_complete(request, token)
+
+
+@post(f"{PREFIX}/complete")
+async def complete_submit(request: Request) -> Response:
+    tenant = _tenant(request)
+    form = await request.form()
+    token = str(form.get("token") or "")
+    password = str(form.get("password") or "")[:200]
+    tokens = _tokens(request, tenant)
+    audit = AuditLog(tenant.slug)
+    try:
+        payload = await tokens.peek(PURPOSE, token)
+    except TokenError as exc:
+        return _render_invalid(request, tenant, exc.reason)
+    row = await _token_row(tokens, token)
+    if row is None or row["attempts"] >= tokens.max_attempts:
+        await tokens.revoke(PURPOSE, row["subject"] if row else "")
+        return _render_invalid(request, tenant, "used")
+    if not password:
+        return _render_complete(request, token, errors={"password": _("入力してください。")}, status_code=400)
+    if not verify_password(payload.get("password_hash"), password):
+        attempts = row["attempts"] + 1
+        await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
+        await audit.record("register.confirm_failed", address=client_address(request), customer_id=payload.get("customer_id"))
+        if attempts >= tokens.max_attempts:
+            await tokens.revoke(PURPOSE, row["subject"])
+            return _render_invalid(request, tenant, "used")
+        message = _("パスワードが正しくありません。仮登録時に設定したパスワードを入力してください。")
+        return _render_complete(request, token, errors={"password": message}, status_code=400)
+    repo = AccountRepository(tenant)
+    try:
+        async with atomic():
+            customer_id = payload["customer_id"]
+            exists = await Customer.count().where(Customer.tenant == tenant.slug).where(Customer.id == customer_id)
+            if not exists:
+                raise _Abort("invalid")
+            if await repo.by_customer(customer_id):
+                raise _Abort("exists")
+            if await repo.login_id_taken(payload["login_id"]):
+                raise _Abort("taken")
+            await tokens.consume(PURPOSE, token)
+            account = await repo.create(
+                login_id=payload["login_id"],
+                customer=customer_id,
+                password_hash=payload["password_hash"],
+                email=payload["email"],
+                nickname=payload["nickname"],
+                role="owner",
+                status="active",
+                password_changed_at=datetime.now(timezone.utc),
+            )
+            await audit.record("register.completed", account_id=account.id, address=client_address(request), customer_id=customer_id)
+    except TokenError as exc:
+        return _render_invalid(request, tenant, exc.reason)
+    except _Abort as exc:
+        if exc.reason == "exists":
+            return render(request, "identity/register_chosen_exists.html", status_code=409)
+        if exc.reason == "taken":
+            return render(request, "identity/register_chosen_taken.html", status_code=409)
+        return _render_invalid(request, tenant, exc.reason)
+    session_of(request)[DONE] = {"account_id": account.id, "at": int(time.time())}
+    return redirect(f"{PREFIX}/done")
+
+
+@get(f"{PREFIX}/done")
+async def done_page(request: Request) -> Response:
+    _tenant(request)
+    done = session_of(request).get(DONE)
+    return render(request, "identity/register_chosen_done.html", can_login=bool(done), action=f"{PREFIX}/login")
+
+
+@post(f"{PREFIX}/login")
+async def login_now(request: Request) -> Response:
+    tenant = _tenant(request)
+    session = session_of(request)
+    done = session.pop(DONE)
+    if not done or int(time.time()) - int(done.get("at", 0)) > DONE_MAX_SECONDS:
+        return redirect("/login")
+    account = await AccountRepository(tenant).by_id(done.get("account_id"))
+    if account is None or account.status == "disabled":
+        return redirect("/login")
+    return await factors.after_password(request, tenant, account, "/")
+
+
+# ---------------------------------------------------------------- ID check for scripts (JSON)
+
+
+@post(f"{PREFIX}/check-id")
+async def check_id_json(request: Request) -> dict:
+    tenant = _tenant(request)
+    if _state(request) is None:
+        raise NotFoundException()
+    login_id = ""
+    if (request.headers.get("content-type") or "").startswith("application/json"):
+        try:
+            body = await request.json()
+            login_id = str(body.get("login_id") or "") if isinstance(body, dict) else ""
+        except Exception:
+            login_id = ""
+    else:
+        login_id = str((await request.form()).get("login_id") or "")
+    status, message = await _id_status(tenant, normalize.ascii_text(login_id)[:100])
+    return {"status": status, "available": status == "ok", "message": message}
+
+
+ROUTES = [
+    verify_page,
+    verify_submit,
+    profile_page,
+    profile_submit,
+    confirm_page,
+    confirm_submit,
+    sent_page,
+    complete_page,
+    complete_submit,
+    done_page,
+    login_now,
+    check_id_json,
+]
