@@ -18,8 +18,8 @@ from mypage.identity.tokens import Tokens
 from mypage.tenancy.registry import Tenant
 
 FIRST_LOGIN_PURPOSE = "issued_first_login"
-FIRST_LOGIN_PREFIX = "/register/new"
-"""The first-login link is ``<base_url>/register/new/<token>``."""
+FIRST_LOGIN_PREFIX = "/register/issued-id/login"
+"""The first-login link is ``<base_url>/register/issued-id/login/<token>`` (see ``registration/issued_id.py``)."""
 TEMP_PASSWORD_LENGTH = 8
 
 # Lower-case letters and digits without the look-alikes (0/o, 1/l/i) that are hard to copy from a mail.
@@ -75,7 +75,12 @@ async def send_first_login_link(portal, tenant: Tenant, account: Account, tempor
     """Issues a first-login link for ``account`` and enqueues the credentials mail; returns the link."""
     minutes = tenant.config.identity.tokens.registration_link_minutes
     issued = await tokens_for(portal, tenant).issue(
-        FIRST_LOGIN_PURPOSE, minutes=minutes, account_id=account.id, throttle=False
+        FIRST_LOGIN_PURPOSE,
+        minutes=minutes,
+        account_id=account.id,
+        payload={"account_id": account.id},
+        subject=f"account:{account.id}",
+        throttle=False,
     )
     link = f"{portal.base_url(tenant)}{FIRST_LOGIN_PREFIX}/{issued.secret}"
     amount, unit = link_validity(minutes)

@@ -38,8 +38,13 @@ async def login_page(request: Request) -> Response:
         return redirect(safe_next(next))
     session = session_of(request)
     notice = None
-    if session.pop("forced_logout"):
-        notice = _("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。")
+    forced = session.pop("forced_logout")
+    if forced == "absolute":
+        notice = _("ログインから長時間が経過したため、ログアウトしました。もう一度ログインしてください。")
+    elif forced:
+        notice = _("{minutes}分間操作がなかったため、ログアウトしました。もう一度ログインしてください。").format(
+            minutes=tenant_of(request).config.session.idle_timeout_minutes
+        )
     return render(request, "identity/login.html", next=safe_next(next, ""), notice=notice, values={}, errors={})
 
 
@@ -98,3 +103,8 @@ from mypage.identity.recovery_link import ROUTES as RECOVERY_LINK_ROUTES  # noqa
 from mypage.identity.totp import ROUTES as TOTP_ROUTES  # noqa: E402
 
 ROUTES += ACCOUNT_PROFILE_ROUTES + RECOVERY_LINK_ROUTES + TOTP_ROUTES
+
+from mypage.identity.otp import ROUTES as OTP_ROUTES  # noqa: E402
+from mypage.identity.registration.issued_id import ROUTES as ISSUED_ROUTES  # noqa: E402
+
+ROUTES += OTP_ROUTES + ISSUED_ROUTES

@@ -199,6 +199,8 @@ class Identity(Strict):
     totp_optional: bool = False
     """Customers may add an authenticator app (TOTP) as a second factor."""
     show_password_toggle: bool = False
+    login_button: Text = Text(ja="ログイン", en="Log in")
+    """The label of the login page's button (送信 where the next step mails a one-time password)."""
     account_changes: AccountChanges | None = None
 
     @field_validator("factors")

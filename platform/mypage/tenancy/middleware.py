@@ -89,7 +89,7 @@ class PortalMiddleware:
             if idle > idle_limit or age > absolute_limit:
                 for key in LOGIN_KEYS:
                     session.pop(key)
-                session["forced_logout"] = True
+                session["forced_logout"] = "idle" if idle > idle_limit else "absolute"
                 session.rotate()
         # Refreshing the idle clock costs a store write, so it is done at most every LAST_SEEN_STEP seconds.
         if session.session_id is not None and now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
