@@ -846,6 +846,15 @@ async def after_import(settings, tenant: str, result: ImportResult) -> None:
 
     Hook for notifying members (e.g. of new invoices): add the call here.
     """
+    new_invoices = [customer_id for customer_id, kind in result.added if kind == "invoice"]
+    if new_invoices:
+        from mypage.members.notify import notify_members
+        from mypage.portal import Portal
+
+        portal = Portal(settings)
+        config = portal.tenants.get(tenant)
+        for customer_id in new_invoices:
+            await notify_members(portal, config, customer_id, "invoice", {})
 
 
 async def run_import(settings, tenant: str, kind: str, path: str, encoding: str = "auto") -> int:

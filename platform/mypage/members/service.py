@@ -1,0 +1,151 @@
+"""ユーザ管理: the rules for a customer's administrators managing the customer's accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mypage.audit.log import AuditLog
+from mypage.db.transaction import atomic
+from mypage.i18n import gettext as _
+from mypage.identity import normalize
+from mypage.identity.policy import check_email
+from mypage.identity.tables import Account
+from mypage.members.repository import ADMIN_ROLES, MemberRepository
+from mypage.tenancy.registry import Tenant
+
+NAME_MAX = 60
+
+
+def is_admin(account: Account) -> bool:
+    return account.role in ADMIN_ROLES
+
+
+@dataclass
+class MemberInput:
+    email: str = ""
+    display_name: str = ""
+    role: str = "general"
+    """``general`` (一般) or ``admin`` (管理者)."""
+    mail_notify: str = "yes"
+    member_id: str = ""
+
+    @classmethod
+    def from_form(cls, form) -> "MemberInput":
+        def value(name: str, default: str = "") -> str:
+            raw = form.get(name)
+            return raw.strip() if isinstance(raw, str) else default
+
+        return cls(
+            email=normalize.email(value("email")),
+            display_name=normalize.name(value("display_name")).replace("\u3000", " "),
+            role=value("role", "general"),
+            mail_notify=value("mail_notify", "yes"),
+            member_id=value("id"),
+        )
+
+    @classmethod
+    def of(cls, account: Account) -> "MemberInput":
+        return cls(
+            email=account.email,
+            display_name=account.display_name,
+            role="admin" if is_admin(account) else "general",
+            mail_notify="yes" if account.mail_notify else "no",
+            member_id=str(account.id),
+        )
+
+
+@dataclass
+class Outcome:
+    ok: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+    problem: str = ""
+    account: Account | None = None
+
+
+def _check(data: MemberInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    email_errors = check_email(data.email)
+    if email_errors:
+        errors["email"] = " ".join(email_errors)
+    if not data.display_name:
+        errors["display_name"] = _("ユーザ名を入力してください。")
+    elif len(data.display_name) > NAME_MAX:
+        errors["display_name"] = _("ユーザ名は{n}文字以内で入力してください。").format(n=NAME_MAX)
+    if data.role not in ("general", "admin"):
+        errors["role"] = _("ユーザ種別を選択してください。")
+    if data.mail_notify not in ("yes", "no"):
+        errors["mail_notify"] = _("メール通知を選択してください。")
+    return errors
+
+
+async def register(portal, tenant: Tenant, admin: Account, data: MemberInput, *, address: str = "") -> Outcome:
+    from mypage.identity.issued import create_issued_account
+
+    repo = MemberRepository(tenant, admin.customer)
+    errors = _check(data)
+    if errors:
+        return Outcome(errors=errors)
+    limit = tenant.config.features.members.max_members
+    async with atomic():
+        if await repo.email_taken(data.email):
+            return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
+        if await repo.count() >= limit:
+            return Outcome(problem=_("登録できるユーザは{n}人までです。").format(n=limit))
+        account, _password = await create_issued_account(
+            portal,
+            tenant,
+            customer_id=admin.customer,
+            email=data.email,
+            display_name=data.display_name,
+            role=data.role,
+            mail_notify=data.mail_notify == "yes",
+        )
+        await AuditLog(tenant.slug).record(
+            "member.created", account_id=admin.id, address=address, member_id=account.id, role=data.role
+        )
+    return Outcome(ok=True, account=account)
+
+
+async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: str = "") -> Outcome:
+    repo = MemberRepository(tenant, admin.customer)
+    errors = _check(data)
+    if errors:
+        return Outcome(errors=errors)
+    async with atomic():
+        member = await repo.get(data.member_id)
+        if member is None:
+            return Outcome(problem=_("ユーザー一覧から対象のユーザを選択してください。"))
+        if await repo.email_taken(data.email, except_id=member.id):
+            return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
+        if data.role == "admin":
+            role = member.role if is_admin(member) else "admin"
+        else:
+            role = "general"
+            if is_admin(member) and len(await repo.admins()) <= 1:
+                return Outcome(problem=_("管理者ユーザが1人のため、ユーザ種別を一般に変更できません。先に他のユーザを管理者にしてください。"))
+        changes = {
+            "email": data.email,
+            "display_name": data.display_name,
+            "role": role,
+            "mail_notify": data.mail_notify == "yes",
+        }
+        before = {"role": member.role, "email": member.email}
+        await repo.update(member, **changes)
+        await AuditLog(tenant.slug).record(
+            "member.updated", account_id=admin.id, address=address, member_id=member.id,
+            role_from=before["role"], role_to=role, email_changed=before["email"] != data.email,
+        )
+    return Outcome(ok=True, account=member)
+
+
+async def delete(tenant: Tenant, admin: Account, member_id, *, address: str = "") -> Outcome:
+    repo = MemberRepository(tenant, admin.customer)
+    async with atomic():
+        member = await repo.get(member_id)
+        if member is None:
+            return Outcome(problem=_("ユーザー一覧から対象のユーザを選択してください。"))
+        if is_admin(member) and len(await repo.admins()) <= 1:
+            return Outcome(problem=_("管理者ユーザが1人のため、このユーザは削除できません。先に他のユーザを管理者にしてください。"))
+        await repo.delete(member)
+        await AuditLog(tenant.slug).record("member.deleted", account_id=admin.id, address=address, member_id=member.id)
+    return Outcome(ok=True, account=member)
