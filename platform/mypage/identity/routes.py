@@ -108,3 +108,8 @@ from mypage.identity.otp import ROUTES as OTP_ROUTES  # noqa: E402
 from mypage.identity.registration.issued_id import ROUTES as ISSUED_ROUTES  # noqa: E402
 
 ROUTES += OTP_ROUTES + ISSUED_ROUTES
+
+from mypage.identity import account_changes, recovery_question  # noqa: E402
+from mypage.identity.registration import email_id  # noqa: E402
+
+ROUTES += [*email_id.ROUTES, *recovery_question.ROUTES, *account_changes.ROUTES]

@@ -1,0 +1,489 @@
+"""Registration where the login ID is the customer's e-mail address (``identity.registration.flow = "email_id"``).
+
+1. 契約者情報 認証 (``/register/email-id``): the ``verify_fields`` and one of ``verify_one_of``
+   (お支払情報等) are matched against the contract holder (:class:`CustomerMatcher`).
+2. 追加認証情報 (``/register/email-id/extra``) when the answers fit several customers: one of
+   ``disambiguate_with`` decides.
+3. The login ID (an e-mail address) and the password (``/register/email-id/account``) → a link valid
+   ``identity.tokens.registration_link_minutes`` is mailed to that address.
+4. The link's page (``/register/email-id/confirm/<token>``): the customer picks the 連絡先メールアドレス
+   (the new ID or the address on file) → done.
+
+A customer who registers again (this is also the 「IDがご不明な場合」 path) has the login ID and password
+of the existing account replaced at completion, on the same account row.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from litestar import Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
+
+from mypage.audit.log import AuditLog
+from mypage.db.transaction import atomic
+from mypage.i18n import current_locale
+from mypage.i18n import gettext as _
+from mypage.identity import normalize
+from mypage.identity.accounts import AccountRepository
+from mypage.identity.issued import link_validity, tokens_for
+from mypage.identity.passwords import hash_password
+from mypage.identity.policy import check_login_id, check_password
+from mypage.identity.recovery_question import attempts_blocked, login_label
+from mypage.identity.registration import flow_path
+from mypage.identity.tokens import TokenError
+from mypage.identity.verification import LABELS, CustomerMatcher, clean
+from mypage.mail.outbox import enqueue
+from mypage.records.tables import Customer
+from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of, text
+
+FLOW = "email_id"
+PREFIX = flow_path(FLOW)
+PURPOSE = "register_email_id"
+STATE = "register_email_id"
+STATE_MAX_SECONDS = 30 * 60
+FAILED_EVENT = "registration.verify_failed"
+
+
+def _flow_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if tenant_of(connection).config.identity.registration.flow != FLOW:
+        raise NotFoundException()
+
+
+def field_label(tenant, field: str) -> str:
+    return text(tenant, f"verify.{field}", LABELS.get(field, field))
+
+
+def field_detail(tenant, field: str) -> str:
+    """An optional tenant explanation next to a choice (e.g. which device ID is meant)."""
+    return tenant.config.text(f"verify.{field}.detail", current_locale()) or ""
+
+
+def _state(request: Request) -> dict | None:
+    data = session_of(request).get(STATE)
+    if not data or int(time.time()) - int(data.get("t", 0)) > STATE_MAX_SECONDS:
+        return None
+    return data
+
+
+def _set_state(request: Request, **values) -> None:
+    session_of(request)[STATE] = {**values, "t": int(time.time())}
+
+
+async def _blocked(request: Request) -> Response | None:
+    tenant = tenant_of(request)
+    lockout = tenant.config.identity.lockout
+    if await attempts_blocked(tenant, FAILED_EVENT, address=client_address(request)):
+        return render(
+            request,
+            "identity/register_email_verify.html",
+            status_code=429,
+            step="blocked",
+            values={},
+            errors={},
+            form_error=_("認証に続けて失敗したため、一時的にご利用いただけません。{minutes}分ほど時間をおいてからお試しください。").format(
+                minutes=lockout.lock_minutes
+            ),
+            **_verify_context(tenant),
+        )
+    return None
+
+
+def _verify_context(tenant) -> dict:
+    rules = tenant.config.identity.registration
+    return {
+        "verify_fields": [(f, field_label(tenant, f)) for f in rules.verify_fields],
+        "one_of": [(f, field_label(tenant, f), field_detail(tenant, f)) for f in rules.verify_one_of],
+        "prefix": PREFIX,
+    }
+
+
+async def _mismatch(request: Request, template: str, values: dict, **context) -> Response:
+    tenant = tenant_of(request)
+    await AuditLog(tenant.slug).record(FAILED_EVENT, address=client_address(request))
+    return render(
+        request,
+        template,
+        status_code=400,
+        values=values,
+        errors={},
+        form_error=_("入力された内容と一致するご契約者情報が見つかりませんでした。入力内容をご確認ください。"),
+        **context,
+    )
+
+
+# -- 1. 契約者情報 認証 ---------------------------------------------------------------------------
+
+
+@get(PREFIX, guards=[_flow_guard])
+async def verify_page(request: Request) -> Response:
+    session_of(request).pop(STATE)
+    return render(request, "identity/register_email_verify.html", values={}, errors={}, **_verify_context(tenant_of(request)))
+
+
+@post(PREFIX, guards=[_flow_guard])
+async def verify_submit(request: Request) -> Response:
+    tenant = tenant_of(request)
+    rules = tenant.config.identity.registration
+    form = await request.form()
+    values = {k: (form.get(k) or "")[:200] for k in ("pay_kind", "pay_value", *rules.verify_fields)}
+    blocked = await _blocked(request)
+    if blocked:
+        return blocked
+    errors: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for field in rules.verify_fields:
+        answer = clean(field, values[field], rules)
+        if answer.error:
+            errors[field] = answer.error
+        answers[field] = answer.value
+    if rules.verify_one_of:
+        kind = values["pay_kind"]
+        if kind not in rules.verify_one_of:
+            errors["pay_kind"] = _("いずれか1つを選択してください。")
+        else:
+            answer = clean(kind, values["pay_value"], rules)
+            if answer.error:
+                errors["pay_value"] = answer.error
+            answers[kind] = answer.value
+    context = _verify_context(tenant)
+    if errors:
+        return render(request, "identity/register_email_verify.html", status_code=400, values=values, errors=errors, **context)
+    found = await CustomerMatcher(tenant).match(answers)
+    if not found:
+        return await _mismatch(request, "identity/register_email_verify.html", values, **context)
+    if len(found) > 1 and rules.disambiguate_with:
+        _set_state(request, candidates=[c["id"] for c in found], answers=answers)
+        return redirect(f"{PREFIX}/extra")
+    if len(found) > 1:
+        return await _mismatch(request, "identity/register_email_verify.html", values, **context)
+    await AuditLog(tenant.slug).record("registration.verified", address=client_address(request), customer_id=found[0]["id"])
+    _set_state(request, customer_id=found[0]["id"])
+    return redirect(f"{PREFIX}/account")
+
+
+# -- 2. 追加認証情報 -------------------------------------------------------------------------------
+
+
+def _extra_context(tenant) -> dict:
+    rules = tenant.config.identity.registration
+    return {
+        "extra_fields": [(f, field_label(tenant, f), field_detail(tenant, f)) for f in rules.disambiguate_with],
+        "prefix": PREFIX,
+    }
+
+
+@get(f"{PREFIX}/extra", guards=[_flow_guard])
+async def extra_page(request: Request) -> Response:
+    state = _state(request)
+    if not state or not state.get("candidates"):
+        return redirect(PREFIX)
+    return render(request, "identity/register_email_extra.html", values={}, errors={}, **_extra_context(tenant_of(request)))
+
+
+@post(f"{PREFIX}/extra", guards=[_flow_guard])
+async def extra_submit(request: Request) -> Response:
+    tenant = tenant_of(request)
+    rules = tenant.config.identity.registration
+    state = _state(request)
+    if not state or not state.get("candidates"):
+        return redirect(PREFIX)
+    blocked = await _blocked(request)
+    if blocked:
+        return blocked
+    form = await request.form()
+    values = {f: (form.get(f) or "")[:200] for f in rules.disambiguate_with}
+    errors: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for field, raw in values.items():
+        if not raw.strip():
+            continue
+        answer = clean(field, raw, rules)
+        if answer.error:
+            errors[field] = answer.error
+        extra[field] = answer.value
+    context = _extra_context(tenant)
+    if not errors and not extra:
+        return render(
+            request,
+            "identity/register_email_extra.html",
+            status_code=400,
+            values=values,
+            errors={},
+            form_error=_("いずれか1つ以上を入力してください。"),
+            **context,
+        )
+    if errors:
+        return render(request, "identity/register_email_extra.html", status_code=400, values=values, errors=errors, **context)
+    found = await CustomerMatcher(tenant).match({**state["answers"], **extra})
+    found = [c for c in found if c["id"] in state["candidates"]]
+    if len(found) != 1:
+        return await _mismatch(request, "identity/register_email_extra.html", values, **context)
+    await AuditLog(tenant.slug).record("registration.verified", address=client_address(request), customer_id=found[0]["id"])
+    _set_state(request, customer_id=found[0]["id"])
+    return redirect(f"{PREFIX}/account")
+
+
+# -- 3. iTSCOM IDの登録 ----------------------------------------------------------------------------
+
+
+async def login_id_errors(tenant, login_id: str, *, customer_id: int | None = None, except_account: int | None = None) -> list[str]:
+    """The policy's messages, or that the ID is taken by someone else in this tenant."""
+    errors = check_login_id(login_id, tenant.config.identity.login_id)
+    if errors:
+        return errors
+    holder = await AccountRepository(tenant).by_login_id(login_id)
+    if holder is not None and holder.id != except_account and (customer_id is None or holder.customer != customer_id):
+        return [_("この{label}はすでに使用されています。別の{label}を入力してください。").format(label=login_label(tenant))]
+    return []
+
+
+def password_errors(tenant, password: str, confirm: str, confirm_field: str = "password_confirm") -> dict[str, list[str] | str]:
+    errors: dict[str, list[str] | str] = {}
+    problems = check_password(password, tenant.config.identity.password)
+    if problems:
+        errors["password"] = problems
+    if not confirm:
+        errors[confirm_field] = _("入力してください。")
+    elif password != confirm:
+        errors[confirm_field] = _("パスワードが一致しません。同じパスワードを入力してください。")
+    return errors
+
+
+@get(f"{PREFIX}/account", guards=[_flow_guard])
+async def account_page(request: Request) -> Response:
+    state = _state(request)
+    if not state or not state.get("customer_id"):
+        return redirect(PREFIX)
+    return render(request, "identity/register_email_account.html", values={}, errors={}, prefix=PREFIX)
+
+
+@post(f"{PREFIX}/account", guards=[_flow_guard])
+async def account_submit(request: Request) -> Response:
+    tenant = tenant_of(request)
+    portal = portal_of(request)
+    state = _state(request)
+    if not state or not state.get("customer_id"):
+        return redirect(PREFIX)
+    customer_id = int(state["customer_id"])
+    form = await request.form()
+    login_id = normalize.ascii_text(form.get("login_id") or "")[:300]
+    password = (form.get("password") or "")[:200]
+    confirm = (form.get("password_confirm") or "")[:200]
+    errors: dict = {}
+    id_problems = await login_id_errors(tenant, login_id, customer_id=customer_id)
+    if id_problems:
+        errors["login_id"] = id_problems
+    errors.update(password_errors(tenant, password, confirm))
+    if errors:
+        return render(
+            request, "identity/register_email_account.html", status_code=400, values={"login_id": login_id}, errors=errors, prefix=PREFIX
+        )
+    minutes = tenant.config.identity.tokens.registration_link_minutes
+    try:
+        async with atomic():
+            issued = await tokens_for(portal, tenant).issue(
+                PURPOSE,
+                minutes=minutes,
+                subject=f"customer:{customer_id}",
+                payload={"customer_id": customer_id, "login_id": login_id, "password_hash": hash_password(password)},
+            )
+            amount, unit = link_validity(minutes)
+            await enqueue(
+                portal,
+                tenant,
+                to=login_id,
+                template="register_email_link",
+                context={
+                    "link": f"{portal.base_url(tenant)}{PREFIX}/confirm/{issued.secret}",
+                    "login_id": login_id,
+                    "label": login_label(tenant),
+                    "valid_amount": amount,
+                    "valid_unit": unit,
+                },
+            )
+            await AuditLog(tenant.slug).record(
+                "registration.link_sent", address=client_address(request), customer_id=customer_id
+            )
+    except TokenError:
+        return render(
+            request,
+            "identity/register_email_account.html",
+            status_code=429,
+            values={"login_id": login_id},
+            errors={},
+            form_error=_("確認メールを送信したばかりです。しばらく時間をおいてからお試しください。"),
+            prefix=PREFIX,
+        )
+    session = session_of(request)
+    session.pop(STATE)
+    session["register_email_sent"] = login_id
+    return redirect(f"{PREFIX}/sent")
+
+
+@get(f"{PREFIX}/sent", guards=[_flow_guard])
+async def sent_page(request: Request) -> Response:
+    login_id = session_of(request).get("register_email_sent")
+    if not login_id:
+        return redirect(PREFIX)
+    return render(request, "identity/register_email_sent.html", login_id=login_id)
+
+
+# -- 4. 確認 (from the mail) ------------------------------------------------------------------------
+
+
+async def _on_file_contact(tenant, customer_id: int) -> str:
+    """The 連絡先メールアドレス already on file: the existing account's, else the customer record's."""
+    for account in await AccountRepository(tenant).by_customer(customer_id):
+        if account.email:
+            return account.email
+    row = await Customer.select(Customer.email).where(Customer.tenant == tenant.slug).where(Customer.id == customer_id).first()
+    return (row or {}).get("email") or ""
+
+
+def _invalid_link(request: Request, reason: str) -> Response:
+    message = {
+        "expired": _("URLの有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"),
+        "used": _("このURLはすでに使用されています。"),
+    }.get(reason, _("URLが正しくないか、有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"))
+    return render(request, "identity/register_email_invalid.html", status_code=400, message=message, prefix=PREFIX)
+
+
+async def _contact_choices(tenant, payload: dict) -> list[str]:
+    on_file = await _on_file_contact(tenant, int(payload["customer_id"]))
+    choices = [payload["login_id"]]
+    if on_file and normalize.email(on_file).lower() != normalize.email(payload["login_id"]).lower():
+        choices.append(on_file)
+    return choices
+
+
+@get(f"{PREFIX}/confirm/{{token:str}}", guards=[_flow_guard])
+async def confirm_page(request: Request, token: FromPath[str]) -> Response:
+    tenant = tenant_of(request)
+    try:
+        payload = await tokens_for(portal_of(request), tenant).peek(PURPOSE, token)
+    except TokenError as exc:
+        return _invalid_link(request, exc.reason)
+    choices = await _contact_choices(tenant, payload)
+    return render(
+        request, "identity/register_email_confirm.html", login_id=payload["login_id"], choices=choices, token=token, errors={}, prefix=PREFIX
+    )
+
+
+@post(f"{PREFIX}/confirm/{{token:str}}", guards=[_flow_guard])
+async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
+    tenant = tenant_of(request)
+    portal = portal_of(request)
+    tokens = tokens_for(portal, tenant)
+    try:
+        payload = await tokens.peek(PURPOSE, token)
+    except TokenError as exc:
+        return _invalid_link(request, exc.reason)
+    choices = await _contact_choices(tenant, payload)
+    form = await request.form()
+    choice = form.get("contact") or ("0" if len(choices) == 1 else "")
+    if choice not in [str(i) for i in range(len(choices))]:
+        return render(
+            request,
+            "identity/register_email_confirm.html",
+            status_code=400,
+            login_id=payload["login_id"],
+            choices=choices,
+            token=token,
+            errors={"contact": _("連絡先メールアドレスを選択してください。")},
+            prefix=PREFIX,
+        )
+    contact = choices[int(choice)]
+    customer_id = int(payload["customer_id"])
+    login_id = payload["login_id"]
+    repo = AccountRepository(tenant)
+    now = datetime.now(timezone.utc)
+    try:
+        async with atomic():
+            payload = await tokens.consume(PURPOSE, token)
+            holder = await repo.by_login_id(login_id)
+            if holder is not None and holder.customer != customer_id:
+                raise TokenError("taken")
+            existing = await repo.by_customer(customer_id)
+            owners = [a for a in existing if a.role == "owner"] or existing
+            target = holder or (owners[0] if owners else None)
+            changes = dict(
+                login_id=login_id,
+                password_hash=payload["password_hash"],
+                email=contact,
+                status="active",
+                must_change_password=False,
+                failed_logins=0,
+                locked_until=None,
+                password_changed_at=now,
+            )
+            if target is not None:
+                account = target
+                replaced = True
+                await repo.update(account, **changes)
+            else:
+                replaced = False
+                name = await Customer.select(Customer.name).where(Customer.tenant == tenant.slug).where(
+                    Customer.id == customer_id
+                ).first()
+                account = await repo.create(
+                    customer=customer_id,
+                    role="owner",
+                    display_name=(name or {}).get("name") or "",
+                    recovery_method="email_code",
+                    **changes,
+                )
+            await enqueue(
+                portal,
+                tenant,
+                to=contact,
+                template="register_email_done",
+                context={"login_id": login_id, "label": login_label(tenant), "replaced": replaced},
+            )
+            await AuditLog(tenant.slug).record(
+                "registration.completed",
+                account_id=account.id,
+                address=client_address(request),
+                customer_id=customer_id,
+                replaced=replaced,
+            )
+    except TokenError as exc:
+        if exc.reason == "taken":
+            return render(
+                request,
+                "identity/register_email_invalid.html",
+                status_code=409,
+                message=_("この{label}はすでに使用されています。お手数ですが、はじめから登録をやり直してください。").format(
+                    label=login_label(tenant)
+                ),
+                prefix=PREFIX,
+            )
+        return _invalid_link(request, exc.reason)
+    session_of(request)["register_email_done"] = login_id
+    return redirect(f"{PREFIX}/done")
+
+
+@get(f"{PREFIX}/done", guards=[_flow_guard])
+async def done_page(request: Request) -> Response:
+    login_id = session_of(request).pop("register_email_done")
+    if not login_id:
+        return redirect("/login")
+    return render(request, "identity/register_email_done.html", login_id=login_id)
+
+
+ROUTES = [
+    verify_page,
+    verify_submit,
+    extra_page,
+    extra_submit,
+    account_page,
+    account_submit,
+    sent_page,
+    confirm_page,
+    confirm_submit,
+    done_page,
+]
