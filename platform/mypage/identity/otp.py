@@ -52,6 +52,7 @@ async def _live_code_recent(tenant: Tenant, account: Account) -> bool:
         .where(OneTimeToken.purpose == PURPOSE)
         .where(OneTimeToken.subject == str(account.id))
         .where(OneTimeToken.used_at.is_null())
+        .where(OneTimeToken.attempts < tenant.config.identity.tokens.max_attempts)
         .where(OneTimeToken.expires_at > now)
         .where(OneTimeToken.created_at > now - timedelta(seconds=interval))
         > 0
@@ -168,11 +169,13 @@ async def email_otp_submit(request: Request) -> Response:
         return _otp_page(request, account, status_code=400, errors=errors)
     audit = AuditLog(tenant.slug)
     address = client_address(request)
+    tokens = tokens_for(portal_of(request), tenant)
     try:
-        await tokens_for(portal_of(request), tenant).verify_code(PURPOSE, str(account.id), code)
+        await tokens.verify_code(PURPOSE, str(account.id), code)
     except TokenError as exc:
         await audit.record("login.otp_failed", account_id=account.id, address=address, reason=exc.reason)
         if exc.reason == "too_many_attempts":
+            await tokens.revoke(PURPOSE, str(account.id))
             await audit.record("login.otp_locked", account_id=account.id, address=address)
             return _start_over(
                 request,
