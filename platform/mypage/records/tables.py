@@ -139,7 +139,7 @@ class InvoiceLine(TenantOwned, tablename="invoice_lines"):
 class CallRecord(TenantOwned, tablename="call_records"):
     contract = ForeignKey(Contract, index=True)
     month = Varchar(length=7, index=True)
-    started_at = Timestamptz()
+    started_at = Timestamptz(index=True)
     kind = Varchar(length=40)
     """利用種類, e.g. ``ひかり電話・県内``."""
     caller = Varchar(length=20)

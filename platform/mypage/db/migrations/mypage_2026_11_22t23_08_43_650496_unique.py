@@ -2,7 +2,7 @@
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-11-22T23:02:58:660444"
+ID = "2026-11-22T23:08:43:650496"
 VERSION = "1"
 DESCRIPTION = "unique indexes"
 
