@@ -20,6 +20,7 @@ import click
 from piccolo.table import Table
 
 from mypage.records import csvparse as p
+from mypage.records.bulk import bulk_insert
 from mypage.records.csvparse import FieldError, RowError
 from mypage.records.tables import (
     BillingGroup,
@@ -321,14 +322,7 @@ def _changes(existing: dict, values: dict) -> dict:
 
 
 async def _insert(table: type[Table], rows: list[dict], *returning) -> list[dict]:
-    out: list[dict] = []
-    for chunk in _chunks(rows):
-        query = table.insert(*[table(**row) for row in chunk])
-        if returning:
-            out.extend(await query.returning(*returning))
-        else:
-            await query
-    return out
+    return await bulk_insert(table, rows, tuple(c._meta.name for c in returning))
 
 
 async def _update(table: type[Table], tenant: str, row_id: int, changes: dict) -> None:
