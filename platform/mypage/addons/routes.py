@@ -1,0 +1,67 @@
+"""インターネットセキュリティサービスの設定・変更 (/security): product, apply (with confirmation), status, cancel."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+
+from mypage.addons import service
+from mypage.i18n import gettext as _
+from mypage.identity.session_auth import login_required, provide_account
+from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
+
+GUARDS = [requires_feature("security_addon"), login_required]
+
+
+async def _status(request: Request):
+    tenant = tenant_of(request)
+    account = await provide_account(request)
+    return tenant, account, await service.status_for(tenant, account)
+
+
+@get("/security", guards=GUARDS)
+async def security_page(request: Request) -> Response:
+    tenant, account, status = await _status(request)
+    return render(request, "addons/security.html", status=status, product=status.product)
+
+
+@get("/security/apply", guards=GUARDS)
+async def apply_confirm(request: Request) -> Response:
+    tenant, account, status = await _status(request)
+    if not status.eligible or status.active:
+        return redirect("/security")
+    return render(request, "addons/security_apply.html", status=status, product=status.product, error="")
+
+
+@post("/security/apply", guards=GUARDS)
+async def apply_submit(request: Request) -> Response:
+    tenant, account, status = await _status(request)
+    try:
+        await service.apply(portal_of(request), tenant, account, address=client_address(request))
+    except service.AddonError as exc:
+        session_of(request).flash(str(exc), "warning")
+        return redirect("/security")
+    session_of(request).flash(_("お申込みを受け付けました。ご登録のメールアドレスにお申込み内容をお送りしました。"), "success")
+    return redirect("/security")
+
+
+@get("/security/cancel", guards=GUARDS)
+async def cancel_confirm(request: Request) -> Response:
+    tenant, account, status = await _status(request)
+    if not status.active:
+        return redirect("/security")
+    return render(request, "addons/security_cancel.html", status=status, product=status.product)
+
+
+@post("/security/cancel", guards=GUARDS)
+async def cancel_submit(request: Request) -> Response:
+    tenant, account, status = await _status(request)
+    try:
+        await service.cancel(portal_of(request), tenant, account, address=client_address(request))
+    except service.AddonError as exc:
+        session_of(request).flash(str(exc), "warning")
+        return redirect("/security")
+    session_of(request).flash(_("解約を受け付けました。"), "success")
+    return redirect("/security")
+
+
+ROUTES = [security_page, apply_confirm, apply_submit, cancel_confirm, cancel_submit]

@@ -1,0 +1,137 @@
+"""インターネットセキュリティサービス: apply, status, cancel, and the upsell on the top page.
+
+The product (name, monthly price, devices, supported OS, highlights) comes from the tenant's
+``[features.security_addon]``; only customers with its ``requires_service`` may apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from mypage.addons.repository import AddonRepository
+from mypage.addons.tables import AddonSubscription
+from mypage.audit.log import AuditLog
+from mypage.db.transaction import atomic
+from mypage.i18n import gettext as _
+from mypage.identity.tables import Account
+from mypage.mail.outbox import enqueue
+from mypage.records.tables import Customer
+from mypage.tenancy.config import SecurityAddonFeature
+from mypage.tenancy.registry import Tenant
+
+PRODUCT = "security_addon"
+
+
+def today() -> date:
+    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
+
+
+def has_service(customer: Customer | None, service: str) -> bool:
+    if customer is None:
+        return False
+    return service in {s.strip() for s in (customer.services or "").split(",")}
+
+
+@dataclass
+class Status:
+    product: SecurityAddonFeature
+    customer: Customer | None
+    eligible: bool
+    subscription: AddonSubscription | None
+
+    @property
+    def active(self) -> bool:
+        return self.subscription is not None
+
+
+async def status_for(tenant: Tenant, account: Account) -> Status | None:
+    """``None`` where the tenant has no such product."""
+    product = tenant.config.features.security_addon
+    if product is None:
+        return None
+    repo = AddonRepository(tenant.slug)
+    customer = await repo.customer(account.customer)
+    eligible = has_service(customer, product.requires_service)
+    subscription = await repo.active(customer.id, PRODUCT) if eligible else None
+    return Status(product, customer, eligible, subscription)
+
+
+async def upsell_for(tenant: Tenant, account: Account | None) -> dict | None:
+    """For the top page: the product to offer, or ``None`` (feature off, not eligible, or already applied).
+
+    Use as ``render(..., security_upsell=await upsell_for(tenant, account))`` with
+    ``{% include "partials/home_upsell.html" ignore missing %}`` in the home template.
+    """
+    if account is None:
+        return None
+    status = await status_for(tenant, account)
+    if status is None or not status.eligible or status.active:
+        return None
+    product = status.product
+    return {
+        "name": product.name,
+        "price_yen": product.price_yen,
+        "tax_included": product.tax_included,
+        "devices": product.devices,
+        "description": product.description,
+        "href": "/security",
+    }
+
+
+class AddonError(Exception):
+    pass
+
+
+def _mail_context(tenant: Tenant, account: Account, customer: Customer, product: SecurityAddonFeature, on: date) -> dict:
+    return {
+        "product": product,
+        "on": on,
+        "display_name": account.display_name or account.nickname or customer.name,
+    }
+
+
+def _recipient(account: Account, customer: Customer) -> str:
+    return account.email or customer.email or ""
+
+
+async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> AddonSubscription:
+    on = on or today()
+    repo = AddonRepository(tenant.slug)
+    async with atomic():
+        status = await status_for(tenant, account)
+        if status is None or not status.eligible:
+            raise AddonError(_("インターネットサービスご契約のお客さまのみお申込みいただけます。"))
+        if status.active:
+            raise AddonError(_("既にお申込み済みです。"))
+        product = status.product
+        subscription = await repo.create(
+            customer=status.customer.id,
+            product=PRODUCT,
+            product_name=product.name.ja,
+            price_yen=product.price_yen,
+            started_on=on,
+            applied_by=account.id,
+        )
+        to = _recipient(account, status.customer)
+        if to:
+            await enqueue(portal, tenant, to=to, template="addon_applied",
+                          context=_mail_context(tenant, account, status.customer, product, on))
+        await AuditLog(tenant.slug).record("addon.applied", account_id=account.id, address=address, product=PRODUCT)
+    return subscription
+
+
+async def cancel(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> None:
+    on = on or today()
+    repo = AddonRepository(tenant.slug)
+    async with atomic():
+        status = await status_for(tenant, account)
+        if status is None or not status.active:
+            raise AddonError(_("お申込み中のサービスはありません。"))
+        await repo.cancel(status.subscription, on)
+        to = _recipient(account, status.customer)
+        if to:
+            await enqueue(portal, tenant, to=to, template="addon_cancelled",
+                          context=_mail_context(tenant, account, status.customer, status.product, on))
+        await AuditLog(tenant.slug).record("addon.cancelled", account_id=account.id, address=address, product=PRODUCT)
