@@ -1,0 +1,184 @@
+"""Benchmark: the billing pages and the invoice PDF.
+
+    .venv/bin/python bench/bench_billing.py [--customers 100] [--months 24] [--runs 50] [--pdf-runs 10]
+
+Builds a temporary SQLite database (migrated like production) with demo-like data for the aicom (month
+list) and nmedia (fiscal year per contract) tenants: ``--customers`` customers per tenant, each with two
+contracts in one billing group and ``--months`` monthly invoices of 5 lines (10% and 8% rates, a
+discount), then measures through Litestar's TestClient with a logged-in session:
+
+1. ``GET /billing`` (aicom, 15-month list), ``GET /billing/month/<m>`` (aicom detail) and
+   ``GET /billing/contract/<n>?year=<y>`` (nmedia fiscal year, 12 months): mean, p95, max;
+2. ``GET /billing/<invoice>/pdf`` (WeasyPrint, Japanese fonts): mean, p95, max and the PDF size;
+3. peak Python memory (tracemalloc) of one page render and of one PDF render, and the process's maximum
+   resident set size (``resource.getrusage``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+
+from mypage.settings import Settings  # noqa: E402
+
+NEWEST = "2023-12"
+
+
+def months_back(newest: str, count: int) -> list[str]:
+    year, mon = (int(p) for p in newest.split("-"))
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{mon:02d}")
+        mon -= 1
+        if mon == 0:
+            year, mon = year - 1, 12
+    return out
+
+
+async def build(settings: Settings, customers: int, months: int) -> dict[str, int]:
+    from mypage.db.engine import bind_tables, make_engine
+    from mypage.db.migrate import migrate
+    engine = make_engine(settings)
+    bind_tables(engine)
+    await migrate(engine)
+    accounts: dict[str, int] = {}
+    month_list = months_back(NEWEST, months)
+    async with engine.transaction():
+        await _fill(accounts, month_list, customers)
+    return accounts
+
+
+async def _fill(accounts: dict[str, int], month_list: list[str], customers: int) -> None:
+    from mypage.identity.tables import Account
+    from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
+
+    for tenant in ("aicom", "nmedia"):
+        for c in range(customers):
+            number = f"CAF{c + 1:010d}"
+            customer = Customer(tenant=tenant, number=number, name=f"顧客{c}", name_kana="コキャク", postal_code="5340024",
+                                prefecture="大阪府", address1="大阪市都島区東野田町", email=f"c{c}@example.jp")
+            await customer.save()
+            group = BillingGroup(tenant=tenant, customer=customer.id, code=f"G{c:06d}", name="一括請求")
+            await group.save()
+            hikari = Contract(tenant=tenant, customer=customer.id, billing_group=group.id, number=number, service_name="mediaひかり")
+            cloud = Contract(tenant=tenant, customer=customer.id, billing_group=group.id, number=f"COP{c + 1:08d}", service_name="Lite Storage")
+            await hikari.save()
+            await cloud.save()
+            if c == 0:
+                account = Account(tenant=tenant, customer=customer.id, login_id=f"bench-{tenant}", login_id_display="bench", role="owner")
+                await account.save()
+                accounts[tenant] = account.id
+            invoices, lines = [], []
+            for month in month_list:
+                year, mon = (int(p) for p in month.split("-"))
+                invoices.append(Invoice(tenant=tenant, customer=customer.id, billing_group=group.id,
+                                        number=f"{tenant[:1].upper()}{c:06d}{month.replace('-', '')}", month=month,
+                                        issued_on=date(year, mon, 9), due_on=date(year, mon, 27)))
+            rows = await Invoice.insert(*invoices).returning(Invoice.id)
+            for row in rows:
+                for position, (desc, amount, rate, contract) in enumerate((
+                    ("mediaひかり 基本料金", 4800, 10, hikari.id),
+                    ("mediaITサポート24", 3300, 10, hikari.id),
+                    ("長期継続割引", -550, 10, hikari.id),
+                    ("情報誌（定期購読）", 1249, 8, hikari.id),
+                    ("Lite Storage", 1000, 10, cloud.id),
+                ), start=1):
+                    lines.append(InvoiceLine(tenant=tenant, invoice=row["id"], contract=contract, position=position,
+                                             description=desc, amount=amount, tax_rate=rate, note=""))
+            for start in range(0, len(lines), 500):
+                await InvoiceLine.insert(*lines[start:start + 500])
+
+
+def signed_in(app, tenant: str, account_id: int):
+    from litestar.testing import TestClient
+
+    from mypage.web.sessions import COOKIE_NAME, DatabaseSessionStore, _store_key
+
+    session_id = secrets.token_urlsafe(32)
+    now = int(time.time())
+    data = {"_tenant": tenant, "account_id": account_id, "login_at": now, "_last_seen": now}
+    asyncio.run(DatabaseSessionStore().save(_store_key(session_id), data, 3600))
+    client = TestClient(app, base_url=f"http://{tenant}.localhost")
+    client.cookies.set(COOKIE_NAME, session_id)
+    return client
+
+
+def measure(client, url: str, runs: int, expect: bytes) -> dict:
+    times, size = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200 or expect not in response.content:
+            raise SystemExit(f"{url}: status {response.status_code}")
+        size = len(response.content)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    return {"mean": statistics.fmean(times), "p95": p95, "max": times[-1], "bytes": size, "runs": runs}
+
+
+def peak_memory(client, url: str) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    client.get(url)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--pdf-runs", type=int, default=10)
+    args = parser.parse_args()
+
+    from mypage.app import create_app
+    from mypage.portal import Portal
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(sqlite_path=Path(folder) / "bench.sqlite3", secret_key="bench-" + "k" * 40, dev_mode=True)
+        started = time.perf_counter()
+        accounts = asyncio.run(build(settings, args.customers, args.months))
+        invoices = 2 * args.customers * args.months
+        print(f"database: 2 tenants x {args.customers} customers x {args.months} months = {invoices:,} invoices, "
+              f"{invoices * 5:,} lines, built in {time.perf_counter() - started:.1f} s")
+        portal = Portal(settings)
+        app = create_app(settings, portal=portal)
+        aicom = signed_in(app, "aicom", accounts["aicom"])
+        nmedia = signed_in(app, "nmedia", accounts["nmedia"])
+        pdf_url = f"/billing/A000000{NEWEST.replace('-', '')}/pdf"
+        cases = [
+            ("aicom  GET /billing (15 months)", aicom, "/billing", args.runs, "ご利用料金".encode()),
+            (f"aicom  GET /billing/month/{NEWEST}", aicom, f"/billing/month/{NEWEST}", args.runs, "ご利用料金の明細".encode()),
+            ("nmedia GET /billing/contract/..?year", nmedia, f"/billing/contract/CAF0000000001?year={NEWEST[:4]}", args.runs,
+             "（請求月）".encode()),
+            ("aicom  GET /billing/<invoice>/pdf", aicom, pdf_url, args.pdf_runs, b"%PDF"),
+        ]
+        for client, url in ((aicom, "/billing"), (aicom, pdf_url)):  # warm-up (templates, fonts)
+            client.get(url)
+        print(f"{'case':42s} {'runs':>5s} {'mean ms':>9s} {'p95 ms':>9s} {'max ms':>9s} {'bytes':>9s} {'peak MB':>8s}")
+        for label, client, url, runs, expect in cases:
+            result = measure(client, url, runs, expect)
+            peak = peak_memory(client, url)
+            print(f"{label:42s} {runs:5d} {result['mean'] * 1000:9.1f} {result['p95'] * 1000:9.1f} "
+                  f"{result['max'] * 1000:9.1f} {result['bytes']:9,d} {peak / 1e6:8.2f}")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"process max RSS: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
