@@ -96,6 +96,8 @@ def test_registration_walk_mail_first_login_and_used_link(app, client_for, deliv
     mail = deliver()
     message = mail.last_to(EMAIL)
     text = mail.text(message)
+    assert text.startswith("平素より弊社サービス等をご利用頂き、厚く御礼申し上げます。")
+    assert "【日本メディアシステム マイページ】" in message["Subject"]
     assert "仮登録処理が完了したため仮パスワードを発行いたしました。" in text
     assert "※上記 URL の有効期間は 10 日です。" in text
     assert "※半角英小文字/数字で半角8文字以上32文字以下で、英小文字・数字の2種類を含める必要があります。" in text
@@ -105,6 +107,10 @@ def test_registration_walk_mail_first_login_and_used_link(app, client_for, deliv
 
     row = run(_first(Account.objects().where(Account.tenant == "nmedia").where(Account.login_id == access_id).first()))
     assert row.status == "pending" and row.must_change_password and row.customer == customer_id and row.role == "owner"
+
+    # the temporary password works only on the first-login pages of the mailed URL
+    early = client_for("nmedia").submit("/login", {"login_id": access_id, "password": temporary}, follow_redirects=False)
+    assert early.status_code == 403 and "初回登録が完了していません。" in early.text
 
     page = client.get(path)
     assert page.status_code == 200 and "仮パスワード (半角英数8桁)" in page.text
@@ -124,6 +130,8 @@ def test_registration_walk_mail_first_login_and_used_link(app, client_for, deliv
 
     row = run(_first(Account.objects().where(Account.id == row.id).first()))
     assert row.status == "active" and not row.must_change_password
+    login = client_for("nmedia").submit("/login", {"login_id": access_id, "password": PASSWORD}, follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"] == "/login/email_otp"
 
     again = client_for("nmedia").get(path)
     assert again.status_code == 410 and "既に使用されています" in again.text

@@ -134,3 +134,21 @@ async def create_issued_account(
     await send_first_login_link(portal, tenant, account, temporary_password)
     await AuditLog(tenant.slug).record("account.issued", account_id=account.id, customer_id=customer_id, role=role)
     return account, temporary_password
+
+
+async def refuse_pending_login(request, account: Account) -> str | None:
+    """The message for a login with issued credentials whose first login (mailed URL) is not done yet.
+
+    A temporary password only works on the first-login pages, so the link's validity means something.
+    """
+    if account.status != "pending":
+        return None
+    from mypage.i18n import gettext as _
+    from mypage.web.render import client_address, tenant_of
+
+    tenant = tenant_of(request)
+    await AuditLog(tenant.slug).record("login.pending_account", account_id=account.id, address=client_address(request))
+    return _(
+        "初回登録が完了していません。メールに記載のURLから初回登録（パスワード設定）を行ってください。"
+        "URLの有効期間が過ぎた場合は、もう一度初回登録を行ってください。"
+    )

@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post
 
 from mypage.i18n import gettext as _
 from mypage.identity import factors
+from mypage.identity.issued import refuse_pending_login
 from mypage.identity.login import PasswordLogin
 from mypage.identity.session_auth import end_session, load_account
 from mypage.web.render import client_address, redirect, render, safe_next, session_of, tenant_of
@@ -73,6 +74,9 @@ async def login_submit(request: Request) -> Response:
             errors={},
             form_error=login_error_message(tenant, result),
         )
+    pending_message = await refuse_pending_login(request, result.account)
+    if pending_message:
+        return render(request, "identity/login.html", status_code=403, next=next_path, values={"login_id": login_id}, errors={}, form_error=pending_message)
     return await factors.after_password(request, tenant, result.account, next_path)
 
 
