@@ -263,3 +263,73 @@ def test_other_tenants_customer_does_not_match(app, client_for):
     client = client_for("aicom")
     assert MISMATCH in verify(client).text
     assert re.search(r"/register/chosen-id", client.get("/register/chosen-id").text)
+
+
+# ---------------------------------------------------------------- 会員情報 (/account/profile)
+
+
+def logged_in_client(client_for, portal, login_id="member1", email="member1@example.jp"):
+    async def make():
+        await AccountRepository(portal.tenants.get("aicom")).create(
+            login_id=login_id, password_hash=hash_password("Member123"), email=email, nickname="会員一号"
+        )
+
+    run(make())
+    client = client_for("aicom")
+    assert client.submit("/login", {"login_id": login_id, "password": "Member123"}, follow_redirects=False).status_code == 303
+    return client
+
+
+def test_menu_links_account_profile(app, client_for, portal):
+    client = logged_in_client(client_for, portal)
+    home = client.get("/")
+    assert 'href="/account/profile"' in home.text and "会員情報" in home.text
+    assert client_for("aicom").get("/account/profile", follow_redirects=False).headers["location"].startswith("/login")
+
+
+def test_account_profile_changes(app, client_for, portal, deliver):
+    client = logged_in_client(client_for, portal)
+    page = client.get("/account/profile")
+    assert page.status_code == 200 and "member1@example.jp" in page.text and "/account/security" in page.text
+
+    assert client.submit("/account/profile/nickname", {"nickname": ""}).status_code == 400
+    response = client.submit("/account/profile/nickname", {"nickname": "ニックネーム新"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "ニックネーム新" in client.get("/").text
+
+    wrong = client.submit("/account/profile/email", {"email": "new@example.jp", "email_current_password": "Wrong999"})
+    assert wrong.status_code == 400 and "現在のパスワードが正しくありません" in wrong.text and 'value="new@example.jp"' in wrong.text
+    ok = client.submit("/account/profile/email", {"email": "ｎｅｗ@example.jp", "email_current_password": "Member123"}, follow_redirects=False)
+    assert ok.status_code == 303
+    sink = deliver()
+    assert "メールアドレス" in sink.text(sink.last_to("member1@example.jp"))
+    assert sink.to("new@example.jp")
+
+    weak = client.submit("/account/profile/password", {"current_password": "Member123", "new_password": "short", "new_password_confirm": "short"})
+    assert weak.status_code == 400 and "8～16文字で入力してください。" in weak.text
+    changed = client.submit(
+        "/account/profile/password",
+        {"current_password": "Member123", "new_password": "Changed99", "new_password_confirm": "Changed99"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert "パスワードを変更しました。" in client.get("/account/profile").text
+    assert client_for("aicom").submit("/login", {"login_id": "member1", "password": "Changed99"}, follow_redirects=False).status_code == 303
+
+    async def audit():
+        names = {e["event"] for e in await AuditEvent.select(AuditEvent.event).where(AuditEvent.tenant == "aicom")}
+        assert {"account.nickname_changed", "account.email_changed", "password.changed", "account.password_check_failed"} <= names
+
+    run(audit())
+
+
+def test_too_many_wrong_current_passwords_end_the_session(app, client_for, portal):
+    client = logged_in_client(client_for, portal)
+    for _ in range(4):
+        assert client.submit("/account/profile/password", {"current_password": "Bad12345", "new_password": "Good1234", "new_password_confirm": "Good1234"}).status_code == 400
+    response = client.submit(
+        "/account/profile/password", {"current_password": "Bad12345", "new_password": "Good1234", "new_password_confirm": "Good1234"},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/login"
+    assert client.get("/account/profile", follow_redirects=False).headers["location"].startswith("/login")
