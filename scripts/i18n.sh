@@ -11,7 +11,7 @@ PYBABEL=${PYBABEL:-.venv/bin/pybabel}
 
 for lang in ja en; do
   if [ -f "locales/$lang/LC_MESSAGES/messages.po" ]; then
-    "$PYBABEL" update -i locales/messages.pot -d locales -l "$lang" --no-wrap --ignore-obsolete
+    "$PYBABEL" update -i locales/messages.pot -d locales -l "$lang" --no-wrap --ignore-obsolete --no-fuzzy-matching
   else
     "$PYBABEL" init -i locales/messages.pot -d locales -l "$lang" --no-wrap
   fi

@@ -76,4 +76,5 @@ EN = {
 'お知らせ': 'Notices',
 '現在お知らせはありません。': 'There are no notices at the moment.',
 '送信メール一覧': 'Outbox',
+'%(name)sをご利用いただき、ありがとうございます。': 'Thank you for using %(name)s.',
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
@@ -53,9 +54,20 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
     async def lifespan(app: Litestar):
         if settings.db_pool and settings.uses_postgres:
             await engine.start_connection_pool(min_size=2, max_size=10)
+        worker, stop = None, asyncio.Event()
+        if settings.smtp_url and settings.run_mail_worker:
+            from mypage.mail.delivery import run_worker
+
+            worker = asyncio.create_task(run_worker(settings, stop=stop), name="mypage-outbox-worker")
         try:
             yield
         finally:
+            if worker is not None:
+                stop.set()  # the current round finishes: a mail that went out is marked sent
+                try:
+                    await asyncio.wait_for(worker, timeout=30)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    pass
             if settings.db_pool and settings.uses_postgres:
                 await engine.close_connection_pool()
 

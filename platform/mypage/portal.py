@@ -64,7 +64,9 @@ class Portal:
             f"frame-src {frame}; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
         )
-        headers["content-security-policy"] = csp
+        # Tenant pages always get this policy; a development page (no tenant) may bring its own.
+        if tenant is not None or "content-security-policy" not in headers:
+            headers["content-security-policy"] = csp
         headers["x-frame-options"] = "DENY"
         headers["x-content-type-options"] = "nosniff"
         headers["referrer-policy"] = "same-origin"

@@ -41,3 +41,16 @@ async def enqueue(portal, tenant: Tenant, *, to: str, template: str, context: di
     )
     await mail.save()
     return mail
+
+
+async def recent_mail_all_tenants(limit: int = 200, tenant: str | None = None) -> list[dict]:
+    """Newest mail first, across tenants (the development mail viewer only)."""
+    query = OutboxMail.select().order_by(OutboxMail.id, ascending=False).limit(limit)
+    if tenant:
+        query = query.where(OutboxMail.tenant == tenant)
+    return await query
+
+
+async def mail_by_id_all_tenants(mail_id: int) -> dict | None:
+    """One mail by id, whatever its tenant (the development mail viewer only)."""
+    return await OutboxMail.select().where(OutboxMail.id == mail_id).first()

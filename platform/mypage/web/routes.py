@@ -1,4 +1,4 @@
-"""Platform routes: tenant static files and brand stylesheet, the development tenant index, health."""
+"""Platform routes: tenant static files and brand stylesheet, health, and the development pages (``dev.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from mypage.web import dev
+from mypage.web.dev import dev_index  # noqa: F401  (the / route shows it on localhost)
 from mypage.web.render import portal_of, tenant_of
 
 
@@ -39,19 +41,4 @@ def health() -> dict:
     return {"status": "ok"}
 
 
-def dev_index(request: Request) -> Response:
-    portal = portal_of(request)
-    items = []
-    for tenant in portal.tenants:
-        url = portal.base_url(tenant) + "/"
-        items.append(f'<li><a href="{url}">{tenant.config.names.ja}</a> <small>{url}</small></li>')
-    html = (
-        '<!doctype html><html lang="ja"><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>mypage</title>'
-        "<h1>mypage — テナント一覧 (development)</h1><ul>" + "".join(items) + "</ul>"
-        '<p><a href="/_dev/mail">送信メール一覧 (outbox)</a></p></html>'
-    )
-    return Response(content=html, media_type="text/html; charset=utf-8")
-
-
-ROUTES = [static_file, brand_css, health]
+ROUTES = [static_file, brand_css, health, *dev.ROUTES]
