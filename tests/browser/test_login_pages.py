@@ -4,7 +4,7 @@ import pytest
 
 TENANT_LABELS = {
     "aicom": ("アカウントID", "あいコムこうか"),
-    "itscom": ("iTSCOM ID", "iTSCOM"),
+    "itscom": ("iTSCOM ID", "イッツコム"),
     "nmedia": ("アクセスID", "日本メディアシステム"),
 }
 
@@ -16,7 +16,8 @@ def test_login_page_is_branded(live_server, page, tenant):
     assert page.url.endswith("/login")
     assert name in page.title()
     assert page.get_by_label(label).is_visible()
-    assert page.get_by_label("パスワード", exact=True).is_visible()
+    assert page.locator("label[for=f-password]").inner_text().startswith("パスワード")
+    assert page.locator("#f-password").get_attribute("type") == "password"
     colour = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--brand-primary')")
     assert colour.strip().startswith("#")
 
@@ -31,7 +32,7 @@ def test_login_page_fits_a_phone(live_server, phone, tenant):
 def test_aicom_demo_login_and_logout(live_server, page):
     page.goto(live_server.url("aicom", "/login"))
     page.get_by_label("アカウントID").fill("aicom-demo")
-    page.get_by_label("パスワード", exact=True).fill("Demo1234")
+    page.locator("#f-password").fill("Demo1234")
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url(live_server.url("aicom", "/"))
     assert "お客様メニューリスト" in page.content()
@@ -43,7 +44,7 @@ def test_aicom_demo_login_and_logout(live_server, page):
 def test_wrong_password_shows_message_next_to_form(live_server, page):
     page.goto(live_server.url("aicom", "/login"))
     page.get_by_label("アカウントID").fill("aicom-demo")
-    page.get_by_label("パスワード", exact=True).fill("wrong-password")
+    page.locator("#f-password").fill("wrong-password")
     page.get_by_role("button", name="ログイン").click()
     assert page.get_by_role("alert").first.inner_text().startswith("アカウントID")
     assert page.get_by_label("アカウントID").input_value() == "aicom-demo"

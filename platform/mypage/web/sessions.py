@@ -169,10 +169,11 @@ async def save_session(store: SessionStore, session: Session) -> str | None:
         return None
     if session.old_id:
         await store.delete(_store_key(session.old_id))
-    if session.destroyed or not session.data:
+    if not session.data:
         if session.session_id:
             await store.delete(_store_key(session.session_id))
         return ""
+    # After destroy(), data written later in the same request (a flash message) goes to a brand-new session.
     new_cookie = session.session_id is None
     if new_cookie:
         session.session_id = secrets.token_urlsafe(32)
