@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 import click
@@ -42,14 +43,29 @@ def run(workers: int, no_demo: bool) -> None:
     async def prepare() -> None:
         await _prepare_database(settings)
         if not settings.uses_postgres and not no_demo:
-            from mypage.records.demo import database_is_empty, load_demo
-
+            try:
+                from mypage.records.demo import database_is_empty, load_demo
+            except ModuleNotFoundError as exc:
+                if exc.name != "mypage.records.demo":
+                    raise
+                click.echo("No demo data module (mypage.records.demo) yet: starting with an empty database.")
+                return
             if await database_is_empty():
                 click.echo("Empty embedded database: loading demo data…")
                 await load_demo(settings)
 
     asyncio.run(prepare())
-    click.echo(f"mypage on http://localhost:{settings.port}/ (tenants: http://<slug>.localhost:{settings.port}/)")
+    # The outbox worker runs inside the server when MYPAGE_SMTP_URL is set (MYPAGE_MAIL_WORKER=0 turns it off,
+    # e.g. when `mypage outbox deliver --loop` runs as its own process).
+    os.environ.setdefault("MYPAGE_MAIL_WORKER", "1")
+    if settings.smtp_url and os.environ["MYPAGE_MAIL_WORKER"] not in ("0", "false", "no", "off"):
+        click.echo(f"Delivering mail to {settings.smtp_url.split('@')[-1]} from the outbox.")
+    elif not settings.smtp_url:
+        click.echo("MYPAGE_SMTP_URL is not set: mail stays in the outbox (see /_dev/mail).")
+    if settings.dev_mode:
+        click.echo(f"mypage on http://localhost:{settings.port}/ (tenants: http://<slug>.localhost:{settings.port}/)")
+    else:
+        click.echo(f"mypage on 127.0.0.1:{settings.port}")
     uvicorn.run(
         "mypage.app:create_app",
         factory=True,
