@@ -88,9 +88,11 @@ def test_candidates_are_only_free_addresses(app, portal):
     taken = [s for s in service.ALL_SUBDOMAINS if s != "k07"]
 
     async def fill():
-        for sub in taken:
-            await Mailbox(tenant="itscom", customer=customer, local_part="popular", subdomain=sub,
-                          address=f"popular@{sub}.itscom.net", password_hash="x").save()
+        await Mailbox.insert(*(
+            Mailbox(tenant="itscom", customer=customer, local_part="popular", subdomain=sub,
+                    address=f"popular@{sub}.itscom.net", password_hash="x")
+            for sub in taken
+        ))
         # the same local part on another tenant does not count
         await Mailbox(tenant="aicom", customer=customer, local_part="popular", subdomain="k07",
                       address="popular@k07.itscom.net", password_hash="x").save()
