@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 
-from conftest import run
-
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.tables import Account, OneTimeToken
+
+
+def run(coro):
+    return asyncio.run(coro)
 
 
 def make_account(login_id, password="secret1", contact="contact@example.jp"):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime, timedelta, timezone
 
-import re
-
 import pytest
-from conftest import run
 
 from mypage.identity.passwords import hash_password
 from mypage.identity.policy import check_login_id, check_password
 from mypage.identity.tables import Account, OneTimeToken
 from mypage.records.tables import Customer, Device
+
+
+def run(coro):
+    return asyncio.run(coro)
+
 
 PREFIX = "/register/email-id"
 

@@ -3,14 +3,17 @@ expiry, replay, lockout and the unknown-ID answer."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
-
-from conftest import run
 
 from mypage.identity import normalize
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account, OneTimeToken
+
+
+def run(coro):
+    return asyncio.run(coro)
 
 
 def make_account(login_id, *, method, contact, password="oldpass1", question=None, answer=None):

@@ -94,7 +94,7 @@ async def change_menu(request: Request) -> Response:
     return render(request, "identity/account_change_menu.html", login_id=_shown_id(account))
 
 
-# -- iTSCOM IDの変更 ---------------------------------------------------------------------------------
+# -- ログインIDの変更 ---------------------------------------------------------------------------------
 
 
 def _id_form(request: Request, account, *, status: int = 200, values: dict | None = None, errors: dict | None = None, form_error: str = "") -> Response:

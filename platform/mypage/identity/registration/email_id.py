@@ -228,7 +228,7 @@ async def extra_submit(request: Request) -> Response:
     return redirect(f"{PREFIX}/account")
 
 
-# -- 3. iTSCOM IDの登録 ----------------------------------------------------------------------------
+# -- 3. ログインIDの登録 ----------------------------------------------------------------------------
 
 
 async def login_id_errors(tenant, login_id: str, *, customer_id: int | None = None, except_account: int | None = None) -> list[str]:
