@@ -130,12 +130,25 @@ def phone(browser):
     context.close()
 
 
-@pytest.fixture
-def inbox(live_server, smtp_server):
-    """``inbox.wait_for(address)``: delivers the live server's outbox over real SMTP and returns the newest mail."""
+def _in_thread(function):
+    """Playwright's sync API keeps an event loop running in this thread: run async helpers in another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
+
+
+async def _deliver(settings):
     from mypage.db.engine import bind_tables, make_engine
     from mypage.mail.delivery import deliver_due
 
+    bind_tables(make_engine(settings))
+    await deliver_due(settings)
+
+
+@pytest.fixture
+def inbox(live_server, smtp_server):
+    """``inbox.wait_for(address)``: delivers the live server's outbox over real SMTP and returns the newest mail."""
     settings = live_server.settings().with_(smtp_url=smtp_server.url)
 
     class Inbox:
@@ -145,8 +158,7 @@ def inbox(live_server, smtp_server):
             before = len(smtp_server.to(address)) if count_before is None else count_before
             deadline = time.time() + timeout
             while time.time() < deadline:
-                bind_tables(make_engine(settings))
-                asyncio.run(deliver_due(settings))
+                _in_thread(lambda: asyncio.run(_deliver(settings)))
                 found = smtp_server.to(address)
                 if len(found) > before:
                     return found[-1]
