@@ -71,9 +71,10 @@ class CallRepository:
             query = self._where(CallRecord.select(*ROW_COLUMNS), month)
             if last is not None:
                 started_at, last_id = last
-                query = query.where(
-                    (CallRecord.started_at > started_at)
-                    | ((CallRecord.started_at == started_at) & (CallRecord.id > last_id))
+                # (started_at, id) > (last started_at, last id), written so the index on started_at
+                # gives a range scan: started_at >= x AND (started_at > x OR id > y).
+                query = query.where(CallRecord.started_at >= started_at).where(
+                    (CallRecord.started_at > started_at) | (CallRecord.id > last_id)
                 )
             rows = await query.order_by(CallRecord.started_at).order_by(CallRecord.id).limit(batch_size)
             if not rows:

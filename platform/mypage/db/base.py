@@ -25,6 +25,8 @@ class TenantOwned(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
     UNIQUE_TOGETHER: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    INDEX_TOGETHER: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Composite (non-unique) indexes, e.g. for keyset pagination; made by the migrations like UNIQUE_TOGETHER."""
 
 
 class GlobalTable(Table):

@@ -45,6 +45,10 @@ def unique_index_statements() -> list[str]:
             index = f"uq_{name}_{'_'.join(columns)}"
             cols = ", ".join(f'"{c}"' for c in columns)
             statements.append(f'CREATE UNIQUE INDEX IF NOT EXISTS {index} ON "{name}" ({cols})')
+        for columns in getattr(table, "INDEX_TOGETHER", ()):
+            index = f"ix_{name}_{'_'.join(columns)}"
+            cols = ", ".join(f'"{c}"' for c in columns)
+            statements.append(f'CREATE INDEX IF NOT EXISTS {index} ON "{name}" ({cols})')
     return statements
 
 
@@ -100,4 +104,4 @@ def make_migrations(description: str, fresh: bool = False) -> None:
         file_stamp = stamp.replace("-", "_").replace(":", "_").replace("T", "t")
         path = MIGRATIONS / f"mypage_{file_stamp}_unique.py"
         path.write_text(UNIQUE_MIGRATION.format(id=stamp, statements=missing), encoding="utf-8")
-        print(f"wrote {path.name} with {len(missing)} unique indexes")
+        print(f"wrote {path.name} with {len(missing)} indexes")

@@ -150,6 +150,8 @@ class CallRecord(TenantOwned, tablename="call_records"):
     """Stable key from the operator's system; makes re-imports idempotent."""
 
     UNIQUE_TOGETHER = (("tenant", "record_key"),)
+    INDEX_TOGETHER = (("tenant", "contract", "month", "started_at", "id"),)
+    """A month of a contract in time order: the call details' keyset pagination reads ranges of it."""
 
 
 class Document(TenantOwned, tablename="documents"):
