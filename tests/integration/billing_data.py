@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from datetime import date
 
-from conftest import run
-
 from mypage.identity.tables import Account
 from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
 from mypage.web.sessions import COOKIE_NAME, DatabaseSessionStore, _store_key
+
+
+def run(coro):
+    return asyncio.run(coro)
 
 
 def customer(tenant: str, number: str, **fields) -> int:

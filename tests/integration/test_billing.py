@@ -9,8 +9,7 @@ import re
 import shutil
 
 import pytest
-from billing_data import account, contract, customer, group, invoice, months_back, sign_in
-from conftest import PortalClient, run
+from billing_data import account, contract, customer, group, invoice, months_back, run, sign_in
 
 from mypage.app import create_app
 from mypage.audit.tables import AuditEvent
@@ -124,7 +123,8 @@ def test_other_tenant_answers_404_and_needs_login(client_for):
     assert itscom.get("/billing/Y-1/pdf").status_code == 200
     # An aicom session presented on the itscom host is not logged in there.
     aicom_account = account("aicom", aicom_customer, "aicom-user")
-    stray = sign_in(PortalClient(client_for("aicom").app, base_url="http://itscom.localhost"), "aicom", aicom_account)
+    aicom_client = client_for("aicom")
+    stray = sign_in(type(aicom_client)(aicom_client.app, base_url="http://itscom.localhost"), "aicom", aicom_account)
     response = stray.get("/billing", follow_redirects=False)
     assert response.status_code in (302, 303) and "/login" in response.headers["location"]
 
@@ -148,7 +148,8 @@ def _without_billing(src, dst):
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
-def test_feature_off_answers_404(db, portal, tmp_path):
+def test_feature_off_answers_404(db, portal, tmp_path, client_for):
+    PortalClient = type(client_for("aicom"))
     for tenant in portal.tenants:
         _without_billing(tenant.folder, tmp_path / tenant.slug)
     registry = TenantRegistry.load(tmp_path, db.themes_dir)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from billing_data import account, contract, customer, group, invoice, sign_in
-from conftest import run
+from billing_data import account, contract, customer, group, invoice, run, sign_in
 from pypdf import PdfReader
 
 from mypage.documents import pdf
