@@ -273,3 +273,13 @@ def test_generated_ids_and_temporary_passwords_follow_the_rules(nmedia_identity)
         assert check_login_id(access_id, identity.login_id) == []
         assert re.search(r"[a-z]", access_id) and re.search(r"\d", access_id)
         assert len(temporary) == 8 and check_password(temporary, identity.password) == []
+
+
+def test_failed_matches_are_limited_per_address(app, client_for, portal):
+    make_holder()
+    client = client_for("nmedia")
+    limit = portal.tenants.get("nmedia").config.identity.lockout.per_address_max_failures
+    for _ in range(limit):
+        assert register(client, postal_code="1000001").status_code == 400
+    blocked = register(client)  # even the right answers wait now
+    assert blocked.status_code == 429 and "時間をおいてから" in blocked.text
