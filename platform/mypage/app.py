@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
-from litestar.middleware import DefineMiddleware
 
 from mypage.db.engine import bind_tables, make_engine
 from mypage.identity.session_auth import LoginRequired, login_redirect_target
@@ -73,7 +72,6 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
 
     app = Litestar(
         route_handlers=route_handlers(),
-        middleware=[DefineMiddleware(PortalMiddleware, portal=portal)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="mypage_csrf",
@@ -91,6 +89,9 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
         openapi_config=None,
         debug=False,
     )
+    # The portal middleware wraps the whole application, not each route: unmatched paths (404), the CSRF
+    # check's 403 and every error page then know the tenant and locale and get the security headers.
+    app.asgi_handler = PortalMiddleware(app.asgi_handler, portal=portal)
     app.state.portal = portal
     app.state.engine = engine
     return app

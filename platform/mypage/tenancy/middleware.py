@@ -16,6 +16,12 @@ from mypage import i18n
 from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
 
 LOGIN_KEYS = ("account_id", "login_at", "pending_login")
+DEV_HOSTS = ("localhost", "127.0.0.1")
+
+
+def _is_dev_path(path: str) -> bool:
+    """What ``localhost`` serves in development: the tenant index and the ``/_dev/`` pages."""
+    return path in ("/", "/healthz") or path.startswith("/_dev/") or path == "/_dev"
 LAST_SEEN_STEP = 30
 
 
@@ -60,7 +66,7 @@ class PortalMiddleware:
         cookies = _cookies(scope)
 
         if tenant is None:
-            if portal.settings.dev_mode and host in ("localhost", "127.0.0.1"):
+            if portal.settings.dev_mode and host in DEV_HOSTS and _is_dev_path(scope.get("path", "")):
                 i18n.set_locale("ja")
                 state["locale"] = "ja"
                 state["session"] = None
@@ -129,11 +135,11 @@ class PortalMiddleware:
 
     async def _unknown_host(self, send: Send) -> None:
         body = self.portal.unknown_host_page().encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 404,
-                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-            }
-        )
+        start: Message = {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+        self.portal.security_headers(MutableScopeHeaders.from_message(start), None)
+        await send(start)
         await send({"type": "http.response.body", "body": body})
