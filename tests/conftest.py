@@ -27,6 +27,11 @@ from mypage.db.registry import all_tables
 from mypage.portal import Portal
 from mypage.settings import Settings
 
+# Still argon2id, with light parameters: production cost would dominate the suite's time.
+from mypage.identity.passwords import use_light_parameters  # noqa: E402
+
+use_light_parameters()
+
 POSTGRES_SERVER = os.environ.get("MYPAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = [b.strip() for b in os.environ.get("MYPAGE_TEST_DATABASES", "sqlite,postgres").split(",") if b.strip()]
 TENANTS = ("aicom", "itscom", "nmedia")
@@ -101,9 +106,20 @@ def portal(base_settings) -> Portal:
     return Portal(base_settings)
 
 
+_portals: dict[str, Portal] = {}
+_apps: dict[str, object] = {}
+
+
 @pytest.fixture
 def app(db, portal):
-    return create_app(db, portal=Portal(db, tenants=portal.tenants) if db is not portal.settings else portal)
+    """The app on the current backend (built once per backend: the database is emptied per test instead)."""
+    key = db.database_url or "sqlite"
+    if key not in _apps:
+        backend_portal = portal if db is portal.settings else Portal(db, tenants=portal.tenants)
+        _portals[key] = backend_portal
+        _apps[key] = create_app(db, portal=backend_portal)
+    bind_tables(make_engine(db))
+    return _apps[key]
 
 
 class PortalClient(TestClient):

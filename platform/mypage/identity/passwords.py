@@ -10,6 +10,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("dummy-password-for-timing")
 
 
+def use_light_parameters() -> None:
+    """Cheaper argon2id parameters, for the test suite only (every test hashes several passwords)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("dummy-password-for-timing")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
