@@ -78,3 +78,20 @@ def test_home_requires_login(app, client_for):
     for tenant in ("aicom", "itscom", "nmedia"):
         response = client_for(tenant).get("/", follow_redirects=False)
         assert response.status_code in (302, 303) and response.headers["location"].startswith("/login")
+
+
+def test_itscom_top_page_offers_the_security_add_on_until_applied(app, client_for, portal):
+    from conftest import run
+
+    from mypage.addons import service
+
+    internet = rec.customer("itscom", "500010", services="internet,tv")
+    tv_only = rec.customer("itscom", "500011", services="tv")
+    online = rec.account("itscom", internet, "net@example.jp")
+    offline = rec.account("itscom", tv_only, "tv@example.jp")
+    client = rec.sign_in(client_for("itscom"), "itscom", online)
+    html = client.get("/").text
+    assert 'class="card upsell"' in html and 'href="/security"' in html and "627円" in html
+    assert 'class="card upsell"' not in rec.sign_in(client_for("itscom"), "itscom", offline).get("/").text
+    run(service.apply(portal, portal.tenants.get("itscom"), online))
+    assert 'class="card upsell"' not in client.get("/").text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 
+from mypage.addons.service import upsell_for
 from mypage.contracts.repository import ContractRepository, NoticeRepository
 from mypage.contracts.service import tenure
 from mypage.identity.session_auth import load_account
@@ -34,6 +35,7 @@ async def home(request: Request) -> Response:
         contracts=contracts,
         category_counts=counts,
         notices=await NoticeRepository(tenant).latest(5),
+        security_upsell=await upsell_for(tenant, account),
     )
 
 
