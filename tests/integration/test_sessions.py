@@ -1,0 +1,186 @@
+"""Server-side sessions: database by default, Redis when configured; bound to the tenant; a new id at
+login, destroyed at logout; ended after the tenant's idle timeout."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import pytest
+from conftest import PortalClient, run
+
+from mypage.app import create_app
+from mypage.identity.accounts import AccountRepository
+from mypage.identity.passwords import hash_password
+from mypage.portal import Portal
+from mypage.web.sessions import COOKIE_NAME, DatabaseSessionStore, RedisSessionStore, Session, save_session
+from mypage.web.tables import SessionRecord
+
+REDIS_URL = os.environ.get("MYPAGE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+PASSWORD = "Sessions1234"
+
+
+def key(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def make_account(portal, slug="aicom", login_id="session-user"):
+    async def go():
+        return await AccountRepository(portal.tenants.get(slug)).create(
+            login_id=login_id, password_hash=hash_password(PASSWORD), nickname="セッション"
+        )
+
+    return run(go())
+
+
+def login(client: PortalClient, login_id="session-user") -> str:
+    response = client.submit("/login", {"login_id": login_id, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client.cookies.get(COOKIE_NAME)
+
+
+def logged_in(client: PortalClient) -> bool:
+    response = client.get("/", follow_redirects=False)
+    return response.status_code == 200
+
+
+def browser(app, host="aicom.localhost", cookie: str | None = None) -> PortalClient:
+    client = PortalClient(app, base_url=f"http://{host}")
+    if cookie:
+        client.cookies.set(COOKIE_NAME, cookie, domain=host)
+    return client
+
+
+async def stored(cookie: str) -> dict | None:
+    return await DatabaseSessionStore().load(key(cookie))
+
+
+def test_database_store_login_and_logout(app, portal):
+    make_account(portal)
+    client = browser(app)
+    cookie = login(client)
+    assert logged_in(client)
+    data = run(stored(cookie))
+    assert data["_tenant"] == "aicom" and data["account_id"]
+    # Only a hash of the cookie is stored.
+    rows = run(SessionRecord.select(SessionRecord.key).run())
+    assert key(cookie) in {r["key"] for r in rows} and cookie not in {r["key"] for r in rows}
+
+    response = client.submit("/logout", {}, follow_redirects=False)
+    assert response.status_code == 303
+    assert run(stored(cookie)) is None
+    assert client.cookies.get(COOKIE_NAME) != cookie
+    assert "ログアウトしました。" in client.get("/login").text
+    # The old cookie no longer works.
+    assert not logged_in(browser(app, cookie=cookie))
+
+
+def test_session_id_changes_at_login(app, portal):
+    make_account(portal)
+    before = run(save_session(portal.session_store, _anonymous("aicom")))
+    client = browser(app, cookie=before)
+    after = login(client)
+    assert after and after != before
+    assert run(stored(before)) is None  # the pre-login id is gone (no session fixation)
+    assert logged_in(client)
+    assert not logged_in(browser(app, cookie=before))
+
+
+def _anonymous(tenant: str) -> Session:
+    session = Session(None, {}, tenant)
+    session["visited"] = True
+    return session
+
+
+def test_session_is_bound_to_its_tenant(app, portal):
+    make_account(portal, "aicom")
+    make_account(portal, "itscom", login_id="session-user@example.jp")
+    aicom = browser(app)
+    cookie = login(aicom)
+    assert logged_in(aicom)
+    # The same cookie on another tenant's host is not logged in there.
+    stolen = browser(app, "itscom.localhost", cookie=cookie)
+    response = stolen.get("/", follow_redirects=False)
+    assert response.status_code in (302, 303) and response.headers["location"].startswith("/login")
+    # ... and presenting it there does not spoil it on its own tenant.
+    assert logged_in(browser(app, cookie=cookie))
+
+
+def test_idle_timeout_ends_the_login(app, portal):
+    make_account(portal)
+    client = browser(app)
+    cookie = login(client)
+    idle = portal.tenants.get("aicom").config.session.idle_timeout_minutes * 60
+
+    async def age(seconds: int):
+        data = await stored(cookie)
+        data["_last_seen"] = int(time.time()) - seconds
+        await DatabaseSessionStore().save(key(cookie), data, 3600)
+
+    run(age(idle - 60))
+    assert logged_in(client)
+    cookie = client.cookies.get(COOKIE_NAME)
+    run(age(idle + 5))
+    response = client.get("/", follow_redirects=False)
+    assert response.headers["location"].startswith("/login")
+    page = client.get("/login")
+    minutes = portal.tenants.get("aicom").config.session.idle_timeout_minutes
+    assert f"{minutes}分間操作がなかったため、ログアウトしました。" in page.text
+    assert not logged_in(client)
+
+
+def test_absolute_timeout_ends_the_login(app, portal):
+    make_account(portal)
+    client = browser(app)
+    cookie = login(client)
+    hours = portal.tenants.get("aicom").config.session.absolute_timeout_hours
+
+    async def old_login():
+        data = await stored(cookie)
+        data["login_at"] = int(time.time()) - hours * 3600 - 5
+        await DatabaseSessionStore().save(key(cookie), data, 3600)
+
+    run(old_login())
+    assert not logged_in(client)
+    assert "ログインから長時間が経過したため、ログアウトしました。" in client.get("/login").text
+
+
+def test_garbage_cookies_are_ignored(app):
+    for value in ("", "x", "a" * 500, "not-a-session-id-but-long-enough", '"quoted;value"'):
+        client = browser(app, cookie=value)
+        assert client.get("/login").status_code == 200
+
+
+@pytest.fixture
+def redis_app(db, portal):
+    import redis as redis_sync
+
+    try:
+        redis_sync.from_url(REDIS_URL).ping()
+    except Exception as exc:  # pragma: no cover - only without a Redis server
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable ({exc}); set MYPAGE_TEST_REDIS")
+    settings = db.with_(redis_url=REDIS_URL)
+    app_portal = Portal(settings, tenants=portal.tenants)
+    assert isinstance(app_portal.session_store, RedisSessionStore)
+    return create_app(settings, portal=app_portal), redis_sync.from_url(REDIS_URL)
+
+
+def test_redis_store_login_and_logout(redis_app, portal):
+    app, redis = redis_app
+    make_account(portal)
+    client = browser(app)
+    cookie = login(client)
+    redis_key = f"mypage:session:{key(cookie)}"
+    data = json.loads(redis.get(redis_key))
+    assert data["_tenant"] == "aicom" and data["account_id"]
+    assert 0 < redis.ttl(redis_key) <= 24 * 3600
+    assert run(stored(cookie)) is None  # not in the database
+    assert logged_in(client)
+    # Bound to its tenant in Redis as well.
+    assert not logged_in(browser(app, "itscom.localhost", cookie=cookie))
+
+    client.submit("/logout", {}, follow_redirects=False)
+    assert redis.get(redis_key) is None
+    assert not logged_in(browser(app, cookie=cookie))
