@@ -194,6 +194,9 @@ def deliver(loop: bool) -> None:
 from mypage.inquiries.staff import staff as _staff_group  # noqa: E402  (mypage staff ...)
 
 main.add_command(_staff_group)
+from mypage.records.notices import notice_command as _notice_command  # noqa: E402  (mypage staff notice ...)
+
+_staff_group.add_command(_notice_command)
 
 
 if __name__ == "__main__":

@@ -193,3 +193,26 @@ def test_invoice_import_notifies_members(db, deliver):
     # importing the same file again adds nothing and mails nobody
     assert run(run_import(db, "nmedia", "invoices", str(fixtures / "invoices.csv"))) == 0
     assert deliver().messages == []
+
+
+def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, client_for, portal, deliver):
+    from click.testing import CliRunner
+
+    from mypage.cli import main
+    from mypage.records.notices import post_notice
+    from mypage.records.tables import Notice
+
+    customer = make_customer("nmedia", "1000003")
+    make_account("nmedia", customer, "adm003", email="notify@example.jp", role="owner")
+    notice, mails = run(post_notice(portal, portal.tenants.get("nmedia"), title="メンテナンスのお知らせ", body="11月30日 2:00~5:00"))
+    assert mails == 1
+    sink = deliver()
+    assert "メンテナンスのお知らせ" in sink.text(sink.last_to("notify@example.jp"))
+    assert fetch(Notice.count().where(Notice.tenant == "nmedia")) == 1
+    assert fetch(Notice.count().where(Notice.tenant == "itscom")) == 0
+    import pytest
+
+    with pytest.raises(ValueError):
+        run(post_notice(portal, portal.tenants.get("nmedia"), title="  ", body=""))
+    result = CliRunner().invoke(main, ["staff", "notice", "nobody", "--title", "x"])
+    assert result.exit_code != 0 and "nobody" in result.output
