@@ -1,0 +1,229 @@
+"""A generic walk over every GET route with path parameters: tenant A's ids, asked for on tenant B's host
+(with B's logged-in customer, and with A's own session cookie), answer 404 or a redirect to the login
+page — never A's data. Routes are collected from the app, so new features are walked as they land;
+sample values come from tenant A's rows (demo data), matched to parameters by name."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PortalClient, run
+
+from mypage.db.registry import tenant_owned_tables
+from mypage.identity.tables import Account
+from mypage.web.sessions import COOKIE_NAME, Session, save_session
+
+ROOT = Path(__file__).resolve().parents[2]
+TENANTS = ("aicom", "itscom", "nmedia")
+NOT_IDENTIFYING = {"month", "year", "page", "fiscal_year", "lang"}
+"""Parameters that select within the visitor's own data rather than name a record."""
+SKIP_ROUTES = {"/static/{path:path}"}
+UNKNOWN = {"token": ["x" * 43], "code": ["000000"]}
+"""Values for parameters no table holds (single-use tokens: unknown ones must fail alike)."""
+MAX_SAMPLES = 3
+
+
+@pytest.fixture(scope="module")
+def demo_data(backend_settings, tmp_path_factory):
+    """A small demo data set for every tenant, loaded once for this module."""
+    from conftest import _truncate
+
+    from mypage.db.engine import bind_tables, make_engine
+    from mypage.records.demo import load_demo
+
+    tenants = tmp_path_factory.mktemp("walk") / "tenants"
+    shutil.copytree(ROOT / "tenants", tenants)
+    for demo in tenants.glob("*/demo.toml"):
+        text = demo.read_text(encoding="utf-8")
+        text = text.replace("\ncustomers = 300\n", "\ncustomers = 8\n", 1).replace("\nmonths = 18\n", "\nmonths = 3\n", 1)
+        demo.write_text(text, encoding="utf-8")
+    bind_tables(make_engine(backend_settings))
+    run(_truncate())
+    run(load_demo(backend_settings.with_(tenants_dir=tenants)))
+    yield backend_settings
+    run(_truncate())
+
+
+async def _account(slug: str) -> dict:
+    row = await Account.select().where(Account.tenant == slug).where(Account.customer.is_not_null()).order_by(Account.id).first()
+    assert row, f"the demo data of {slug} has no account with a customer"
+    return row
+
+
+async def _samples(slug: str, customer_id: int) -> dict[str, list[str]]:
+    """Values of tenant ``slug``'s rows by column name, the customer's own rows first."""
+    values: dict[str, list[str]] = {}
+    for table in tenant_owned_tables():
+        columns = [c for c in table._meta.columns if c._meta.name not in ("tenant", "created_at")]
+        has_customer = any(c._meta.name == "customer" for c in columns)
+        query = table.select(*columns).where(table.tenant == slug).limit(200)
+        rows = await query
+        if has_customer:
+            rows.sort(key=lambda r: r.get("customer") != customer_id)
+        prefix = table._meta.tablename.rstrip("s")
+        for row in rows:
+            for name, value in row.items():
+                if value is None or value == "" or isinstance(value, (bytes, bool)):
+                    continue
+                keys = [name]
+                if name == "id":
+                    keys.append(f"{prefix}_id")
+                if name == "number":
+                    keys.append(f"{prefix}_number")
+                for key in keys:
+                    bucket = values.setdefault(key, [])
+                    if str(value) not in bucket and len(bucket) < MAX_SAMPLES:
+                        bucket.append(str(value))
+    return values
+
+
+def _routes(app) -> list[tuple[str, list]]:
+    found = []
+    for route in app.routes:
+        if "GET" not in (getattr(route, "methods", None) or ()) or not route.path_parameters:
+            continue
+        if route.path_format and route.path in SKIP_ROUTES:
+            continue
+        params = list(route.path_parameters.values()) if isinstance(route.path_parameters, dict) else list(route.path_parameters)
+        if any(p.type is Path for p in params):
+            continue
+        found.append((route.path_format, [p.name for p in params]))
+    return found
+
+
+def _urls(path_format: str, names: list[str], samples: dict[str, list[str]]) -> list[str]:
+    if all(n in NOT_IDENTIFYING for n in names):
+        return []  # nothing here names another tenant's record
+    choices = []
+    segment = path_format.strip("/").split("/")[0].rstrip("s")
+    for name in names:
+        # /contracts/{number} takes contract numbers first, then any "number".
+        options = samples.get(f"{segment}_{name}") or samples.get(name) or UNKNOWN.get(name) or ["1"]
+        choices.append(options[:MAX_SAMPLES])
+    urls = []
+    for combo in itertools.islice(itertools.product(*choices), 6):
+        urls.append(path_format.format(**dict(zip(names, combo))))
+    return urls
+
+
+def _cookie(slug: str, account_id: int) -> str:
+    now = int(time.time())
+    session = Session(None, {"account_id": account_id, "login_at": now, "_last_seen": now}, slug)
+    session.modified = True
+    from mypage.web.sessions import DatabaseSessionStore
+
+    return run(save_session(DatabaseSessionStore(), session))
+
+
+def _client(app, slug: str, cookie: str) -> PortalClient:
+    client = PortalClient(app, base_url=f"http://{slug}.localhost")
+    client.cookies.set(COOKIE_NAME, cookie, domain=f"{slug}.localhost")
+    return client
+
+
+def _refused(response, unknown_token: bool = False) -> bool:
+    if response.status_code == 404:
+        return True
+    if unknown_token and 400 <= response.status_code < 500:
+        return True  # an unknown single-use token: the flow's own "link invalid" page
+    return response.status_code in (302, 303, 307) and response.headers.get("location", "").startswith("/login")
+
+
+def _walk(app, demo_data):
+    accounts = {slug: run(_account(slug)) for slug in TENANTS}
+    samples = {slug: run(_samples(slug, accounts[slug]["customer"])) for slug in TENANTS}
+    cookies = {slug: _cookie(slug, accounts[slug]["id"]) for slug in TENANTS}
+    return accounts, samples, cookies
+
+
+@pytest.fixture
+def walk(demo_data, portal):
+    from mypage.app import create_app
+    from mypage.portal import Portal
+
+    app = create_app(demo_data, portal=Portal(demo_data, tenants=portal.tenants))
+    return app, *_walk(app, demo_data)
+
+
+def test_the_walk_covers_routes(walk):
+    app, _accounts, samples, _cookies = walk
+    routes = _routes(app)
+    assert routes, "no GET routes with path parameters"
+    # The samples are real: each tenant has data to walk with.
+    for slug in TENANTS:
+        assert samples[slug].get("id"), slug
+
+
+def test_another_tenants_ids_answer_404_or_login(walk):
+    app, accounts, samples, cookies = walk
+    leaks = []
+    checked = 0
+    for owner, visitor in itertools.permutations(TENANTS, 2):
+        as_visitor = _client(app, visitor, cookies[visitor])  # B's own logged-in customer
+        with_owner_cookie = _client(app, visitor, cookies[owner])  # A's session presented on B's host
+        for path_format, names in _routes(app):
+            unknown_token = any(n in UNKNOWN and n not in samples[owner] for n in names)
+            for url in _urls(path_format, names, samples[owner]):
+                for label, client in (("B's customer", as_visitor), ("A's session", with_owner_cookie)):
+                    response = client.get(url, follow_redirects=False)
+                    checked += 1
+                    if not _refused(response, unknown_token):
+                        leaks.append(f"{visitor} host, {label}, {owner}'s ids: GET {url} -> {response.status_code}")
+    assert checked
+    assert not leaks, "\n".join(leaks)
+
+
+def test_owner_sees_own_records(walk):
+    """The walk is not vacuous: with its own session, a tenant's customer gets some of those URLs."""
+    app, accounts, samples, cookies = walk
+    ok = 0
+    for slug in TENANTS:
+        client = _client(app, slug, cookies[slug])
+        for path_format, names in _routes(app):
+            for url in _urls(path_format, names, samples[slug])[:1]:
+                if client.get(url, follow_redirects=False).status_code == 200:
+                    ok += 1
+    assert ok > 0
+
+
+async def _other_customers_samples(slug: str, customer_id: int) -> dict[str, list[str]]:
+    """Values from rows of the tenant's *other* customers (tables with a ``customer`` column only)."""
+    values: dict[str, list[str]] = {}
+    for table in tenant_owned_tables():
+        names = {c._meta.name for c in table._meta.columns}
+        if "customer" not in names:
+            continue
+        rows = await table.select().where(table.tenant == slug).where(table.customer != customer_id).limit(50)
+        prefix = table._meta.tablename.rstrip("s")
+        for row in rows:
+            for name, value in row.items():
+                if name in ("tenant", "created_at", "customer") or value in (None, "") or isinstance(value, (bytes, bool)):
+                    continue
+                keys = [name] + ([f"{prefix}_id"] if name == "id" else []) + ([f"{prefix}_number"] if name == "number" else [])
+                for key in keys:
+                    bucket = values.setdefault(key, [])
+                    if str(value) not in bucket and len(bucket) < MAX_SAMPLES:
+                        bucket.append(str(value))
+    return values
+
+
+def test_another_customers_ids_answer_404_or_login(walk):
+    """Within one tenant: a customer asking for another customer's records gets 404."""
+    app, accounts, _samples_, cookies = walk
+    leaks = []
+    for slug in TENANTS:
+        others = run(_other_customers_samples(slug, accounts[slug]["customer"]))
+        client = _client(app, slug, cookies[slug])
+        for path_format, names in _routes(app):
+            segment = path_format.strip("/").split("/")[0].rstrip("s")
+            if not all(n in others or f"{segment}_{n}" in others or n in NOT_IDENTIFYING for n in names):
+                continue  # only routes whose ids all come from other customers' rows
+            for url in _urls(path_format, names, others):
+                response = client.get(url, follow_redirects=False)
+                if not _refused(response):
+                    leaks.append(f"{slug}: GET {url} -> {response.status_code}")
+    assert not leaks, "\n".join(leaks)
