@@ -273,36 +273,36 @@ class InquiryCategory(Strict):
     key: str = Field(pattern=r"^[a-z_]+$")
     label: Text
     applies: Literal["none", "call_details", "paper_stop_opening_notice", "paper_stop_transfer_notice"] = "none"
-
-
-class InquiriesFeature(Strict):
-    categories: list[InquiryCategory] = Field(min_length=1)
-
-
     subject: Text | None = None
     """件名 prefilled when the form is opened for this category (``/inquiries?category=<key>``)."""
     body_hint: Text | None = None
     """What to write in 内容, shown under the field (e.g. お客様名・担当者名をご記入願います。)."""
+
+
+class InquiriesFeature(Strict):
+    categories: list[InquiryCategory] = Field(min_length=1)
+    max_per_hour: int = Field(10, ge=1, le=1000)
+    """Inquiries one account may send per hour."""
+
+
 class MembersFeature(Strict):
     max_members: int = Field(20, ge=1, le=1000)
 
 
-    max_per_hour: int = Field(10, ge=1, le=1000)
-    """Inquiries one account may send per hour."""
 class MailboxesFeature(Strict):
     max_addresses: int = Field(5, ge=1, le=50)
     domain: str
     """Addresses are ``local@<subdomain>.<domain>``."""
     candidates_per_page: int = Field(3, ge=1, le=10)
     requires_service: str = "internet"
+    terms_url: str = ""
+    """契約約款 shown before registering an address (empty: the portal's generic wording only)."""
 
 
 class SecurityAddonFeature(Strict):
     name: Text
     price_yen: int = Field(ge=0)
     tax_included: bool = True
-    terms_url: str = ""
-    """契約約款 shown before registering an address (empty: the portal's generic wording only)."""
     devices: int = Field(ge=1)
     supported_os: list[str]
     highlights: list[Text]
