@@ -135,9 +135,8 @@ async def id_submit(request: Request) -> Response:
     tokens = tokens_for(portal, tenant)
     try:
         async with atomic():
-            code = tokens.new_code()
-            await tokens.issue(
-                CODE_PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), secret=code, payload={"new": new_id}
+            code = await tokens.issue_code(
+                CODE_PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), payload={"new": new_id}
             )
             await enqueue(
                 portal,

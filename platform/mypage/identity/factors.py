@@ -77,6 +77,4 @@ async def step_passed(request: Request, tenant: Tenant, account: Account, step: 
 async def finish_login(request: Request, tenant: Tenant, account: Account, next_path: str) -> Response:
     start_session(request, account)
     await PasswordLogin(tenant).complete(account, client_address(request))
-    if account.must_change_password:
-        return redirect("/account/initial-password")
     return redirect(safe_next(next_path, "/"))

@@ -25,7 +25,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.factors import pending, step_passed
 from mypage.identity.issued import tokens_for
 from mypage.identity.tables import Account, OneTimeToken
-from mypage.identity.tokens import Tokens, TokenError
+from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
@@ -59,36 +59,14 @@ async def _live_code_recent(tenant: Tenant, account: Account) -> bool:
     )
 
 
-async def _fresh_code(tenant: Tenant, tokens: Tokens) -> str:
-    """A code whose hash is not stored yet (token hashes are unique per tenant); spent codes are purged."""
-    now = datetime.now(timezone.utc)
-    await (
-        OneTimeToken.delete()
-        .where(OneTimeToken.tenant == tenant.slug)
-        .where(OneTimeToken.purpose == PURPOSE)
-        .where((OneTimeToken.used_at.is_not_null()) | (OneTimeToken.expires_at < now))
-    )
-    for _attempt in range(20):
-        code = Tokens.new_code(CODE_LENGTH)
-        taken = await (
-            OneTimeToken.count()
-            .where(OneTimeToken.tenant == tenant.slug)
-            .where(OneTimeToken.token_hash == tokens.digest(code))
-        )
-        if not taken:
-            return code
-    raise RuntimeError("no free one-time password")
-
-
 async def send_code(request: Request, tenant: Tenant, account: Account, *, throttle: bool) -> None:
     """Mails a new one-time password; raises ``TokenError("throttled")`` when re-sent too soon."""
     portal = portal_of(request)
     tokens = tokens_for(portal, tenant)
     minutes = tenant.config.identity.tokens.login_otp_minutes
     async with atomic():
-        code = await _fresh_code(tenant, tokens)
-        await tokens.issue(
-            PURPOSE, minutes=minutes, account_id=account.id, secret=code, subject=str(account.id), throttle=throttle
+        code = await tokens.issue_code(
+            PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), throttle=throttle, length=CODE_LENGTH
         )
         await enqueue(
             portal, tenant, to=account.email, template="login_otp", context={"code": code, "minutes": minutes}

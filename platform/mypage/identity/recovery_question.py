@@ -207,8 +207,7 @@ async def _send_code(request: Request, tenant: Tenant, account: Account) -> bool
     tokens = tokens_for(portal, tenant)
     try:
         async with atomic():
-            code = tokens.new_code()
-            await tokens.issue(CODE_PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), secret=code)
+            code = await tokens.issue_code(CODE_PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id))
             await enqueue(
                 portal,
                 tenant,

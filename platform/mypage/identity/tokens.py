@@ -49,6 +49,10 @@ class Tokens:
     def digest(self, secret: str) -> str:
         return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
 
+    def code_digest(self, purpose: str, subject: str, code: str) -> str:
+        """Short typed codes collide across accounts, so their hash also covers purpose and subject."""
+        return self.digest(f"{purpose}\x00{subject}\x00{code}")
+
     @staticmethod
     def new_link_secret() -> str:
         return secrets.token_urlsafe(32)
@@ -67,6 +71,7 @@ class Tokens:
         secret: str | None = None,
         subject: str = "",
         throttle: bool = True,
+        code: bool = False,
     ) -> Issued:
         """Stores a new token; earlier unused tokens of the same purpose and subject are revoked.
 
@@ -85,17 +90,37 @@ class Tokens:
                 raise TokenError("throttled")
         await self.revoke(purpose, subject)
         secret = secret or self.new_link_secret()
+        token_hash = self.code_digest(purpose, subject, secret) if code else self.digest(secret)
         row = OneTimeToken(
             tenant=self.tenant,
             account=account_id,
             purpose=purpose,
             subject=subject,
-            token_hash=self.digest(secret),
+            token_hash=token_hash,
             payload=dict(payload or {}),
             expires_at=_now() + timedelta(minutes=minutes),
         )
         await row.save()
         return Issued(secret=secret, row_id=row.id)
+
+    async def issue_code(
+        self,
+        purpose: str,
+        *,
+        minutes: int,
+        subject: str,
+        account_id: int | None = None,
+        payload: dict | None = None,
+        throttle: bool = True,
+        length: int = 6,
+    ) -> str:
+        """Stores a new numeric code for ``subject`` (checked by :meth:`verify_code`) and returns it."""
+        code = self.new_code(length)
+        await self.issue(
+            purpose, minutes=minutes, account_id=account_id, payload=payload, secret=code,
+            subject=subject, throttle=throttle, code=True,
+        )
+        return code
 
     async def revoke(self, purpose: str, subject: str) -> None:
         if not subject:
@@ -145,7 +170,7 @@ class Tokens:
             raise TokenError("expired")
         if row["attempts"] >= self.max_attempts:
             raise TokenError("too_many_attempts")
-        if not hmac.compare_digest(row["token_hash"], self.digest(code.strip())):
+        if not hmac.compare_digest(row["token_hash"], self.code_digest(purpose, subject, code.strip())):
             attempts = row["attempts"] + 1
             await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
             raise TokenError("too_many_attempts" if attempts >= self.max_attempts else "invalid")
