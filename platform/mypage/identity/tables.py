@@ -25,7 +25,7 @@ class Account(TenantOwned, tablename="accounts"):
     """``active``, ``pending`` (temporary password not yet replaced) or ``disabled``."""
     must_change_password = Boolean(default=False)
     recovery_method = Varchar(length=30, default="")
-    """``secret_question`` or ``email_code`` (iTSCOM-style recovery)."""
+    """``secret_question`` or ``email_code`` (recovery without an e-mail link)."""
     secret_question = Integer(null=True, default=None)
     secret_answer_hash = Varchar(length=255)
     totp_secret = Varchar(length=64)
