@@ -219,3 +219,13 @@ def deliver(db, mail):
         return mail
 
     return go
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser journeys run last: Playwright's sync API keeps an event loop running in the main thread for the
+    rest of the session, where ``asyncio.run`` (used by the other tests) refuses to start."""
+    browser_dir = Path(__file__).resolve().parent / "browser"
+    for item in items:
+        if browser_dir in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: 1 if item.get_closest_marker("browser") else 0)

@@ -20,8 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MYPAGE_CHROMIUM", "/usr/bin/chromium")
 SECRET = "browser-test-secret-0123456789abcdef0123"
 
-pytestmark = pytest.mark.browser
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
