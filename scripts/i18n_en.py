@@ -51,7 +51,6 @@ EN = {
 'IDまたはパスワードをお忘れの方': 'Forgot your ID or password?',
 '本文へスキップ': 'Skip to content',
 'アカウント': 'Account',
-'様': '',
 'ログアウト': 'Log out',
 '言語': 'Language',
 '電話': 'Phone',

@@ -1,7 +1,9 @@
-"""Fills empty English translations from a Python dict file: ``python scripts/i18n_fill.py translations.py``.
+"""Fills empty English translations from Python dict files.
 
-The dict file defines ``EN = {"日本語": "English", ...}``; existing translations are kept unless
-``--overwrite`` is given. Run ``scripts/i18n.sh`` first so the catalog has every current string.
+Usage: ``python scripts/i18n_fill.py [--overwrite] [translations.py ...]``; without files, every
+``scripts/i18n_en*.py`` is read. Each file defines ``EN = {"日本語": "English", ...}``; a source string
+translated differently by two files is an error. Existing translations are kept unless ``--overwrite``
+is given. Run ``scripts/i18n.sh`` first so the catalog has every current string.
 """
 
 from __future__ import annotations
@@ -15,13 +17,26 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load(paths: list[Path]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    conflicts = []
+    for path in paths:
+        for source, english in runpy.run_path(str(path))["EN"].items():
+            if source in table and table[source] != english:
+                conflicts.append(f"{source!r}: {origin[source].name} {table[source]!r} / {path.name} {english!r}")
+            table[source], origin[source] = english, path
+    if conflicts:
+        raise SystemExit("conflicting translations:\n  " + "\n  ".join(conflicts))
+    return table
+
+
 def main(argv: list[str]) -> int:
     overwrite = "--overwrite" in argv
-    paths = [a for a in argv if not a.startswith("--")]
+    paths = [Path(a) for a in argv if not a.startswith("--")]
     if not paths:
-        print(__doc__)
-        return 2
-    table = runpy.run_path(paths[0])["EN"]
+        paths = sorted((ROOT / "scripts").glob("i18n_en*.py"))
+    table = load(paths)
     po = ROOT / "locales" / "en" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as handle:
         catalog = read_po(handle, locale="en")
@@ -34,9 +49,12 @@ def main(argv: list[str]) -> int:
     with po.open("wb") as handle:
         write_po(handle, catalog, width=0, sort_by_file=True)
     missing = [m.id for m in catalog if m.id and not m.string]
-    print(f"filled {filled}; still untranslated: {len(missing)}")
+    unused = sorted(set(table) - {m.id for m in catalog if m.id})
+    print(f"filled {filled}; still untranslated: {len(missing)}; table entries not in the catalog: {len(unused)}")
     for msgid in missing:
-        print("  ", msgid)
+        print("   missing:", msgid)
+    for msgid in unused:
+        print("   unused: ", msgid)
     return 0
 
 

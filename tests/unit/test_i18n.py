@@ -133,3 +133,104 @@ def test_n_marks_without_translating(locale):
 def test_unknown_locale_is_japanese(locale):
     locale("fr")
     assert i18n.current_locale() == "ja"
+
+
+# --- The English catalog is complete, and English pages show English -------------------------------
+
+ANY_PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([^)]*\)[sd]|%%")
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e]")
+
+
+def test_english_catalog_has_no_untranslated_or_fuzzy_messages():
+    catalog = _catalog("en")
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert not untranslated, f"{len(untranslated)} untranslated, e.g. {untranslated[:5]}"
+    assert not fuzzy, f"{len(fuzzy)} fuzzy, e.g. {fuzzy[:5]}"
+
+
+def test_every_english_translation_keeps_the_placeholders_of_its_source():
+    for message in _catalog("en"):
+        if message.id:
+            assert set(ANY_PLACEHOLDER.findall(message.id)) == set(ANY_PLACEHOLDER.findall(message.string)), message.id
+
+
+def test_english_translations_are_english():
+    for message in _catalog("en"):
+        if message.id:
+            assert not JAPANESE.search(message.string), message.id
+
+
+def test_labels_kept_in_python_tables_are_extracted_and_translated(locale):
+    from mypage.identity import policy, verification
+
+    i18n.install_catalogs(i18n.Catalogs(LOCALES))
+    catalog = _catalog("en")
+    for label in [*verification.LABELS.values(), *policy.CLASS_NAMES.values()]:
+        assert catalog.get(label) is not None and catalog.get(label).string, label
+    locale("en")
+    assert i18n.gettext(verification.LABELS["customer_number"]) == "Customer number"
+    rules = policy.PasswordPolicy(min_length=4, max_length=8, allowed="a-z0-9", min_classes=2, classes=["lower", "digit"],
+                                  rule_text={"ja": "半角英数字"})
+    errors = policy.check_password("abcd", rules)
+    assert "Use at least 2 of: lower-case letters, digits." in errors
+    locale("ja")
+    errors = policy.check_password("abcd", rules)
+    assert "英小文字・数字のうち2種類以上を使用してください。" in errors
+
+
+def _visible_text(html: str, tag: str = "main") -> str:
+    """The text inside the page's ``<tag>`` without tags, scripts and styles."""
+    from html import unescape
+
+    match = re.search(rf"<{tag}\b[^>]*>(.*)</{tag}>", html, re.S)
+    body = match.group(1) if match else html
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def _japanese_left(text: str, allowed: list[str]) -> list[str]:
+    for phrase in allowed:
+        text = text.replace(phrase, " ")
+    return [line.strip() for line in text.splitlines() if JAPANESE.search(line)]
+
+
+def _tenant_phrases(portal, slug: str) -> list[str]:
+    """What may stay Japanese: the language switch's 日本語 and the katakana example of a name field."""
+    return ["日本語", "アイコム タロウ"]
+
+
+@pytest.mark.parametrize("slug", ["aicom", "itscom", "nmedia"])
+def test_login_page_in_english(client_for, portal, slug):
+    client = client_for(slug)
+    response = client.get("/login?lang=en")
+    assert response.status_code == 200
+    assert 'lang="en"' in response.text
+    assert _japanese_left(_visible_text(response.text, "body"), _tenant_phrases(portal, slug)) == []
+    # The choice is remembered: the next page without ?lang is English too.
+    assert "Log in" in client.get("/login").text or "Send" in client.get("/login").text
+
+
+def test_aicom_registration_first_screen_in_english(client_for, portal):
+    client = client_for("aicom")
+    response = client.get("/register?lang=en", follow_redirects=True)
+    assert response.status_code == 200
+    text = _visible_text(response.text, "body")
+    assert "Customer number" in text and "Phone number" in text
+    assert _japanese_left(text, _tenant_phrases(portal, "aicom")) == []
+
+
+def test_nmedia_inquiry_form_in_english(client_for, portal):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    from feature_support import make_account, make_customer, sign_in
+
+    customer = make_customer("nmedia", "0000001")
+    account = make_account("nmedia", customer, "owner@example.com", email="owner@example.com")
+    client = sign_in(client_for("nmedia"), "nmedia", account)
+    response = client.get("/inquiries?lang=en")
+    assert response.status_code == 200
+    text = _visible_text(response.text, "body")
+    assert "Inquiries" in text and "Subject" in text
+    assert _japanese_left(text, _tenant_phrases(portal, "nmedia")) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.tenancy.config import LoginIdPolicy, PasswordPolicy
 
@@ -13,7 +14,7 @@ CLASS_PATTERNS = {
     "digit": re.compile(r"[0-9]"),
     "symbol": re.compile(r"[^A-Za-z0-9]"),
 }
-CLASS_NAMES = {"upper": "英大文字", "lower": "英小文字", "digit": "数字", "symbol": "記号"}
+CLASS_NAMES = {"upper": N_("英大文字"), "lower": N_("英小文字"), "digit": N_("数字"), "symbol": N_("記号")}
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-/=^!#$&'*?`{|}~]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -45,11 +46,11 @@ def check_password(value: str, policy: PasswordPolicy) -> list[str]:
     errors = [e for e in (_length_error(value, policy.min_length, policy.max_length), _charset_error(value, policy.allowed)) if e]
     present = {name for name, pattern in CLASS_PATTERNS.items() if pattern.search(value)}
     if policy.min_classes and len(present & set(policy.classes)) < policy.min_classes:
-        kinds = "・".join(_(CLASS_NAMES[c]) for c in policy.classes)
+        kinds = _("・").join(_(CLASS_NAMES[c]) for c in policy.classes)
         errors.append(_("{kinds}のうち{n}種類以上を使用してください。").format(kinds=kinds, n=policy.min_classes))
     missing = [c for c in policy.required_classes if c not in present]
     if missing:
-        kinds = "・".join(_(CLASS_NAMES[c]) for c in policy.required_classes)
+        kinds = _("・").join(_(CLASS_NAMES[c]) for c in policy.required_classes)
         errors.append(_("{kinds}をそれぞれ1文字以上含めてください。").format(kinds=kinds))
     return errors
 

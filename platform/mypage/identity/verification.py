@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.records.tables import Contract, Customer, Device
@@ -16,16 +17,16 @@ from mypage.tenancy.config import Registration
 from mypage.tenancy.registry import Tenant
 
 LABELS = {
-    "customer_number": "お客様番号",
-    "phone": "電話番号",
-    "name_kana": "お名前(カナ)",
-    "name": "お客様名",
-    "postal_code": "郵便番号",
-    "contract_number": "契約番号",
-    "bank_last4": "口座番号 下4桁",
-    "card_last4": "クレジットカード番号 下4桁",
-    "device_id": "機器情報",
-    "email": "メールアドレス",
+    "customer_number": N_("お客様番号"),
+    "phone": N_("電話番号"),
+    "name_kana": N_("お名前(カナ)"),
+    "name": N_("お客様名"),
+    "postal_code": N_("郵便番号"),
+    "contract_number": N_("契約番号"),
+    "bank_last4": N_("口座番号 下4桁"),
+    "card_last4": N_("クレジットカード番号 下4桁"),
+    "device_id": N_("機器情報"),
+    "email": N_("メールアドレス"),
 }
 KATAKANA_NAME = re.compile(r"^[\u30a0-\u30ff\u3000]+$")
 
