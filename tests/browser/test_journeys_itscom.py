@@ -7,7 +7,6 @@ only by the secret-question recovery test. ``demo@itscom.example`` is left to th
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 TENANT = "itscom"
@@ -165,12 +164,6 @@ def test_registration_input_errors_and_mismatch(live_server, page):
     assert page.get_by_label("お支払情報等の内容").input_value() == "1000000099"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="demo data: the two イッツ　ジロウ customers (1000000002, 1000000003) share no お支払情報等 value, so "
-    "契約者情報 認証 never fits both and 追加認証情報 cannot be reached (tenants/itscom/demo.toml should give both "
-    "payment_method = \"bank\", bank_last4 = \"5678\")",
-)
 def test_registration_with_extra_information(live_server, page):
     """イッツ　ジロウ / 0337005678 fits two customers: 追加認証情報 asks for お客さま番号 or the STB ID and
     picks 1000000002. (Stops at the ID step: the customer is registered by the next test.)"""
