@@ -234,3 +234,13 @@ def test_nmedia_inquiry_form_in_english(client_for, portal):
     text = _visible_text(response.text, "body")
     assert "Inquiries" in text and "Subject" in text
     assert _japanese_left(text, _tenant_phrases(portal, "nmedia")) == []
+
+
+def test_padded_date_as_operators_print_document_dates():
+    from datetime import date
+
+    from mypage import i18n
+
+    assert i18n.padded_date(date(2023, 12, 1), "ja") == "2023年12月01日"
+    assert i18n.padded_date(date(2023, 12, 1), "en") == "Dec 1, 2023"
+    assert i18n.padded_date(None, "ja") == ""

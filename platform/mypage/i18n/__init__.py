@@ -128,6 +128,17 @@ def long_date(value: date | datetime | None, lang: str | None = None) -> str:
     return format_date(value, format="long", locale=babel_locale(lang))
 
 
+def padded_date(value: date | datetime | None, lang: str | None = None) -> str:
+    """``2023年12月01日`` (zero-padded, as the operators print document dates) / ``Dec 1, 2023``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    lang = lang or current_locale()
+    pattern = "y年MM月dd日" if lang == "ja" else "medium"
+    return format_date(value, format=pattern, locale=babel_locale(lang))
+
+
 def short_date(value: date | datetime | None, lang: str | None = None) -> str:
     """``2023/12/07`` as the seeds print dates in tables."""
     if value is None:
