@@ -18,6 +18,18 @@ async def _status(request: Request):
     return tenant, account, await service.status_for(tenant, account)
 
 
+async def _change(request: Request, change, done: str) -> Response:
+    """Applies ``service.apply`` or ``service.cancel``; back to /security with ``done`` or the refusal flashed."""
+    session = session_of(request)
+    try:
+        await change(portal_of(request), tenant_of(request), await provide_account(request), address=client_address(request))
+    except service.AddonError as exc:
+        session.flash(str(exc), "warning")
+    else:
+        session.flash(done, "success")
+    return redirect("/security")
+
+
 @get("/security", guards=GUARDS)
 async def security_page(request: Request) -> Response:
     tenant, account, status = await _status(request)
@@ -34,14 +46,7 @@ async def apply_confirm(request: Request) -> Response:
 
 @post("/security/apply", guards=GUARDS)
 async def apply_submit(request: Request) -> Response:
-    tenant, account, status = await _status(request)
-    try:
-        await service.apply(portal_of(request), tenant, account, address=client_address(request))
-    except service.AddonError as exc:
-        session_of(request).flash(str(exc), "warning")
-        return redirect("/security")
-    session_of(request).flash(_("お申込みを受け付けました。ご登録のメールアドレスにお申込み内容をお送りしました。"), "success")
-    return redirect("/security")
+    return await _change(request, service.apply, _("お申込みを受け付けました。ご登録のメールアドレスにお申込み内容をお送りしました。"))
 
 
 @get("/security/cancel", guards=GUARDS)
@@ -54,14 +59,7 @@ async def cancel_confirm(request: Request) -> Response:
 
 @post("/security/cancel", guards=GUARDS)
 async def cancel_submit(request: Request) -> Response:
-    tenant, account, status = await _status(request)
-    try:
-        await service.cancel(portal_of(request), tenant, account, address=client_address(request))
-    except service.AddonError as exc:
-        session_of(request).flash(str(exc), "warning")
-        return redirect("/security")
-    session_of(request).flash(_("解約を受け付けました。"), "success")
-    return redirect("/security")
+    return await _change(request, service.cancel, _("解約を受け付けました。"))
 
 
 ROUTES = [security_page, apply_confirm, apply_submit, cancel_confirm, cancel_submit]

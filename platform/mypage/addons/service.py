@@ -96,6 +96,16 @@ def _recipient(account: Account, customer: Customer) -> str:
     return account.email or customer.email or ""
 
 
+async def _tell(portal, tenant: Tenant, account: Account, status: Status, on: date, *, template: str, event: str,
+                address: str) -> None:
+    """Mails the customer (where there is an address to mail) and audits the change, inside the caller's transaction."""
+    to = _recipient(account, status.customer)
+    if to:
+        await enqueue(portal, tenant, to=to, template=template,
+                      context=_mail_context(tenant, account, status.customer, status.product, on))
+    await AuditLog(tenant.slug).record(event, account_id=account.id, address=address, product=PRODUCT)
+
+
 async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> AddonSubscription:
     on = on or today()
     repo = AddonRepository(tenant.slug)
@@ -114,11 +124,7 @@ async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", 
             started_on=on,
             applied_by=account.id,
         )
-        to = _recipient(account, status.customer)
-        if to:
-            await enqueue(portal, tenant, to=to, template="addon_applied",
-                          context=_mail_context(tenant, account, status.customer, product, on))
-        await AuditLog(tenant.slug).record("addon.applied", account_id=account.id, address=address, product=PRODUCT)
+        await _tell(portal, tenant, account, status, on, template="addon_applied", event="addon.applied", address=address)
     return subscription
 
 
@@ -130,8 +136,4 @@ async def cancel(portal, tenant: Tenant, account: Account, *, address: str = "",
         if status is None or not status.active:
             raise AddonError(_("お申込み中のサービスはありません。"))
         await repo.cancel(status.subscription, on)
-        to = _recipient(account, status.customer)
-        if to:
-            await enqueue(portal, tenant, to=to, template="addon_cancelled",
-                          context=_mail_context(tenant, account, status.customer, status.product, on))
-        await AuditLog(tenant.slug).record("addon.cancelled", account_id=account.id, address=address, product=PRODUCT)
+        await _tell(portal, tenant, account, status, on, template="addon_cancelled", event="addon.cancelled", address=address)

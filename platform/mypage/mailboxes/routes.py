@@ -47,6 +47,19 @@ async def _guard_new(request: Request):
     return (tenant, account, ctx), None
 
 
+async def _step(request: Request, *required: str):
+    """A later step of 新規登録: (tenant, account, state), or a redirect when the customer may not add an address
+    now or a field an earlier step sets is missing from the flow."""
+    found, refusal = await _guard_new(request)
+    if refusal:
+        return None, refusal
+    state = _flow(request)
+    if any(state.get(key) in (None, "") for key in required):
+        return None, redirect("/mailboxes/new")
+    tenant, account, _ctx = found
+    return (tenant, account, state), None
+
+
 @get("/mailboxes", guards=GUARDS)
 async def mailbox_list(request: Request) -> Response:
     tenant, account, ctx = await _context(request)
@@ -91,24 +104,19 @@ async def _subdomain_page(request: Request, tenant, state: dict, *, error: str =
 
 @get("/mailboxes/new/subdomain", guards=GUARDS)
 async def new_subdomain(request: Request) -> Response:
-    found, refusal = await _guard_new(request)
+    found, refusal = await _step(request, "local")
     if refusal:
         return refusal
-    state = _flow(request)
-    if not state.get("local"):
-        return redirect("/mailboxes/new")
-    return await _subdomain_page(request, found[0], state)
+    tenant, _account, state = found
+    return await _subdomain_page(request, tenant, state)
 
 
 @post("/mailboxes/new/subdomain", guards=GUARDS)
 async def new_subdomain_submit(request: Request) -> Response:
-    found, refusal = await _guard_new(request)
+    found, refusal = await _step(request, "local")
     if refusal:
         return refusal
-    tenant = found[0]
-    state = _flow(request)
-    if not state.get("local"):
-        return redirect("/mailboxes/new")
+    tenant, _account, state = found
     form = await request.form()
     if form.get("action") == "more":
         more = await service.candidates(tenant, state["local"], exclude=state.get("offered", []))
@@ -131,32 +139,26 @@ async def new_subdomain_submit(request: Request) -> Response:
     return redirect("/mailboxes/new/options")
 
 
-def _ready(state: dict, *keys: str) -> bool:
-    return all(state.get(k) not in (None, "") for k in ("local", "subdomain", *keys))
+def _options_page(request: Request, tenant, state: dict, *, errors: dict, status_code: int = 200) -> Response:
+    return render(request, "mailboxes/new_options.html", status_code=status_code, steps=steps(), state=state, errors=errors,
+                  address=service.address_of(tenant, state["local"], state["subdomain"]), feature=tenant.config.features.mailboxes)
 
 
 @get("/mailboxes/new/options", guards=GUARDS)
 async def new_options(request: Request) -> Response:
-    found, refusal = await _guard_new(request)
+    found, refusal = await _step(request, "local", "subdomain")
     if refusal:
         return refusal
-    state = _flow(request)
-    if not _ready(state):
-        return redirect("/mailboxes/new")
-    tenant = found[0]
-    return render(request, "mailboxes/new_options.html", steps=steps(), state=state, errors={},
-                  address=service.address_of(tenant, state["local"], state["subdomain"]), feature=tenant.config.features.mailboxes)
+    tenant, _account, state = found
+    return _options_page(request, tenant, state, errors={})
 
 
 @post("/mailboxes/new/options", guards=GUARDS)
 async def new_options_submit(request: Request) -> Response:
-    found, refusal = await _guard_new(request)
+    found, refusal = await _step(request, "local", "subdomain")
     if refusal:
         return refusal
-    state = _flow(request)
-    if not _ready(state):
-        return redirect("/mailboxes/new")
-    tenant = found[0]
+    tenant, _account, state = found
     form = await request.form()
     errors = {}
     virus = form.get("virus_check")
@@ -166,42 +168,38 @@ async def new_options_submit(request: Request) -> Response:
         errors["agree"] = _("契約約款に同意いただく必要があります。")
     if errors:
         state["virus_check"] = virus if virus in ("on", "off") else ""
-        return render(request, "mailboxes/new_options.html", status_code=400, steps=steps(), state=state, errors=errors,
-                      address=service.address_of(tenant, state["local"], state["subdomain"]), feature=tenant.config.features.mailboxes)
+        return _options_page(request, tenant, state, errors=errors, status_code=400)
     state["virus_check"] = virus
     _save_flow(request, state)
     return redirect("/mailboxes/new/confirm")
 
 
+def _confirm_page(request: Request, tenant, state: dict, *, error: str = "", status_code: int = 200) -> Response:
+    return render(request, "mailboxes/new_confirm.html", status_code=status_code, steps=steps(), state=state, error=error,
+                  address=service.address_of(tenant, state["local"], state["subdomain"]))
+
+
 @get("/mailboxes/new/confirm", guards=GUARDS)
 async def new_confirm(request: Request) -> Response:
-    found, refusal = await _guard_new(request)
+    found, refusal = await _step(request, "local", "subdomain", "virus_check")
     if refusal:
         return refusal
-    state = _flow(request)
-    if not _ready(state, "virus_check"):
-        return redirect("/mailboxes/new")
-    tenant = found[0]
-    return render(request, "mailboxes/new_confirm.html", steps=steps(), state=state, error="",
-                  address=service.address_of(tenant, state["local"], state["subdomain"]))
+    tenant, _account, state = found
+    return _confirm_page(request, tenant, state)
 
 
 @post("/mailboxes/new/confirm", guards=GUARDS)
 async def new_confirm_submit(request: Request) -> Response:
-    found, refusal = await _guard_new(request)
+    found, refusal = await _step(request, "local", "subdomain", "virus_check")
     if refusal:
         return refusal
-    tenant, account, _ctx = found
-    state = _flow(request)
-    if not _ready(state, "virus_check"):
-        return redirect("/mailboxes/new")
+    tenant, account, state = found
     try:
         mailbox, password = await service.register(
             tenant, account, state["local"], state["subdomain"], state["virus_check"] == "on", address=client_address(request)
         )
     except service.RegistrationError as exc:
-        return render(request, "mailboxes/new_confirm.html", status_code=409, steps=steps(), state=state, error=str(exc),
-                      address=service.address_of(tenant, state["local"], state["subdomain"]))
+        return _confirm_page(request, tenant, state, error=str(exc), status_code=409)
     session = session_of(request)
     session.pop(FLOW)
     session[DONE] = {"id": mailbox.id, "password": password}
