@@ -67,6 +67,19 @@ async def _wrong_password(request: Request, tenant: Tenant, account: Account) ->
     return None
 
 
+async def _check_current_password(
+    request: Request, tenant: Tenant, account: Account, current: str, field: str, values: dict | None = None
+) -> Response | None:
+    """``None`` when ``current`` is the account's password (the wrong ones are counted afresh); else the answer."""
+    if verify_password(account.password_hash, current):
+        session_of(request).pop(WRONG_PASSWORDS)
+        return None
+    ended = await _wrong_password(request, tenant, account)
+    if ended:
+        return ended
+    return _render(request, account, errors={field: _("現在のパスワードが正しくありません。")}, values=values, status_code=400)
+
+
 @get(PATH, guards=[login_required])
 async def profile_page(request: Request) -> Response:
     account = await load_account(request)
@@ -107,12 +120,9 @@ async def change_email(request: Request) -> Response:
         errors["email_current_password"] = _("入力してください。")
     if errors:
         return _render(request, account, errors=errors, values=values, status_code=400)
-    if not verify_password(account.password_hash, current):
-        ended = await _wrong_password(request, tenant, account)
-        if ended:
-            return ended
-        return _render(request, account, errors={"email_current_password": _("現在のパスワードが正しくありません。")}, values=values, status_code=400)
-    session_of(request).pop(WRONG_PASSWORDS)
+    refusal = await _check_current_password(request, tenant, account, current, "email_current_password", values)
+    if refusal:
+        return refusal
     old = account.email
     async with atomic():
         await AccountRepository(tenant).update(account, email=email)
@@ -140,12 +150,9 @@ async def change_password(request: Request) -> Response:
         errors["new_password_confirm"] = _("パスワードが一致しません。もう一度入力してください。")
     if errors:
         return _render(request, account, errors=errors, status_code=400)
-    if not verify_password(account.password_hash, current):
-        ended = await _wrong_password(request, tenant, account)
-        if ended:
-            return ended
-        return _render(request, account, errors={"current_password": _("現在のパスワードが正しくありません。")}, status_code=400)
-    session_of(request).pop(WRONG_PASSWORDS)
+    refusal = await _check_current_password(request, tenant, account, current, "current_password")
+    if refusal:
+        return refusal
     async with atomic():
         await AccountRepository(tenant).update(
             account, password_hash=hash_password(new), password_changed_at=datetime.now(timezone.utc), must_change_password=False
