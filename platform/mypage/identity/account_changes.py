@@ -26,7 +26,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import tokens_for
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.policy import check_password
-from mypage.identity.recovery_question import attempts_blocked, contact_address, login_label, today
+from mypage.identity.recovery_support import attempts_blocked, contact_address, login_label, mail_code, today
 from mypage.identity.registration.email_id import login_id_errors
 from mypage.identity.session_auth import load_account, login_required
 from mypage.identity.tokens import TokenError
@@ -119,7 +119,6 @@ async def id_page(request: Request) -> Response:
 @post(f"{PREFIX}/change/id", guards=ID_GUARDS)
 async def id_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    portal = portal_of(request)
     account = await load_account(request)
     form = await request.form()
     new_id = normalize.ascii_text(form.get("login_id") or "")[:300]
@@ -130,22 +129,11 @@ async def id_submit(request: Request) -> Response:
         problems = [_("現在の{label}と異なる{label}を入力してください。").format(label=login_label(tenant))]
     if problems:
         return _id_form(request, account, status=400, values=values, errors={"login_id": problems})
-    to = contact_address(account)
-    minutes = tenant.config.identity.tokens.email_code_minutes
-    tokens = tokens_for(portal, tenant)
     try:
-        async with atomic():
-            code = await tokens.issue_code(
-                CODE_PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), payload={"new": new_id}
-            )
-            await enqueue(
-                portal,
-                tenant,
-                to=to,
-                template="account_change_code",
-                context={"code": code, "minutes": minutes, "label": login_label(tenant)},
-            )
-            await AuditLog(tenant.slug).record("login_id.change_code_sent", account_id=account.id, address=client_address(request))
+        await mail_code(
+            request, tenant, account, purpose=CODE_PURPOSE, to=contact_address(account), template="account_change_code",
+            event="login_id.change_code_sent", payload={"new": new_id},
+        )
     except TokenError:
         return _id_form(
             request,

@@ -8,8 +8,6 @@ password (tenant policy), a notice mail and the login page.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
@@ -18,8 +16,8 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import hash_password
 from mypage.identity.policy import check_email, check_password
+from mypage.identity.recovery_support import reset_changes
 from mypage.identity.tokens import TokenError, Tokens
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
@@ -169,14 +167,7 @@ async def reset_submit(request: Request) -> Response:
     try:
         async with atomic():
             await tokens.consume(PURPOSE, token)
-            await repo.update(
-                account,
-                password_hash=hash_password(password),
-                password_changed_at=datetime.now(timezone.utc),
-                failed_logins=0,
-                locked_until=None,
-                must_change_password=False,
-            )
+            await repo.update(account, **reset_changes(password))
             if account.email:
                 await enqueue(
                     portal_of(request), tenant, to=account.email, template="account_changed",

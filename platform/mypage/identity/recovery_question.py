@@ -12,17 +12,13 @@ entry is ``/forgot`` (set ``identity.recovery.entry_path`` to it). Other tenants
   An unknown login ID is answered with the screen of (B) and nothing is sent.
 - Wrong answers are counted (audit events) and lock the account after ``identity.tokens.max_attempts``.
 
-The helpers at the top (labels, attempt counting, password generation) are shared with the
-``email_id`` registration and the account-change pages.
+This module has the entry, the guard and state of both ways, and way (A); way (B) is ``recovery_code.py``.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -31,7 +27,6 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
-from mypage.audit.tables import AuditEvent
 from mypage.db.transaction import atomic
 from mypage.i18n import current_locale
 from mypage.i18n import gettext as _
@@ -39,7 +34,9 @@ from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
 from mypage.identity.passwords import hash_password, verify_password
-from mypage.identity.policy import check_password
+from mypage.identity.recovery_support import (
+    contact_address, count_recent, generate_password, is_locked, login_label, mail_code, reset_changes, today,
+)
 from mypage.identity.tables import Account
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
@@ -53,88 +50,12 @@ CODE_PURPOSE = "recovery_code"
 STATE = "recover"
 STATE_MAX_SECONDS = 30 * 60
 ANSWER_WRONG = "recovery.answer_wrong"
-LOCAL_TZ = ZoneInfo("Asia/Tokyo")
-
-
-# -- shared helpers ---------------------------------------------------------------------------------
-
-
-def login_label(tenant: Tenant) -> str:
-    return tenant.config.identity.login_id.label.get(current_locale())
-
-
-def contact_address(account: Account) -> str:
-    """連絡先メールアドレス; an account without one is reached at its login ID when that is an address."""
-    if account.email:
-        return account.email
-    shown = account.login_id_display or account.login_id
-    return shown if "@" in shown else ""
-
-
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def is_locked(account: Account) -> bool:
-    locked = _aware(account.locked_until)
-    return bool(locked and locked > datetime.now(timezone.utc))
-
-
-async def count_recent(tenant: Tenant, event: str, *, address: str | None = None, account_id: int | None = None) -> int:
-    """How often ``event`` was recorded in the tenant's lock window, for an address or an account."""
-    since = datetime.now(timezone.utc) - timedelta(minutes=tenant.config.identity.lockout.lock_minutes)
-    query = AuditEvent.count().where(AuditEvent.tenant == tenant.slug).where(AuditEvent.event == event).where(
-        AuditEvent.created_at > since
-    )
-    if address is not None:
-        query = query.where(AuditEvent.address == address)
-    if account_id is not None:
-        query = query.where(AuditEvent.account_id == account_id)
-    return await query
-
-
-async def attempts_blocked(tenant: Tenant, event: str, *, address: str | None = None, account_id: int | None = None) -> bool:
-    limit = tenant.config.identity.lockout.max_failures
-    return await count_recent(tenant, event, address=address, account_id=account_id) >= limit
-
-
-_POOLS = {
-    "upper": "ABCDEFGHJKLMNPQRSTUVWXYZ",
-    "lower": "abcdefghijkmnpqrstuvwxyz",
-    "digit": "23456789",
-    "symbol": "%+./:=@^_-!#$&*?",
-}
-
-
-def generate_password(tenant: Tenant, length: int = 10) -> str:
-    """A random password that satisfies the tenant's password policy (easy to copy: no look-alikes)."""
-    policy = tenant.config.identity.password
-    allowed = re.compile(f"[{policy.allowed}]")
-    pools = {k: "".join(c for c in v if allowed.fullmatch(c)) for k, v in _POOLS.items()}
-    length = min(max(length, policy.min_length), policy.max_length)
-    wanted = set(policy.required_classes) | set(policy.classes[: max(policy.min_classes, 0)]) | {"lower", "digit"}
-    base = pools["lower"] + pools["digit"] + pools["upper"]
-    rng = secrets.SystemRandom()
-    for _attempt in range(200):
-        chars = [rng.choice(pools[k]) for k in sorted(wanted) if pools[k]]
-        chars += [rng.choice(base) for _ in range(length - len(chars))]
-        rng.shuffle(chars)
-        candidate = "".join(chars[:length])
-        if not check_password(candidate, policy):
-            return candidate
-    raise RuntimeError("could not generate a password for the tenant policy")
 
 
 # -- guards and state -------------------------------------------------------------------------------
 
 
-def _recovery_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def recovery_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if not set(tenant_of(connection).config.identity.recovery.methods) & set(METHODS):
         raise NotFoundException()
 
@@ -146,14 +67,14 @@ def method_for(tenant: Tenant, account: Account | None) -> str:
     return "email_code" if "email_code" in methods else methods[0]
 
 
-def _state(request: Request, method: str) -> dict | None:
+def flow_state(request: Request, method: str) -> dict | None:
     data = session_of(request).get(STATE)
     if not data or data.get("method") != method or int(time.time()) - int(data.get("t", 0)) > STATE_MAX_SECONDS:
         return None
     return data
 
 
-def _save_state(request: Request, data: dict) -> None:
+def save_flow_state(request: Request, data: dict) -> None:
     session_of(request)[STATE] = data
 
 
@@ -162,7 +83,7 @@ def _questions(tenant: Tenant) -> list[str]:
     return [q.get(locale) for q in tenant.config.identity.recovery.secret_questions]
 
 
-def _locked_message(tenant: Tenant) -> str:
+def locked_message(tenant: Tenant) -> str:
     return _("入力に続けて失敗したため、一時的にお手続きできません。{minutes}分ほど時間をおいてからお試しください。").format(
         minutes=tenant.config.identity.lockout.lock_minutes
     )
@@ -171,13 +92,13 @@ def _locked_message(tenant: Tenant) -> str:
 # -- /forgot: which is unknown ---------------------------------------------------------------------
 
 
-@get(PREFIX, guards=[_recovery_guard])
+@get(PREFIX, guards=[recovery_guard])
 async def choose_page(request: Request) -> Response:
     session_of(request).pop(STATE)
     return render(request, "identity/recover_choose.html", errors={}, value="")
 
 
-@post(PREFIX, guards=[_recovery_guard])
+@post(PREFIX, guards=[recovery_guard])
 async def choose_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     form = await request.form()
@@ -192,36 +113,23 @@ async def choose_submit(request: Request) -> Response:
 # -- 本人認証: the login ID ------------------------------------------------------------------------
 
 
-@get(f"{PREFIX}/identify", guards=[_recovery_guard])
+@get(f"{PREFIX}/identify", guards=[recovery_guard])
 async def identify_page(request: Request) -> Response:
     return render(request, "identity/recover_identify.html", errors={}, values={})
 
-
-async def _send_code(request: Request, tenant: Tenant, account: Account) -> bool:
+async def send_code(request: Request, tenant: Tenant, account: Account) -> bool:
     """Mails a new code to the account's contact address; False when one was sent moments ago."""
-    portal = portal_of(request)
-    minutes = tenant.config.identity.tokens.email_code_minutes
     to = contact_address(account)
     if not to:
         return True
-    tokens = tokens_for(portal, tenant)
     try:
-        async with atomic():
-            code = await tokens.issue_code(CODE_PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id))
-            await enqueue(
-                portal,
-                tenant,
-                to=to,
-                template="recover_code",
-                context={"code": code, "minutes": minutes, "label": login_label(tenant)},
-            )
-            await AuditLog(tenant.slug).record("recovery.code_sent", account_id=account.id, address=client_address(request))
+        await mail_code(request, tenant, account, purpose=CODE_PURPOSE, to=to, template="recover_code", event="recovery.code_sent")
     except TokenError:
         return False
     return True
 
 
-@post(f"{PREFIX}/identify", guards=[_recovery_guard])
+@post(f"{PREFIX}/identify", guards=[recovery_guard])
 async def identify_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     form = await request.form()
@@ -240,11 +148,11 @@ async def identify_submit(request: Request) -> Response:
         **({} if account else {"login_id": login_id[:100], "reason": "unknown_id"}),
     )
     state = {"account_id": account.id if account else None, "method": method, "t": int(time.time()), "fails": 0}
-    _save_state(request, state)
+    save_flow_state(request, state)
     if method == "secret_question":
         return redirect(f"{PREFIX}/question")
     if account is not None:
-        await _send_code(request, tenant, account)
+        await send_code(request, tenant, account)
     return redirect(f"{PREFIX}/code")
 
 
@@ -274,7 +182,7 @@ async def _wrong_answer(request: Request, tenant: Tenant, account: Account | Non
             minutes = tenant.config.identity.lockout.lock_minutes
             await AccountRepository(tenant).update(account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=minutes))
             await audit.record("account.locked", account_id=account.id, address=address, reason="secret_answer")
-            return _locked_message(tenant)
+            return locked_message(tenant)
     return _("秘密の質問または答えが正しくありません。")
 
 
@@ -290,18 +198,18 @@ def _read_question(form, tenant: Tenant) -> tuple[int | None, str, dict]:
     return question, answer, errors
 
 
-@get(f"{PREFIX}/question", guards=[_recovery_guard])
+@get(f"{PREFIX}/question", guards=[recovery_guard])
 async def question_page(request: Request) -> Response:
-    if _state(request, "secret_question") is None:
+    if flow_state(request, "secret_question") is None:
         return redirect(PREFIX)
     return render(request, "identity/recover_question.html", questions=_questions(tenant_of(request)), errors={}, values={})
 
 
-@post(f"{PREFIX}/question", guards=[_recovery_guard])
+@post(f"{PREFIX}/question", guards=[recovery_guard])
 async def question_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     portal = portal_of(request)
-    state = _state(request, "secret_question")
+    state = flow_state(request, "secret_question")
     if state is None:
         return redirect(PREFIX)
     form = await request.form()
@@ -313,7 +221,7 @@ async def question_submit(request: Request) -> Response:
     account = await AccountRepository(tenant).by_id(state.get("account_id"))
     if account is not None and is_locked(account):
         return render(request, "identity/recover_question.html", status_code=429, questions=questions, errors={}, values=values,
-                      form_error=_locked_message(tenant))
+                      form_error=locked_message(tenant))
     pending: dict = {}
     if account is not None and not account.secret_answer_hash:
         # 合言葉登録: the account has none yet; it is kept with the link and checked again after the mail.
@@ -355,7 +263,7 @@ async def question_submit(request: Request) -> Response:
     return redirect(f"{PREFIX}/question/sent")
 
 
-@get(f"{PREFIX}/question/sent", guards=[_recovery_guard])
+@get(f"{PREFIX}/question/sent", guards=[recovery_guard])
 async def question_sent_page(request: Request) -> Response:
     if not session_of(request).pop("recover_sent"):
         return redirect(PREFIX)
@@ -370,7 +278,7 @@ def _invalid_link(request: Request, reason: str) -> Response:
     return render(request, "identity/recover_invalid.html", status_code=400, message=message)
 
 
-@get(f"{PREFIX}/question/answer/{{token:str}}", guards=[_recovery_guard])
+@get(f"{PREFIX}/question/answer/{{token:str}}", guards=[recovery_guard])
 async def answer_page(request: Request, token: FromPath[str]) -> Response:
     tenant = tenant_of(request)
     try:
@@ -380,7 +288,7 @@ async def answer_page(request: Request, token: FromPath[str]) -> Response:
     return render(request, "identity/recover_answer.html", questions=_questions(tenant), errors={}, values={}, token=token)
 
 
-@post(f"{PREFIX}/question/answer/{{token:str}}", guards=[_recovery_guard])
+@post(f"{PREFIX}/question/answer/{{token:str}}", guards=[recovery_guard])
 async def answer_submit(request: Request, token: FromPath[str]) -> Response:
     tenant = tenant_of(request)
     portal = portal_of(request)
@@ -400,19 +308,12 @@ async def answer_submit(request: Request, token: FromPath[str]) -> Response:
     if errors:
         return render(request, "identity/recover_answer.html", status_code=400, errors=errors, **context)
     if is_locked(account):
-        return render(request, "identity/recover_answer.html", status_code=429, errors={}, form_error=_locked_message(tenant), **context)
+        return render(request, "identity/recover_answer.html", status_code=429, errors={}, form_error=locked_message(tenant), **context)
     if not await _answer_ok(tenant, account, question, answer, payload):
         message = await _wrong_answer(request, tenant, account)
         return render(request, "identity/recover_answer.html", status_code=400, errors={}, form_error=message, **context)
     password = generate_password(tenant)
-    changes: dict = {
-        "password_hash": hash_password(password),
-        "password_changed_at": datetime.now(timezone.utc),
-        "failed_logins": 0,
-        "locked_until": None,
-        "must_change_password": False,
-        "recovery_method": "secret_question",
-    }
+    changes = {**reset_changes(password), "recovery_method": "secret_question"}
     if payload.get("answer_hash"):
         changes.update(secret_question=payload["question"], secret_answer_hash=payload["answer_hash"])
     try:
@@ -437,134 +338,6 @@ async def answer_submit(request: Request, token: FromPath[str]) -> Response:
     )
 
 
-# -- (B) 認証コード -----------------------------------------------------------------------------------
-
-
-@get(f"{PREFIX}/code", guards=[_recovery_guard])
-async def code_page(request: Request) -> Response:
-    if _state(request, "email_code") is None:
-        return redirect(PREFIX)
-    return render(request, "identity/recover_code.html", errors={})
-
-
-@post(f"{PREFIX}/code", guards=[_recovery_guard])
-async def code_submit(request: Request) -> Response:
-    tenant = tenant_of(request)
-    state = _state(request, "email_code")
-    if state is None:
-        return redirect(PREFIX)
-    form = await request.form()
-    code = normalize.digits_only(form.get("code") or "")[:20]
-    if not re.fullmatch(r"\d{6}", code):
-        return render(request, "identity/recover_code.html", status_code=400, errors={"code": _("6桁の数字で入力してください。")})
-    account_id = state.get("account_id")
-    audit = AuditLog(tenant.slug)
-    reason = None
-    if account_id is None:
-        state["fails"] = int(state.get("fails", 0)) + 1
-        _save_state(request, state)
-        reason = "too_many_attempts" if state["fails"] >= tenant.config.identity.tokens.max_attempts else "invalid"
-    else:
-        try:
-            await tokens_for(portal_of(request), tenant).verify_code(CODE_PURPOSE, str(account_id), code)
-        except TokenError as exc:
-            reason = exc.reason
-    if reason:
-        await audit.record("recovery.code_wrong", account_id=account_id, address=client_address(request), reason=reason)
-        message = {
-            "expired": _("認証コードの有効期限が切れています。お手数ですが、はじめからお手続きください。"),
-            "too_many_attempts": _("認証コードの入力に続けて失敗しました。お手数ですが、はじめからお手続きください。"),
-            "used": _("この認証コードはすでに使用されています。お手数ですが、はじめからお手続きください。"),
-        }.get(reason, _("認証コードが正しくありません。"))
-        return render(request, "identity/recover_code.html", status_code=400, errors={"code": message})
-    await audit.record("recovery.code_ok", account_id=account_id, address=client_address(request))
-    state["verified"] = int(time.time())
-    _save_state(request, state)
-    return redirect(f"{PREFIX}/code/password")
-
-
-@post(f"{PREFIX}/code/resend", guards=[_recovery_guard])
-async def code_resend(request: Request) -> Response:
-    tenant = tenant_of(request)
-    state = _state(request, "email_code")
-    if state is None:
-        return redirect(PREFIX)
-    account = await AccountRepository(tenant).by_id(state.get("account_id"))
-    sent = await _send_code(request, tenant, account) if account is not None else True
-    session = session_of(request)
-    if sent:
-        session.flash(_("認証コードを再送信しました。"), "info")
-    else:
-        session.flash(_("認証コードを送信したばかりです。しばらく時間をおいてから再送信してください。"), "warning")
-    return redirect(f"{PREFIX}/code")
-
-
-def _verified_state(request: Request) -> dict | None:
-    state = _state(request, "email_code")
-    if state is None or not state.get("verified") or state.get("account_id") is None:
-        return None
-    if int(time.time()) - int(state["verified"]) > 15 * 60:
-        return None
-    return state
-
-
-@get(f"{PREFIX}/code/password", guards=[_recovery_guard])
-async def new_password_page(request: Request) -> Response:
-    if _verified_state(request) is None:
-        return redirect(PREFIX)
-    return render(request, "identity/recover_code_password.html", errors={})
-
-
-@post(f"{PREFIX}/code/password", guards=[_recovery_guard])
-async def new_password_submit(request: Request) -> Response:
-    tenant = tenant_of(request)
-    portal = portal_of(request)
-    state = _verified_state(request)
-    if state is None:
-        return redirect(PREFIX)
-    repo = AccountRepository(tenant)
-    account = await repo.by_id(state["account_id"])
-    if account is None:
-        return redirect(PREFIX)
-    form = await request.form()
-    password = (form.get("password") or "")[:200]
-    confirm = (form.get("password_confirm") or "")[:200]
-    errors: dict = {}
-    problems = check_password(password, tenant.config.identity.password)
-    if problems:
-        errors["password"] = problems
-    if not confirm:
-        errors["password_confirm"] = _("入力してください。")
-    elif confirm != password:
-        errors["password_confirm"] = _("パスワードが一致しません。同じパスワードを入力してください。")
-    if errors:
-        return render(request, "identity/recover_code_password.html", status_code=400, errors=errors)
-    async with atomic():
-        await repo.update(
-            account,
-            password_hash=hash_password(password),
-            password_changed_at=datetime.now(timezone.utc),
-            failed_logins=0,
-            locked_until=None,
-            must_change_password=False,
-        )
-        to = contact_address(account)
-        if to:
-            await enqueue(portal, tenant, to=to, template="recover_password_done", context={"label": login_label(tenant)})
-        await AuditLog(tenant.slug).record("password.reset", account_id=account.id, address=client_address(request), method="email_code")
-    session = session_of(request)
-    session.pop(STATE)
-    session["recover_done"] = True
-    return redirect(f"{PREFIX}/code/done")
-
-
-@get(f"{PREFIX}/code/done", guards=[_recovery_guard])
-async def code_done_page(request: Request) -> Response:
-    if not session_of(request).pop("recover_done"):
-        return redirect(PREFIX)
-    return render(request, "identity/recover_code_done.html")
-
-
 ROUTES = [
     choose_page,
     choose_submit,
@@ -575,10 +348,4 @@ ROUTES = [
     question_sent_page,
     answer_page,
     answer_submit,
-    code_page,
-    code_submit,
-    code_resend,
-    new_password_page,
-    new_password_submit,
-    code_done_page,
 ]

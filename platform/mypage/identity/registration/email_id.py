@@ -33,7 +33,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
 from mypage.identity.passwords import hash_password
 from mypage.identity.policy import check_login_id, check_password
-from mypage.identity.recovery_question import attempts_blocked, login_label
+from mypage.identity.recovery_support import attempts_blocked, login_label
 from mypage.identity.registration import flow_path
 from mypage.identity.tokens import TokenError
 from mypage.identity.verification import LABELS, CustomerMatcher, clean

@@ -1,0 +1,131 @@
+"""What the password-recovery flows, the ``email_id`` registration and the account-change pages share:
+the login-ID label, the contact address, lock state, counting recent attempts, generated passwords, the
+account fields a password reset sets, and mailing a one-time code."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+
+from mypage.audit.log import AuditLog
+from mypage.audit.tables import AuditEvent
+from mypage.db.transaction import atomic
+from mypage.i18n import current_locale
+from mypage.identity.issued import tokens_for
+from mypage.identity.passwords import hash_password
+from mypage.identity.policy import check_password
+from mypage.identity.tables import Account
+from mypage.mail.outbox import enqueue
+from mypage.tenancy.registry import Tenant
+from mypage.web.render import client_address, portal_of
+
+LOCAL_TZ = ZoneInfo("Asia/Tokyo")
+
+
+def login_label(tenant: Tenant) -> str:
+    return tenant.config.identity.login_id.label.get(current_locale())
+
+
+def contact_address(account: Account) -> str:
+    """連絡先メールアドレス; an account without one is reached at its login ID when that is an address."""
+    if account.email:
+        return account.email
+    shown = account.login_id_display or account.login_id
+    return shown if "@" in shown else ""
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def is_locked(account: Account) -> bool:
+    locked = _aware(account.locked_until)
+    return bool(locked and locked > datetime.now(timezone.utc))
+
+
+async def count_recent(tenant: Tenant, event: str, *, address: str | None = None, account_id: int | None = None) -> int:
+    """How often ``event`` was recorded in the tenant's lock window, for an address or an account."""
+    since = datetime.now(timezone.utc) - timedelta(minutes=tenant.config.identity.lockout.lock_minutes)
+    query = AuditEvent.count().where(AuditEvent.tenant == tenant.slug).where(AuditEvent.event == event).where(
+        AuditEvent.created_at > since
+    )
+    if address is not None:
+        query = query.where(AuditEvent.address == address)
+    if account_id is not None:
+        query = query.where(AuditEvent.account_id == account_id)
+    return await query
+
+
+async def attempts_blocked(tenant: Tenant, event: str, *, address: str | None = None, account_id: int | None = None) -> bool:
+    limit = tenant.config.identity.lockout.max_failures
+    return await count_recent(tenant, event, address=address, account_id=account_id) >= limit
+
+
+_POOLS = {
+    "upper": "ABCDEFGHJKLMNPQRSTUVWXYZ",
+    "lower": "abcdefghijkmnpqrstuvwxyz",
+    "digit": "23456789",
+    "symbol": "%+./:=@^_-!#$&*?",
+}
+
+
+def generate_password(tenant: Tenant, length: int = 10) -> str:
+    """A random password that satisfies the tenant's password policy (easy to copy: no look-alikes)."""
+    policy = tenant.config.identity.password
+    allowed = re.compile(f"[{policy.allowed}]")
+    pools = {k: "".join(c for c in v if allowed.fullmatch(c)) for k, v in _POOLS.items()}
+    length = min(max(length, policy.min_length), policy.max_length)
+    wanted = set(policy.required_classes) | set(policy.classes[: max(policy.min_classes, 0)]) | {"lower", "digit"}
+    base = pools["lower"] + pools["digit"] + pools["upper"]
+    rng = secrets.SystemRandom()
+    for _attempt in range(200):
+        chars = [rng.choice(pools[k]) for k in sorted(wanted) if pools[k]]
+        chars += [rng.choice(base) for _ in range(length - len(chars))]
+        rng.shuffle(chars)
+        candidate = "".join(chars[:length])
+        if not check_password(candidate, policy):
+            return candidate
+    raise RuntimeError("could not generate a password for the tenant policy")
+
+
+def reset_changes(password: str) -> dict:
+    """The account fields a forgotten-password reset sets: the new password, and the account unlocked."""
+    return {
+        "password_hash": hash_password(password),
+        "password_changed_at": datetime.now(timezone.utc),
+        "failed_logins": 0,
+        "locked_until": None,
+        "must_change_password": False,
+    }
+
+
+async def mail_code(
+    request: Request, tenant: Tenant, account: Account, *, purpose: str, to: str, template: str, event: str,
+    payload: dict | None = None,
+) -> None:
+    """Issues a code for ``purpose``, mails it to ``to`` and audits ``event``, in one transaction; raises
+    ``TokenError("throttled")`` when a code was sent moments ago."""
+    portal = portal_of(request)
+    minutes = tenant.config.identity.tokens.email_code_minutes
+    async with atomic():
+        code = await tokens_for(portal, tenant).issue_code(
+            purpose, minutes=minutes, account_id=account.id, subject=str(account.id), payload=payload
+        )
+        await enqueue(
+            portal,
+            tenant,
+            to=to,
+            template=template,
+            context={"code": code, "minutes": minutes, "label": login_label(tenant)},
+        )
+        await AuditLog(tenant.slug).record(event, account_id=account.id, address=client_address(request))
