@@ -24,6 +24,7 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import tokens_for
+from mypage.identity.messages import code_message
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.policy import check_password
 from mypage.identity.recovery_support import attempts_blocked, contact_address, login_label, mail_code, today
@@ -170,11 +171,12 @@ async def id_code_submit(request: Request) -> Response:
         await AuditLog(tenant.slug).record(
             "login_id.change_code_wrong", account_id=account.id, address=client_address(request), reason=exc.reason
         )
-        message = {
-            "expired": _("認証コードの有効期限が切れています。手続きをはじめからやり直してください。"),
-            "too_many_attempts": _("認証コードの入力に続けて失敗しました。手続きをはじめからやり直してください。"),
-            "used": _("この認証コードはすでに使用されています。手続きをはじめからやり直してください。"),
-        }.get(exc.reason, _("認証コードが正しくありません。"))
+        message = code_message(
+            exc.reason,
+            expired=_("認証コードの有効期限が切れています。手続きをはじめからやり直してください。"),
+            too_many_attempts=_("認証コードの入力に続けて失敗しました。手続きをはじめからやり直してください。"),
+            used=_("この認証コードはすでに使用されています。手続きをはじめからやり直してください。"),
+        )
         return render(request, "identity/account_change_id_code.html", status_code=400, errors={"code": message})
     if payload.get("new") != state["new"]:
         return redirect(f"{PREFIX}/change/id")

@@ -14,6 +14,7 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import tokens_for
+from mypage.identity.messages import code_message
 from mypage.identity.policy import check_password
 from mypage.identity.recovery_question import CODE_PURPOSE, PREFIX, STATE, flow_state, recovery_guard, save_flow_state, send_code
 from mypage.identity.recovery_support import contact_address, login_label, reset_changes
@@ -53,11 +54,12 @@ async def code_submit(request: Request) -> Response:
             reason = exc.reason
     if reason:
         await audit.record("recovery.code_wrong", account_id=account_id, address=client_address(request), reason=reason)
-        message = {
-            "expired": _("認証コードの有効期限が切れています。お手数ですが、はじめからお手続きください。"),
-            "too_many_attempts": _("認証コードの入力に続けて失敗しました。お手数ですが、はじめからお手続きください。"),
-            "used": _("この認証コードはすでに使用されています。お手数ですが、はじめからお手続きください。"),
-        }.get(reason, _("認証コードが正しくありません。"))
+        message = code_message(
+            reason,
+            expired=_("認証コードの有効期限が切れています。お手数ですが、はじめからお手続きください。"),
+            too_many_attempts=_("認証コードの入力に続けて失敗しました。お手数ですが、はじめからお手続きください。"),
+            used=_("この認証コードはすでに使用されています。お手数ですが、はじめからお手続きください。"),
+        )
         return render(request, "identity/recover_code.html", status_code=400, errors={"code": message})
     await audit.record("recovery.code_ok", account_id=account_id, address=client_address(request))
     state["verified"] = int(time.time())

@@ -33,6 +33,7 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
+from mypage.identity.messages import link_message
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.recovery_support import (
     contact_address, count_recent, generate_password, is_locked, login_label, mail_code, reset_changes, today,
@@ -271,10 +272,11 @@ async def question_sent_page(request: Request) -> Response:
 
 
 def _invalid_link(request: Request, reason: str) -> Response:
-    message = {
-        "expired": _("URLの有効期限が切れています。お手数ですが、はじめからお手続きください。"),
-        "used": _("このURLはすでに使用されています。"),
-    }.get(reason, _("URLが正しくないか、有効期限が切れています。お手数ですが、はじめからお手続きください。"))
+    message = link_message(
+        reason,
+        expired=_("URLの有効期限が切れています。お手数ですが、はじめからお手続きください。"),
+        otherwise=_("URLが正しくないか、有効期限が切れています。お手数ですが、はじめからお手続きください。"),
+    )
     return render(request, "identity/recover_invalid.html", status_code=400, message=message)
 
 

@@ -31,6 +31,7 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
+from mypage.identity.messages import link_message
 from mypage.identity.passwords import hash_password
 from mypage.identity.policy import check_login_id, check_password
 from mypage.identity.recovery_support import attempts_blocked, login_label
@@ -346,10 +347,11 @@ async def _on_file_contact(tenant, customer_id: int) -> str:
 
 
 def _invalid_link(request: Request, reason: str) -> Response:
-    message = {
-        "expired": _("URLの有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"),
-        "used": _("このURLはすでに使用されています。"),
-    }.get(reason, _("URLが正しくないか、有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"))
+    message = link_message(
+        reason,
+        expired=_("URLの有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"),
+        otherwise=_("URLが正しくないか、有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"),
+    )
     return render(request, "identity/register_email_invalid.html", status_code=400, message=message, prefix=PREFIX)
 
 

@@ -17,13 +17,12 @@ not depend on the tenant's registration flow; the registration form itself answe
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
 from mypage.audit.log import AuditLog
-from mypage.audit.tables import AuditEvent
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
@@ -31,6 +30,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import FIRST_LOGIN_PREFIX, FIRST_LOGIN_PURPOSE, create_issued_account, link_validity, tokens_for
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.policy import check_email, check_password
+from mypage.identity.recovery_support import count_recent
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError
 from mypage.identity.verification import LABELS, CustomerMatcher, clean
@@ -102,17 +102,6 @@ def _form(request: Request, tenant: Tenant, *, values=None, errors=None, form_er
     )
 
 
-async def _address_failures(tenant: Tenant, address: str) -> int:
-    since = datetime.now(timezone.utc) - timedelta(minutes=tenant.config.identity.lockout.lock_minutes)
-    return await (
-        AuditEvent.count()
-        .where(AuditEvent.tenant == tenant.slug)
-        .where(AuditEvent.event == "register.no_match")
-        .where(AuditEvent.address == address)
-        .where(AuditEvent.created_at > since)
-    )
-
-
 @get(PREFIX)
 async def register_page(request: Request) -> Response:
     tenant = _tenant(request)
@@ -147,7 +136,7 @@ async def register_submit(request: Request) -> Response:
         return _form(request, tenant, values=values, errors=errors, status_code=400)
 
     lockout = tenant.config.identity.lockout
-    if await _address_failures(tenant, address) >= lockout.per_address_max_failures:
+    if await count_recent(tenant, "register.no_match", address=address) >= lockout.per_address_max_failures:
         await audit.record("register.address_limited", address=address)
         return _form(
             request,
