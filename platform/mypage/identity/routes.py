@@ -99,8 +99,9 @@ from mypage.identity.registration import ROUTES as REGISTRATION_ENTRY_ROUTES  # 
 ROUTES += REGISTRATION_ENTRY_ROUTES
 
 from mypage.identity.registration.chosen_id import ROUTES as CHOSEN_ROUTES  # noqa: E402
+from mypage.identity.registration.chosen_id_complete import ROUTES as CHOSEN_COMPLETE_ROUTES  # noqa: E402
 
-ROUTES += CHOSEN_ROUTES
+ROUTES += CHOSEN_ROUTES + CHOSEN_COMPLETE_ROUTES
 
 from mypage.identity.account_routes import ROUTES as ACCOUNT_PROFILE_ROUTES  # noqa: E402
 from mypage.identity.recovery_link import ROUTES as RECOVERY_LINK_ROUTES  # noqa: E402

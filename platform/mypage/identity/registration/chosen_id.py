@@ -11,58 +11,49 @@ Steps, all under ``/register/chosen-id``:
    (the login ID is reserved only now, checked again inside the transaction);
 5. 登録完了: [そのままログイン] starts a session (new session id).
 
+Steps 4 and 5 (the mailed link onwards) are in ``chosen_id_complete.py``.
+
 The state between steps lives in the server-side session; the password is kept only as its hash.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
 from mypage.audit.log import AuditLog
-from mypage.audit.tables import AuditEvent
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
-from mypage.identity import factors, normalize
+from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import hash_password, verify_password
+from mypage.identity.passwords import hash_password
 from mypage.identity.policy import check_email, check_login_id, check_password
-from mypage.identity.tables import OneTimeToken
+from mypage.identity.recovery_support import count_recent
 from mypage.identity.tokens import TokenError, Tokens
 from mypage.identity.verification import LABELS, CustomerMatcher, clean
 from mypage.mail.outbox import enqueue
-from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
 PREFIX = "/register/chosen-id"
 PURPOSE = "register_chosen"
 STATE = "reg_chosen"
-DONE = "reg_chosen_done"
 FAILS = "reg_chosen_fails"
 STATE_MAX_SECONDS = 60 * 60
-DONE_MAX_SECONDS = 15 * 60
 NICKNAME_MAX = 30
 INPUT_MODES = {"customer_number": "numeric", "phone": "tel", "postal_code": "numeric", "bank_last4": "numeric", "card_last4": "numeric"}
 
 
-class _Abort(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _tenant(request: Request) -> Tenant:
+def flow_tenant(request: Request) -> Tenant:
     tenant = tenant_of(request)
     if tenant.config.identity.registration.flow != "chosen_id":
         raise NotFoundException()
     return tenant
 
 
-def _tokens(request: Request, tenant: Tenant) -> Tokens:
+def flow_tokens(request: Request, tenant: Tenant) -> Tokens:
     lifetimes = tenant.config.identity.tokens
     return Tokens(tenant.slug, portal_of(request).settings.secret_key, lifetimes.max_attempts, lifetimes.resend_interval_seconds)
 
@@ -74,15 +65,9 @@ def _state(request: Request) -> dict | None:
     return data
 
 
-def _link_hours(tenant: Tenant) -> str:
+def link_hours(tenant: Tenant) -> str:
     minutes = tenant.config.identity.tokens.registration_link_minutes
     return str(minutes // 60) if minutes % 60 == 0 else f"{minutes / 60:.1f}"
-
-
-def _expired_help(tenant: Tenant) -> str:
-    return _(
-        "仮登録有効期限(仮登録メール送信から {hours} 時間以内)までに本登録を行わなかった場合、再度、認証及び仮登録を実施する必要があります。"
-    ).format(hours=_link_hours(tenant))
 
 
 # ---------------------------------------------------------------- 1) 認証情報
@@ -114,13 +99,7 @@ async def _verify_blocked(request: Request, tenant: Tenant) -> bool:
     fails = [t for t in session_of(request).get(FAILS, []) if t > since]
     if len(fails) >= lockout.max_failures:
         return True
-    address_fails = await (
-        AuditEvent.count()
-        .where(AuditEvent.tenant == tenant.slug)
-        .where(AuditEvent.event == "register.verify_failed")
-        .where(AuditEvent.address == client_address(request))
-        .where(AuditEvent.created_at > datetime.now(timezone.utc) - timedelta(minutes=lockout.lock_minutes))
-    )
+    address_fails = await count_recent(tenant, "register.verify_failed", address=client_address(request))
     return address_fails >= lockout.per_address_max_failures
 
 
@@ -139,13 +118,13 @@ def _render_verify(request: Request, tenant: Tenant, *, values=None, errors=None
 
 @get(PREFIX)
 async def verify_page(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     return _render_verify(request, tenant)
 
 
 @post(PREFIX)
 async def verify_submit(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     rules = tenant.config.identity.registration
     form = await request.form()
     values, answers, errors = {}, {}, {}
@@ -221,7 +200,7 @@ def _render_profile(request: Request, tenant: Tenant, state: dict, *, values=Non
 
 @get(f"{PREFIX}/profile")
 async def profile_page(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     state = _state(request)
     if state is None:
         return redirect(PREFIX)
@@ -230,7 +209,7 @@ async def profile_page(request: Request) -> Response:
 
 @post(f"{PREFIX}/profile")
 async def profile_submit(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     state = _state(request)
     if state is None:
         return redirect(PREFIX)
@@ -282,7 +261,7 @@ def _ready(state: dict | None) -> bool:
 
 @get(f"{PREFIX}/confirm")
 async def confirm_page(request: Request) -> Response:
-    _tenant(request)
+    flow_tenant(request)
     state = _state(request)
     if not _ready(state):
         return redirect(PREFIX if state is None else f"{PREFIX}/profile")
@@ -291,7 +270,7 @@ async def confirm_page(request: Request) -> Response:
 
 @post(f"{PREFIX}/confirm")
 async def confirm_submit(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     state = _state(request)
     form = await request.form()
     if form.get("action") == "back":
@@ -308,7 +287,7 @@ async def confirm_submit(request: Request) -> Response:
         return _render_profile(
             request, tenant, state, errors={"login_id": _("このIDは既に使用されています")}, status_code=409
         )
-    tokens = _tokens(request, tenant)
+    tokens = flow_tokens(request, tenant)
     minutes = tenant.config.identity.tokens.registration_link_minutes
     portal = portal_of(request)
     try:
@@ -334,7 +313,7 @@ async def confirm_submit(request: Request) -> Response:
                     "nickname": values["nickname"],
                     "login_id": values["login_id"],
                     "url": f"{portal.base_url(tenant)}{PREFIX}/complete?token={issued.secret}",
-                    "hours": _link_hours(tenant),
+                    "hours": link_hours(tenant),
                 },
             )
             await AuditLog(tenant.slug).record(
@@ -353,134 +332,11 @@ async def confirm_submit(request: Request) -> Response:
 
 @get(f"{PREFIX}/sent")
 async def sent_page(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     email = session_of(request).get("reg_chosen_sent")
     if not email:
         return redirect(PREFIX)
-    return render(request, "identity/register_chosen_sent.html", email=email, hours=_link_hours(tenant))
-
-
-# ---------------------------------------------------------------- 5) メール受信確認 → 6) 登録完了
-
-
-async def _token_row(tokens: Tokens, secret: str) -> dict | None:
-    if not secret or len(secret) > 200:
-        return None
-    return await (
-        OneTimeToken.select()
-        .where(OneTimeToken.tenant == tokens.tenant)
-        .where(OneTimeToken.purpose == PURPOSE)
-        .where(OneTimeToken.token_hash == tokens.digest(secret))
-        .first()
-        .output(load_json=True)
-    )
-
-
-def _render_invalid(request: Request, tenant: Tenant, reason: str) -> Response:
-    return render(
-        request, "identity/register_chosen_invalid.html", status_code=410 if reason in ("expired", "used") else 400,
-        reason=reason, help=_expired_help(tenant),
-    )
-
-
-def _render_complete(request: Request, token: str, *, errors=None, status_code=200) -> Response:
-    return render(
-        request, "identity/register_chosen_complete.html", status_code=status_code, token=token, errors=errors or {},
-        action=f"{PREFIX}/complete",
-    )
-
-
-@get(f"{PREFIX}/complete")
-async def complete_page(request: Request) -> Response:
-    tenant = _tenant(request)
-    token = request.query_params.get("token") or ""
-    try:
-        await _tokens(request, tenant).peek(PURPOSE, token)
-    except TokenError as exc:
-        return _render_invalid(request, tenant, exc.reason)
-    return _render_complete(request, token)
-
-
-@post(f"{PREFIX}/complete")
-async def complete_submit(request: Request) -> Response:
-    tenant = _tenant(request)
-    form = await request.form()
-    token = str(form.get("token") or "")
-    password = str(form.get("password") or "")[:200]
-    tokens = _tokens(request, tenant)
-    audit = AuditLog(tenant.slug)
-    try:
-        payload = await tokens.peek(PURPOSE, token)
-    except TokenError as exc:
-        return _render_invalid(request, tenant, exc.reason)
-    row = await _token_row(tokens, token)
-    if row is None or row["attempts"] >= tokens.max_attempts:
-        await tokens.revoke(PURPOSE, row["subject"] if row else "")
-        return _render_invalid(request, tenant, "used")
-    if not password:
-        return _render_complete(request, token, errors={"password": _("入力してください。")}, status_code=400)
-    if not verify_password(payload.get("password_hash"), password):
-        attempts = row["attempts"] + 1
-        await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
-        await audit.record("register.confirm_failed", address=client_address(request), customer_id=payload.get("customer_id"))
-        if attempts >= tokens.max_attempts:
-            await tokens.revoke(PURPOSE, row["subject"])
-            return _render_invalid(request, tenant, "used")
-        message = _("パスワードが正しくありません。仮登録時に設定したパスワードを入力してください。")
-        return _render_complete(request, token, errors={"password": message}, status_code=400)
-    repo = AccountRepository(tenant)
-    try:
-        async with atomic():
-            customer_id = payload["customer_id"]
-            exists = await Customer.count().where(Customer.tenant == tenant.slug).where(Customer.id == customer_id)
-            if not exists:
-                raise _Abort("invalid")
-            if await repo.by_customer(customer_id):
-                raise _Abort("exists")
-            if await repo.login_id_taken(payload["login_id"]):
-                raise _Abort("taken")
-            await tokens.consume(PURPOSE, token)
-            account = await repo.create(
-                login_id=payload["login_id"],
-                customer=customer_id,
-                password_hash=payload["password_hash"],
-                email=payload["email"],
-                nickname=payload["nickname"],
-                role="owner",
-                status="active",
-                password_changed_at=datetime.now(timezone.utc),
-            )
-            await audit.record("register.completed", account_id=account.id, address=client_address(request), customer_id=customer_id)
-    except TokenError as exc:
-        return _render_invalid(request, tenant, exc.reason)
-    except _Abort as exc:
-        if exc.reason == "exists":
-            return render(request, "identity/register_chosen_exists.html", status_code=409)
-        if exc.reason == "taken":
-            return render(request, "identity/register_chosen_taken.html", status_code=409)
-        return _render_invalid(request, tenant, exc.reason)
-    session_of(request)[DONE] = {"account_id": account.id, "at": int(time.time())}
-    return redirect(f"{PREFIX}/done")
-
-
-@get(f"{PREFIX}/done")
-async def done_page(request: Request) -> Response:
-    _tenant(request)
-    done = session_of(request).get(DONE)
-    return render(request, "identity/register_chosen_done.html", can_login=bool(done), action=f"{PREFIX}/login")
-
-
-@post(f"{PREFIX}/login")
-async def login_now(request: Request) -> Response:
-    tenant = _tenant(request)
-    session = session_of(request)
-    done = session.pop(DONE)
-    if not done or int(time.time()) - int(done.get("at", 0)) > DONE_MAX_SECONDS:
-        return redirect("/login")
-    account = await AccountRepository(tenant).by_id(done.get("account_id"))
-    if account is None or account.status == "disabled":
-        return redirect("/login")
-    return await factors.after_password(request, tenant, account, "/")
+    return render(request, "identity/register_chosen_sent.html", email=email, hours=link_hours(tenant))
 
 
 # ---------------------------------------------------------------- ID check for scripts (JSON)
@@ -488,7 +344,7 @@ async def login_now(request: Request) -> Response:
 
 @post(f"{PREFIX}/check-id")
 async def check_id_json(request: Request) -> dict:
-    tenant = _tenant(request)
+    tenant = flow_tenant(request)
     if _state(request) is None:
         raise NotFoundException()
     login_id = ""
@@ -512,9 +368,5 @@ ROUTES = [
     confirm_page,
     confirm_submit,
     sent_page,
-    complete_page,
-    complete_submit,
-    done_page,
-    login_now,
     check_id_json,
 ]
