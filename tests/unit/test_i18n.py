@@ -244,3 +244,37 @@ def test_padded_date_as_operators_print_document_dates():
     assert i18n.padded_date(date(2023, 12, 1), "ja") == "2023年12月01日"
     assert i18n.padded_date(date(2023, 12, 1), "en") == "Dec 1, 2023"
     assert i18n.padded_date(None, "ja") == ""
+
+
+def test_dates_follow_the_tenant_time_zone_not_the_server_clock():
+    from datetime import datetime, timezone
+
+    from mypage import i18n
+
+    evening_utc = datetime(2026, 11, 22, 20, 30, tzinfo=timezone.utc)  # 05:30 on the 23rd in Tokyo
+    token = i18n.set_zone("Asia/Tokyo")
+    try:
+        assert i18n.long_date(evening_utc, "ja") == "2026年11月23日"
+        assert i18n.short_date(evening_utc, "ja") == "2026/11/23"
+        i18n.set_zone("UTC")
+        assert i18n.long_date(evening_utc, "ja") == "2026年11月22日"
+    finally:
+        i18n._current_zone.reset(token)
+    assert i18n.today("Asia/Tokyo") == datetime.now(timezone.utc).astimezone(i18n.ZoneInfo("Asia/Tokyo")).date()
+
+
+def test_unknown_time_zone_is_refused_in_tenant_config(tmp_path):
+    import shutil
+
+    import pytest
+
+    from mypage.tenancy.registry import TenantConfigError, load_tenant
+    from mypage.settings import PROJECT_ROOT
+
+    folder = tmp_path / "aicom"
+    shutil.copytree(PROJECT_ROOT / "tenants" / "aicom", folder)
+    toml = folder / "tenant.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('default_locale = "ja"', 'default_locale = "ja"\ntimezone = "Mars/Olympus"'), encoding="utf-8")
+    with pytest.raises(TenantConfigError) as error:
+        load_tenant(folder)
+    assert "timezone" in str(error.value) and "Mars/Olympus" in str(error.value)

@@ -7,9 +7,9 @@ The product (name, monthly price, devices, supported OS, highlights) comes from 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
+from mypage import i18n
 from mypage.addons.repository import AddonRepository
 from mypage.addons.tables import AddonSubscription
 from mypage.audit.log import AuditLog
@@ -22,10 +22,6 @@ from mypage.tenancy.config import SecurityAddonFeature
 from mypage.tenancy.registry import Tenant
 
 PRODUCT = "security_addon"
-
-
-def today() -> date:
-    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
 
 
 def has_service(customer: Customer | None, service: str) -> bool:
@@ -107,7 +103,7 @@ async def _tell(portal, tenant: Tenant, account: Account, status: Status, on: da
 
 
 async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> AddonSubscription:
-    on = on or today()
+    on = on or i18n.today(tenant.config.timezone)
     repo = AddonRepository(tenant.slug)
     async with atomic():
         status = await status_for(tenant, account)
@@ -129,7 +125,7 @@ async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", 
 
 
 async def cancel(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> None:
-    on = on or today()
+    on = on or i18n.today(tenant.config.timezone)
     repo = AddonRepository(tenant.slug)
     async with atomic():
         status = await status_for(tenant, account)

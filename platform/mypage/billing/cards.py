@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from mypage import i18n
 from mypage.i18n import gettext as _
 
 # (brand, IIN ranges as (low, high, prefix digits), allowed lengths)
@@ -92,7 +93,7 @@ def parse_expiry(value: str) -> tuple[int, int] | None:
 
 def validate_card(form: dict, today: date | None = None) -> tuple[CardInput | None, dict[str, str]]:
     """Checks the card form; returns the input (when valid) and messages per field."""
-    today = today or date.today()
+    today = today or i18n.today()
     errors: dict[str, str] = {}
 
     number = clean_number(form.get("card_number", ""))

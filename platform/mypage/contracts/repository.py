@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from mypage import i18n
 from mypage.records.tables import (
     BillingGroup,
     Contract,
@@ -54,7 +55,7 @@ class NoticeRepository:
         self.slug = tenant.slug
 
     async def latest(self, limit: int = 5, today: date | None = None) -> list[Notice]:
-        today = today or date.today()
+        today = today or i18n.today()
         return await (
             Notice.objects()
             .where(Notice.tenant == self.slug)

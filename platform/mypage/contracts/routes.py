@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from mypage import i18n
 from mypage.contracts import service
 from mypage.contracts.repository import OPENING_NOTICE, ContractRepository
 from mypage.identity.session_auth import login_required, provide_account
@@ -90,7 +89,7 @@ async def confirmation_pdf(request: Request) -> Response:
         "contracts": contracts,
         "options": await repo.options_for(contracts),
         "tenure": service.tenure(customer.customer_since),
-        "issued_on": date.today(),
+        "issued_on": i18n.today(),
     }
     data = await render_pdf(portal_of(request), tenant, "contracts/confirmation_pdf.html", context)
     return pdf_response(data, f"contract-confirmation-{customer.number}.pdf")

@@ -10,6 +10,7 @@ from datetime import date
 
 import segno
 
+from mypage import i18n
 from mypage.contracts.repository import months_between
 from mypage.i18n import gettext as _
 from mypage.records.tables import Contract, Customer, Document
@@ -19,7 +20,7 @@ def tenure(since: date | None, today: date | None = None) -> str:
     """プラン継続年数 as 「1年2ヵ月」."""
     if since is None:
         return ""
-    months = months_between(since, today or date.today())
+    months = months_between(since, today or i18n.today())
     return _("{years}年{months}ヵ月").format(years=months // 12, months=months % 12)
 
 

@@ -7,6 +7,8 @@ import io
 from datetime import date, datetime
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
@@ -16,6 +18,7 @@ from babel.support import NullTranslations, Translations
 
 SUPPORTED = ("ja", "en")
 _current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("mypage_locale", default="ja")
+_current_zone: contextvars.ContextVar[ZoneInfo] = contextvars.ContextVar("mypage_zone", default=ZoneInfo("Asia/Tokyo"))
 
 
 class Catalogs:
@@ -49,6 +52,20 @@ def install_catalogs(catalogs: Catalogs) -> None:
 
 def set_locale(lang: str) -> contextvars.Token:
     return _current_locale.set(lang if lang in SUPPORTED else "ja")
+
+
+def set_zone(name: str) -> contextvars.Token:
+    """The tenant's time zone: "today" and the times shown follow it, whatever the server's clock zone."""
+    return _current_zone.set(ZoneInfo(name))
+
+
+def today(zone: str | None = None) -> date:
+    """Today in ``zone`` (a tenant's ``timezone``), else in the current request's tenant zone."""
+    return datetime.now(ZoneInfo(zone) if zone else _current_zone.get()).date()
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(_current_zone.get()) if value.tzinfo else value
 
 
 def current_locale() -> str:
@@ -124,7 +141,7 @@ def long_date(value: date | datetime | None, lang: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        value = _local(value).date()
     return format_date(value, format="long", locale=babel_locale(lang))
 
 
@@ -133,7 +150,7 @@ def padded_date(value: date | datetime | None, lang: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        value = _local(value).date()
     lang = lang or current_locale()
     pattern = "y年MM月dd日" if lang == "ja" else "medium"
     return format_date(value, format=pattern, locale=babel_locale(lang))
@@ -144,11 +161,11 @@ def short_date(value: date | datetime | None, lang: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        value = _local(value).date()
     return value.strftime("%Y/%m/%d")
 
 
 def date_time(value: datetime | None, lang: str | None = None) -> str:
     if value is None:
         return ""
-    return format_datetime(value, format="medium", locale=babel_locale(lang))
+    return format_datetime(_local(value), format="medium", locale=babel_locale(lang))

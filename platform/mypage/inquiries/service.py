@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
@@ -19,11 +18,6 @@ from mypage.tenancy.registry import Tenant
 
 SUBJECT_MAX = 100
 BODY_MAX = 2000
-TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def today() -> date:
-    return datetime.now(TOKYO).date()
 
 
 def next_month(day: date) -> str:

@@ -17,10 +17,11 @@ from datetime import date, datetime, timezone
 
 import click
 
+from mypage import i18n
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.inquiries.repository import InquiryRepository
-from mypage.inquiries.service import category, next_month, reference, today
+from mypage.inquiries.service import category, next_month, reference
 from mypage.inquiries.tables import Inquiry
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
@@ -51,7 +52,7 @@ async def _pending(tenant: Tenant, inquiry_id: int) -> Inquiry:
 async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staff", on: date | None = None) -> Inquiry:
     """Approves the inquiry and applies what it asks for; returns it. Raises :class:`StaffError`."""
     repo = InquiryRepository(tenant.slug)
-    effective = next_month(on or today())
+    effective = next_month(on or i18n.today(tenant.config.timezone))
     async with atomic():
         inquiry = await _pending(tenant, inquiry_id)
         applied: dict = {}

@@ -16,6 +16,7 @@ async def enqueue(portal, tenant: Tenant, *, to: str, template: str, context: di
     """
     locale = locale or i18n.current_locale()
     token = i18n.set_locale(locale)
+    zone_token = i18n.set_zone(tenant.config.timezone)
     try:
         templates = portal.templates_for(tenant)
         config = tenant.config
@@ -31,6 +32,7 @@ async def enqueue(portal, tenant: Tenant, *, to: str, template: str, context: di
         html_body = templates.render(f"mail/{template}.html", ctx)
     finally:
         i18n._current_locale.reset(token)
+        i18n._current_zone.reset(zone_token)
     mail = OutboxMail(
         tenant=tenant.slug,
         sender=formataddr((config.mail.sender_name.get(locale), config.mail.sender)),

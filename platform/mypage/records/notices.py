@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from mypage import i18n
 from mypage.db.transaction import atomic
 from mypage.members.notify import notify_members
 from mypage.records.tables import Notice
@@ -20,7 +21,7 @@ async def post_notice(portal, tenant: Tenant, *, title: str, body: str, importan
         raise ValueError("title must be 1-200 characters")
     async with atomic():
         notice = Notice(tenant=tenant.slug, title=title, body=body, important=important,
-                        published_on=published_on or date.today())
+                        published_on=published_on or i18n.today(tenant.config.timezone))
         await notice.save()
         mails = await notify_members(portal, tenant, None, "notice", {"title": title})
     return notice, mails

@@ -346,6 +346,8 @@ class TenantConfig(Strict):
     portal_title: Text
     hosts: list[str] = Field(min_length=1)
     default_locale: Locale = "ja"
+    timezone: str = "Asia/Tokyo"
+    """IANA zone of the operator: dates shown and "today" (billing months, issue dates) follow it."""
     locales: list[Locale] = ["ja", "en"]
     theme: str = "base"
     branding: Branding = Branding()
@@ -359,6 +361,17 @@ class TenantConfig(Strict):
     features: Features = Features()
     texts: dict[str, Text] = {}
     """Tenant wording for keys used by templates (``t('key')``), overriding the catalog."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
 
     @field_validator("slug")
     @classmethod

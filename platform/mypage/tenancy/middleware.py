@@ -82,6 +82,7 @@ class PortalMiddleware:
         else:
             locale = i18n.negotiate(_header(scope, b"accept-language"), config.locales, config.default_locale)
         i18n.set_locale(locale)
+        i18n.set_zone(config.timezone)
         state["locale"] = locale
         lang_cookie = _query_lang(scope) if _query_lang(scope) in config.locales else None
 
