@@ -7,7 +7,7 @@
 3. The login ID (an e-mail address) and the password (``/register/email-id/account``) → a link valid
    ``identity.tokens.registration_link_minutes`` is mailed to that address.
 4. The link's page (``/register/email-id/confirm/<token>``): the customer picks the 連絡先メールアドレス
-   (the new ID or the address on file) → done.
+   (the new ID or the address on file) → done (``email_id_confirm.py``).
 
 A customer who registers again (this is also the 「IDがご不明な場合」 path) has the login ID and password
 of the existing account replaced at completion, on the same account row.
@@ -16,13 +16,11 @@ of the existing account replaced at completion, on the same account row.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
@@ -31,7 +29,6 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
-from mypage.identity.messages import link_message
 from mypage.identity.passwords import hash_password
 from mypage.identity.policy import check_login_id, check_password
 from mypage.identity.recovery_support import attempts_blocked, login_label
@@ -39,7 +36,6 @@ from mypage.identity.registration import flow_path
 from mypage.identity.tokens import TokenError
 from mypage.identity.verification import LABELS, CustomerMatcher, clean
 from mypage.mail.outbox import enqueue
-from mypage.records.tables import Customer
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of, text
 
 FLOW = "email_id"
@@ -50,7 +46,7 @@ STATE_MAX_SECONDS = 30 * 60
 FAILED_EVENT = "registration.verify_failed"
 
 
-def _flow_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def flow_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if tenant_of(connection).config.identity.registration.flow != FLOW:
         raise NotFoundException()
 
@@ -120,13 +116,13 @@ async def _mismatch(request: Request, template: str, values: dict, **context) ->
 # -- 1. 契約者情報 認証 ---------------------------------------------------------------------------
 
 
-@get(PREFIX, guards=[_flow_guard])
+@get(PREFIX, guards=[flow_guard])
 async def verify_page(request: Request) -> Response:
     session_of(request).pop(STATE)
     return render(request, "identity/register_email_verify.html", values={}, errors={}, **_verify_context(tenant_of(request)))
 
 
-@post(PREFIX, guards=[_flow_guard])
+@post(PREFIX, guards=[flow_guard])
 async def verify_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     rules = tenant.config.identity.registration
@@ -178,7 +174,7 @@ def _extra_context(tenant) -> dict:
     }
 
 
-@get(f"{PREFIX}/extra", guards=[_flow_guard])
+@get(f"{PREFIX}/extra", guards=[flow_guard])
 async def extra_page(request: Request) -> Response:
     state = _state(request)
     if not state or not state.get("candidates"):
@@ -186,7 +182,7 @@ async def extra_page(request: Request) -> Response:
     return render(request, "identity/register_email_extra.html", values={}, errors={}, **_extra_context(tenant_of(request)))
 
 
-@post(f"{PREFIX}/extra", guards=[_flow_guard])
+@post(f"{PREFIX}/extra", guards=[flow_guard])
 async def extra_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     rules = tenant.config.identity.registration
@@ -255,7 +251,7 @@ def password_errors(tenant, password: str, confirm: str, confirm_field: str = "p
     return errors
 
 
-@get(f"{PREFIX}/account", guards=[_flow_guard])
+@get(f"{PREFIX}/account", guards=[flow_guard])
 async def account_page(request: Request) -> Response:
     state = _state(request)
     if not state or not state.get("customer_id"):
@@ -263,7 +259,7 @@ async def account_page(request: Request) -> Response:
     return render(request, "identity/register_email_account.html", values={}, errors={}, prefix=PREFIX)
 
 
-@post(f"{PREFIX}/account", guards=[_flow_guard])
+@post(f"{PREFIX}/account", guards=[flow_guard])
 async def account_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     portal = portal_of(request)
@@ -326,155 +322,12 @@ async def account_submit(request: Request) -> Response:
     return redirect(f"{PREFIX}/sent")
 
 
-@get(f"{PREFIX}/sent", guards=[_flow_guard])
+@get(f"{PREFIX}/sent", guards=[flow_guard])
 async def sent_page(request: Request) -> Response:
     login_id = session_of(request).get("register_email_sent")
     if not login_id:
         return redirect(PREFIX)
     return render(request, "identity/register_email_sent.html", login_id=login_id)
-
-
-# -- 4. 確認 (from the mail) ------------------------------------------------------------------------
-
-
-async def _on_file_contact(tenant, customer_id: int) -> str:
-    """The 連絡先メールアドレス already on file: the existing account's, else the customer record's."""
-    for account in await AccountRepository(tenant).by_customer(customer_id):
-        if account.email:
-            return account.email
-    row = await Customer.select(Customer.email).where(Customer.tenant == tenant.slug).where(Customer.id == customer_id).first()
-    return (row or {}).get("email") or ""
-
-
-def _invalid_link(request: Request, reason: str) -> Response:
-    message = link_message(
-        reason,
-        expired=_("URLの有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"),
-        otherwise=_("URLが正しくないか、有効期限が切れています。お手数ですが、はじめから登録をやり直してください。"),
-    )
-    return render(request, "identity/register_email_invalid.html", status_code=400, message=message, prefix=PREFIX)
-
-
-async def _contact_choices(tenant, payload: dict) -> list[str]:
-    on_file = await _on_file_contact(tenant, int(payload["customer_id"]))
-    choices = [payload["login_id"]]
-    if on_file and normalize.email(on_file).lower() != normalize.email(payload["login_id"]).lower():
-        choices.append(on_file)
-    return choices
-
-
-@get(f"{PREFIX}/confirm/{{token:str}}", guards=[_flow_guard])
-async def confirm_page(request: Request, token: FromPath[str]) -> Response:
-    tenant = tenant_of(request)
-    try:
-        payload = await tokens_for(portal_of(request), tenant).peek(PURPOSE, token)
-    except TokenError as exc:
-        return _invalid_link(request, exc.reason)
-    choices = await _contact_choices(tenant, payload)
-    return render(
-        request, "identity/register_email_confirm.html", login_id=payload["login_id"], choices=choices, token=token, errors={}, prefix=PREFIX
-    )
-
-
-@post(f"{PREFIX}/confirm/{{token:str}}", guards=[_flow_guard])
-async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
-    tenant = tenant_of(request)
-    portal = portal_of(request)
-    tokens = tokens_for(portal, tenant)
-    try:
-        payload = await tokens.peek(PURPOSE, token)
-    except TokenError as exc:
-        return _invalid_link(request, exc.reason)
-    choices = await _contact_choices(tenant, payload)
-    form = await request.form()
-    choice = form.get("contact") or ("0" if len(choices) == 1 else "")
-    if choice not in [str(i) for i in range(len(choices))]:
-        return render(
-            request,
-            "identity/register_email_confirm.html",
-            status_code=400,
-            login_id=payload["login_id"],
-            choices=choices,
-            token=token,
-            errors={"contact": _("連絡先メールアドレスを選択してください。")},
-            prefix=PREFIX,
-        )
-    contact = choices[int(choice)]
-    customer_id = int(payload["customer_id"])
-    login_id = payload["login_id"]
-    repo = AccountRepository(tenant)
-    now = datetime.now(timezone.utc)
-    try:
-        async with atomic():
-            payload = await tokens.consume(PURPOSE, token)
-            holder = await repo.by_login_id(login_id)
-            if holder is not None and holder.customer != customer_id:
-                raise TokenError("taken")
-            existing = await repo.by_customer(customer_id)
-            owners = [a for a in existing if a.role == "owner"] or existing
-            target = holder or (owners[0] if owners else None)
-            changes = dict(
-                login_id=login_id,
-                password_hash=payload["password_hash"],
-                email=contact,
-                status="active",
-                must_change_password=False,
-                failed_logins=0,
-                locked_until=None,
-                password_changed_at=now,
-            )
-            if target is not None:
-                account = target
-                replaced = True
-                await repo.update(account, **changes)
-            else:
-                replaced = False
-                name = await Customer.select(Customer.name).where(Customer.tenant == tenant.slug).where(
-                    Customer.id == customer_id
-                ).first()
-                account = await repo.create(
-                    customer=customer_id,
-                    role="owner",
-                    display_name=(name or {}).get("name") or "",
-                    recovery_method="email_code",
-                    **changes,
-                )
-            await enqueue(
-                portal,
-                tenant,
-                to=contact,
-                template="register_email_done",
-                context={"login_id": login_id, "label": login_label(tenant), "replaced": replaced},
-            )
-            await AuditLog(tenant.slug).record(
-                "registration.completed",
-                account_id=account.id,
-                address=client_address(request),
-                customer_id=customer_id,
-                replaced=replaced,
-            )
-    except TokenError as exc:
-        if exc.reason == "taken":
-            return render(
-                request,
-                "identity/register_email_invalid.html",
-                status_code=409,
-                message=_("この{label}はすでに使用されています。お手数ですが、はじめから登録をやり直してください。").format(
-                    label=login_label(tenant)
-                ),
-                prefix=PREFIX,
-            )
-        return _invalid_link(request, exc.reason)
-    session_of(request)["register_email_done"] = login_id
-    return redirect(f"{PREFIX}/done")
-
-
-@get(f"{PREFIX}/done", guards=[_flow_guard])
-async def done_page(request: Request) -> Response:
-    login_id = session_of(request).pop("register_email_done")
-    if not login_id:
-        return redirect("/login")
-    return render(request, "identity/register_email_done.html", login_id=login_id)
 
 
 ROUTES = [
@@ -485,7 +338,4 @@ ROUTES = [
     account_page,
     account_submit,
     sent_page,
-    confirm_page,
-    confirm_submit,
-    done_page,
 ]
