@@ -141,19 +141,11 @@ class Tokens:
     async def consume(self, purpose: str, secret: str) -> dict:
         """Validates and marks the link token used; returns its payload (with ``account_id``)."""
         row = self._check(await self._find(purpose, secret))
-        updated = await (
-            OneTimeToken.update({OneTimeToken.used_at: _now()})
-            .where(OneTimeToken.id == row["id"])
-            .where(OneTimeToken.used_at.is_null())
-            .returning(OneTimeToken.id)
-        )
-        if not updated:
-            raise TokenError("used")
-        return {**(row["payload"] or {}), "account_id": row["account"]}
+        return await self._mark_used(row)
 
     async def verify_code(self, purpose: str, subject: str, code: str) -> dict:
         """Checks an emailed code for ``subject``; wrong tries are counted, the code is single use."""
-        row = await (
+        latest = await (
             OneTimeToken.select()
             .where(OneTimeToken.tenant == self.tenant)
             .where(OneTimeToken.purpose == purpose)
@@ -162,18 +154,18 @@ class Tokens:
             .first()
             .output(load_json=True)
         )
-        if row is None:
-            raise TokenError("invalid")
-        if row["used_at"] is not None:
-            raise TokenError("used")
-        if _aware(row["expires_at"]) < _now():
-            raise TokenError("expired")
+        row = self._check(latest)
         if row["attempts"] >= self.max_attempts:
             raise TokenError("too_many_attempts")
         if not hmac.compare_digest(row["token_hash"], self.code_digest(purpose, subject, code.strip())):
             attempts = row["attempts"] + 1
             await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
             raise TokenError("too_many_attempts" if attempts >= self.max_attempts else "invalid")
+        return await self._mark_used(row)
+
+    @staticmethod
+    async def _mark_used(row: dict) -> dict:
+        """Marks the token used, once (of two concurrent uses one gets ``used``); returns its payload with ``account_id``."""
         updated = await (
             OneTimeToken.update({OneTimeToken.used_at: _now()})
             .where(OneTimeToken.id == row["id"])
