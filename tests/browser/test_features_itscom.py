@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from .logins import ITSCOM, download, login_itscom, pdf_text
@@ -160,13 +159,16 @@ def test_contract_pages_confirmation_pdf_and_referral(live_server, page):
     assert main.locator("dl.facts dd").first.inner_text().strip() == code  # stable per customer
 
 
-@pytest.mark.xfail(reason="bug: the referral link /referral/<code> shown on お友だち紹介 answers 404", strict=False)
 def test_referral_link_opens(live_server, page):
     login_itscom(page, live_server)
     page.goto(live_server.url("itscom", "/contracts/referral"))
     link = page.locator("main a[href*='/referral/']").first.get_attribute("href")
+    code = link.rsplit("/", 1)[1]
+    page.context.clear_cookies()  # the friend is not logged in
     response = page.goto(link)
     assert response.status == 200
+    assert code in page.locator("main").inner_text()
+    assert "0120-125607" in page.locator("main").inner_text()
 
 
 def test_register_and_delete_a_mail_address(live_server, page):

@@ -178,3 +178,16 @@ def test_referral_code_is_stable_unguessable_and_per_customer(app, client_for, d
 def test_contracts_require_login(app, client_for, tenant):
     response = client_for(tenant).get("/contracts", follow_redirects=False)
     assert response.status_code in (302, 303) and "/login" in response.headers["location"]
+
+
+def test_referral_link_leads_a_friend_to_the_code_and_contact(app, client_for, db):
+    from mypage.contracts.service import referral_code
+
+    code = referral_code(db.secret_key, "itscom", rec.customer("itscom", "500003").id)
+    friend = client_for("itscom")  # not logged in
+    page = friend.get(f"/referral/{code}")
+    assert page.status_code == 200
+    assert code in page.text and "0120-125607" in page.text
+    assert friend.get(f"/referral/{code.lower()}").status_code == 200
+    assert friend.get("/referral/not-a-code").status_code == 404
+    assert client_for("aicom").get(f"/referral/{code}").status_code == 404  # aicom has no referral feature

@@ -124,4 +124,13 @@ async def opening_notice(request: Request, number: FromPath[str]) -> Response:
     return pdf_response(data, f"opening-notice-{contract.number}-{document.issued_on:%Y%m%d}.pdf")
 
 
-ROUTES = [contract_list, contract_history, referral, confirmation, confirmation_pdf, contract_detail, opening_notice]
+@get("/referral/{code:str}", guards=[requires_feature("contracts.referral")])
+async def referral_landing(request: Request, code: str) -> Response:
+    """Where a referral link leads a friend (not logged in): the code to quote when applying, and whom to call."""
+    code = code.strip().upper()
+    if not service.looks_like_referral_code(code):
+        raise NotFoundException()
+    return render(request, "contracts/referral_landing.html", code=code)
+
+
+ROUTES = [contract_list, contract_history, referral, referral_landing, confirmation, confirmation_pdf, contract_detail, opening_notice]

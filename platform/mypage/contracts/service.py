@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from datetime import date
 
 import segno
@@ -30,6 +31,13 @@ def referral_code(secret_key: str, tenant_slug: str, customer_id: int) -> str:
         secret_key.encode(), f"referral:{tenant_slug}:{customer_id}".encode(), hashlib.sha256
     ).digest()
     return base64.b32encode(digest[:10]).decode().rstrip("=")
+
+
+REFERRAL_CODE = re.compile(r"^[A-Z2-7]{16}$")
+
+
+def looks_like_referral_code(code: str) -> bool:
+    return bool(REFERRAL_CODE.match(code))
 
 
 def qr_data_uri(text: str) -> str:
