@@ -50,17 +50,36 @@ def ensure_wrk() -> str:
     return found
 
 
-def wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_up(url: str, proc: subprocess.Popen, host: str | None = None, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"server exited: {proc.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=2)
+            request = urllib.request.Request(url, headers={"Host": host} if host else {})
+            urllib.request.urlopen(request, timeout=2)
             return
         except Exception:
             time.sleep(0.2)
     raise SystemExit(f"server at {url} did not start")
+
+
+def admin(server_url: str, sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    sys.path.insert(0, str(ROOT / "platform"))
+    from mypage.db.engine import postgres_config
+
+    async def go() -> None:
+        conn = await asyncpg.connect(**postgres_config(server_url))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
 
 
 def to_ms(value: str) -> float:
@@ -85,6 +104,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="run on PostgreSQL (as production does, with a connection pool): a scratch database is created on "
+        "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
 
@@ -100,7 +125,12 @@ def main() -> None:
         "MYPAGE_DB_POOL": "1",
     }
     env.pop("MYPAGE_DATABASE_URL", None)
-    print("loading demo data…", flush=True)
+    scratch = None
+    if args.postgres:
+        scratch = f"mypage_bench_{os.getpid()}"
+        admin(args.postgres, f'CREATE DATABASE "{scratch}"')
+        env["MYPAGE_DATABASE_URL"] = f"{args.postgres.rsplit('/', 1)[0]}/{scratch}"
+    print(f"loading demo data into {'PostgreSQL' if scratch else 'SQLite'}…", flush=True)
     subprocess.run([PY, "-m", "mypage.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
 
     portal_port, hello_port = free_port(), free_port()
@@ -114,9 +144,9 @@ def main() -> None:
         cwd=ROOT / "bench", env=env,
     )
     try:
-        wait_up(f"http://127.0.0.1:{portal_port}/healthz", portal)
+        host = "aicom.localhost"  # production mode serves tenant hosts only
+        wait_up(f"http://127.0.0.1:{portal_port}/healthz", portal, host)
         wait_up(f"http://127.0.0.1:{hello_port}/", hello)
-        host = "aicom.localhost"
         base = f"http://127.0.0.1:{portal_port}"
         with httpx.Client(base_url=base, headers={"Host": host}) as client:
             client.get("/login")
@@ -137,9 +167,11 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+        if scratch:
+            admin(args.postgres, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
     baseline = results["hello (bare Litestar)"]["rps"]
-    print(f"\nuvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, cores={os.cpu_count()}")
+    print(f"\ndatabase={'PostgreSQL (pool)' if scratch else 'SQLite'}, uvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, cores={os.cpu_count()}")
     print(f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}")
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
