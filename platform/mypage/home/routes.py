@@ -9,7 +9,7 @@ from mypage.contracts.repository import ContractRepository, NoticeRepository
 from mypage.contracts.service import tenure
 from mypage.identity.session_auth import load_account
 from mypage.web.render import redirect, render, tenant_of
-from mypage.web.routes import dev_index
+from mypage.web.dev import dev_index
 
 
 @get("/")

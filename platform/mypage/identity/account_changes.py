@@ -21,13 +21,14 @@ from litestar.handlers.base import BaseRouteHandler
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
+from mypage.i18n import today
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import code_message
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.policy import check_password
-from mypage.identity.recovery_support import attempts_blocked, contact_address, login_label, mail_code, today
+from mypage.identity.recovery_support import attempts_blocked, contact_address, login_label, mail_code
 from mypage.identity.registration.email_id import login_id_errors
 from mypage.identity.session_auth import load_account, login_required
 from mypage.identity.tokens import TokenError

@@ -30,13 +30,14 @@ from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.i18n import current_locale
 from mypage.i18n import gettext as _
+from mypage.i18n import today
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
 from mypage.identity.messages import link_message
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.recovery_support import (
-    contact_address, count_recent, generate_password, is_locked, login_label, mail_code, reset_changes, today,
+    contact_address, count_recent, generate_password, is_locked, login_label, mail_code, reset_changes,
 )
 from mypage.identity.tables import Account
 from mypage.identity.tokens import TokenError

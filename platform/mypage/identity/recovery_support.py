@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone
 
 from litestar import Request
 
@@ -23,7 +22,6 @@ from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of
 
-LOCAL_TZ = ZoneInfo("Asia/Tokyo")
 
 
 def login_label(tenant: Tenant) -> str:
@@ -36,10 +34,6 @@ def contact_address(account: Account) -> str:
         return account.email
     shown = account.login_id_display or account.login_id
     return shown if "@" in shown else ""
-
-
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 def _aware(value: datetime | None) -> datetime | None:

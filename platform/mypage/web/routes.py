@@ -9,7 +9,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.web import dev
-from mypage.web.dev import dev_index  # noqa: F401  (the / route shows it on localhost)
 from mypage.web.render import portal_of, tenant_of
 
 
