@@ -125,7 +125,7 @@ async def opening_notice(request: Request, number: FromPath[str]) -> Response:
 
 
 @get("/referral/{code:str}", guards=[requires_feature("contracts.referral")])
-async def referral_landing(request: Request, code: str) -> Response:
+async def referral_landing(request: Request, code: FromPath[str]) -> Response:
     """Where a referral link leads a friend (not logged in): the code to quote when applying, and whom to call."""
     code = code.strip().upper()
     if not service.looks_like_referral_code(code):

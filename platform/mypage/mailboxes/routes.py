@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from mypage.i18n import gettext as _
 from mypage.identity.session_auth import login_required, provide_account
@@ -230,7 +231,7 @@ async def _own(request: Request, mailbox_id: int):
 
 
 @post("/mailboxes/{mailbox_id:int}/virus-check", guards=GUARDS)
-async def virus_check(request: Request, mailbox_id: int) -> Response:
+async def virus_check(request: Request, mailbox_id: FromPath[int]) -> Response:
     tenant, account, mailbox = await _own(request, mailbox_id)
     form = await request.form()
     value = form.get("virus_check")
@@ -243,13 +244,13 @@ async def virus_check(request: Request, mailbox_id: int) -> Response:
 
 
 @get("/mailboxes/{mailbox_id:int}/delete", guards=GUARDS)
-async def delete_confirm(request: Request, mailbox_id: int) -> Response:
+async def delete_confirm(request: Request, mailbox_id: FromPath[int]) -> Response:
     tenant, account, mailbox = await _own(request, mailbox_id)
     return render(request, "mailboxes/delete.html", mailbox=mailbox)
 
 
 @post("/mailboxes/{mailbox_id:int}/delete", guards=GUARDS)
-async def delete_submit(request: Request, mailbox_id: int) -> Response:
+async def delete_submit(request: Request, mailbox_id: FromPath[int]) -> Response:
     tenant, account, mailbox = await _own(request, mailbox_id)
     await service.delete(tenant, account, mailbox, address=client_address(request))
     session_of(request).flash(_("{address} を削除しました。").format(address=mailbox.address), "success")

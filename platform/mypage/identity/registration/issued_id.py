@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
@@ -251,7 +252,7 @@ def _password_page(request: Request, token: str, *, errors=None, status_code=200
 
 
 @get(f"{FIRST_LOGIN_PREFIX}/{{token:str}}")
-async def first_login_page(request: Request, token: str) -> Response:
+async def first_login_page(request: Request, token: FromPath[str]) -> Response:
     link, reason = await _link(request, token)
     if link is None:
         return _invalid(request, reason)
@@ -271,7 +272,7 @@ def _state_matches(state: dict | None, link: dict) -> bool:
 
 
 @post(f"{FIRST_LOGIN_PREFIX}/{{token:str}}")
-async def first_login_submit(request: Request, token: str) -> Response:
+async def first_login_submit(request: Request, token: FromPath[str]) -> Response:
     tenant = tenant_of(request)
     link, reason = await _link(request, token)
     if link is None:
