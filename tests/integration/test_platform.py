@@ -101,6 +101,7 @@ def test_templates_resolve_child_first(folders):
     assert render("aicom") == "theme aicom"
     assert render("itscom") == "theme base"
     # A tenant's own template wins over its theme.
+    (tenants / "aicom" / "templates").mkdir(exist_ok=True)  # git keeps no empty folder
     (tenants / "aicom" / "templates" / "probe.html").write_text("tenant aicom", encoding="utf-8")
     portal = Portal(Settings(tenants_dir=tenants, themes_dir=themes))
     assert portal.templates_for(portal.tenants.get("aicom")).render("probe.html", {}) == "tenant aicom"
