@@ -123,3 +123,15 @@ def test_other_tenants_accounts_are_not_mailed(app, client_for, portal, deliver)
     make_account(portal, "abc123", "shared@example.jp", tenant="nmedia")
     client_for("aicom").submit("/forgot/email", {"email": "shared@example.jp"})
     assert deliver().to("shared@example.jp") == []
+
+
+def test_address_is_found_whatever_the_letter_case(app, client_for, portal, deliver):
+    make_account(portal, "case-user", "Taro_Koka@Example.jp")
+    make_account(portal, "look-alike", "taroxkoka@example.jp")  # "_" must not act as a wildcard
+    client = client_for("aicom")
+    response = client.submit("/forgot/email", {"email": "ＴＡＲＯ_koka@example.JP"})
+    assert response.status_code == 200 and SAME_ANSWER in response.text
+    sink = deliver()
+    assert len(sink.to("Taro_Koka@Example.jp")) == 1
+    assert "case-user" in sink.text(sink.to("Taro_Koka@Example.jp")[0])
+    assert sink.to("taroxkoka@example.jp") == []

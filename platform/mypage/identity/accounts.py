@@ -32,7 +32,12 @@ class AccountRepository:
         return await self._select().where(Account.customer == customer_id).order_by(Account.id)
 
     async def by_email(self, email: str) -> list[Account]:
-        return await self._select().where(Account.email == normalize.email(email)).order_by(Account.id)
+        """Accounts whose contact address is ``email``, ignoring letter case (phones capitalise the first letter)."""
+        wanted = normalize.email(email).lower()
+        # LIKE's wildcards only widen the match; the exact comparison below decides.
+        pattern = wanted.replace("%", "_")
+        found = await self._select().where(Account.email.ilike(pattern)).order_by(Account.id)
+        return [account for account in found if account.email.lower() == wanted]
 
     async def login_id_taken(self, login_id: str, *, except_id: int | None = None) -> bool:
         query = Account.count().where(Account.tenant == self.slug).where(Account.login_id == self.key(login_id))
