@@ -125,4 +125,9 @@ EN = {
 'お客さま情報を変更': 'Change customer details',
 '契約情報': 'Contract information',
 '契約内容': 'Contract details',
+# Referral landing page (contracts/referral_landing.html)
+'ご家族・お友だちから{name}のサービスのご紹介をいただきました。お申し込みの際に、下記の紹介コードをお伝えください。': 'A family member or friend has recommended {name} to you. Please give the referral code below when you apply.',
+'お申し込み・お問い合わせ': 'Applications and enquiries',
+'窓口': 'Contact',
+'サポートページ': 'Support page',
 }

@@ -364,4 +364,11 @@ EN = {
 '認証アプリ設定用QRコード': 'QR code for authenticator app setup',
 '設定キー': 'Setup key',
 '設定する': 'Set up',
+# Print views of completion pages (web/printview.py, print_view.html)
+'新パスワード': 'New password',
+'印刷用画面': 'Print view',
+'この画面の内容は表示できなくなりました。': 'The contents of this screen can no longer be shown.',
+'この画面に表示された内容は、今後確認できません。': 'The contents shown on this screen cannot be viewed again later.',
+'印刷': 'Print',
+'閉じる': 'Close',
 }

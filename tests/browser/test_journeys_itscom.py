@@ -321,6 +321,17 @@ def test_change_login_id_and_password(live_server, page, inbox):
     assert new_id in inbox.text(confirmation)
     inbox.wait_for(old_id, old_before)  # the previous address is told as well
 
+    # 「印刷用画面へ」 opens the print view in a new tab; 閉じる closes it.
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="印刷用画面へ").click()
+    printout = opened.value
+    printout.wait_for_load_state()
+    expect(printout.locator("h1")).to_have_text("iTSCOM ID")
+    expect(printout.locator("dl.facts")).to_contain_text(new_id)
+    expect(printout.get_by_role("button", name="印刷")).to_be_visible()
+    with printout.expect_event("close"):
+        printout.get_by_role("link", name="閉じる").click()
+
     page.get_by_role("link", name="お客さま情報確認・変更へ").click()
     expect(page.locator("dl.facts")).to_contain_text(new_id)
 
@@ -340,7 +351,7 @@ def test_change_login_id_and_password(live_server, page, inbox):
     expect(page.locator("h1")).to_have_text("新しいiTSCOM IDのパスワードの登録確認")
     before = inbox.count(new_id)
     page.get_by_role("button", name="登録").click()
-    expect(page.locator("h1.no-print")).to_have_text("iTSCOM IDのパスワード変更が完了しました。")
+    expect(page.locator("h1")).to_have_text("iTSCOM IDのパスワード変更が完了しました。")
     expect(page.locator("dl.facts")).to_contain_text("●" * len("jiro3-new2"))
     assert "jiro3-new2" not in page.content()
     inbox.wait_for(new_id, before)

@@ -21,7 +21,7 @@ from litestar.handlers.base import BaseRouteHandler
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
-from mypage.i18n import today
+from mypage.i18n import long_date, today
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import tokens_for
@@ -33,6 +33,7 @@ from mypage.identity.registration.email_id import login_id_errors
 from mypage.identity.session_auth import load_account, login_required
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
+from mypage.web.printview import keep_for_print, print_gone, printable, render_print
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
 PREFIX = "/account"
@@ -253,7 +254,19 @@ async def id_done_page(request: Request) -> Response:
     done = session_of(request).pop("login_id_changed")
     if not done:
         return redirect(PREFIX)
+    keep_for_print(request, "login_id_changed", done)
     return render(request, "identity/account_change_id_done.html", new=done["new"], changed_on=date.fromisoformat(done["on"]))
+
+
+@get(f"{PREFIX}/change/id/done/print", guards=ID_GUARDS)
+async def id_done_print(request: Request) -> Response:
+    """The print view of the ID change completion, while the completion's state is kept."""
+    done = printable(request, "login_id_changed")
+    if not done:
+        return print_gone(request, back=PREFIX)
+    label = login_label(tenant_of(request))
+    facts = [(_("新しい{label}").format(label=label), done["new"]), (_("変更日"), long_date(date.fromisoformat(done["on"])))]
+    return render_print(request, title=label, facts=facts, back=PREFIX)
 
 
 # -- パスワードの変更 -----------------------------------------------------------------------------------
@@ -338,9 +351,21 @@ async def password_done_page(request: Request) -> Response:
     done = session_of(request).pop("password_changed")
     if not done:
         return redirect(PREFIX)
+    keep_for_print(request, "password_changed", done)
     return render(
         request, "identity/account_change_password_done.html", masked="●" * int(done["length"]), changed_on=date.fromisoformat(done["on"])
     )
+
+
+@get(f"{PREFIX}/change/password/done/print", guards=PW_GUARDS)
+async def password_done_print(request: Request) -> Response:
+    """The print view of the password change (the seed's 「新パスワード」 window): the password stays masked."""
+    done = printable(request, "password_changed")
+    if not done:
+        return print_gone(request, back=PREFIX)
+    label = login_label(tenant_of(request))
+    facts = [(_("新パスワード"), "●" * int(done["length"])), (_("変更日"), long_date(date.fromisoformat(done["on"])))]
+    return render_print(request, title=_("{label}のパスワード").format(label=label), facts=facts, back=PREFIX)
 
 
 ROUTES = [
@@ -353,9 +378,11 @@ ROUTES = [
     id_confirm_page,
     id_confirm_submit,
     id_done_page,
+    id_done_print,
     password_page,
     password_submit,
     password_confirm_page,
     password_confirm_submit,
     password_done_page,
+    password_done_print,
 ]

@@ -18,7 +18,7 @@ This module has the entry, the guard and state of both ways, and way (A); way (B
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -30,7 +30,7 @@ from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.i18n import current_locale
 from mypage.i18n import gettext as _
-from mypage.i18n import today
+from mypage.i18n import long_date, today
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
@@ -43,10 +43,12 @@ from mypage.identity.tables import Account
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
+from mypage.web.printview import keep_for_print, print_gone, printable, render_print
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
 METHODS = ("secret_question", "email_code")
 PREFIX = "/forgot"
+PRINT_NAME = "recovery_question_done"
 LINK_PURPOSE = "recovery_question"
 CODE_PURPOSE = "recovery_code"
 STATE = "recover"
@@ -331,14 +333,30 @@ async def answer_submit(request: Request, token: FromPath[str]) -> Response:
             )
     except TokenError as exc:
         return _invalid_link(request, exc.reason)
-    # Shown once, in this response only: the password is stored nowhere but as its hash.
+    # Shown once, in this response; besides its hash the password is kept only in this browser's
+    # server-side session for the print view, for as long as web/printview.py keeps a completion.
+    login_id = account.login_id_display or account.login_id
+    keep_for_print(request, PRINT_NAME, {"login_id": login_id, "password": password, "on": today().isoformat()})
     return render(
         request,
         "identity/recover_question_done.html",
-        login_id=account.login_id_display or account.login_id,
+        login_id=login_id,
         password=password,
         changed_on=today(),
+        print_url=f"{PREFIX}/question/print",
     )
+
+
+@get(f"{PREFIX}/question/print", guards=[recovery_guard])
+async def done_print(request: Request) -> Response:
+    """The print view of 4-A-5 パスワード再発行完了, while the completion is kept."""
+    done = printable(request, PRINT_NAME)
+    if not done:
+        return print_gone(request, back="/login")
+    label = login_label(tenant_of(request))
+    new_password = _("新しいパスワード")
+    facts = [(label, done["login_id"]), (new_password, done["password"]), (_("再発行日"), long_date(date.fromisoformat(done["on"])))]
+    return render_print(request, title=_("{label}のパスワード").format(label=label), facts=facts, secret=(new_password,), back="/login")
 
 
 ROUTES = [
@@ -351,4 +369,5 @@ ROUTES = [
     question_sent_page,
     answer_page,
     answer_submit,
+    done_print,
 ]

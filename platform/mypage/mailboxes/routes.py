@@ -8,9 +8,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.i18n import gettext as _
+from mypage.i18n import long_date
 from mypage.identity.session_auth import login_required, provide_account
 from mypage.mailboxes import service
 from mypage.mailboxes.repository import MailboxRepository
+from mypage.web.printview import keep_for_print, print_gone, printable, render_print
 from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
 
 GUARDS = [requires_feature("mailboxes"), login_required]
@@ -209,7 +211,7 @@ async def new_confirm_submit(request: Request) -> Response:
 
 @get("/mailboxes/new/done", guards=GUARDS)
 async def new_done(request: Request) -> Response:
-    """Shows the address and its initial password once: the password leaves the session here."""
+    """Shows the address and its initial password once; the print view may show them while web/printview.py keeps them."""
     tenant, account, ctx = await _context(request)
     done = session_of(request).pop(DONE)
     mailbox = None
@@ -217,7 +219,28 @@ async def new_done(request: Request) -> Response:
         mailbox = await MailboxRepository(tenant.slug).get(ctx.customer.id, done["id"])
     if mailbox is None:
         return redirect("/mailboxes")
+    keep_for_print(request, DONE, done)
     return render(request, "mailboxes/new_done.html", steps=steps(), mailbox=mailbox, password=done["password"])
+
+
+@get("/mailboxes/new/done/print", guards=GUARDS)
+async def new_done_print(request: Request) -> Response:
+    """The print view (「印刷画面へ」) of the completion, while the completion is kept (web/printview.py)."""
+    tenant, account, ctx = await _context(request)
+    done = printable(request, DONE)
+    mailbox = None
+    if done and ctx.customer is not None and isinstance(done.get("id"), int):
+        mailbox = await MailboxRepository(tenant.slug).get(ctx.customer.id, done["id"])
+    if mailbox is None:
+        return print_gone(request, back="/mailboxes")
+    password = _("初期パスワード")
+    facts = [
+        (_("メールアドレス"), mailbox.address),
+        (password, done["password"]),
+        (_("メールウィルスチェック"), "ON" if mailbox.virus_check else "OFF"),
+        (_("登録日"), long_date(mailbox.created_at)),
+    ]
+    return render_print(request, title=_("メールアドレス登録完了"), facts=facts, secret=(password,), back="/mailboxes")
 
 
 async def _own(request: Request, mailbox_id: int):
@@ -268,6 +291,7 @@ ROUTES = [
     new_confirm,
     new_confirm_submit,
     new_done,
+    new_done_print,
     virus_check,
     delete_confirm,
     delete_submit,
