@@ -171,3 +171,24 @@ def test_mailbox_print_view(client_for):
         other = same_session_on(client_for, client, tenant).get(url, follow_redirects=False)
         assert other.status_code in (302, 303, 404) and password not in other.text
 
+
+
+def test_a_stale_print_state_leaves_the_session_store_on_the_next_request(client_for, deliver, monkeypatch):
+    """The one-time password kept for the print view must not stay at rest after the print window."""
+    from mypage.web.sessions import _store_key
+    from mypage.web.tables import SessionRecord
+
+    client = itscom_client(client_for, login="stale@example.jp")
+    client.submit("/account/change/password", {"current_password": "Passw0rd1", "password": "fresh/2", "password_confirm": "fresh/2"}, follow_redirects=False)
+    client.submit("/account/change/password/confirm", {}, follow_redirects=False)
+    client.get("/account/change/password/done")
+
+    def stored() -> str:
+        key = _store_key(client.cookies.get(COOKIE_NAME))
+        rows = run(SessionRecord.select(SessionRecord.value).where(SessionRecord.key == key).run())
+        return bytes(rows[0]["value"]).decode()
+
+    assert printview.SLOT in stored()
+    monkeypatch.setattr(printview, "PRINT_SECONDS", -1)
+    client.get("/")  # any page, not the print view
+    assert printview.SLOT not in stored()

@@ -13,6 +13,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mypage import i18n
+from mypage.web.printview import drop_stale
 from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
 
 LOGIN_KEYS = ("account_id", "login_at", "pending_login")
@@ -103,6 +104,7 @@ class PortalMiddleware:
             session["_last_seen"] = now
         elif session.session_id is None:
             session.data["_last_seen"] = now
+        drop_stale(session)
         state["session"] = session
 
         settings = portal.settings

@@ -43,6 +43,13 @@ def printable(request: Request, name: str) -> dict[str, Any] | None:
     return kept["data"]
 
 
+def drop_stale(session) -> None:
+    """Called on every request: a kept state older than the print window leaves the session store."""
+    kept = session.get(SLOT)
+    if isinstance(kept, dict) and int(time.time()) - int(kept.get("t", 0)) > PRINT_SECONDS:
+        session.pop(SLOT)
+
+
 def forget_print(request: Request) -> None:
     session_of(request).pop(SLOT)
 
