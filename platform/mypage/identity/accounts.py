@@ -66,9 +66,6 @@ class AccountRepository:
     async def delete(self, account: Account) -> None:
         await Account.delete().where(Account.tenant == self.slug).where(Account.id == account.id)
 
-    async def members_of(self, customer_id: int) -> list[Account]:
-        return await self._select().where(Account.customer == customer_id).order_by(Account.id)
-
     @staticmethod
     def now() -> datetime:
         return datetime.now(timezone.utc)

@@ -16,7 +16,7 @@ class MemberRepository:
         self.customer_id = customer_id
 
     async def all(self) -> list[Account]:
-        return await self.accounts.members_of(self.customer_id)
+        return await self.accounts.by_customer(self.customer_id)
 
     async def get(self, member_id) -> Account | None:
         try:

@@ -105,7 +105,6 @@ class Session:
         self.data = data
         self.tenant = tenant
         self.modified = False
-        self.destroyed = False
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -137,7 +136,6 @@ class Session:
         self.modified = True
 
     def destroy(self) -> None:
-        self.destroyed = True
         if self.session_id and self.old_id is None:
             self.old_id = self.session_id
         self.session_id = None
