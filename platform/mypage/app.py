@@ -16,6 +16,7 @@ from mypage.settings import Settings
 from mypage.tenancy.middleware import PortalMiddleware
 from mypage.web import errors
 from mypage.web.render import redirect
+from mypage.web.sessions import DatabaseSessionStore
 
 
 def route_handlers() -> list:
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
     async def lifespan(app: Litestar):
         if settings.db_pool and settings.uses_postgres:
             await engine.start_connection_pool(min_size=2, max_size=10)
+        if isinstance(portal.session_store, DatabaseSessionStore):
+            # Expired sessions are otherwise deleted only when presented again.
+            await portal.session_store.purge_expired()
         worker, stop = None, asyncio.Event()
         if settings.smtp_url and settings.run_mail_worker:
             from mypage.mail.delivery import run_worker

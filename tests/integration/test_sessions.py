@@ -184,3 +184,16 @@ def test_redis_store_login_and_logout(redis_app, portal):
     client.submit("/logout", {}, follow_redirects=False)
     assert redis.get(redis_key) is None
     assert not logged_in(browser(app, cookie=cookie))
+
+
+def test_expired_sessions_are_purged_when_the_app_starts(app, portal):
+    from datetime import datetime, timedelta, timezone
+
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    run(SessionRecord.insert(SessionRecord(key="old", value=b"{}", expires_at=past),
+                             SessionRecord(key="live", value=b"{}", expires_at=future)).run())
+    with PortalClient(app, base_url="http://aicom.localhost"):  # runs the lifespan
+        pass
+    keys = {row["key"] for row in run(SessionRecord.select(SessionRecord.key).run())}
+    assert keys == {"live"}
