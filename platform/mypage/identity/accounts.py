@@ -9,6 +9,10 @@ from mypage.identity.tables import Account
 from mypage.tenancy.registry import Tenant
 
 
+CREDENTIALS = frozenset({"password_hash", "login_id", "totp_secret"})
+"""Account fields whose change ends the account's other sessions."""
+
+
 class AccountRepository:
     def __init__(self, tenant: Tenant):
         self.tenant = tenant
@@ -51,7 +55,10 @@ class AccountRepository:
         await account.save()
         return account
 
-    async def update(self, account: Account, **fields) -> None:
+    async def update(self, account: Account, *, keep_sessions: bool = False, **fields) -> None:
+        """Writes ``fields``; a change of credentials (:data:`CREDENTIALS`) also raises the account's
+        ``credentials_version``, which logs out every session opened under the old credentials
+        (``keep_sessions`` for a new hash of the same password)."""
         if account.tenant != self.slug:
             raise PermissionError("account of another tenant")
         if "login_id" in fields:
@@ -59,9 +66,17 @@ class AccountRepository:
             fields["login_id"] = self.key(fields["login_id"])
         for name, value in fields.items():
             setattr(account, name, value)
-        await Account.update({getattr(Account, k): v for k, v in fields.items()}).where(
-            Account.tenant == self.slug
-        ).where(Account.id == account.id)
+        values = {getattr(Account, k): v for k, v in fields.items()}
+        if CREDENTIALS & fields.keys() and not keep_sessions:
+            values[Account.credentials_version] = Account.credentials_version + 1
+        updated = await (
+            Account.update(values)
+            .where(Account.tenant == self.slug)
+            .where(Account.id == account.id)
+            .returning(Account.credentials_version)
+        )
+        if updated:
+            account.credentials_version = updated[0]["credentials_version"]
 
     async def delete(self, account: Account) -> None:
         await Account.delete().where(Account.tenant == self.slug).where(Account.id == account.id)

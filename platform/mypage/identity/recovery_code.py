@@ -123,8 +123,9 @@ async def new_password_submit(request: Request) -> Response:
         errors["password_confirm"] = _("パスワードが一致しません。同じパスワードを入力してください。")
     if errors:
         return render(request, "identity/recover_code_password.html", status_code=400, errors=errors)
+    changes = await reset_changes(tenant, account, password)
     async with atomic():
-        await repo.update(account, **reset_changes(password))
+        await repo.update(account, **changes)
         to = contact_address(account)
         if to:
             await enqueue(portal, tenant, to=to, template="recover_password_done", context={"label": login_label(tenant)})

@@ -14,7 +14,7 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import factors
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import verify_password
+from mypage.identity.passwords import verify_password_async
 from mypage.identity.registration.chosen_id import PREFIX, PURPOSE, flow_tenant, flow_tokens, link_hours
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError, Tokens
@@ -94,9 +94,11 @@ async def complete_submit(request: Request) -> Response:
         return _render_invalid(request, tenant, "used")
     if not password:
         return _render_complete(request, token, errors={"password": _("入力してください。")}, status_code=400)
-    if not verify_password(payload.get("password_hash"), password):
-        attempts = row["attempts"] + 1
-        await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
+    try:
+        attempts = await tokens.count_attempt(row)
+    except TokenError:
+        return _render_invalid(request, tenant, "used")
+    if not await verify_password_async(payload.get("password_hash"), password):
         await audit.record("register.confirm_failed", address=client_address(request), customer_id=payload.get("customer_id"))
         if attempts >= tokens.max_attempts:
             await tokens.revoke(PURPOSE, row["subject"])

@@ -16,7 +16,7 @@ from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import link_message
-from mypage.identity.recovery_support import login_label
+from mypage.identity.recovery_support import contact_address, login_label
 from mypage.identity.registration.email_id import PREFIX, PURPOSE, flow_guard
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
@@ -106,14 +106,16 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
                 email=contact,
                 status="active",
                 must_change_password=False,
-                failed_logins=0,
                 locked_until=None,
                 password_changed_at=now,
             )
             if target is not None:
                 account = target
                 replaced = True
+                previous = {"to": contact_address(account), "login_id": account.login_id_display or account.login_id}
+                # Replacing the credentials also ends every session of the account (credentials_version).
                 await repo.update(account, **changes)
+                await _tell_previous_contact(portal, tenant, account, previous, contact)
             else:
                 replaced = False
                 name = await Customer.select(Customer.name).where(Customer.tenant == tenant.slug).where(
@@ -154,6 +156,18 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
         return _invalid_link(request, exc.reason)
     session_of(request)["register_email_done"] = login_id
     return redirect(f"{PREFIX}/done")
+
+
+async def _tell_previous_contact(portal, tenant, account, previous: dict, new_contact: str) -> None:
+    """Re-registration replaced an account's ID and password: its contact address until now hears of it,
+    with what to do if it was not the customer (the completion mail tells it already when it stays the same)."""
+    if not previous["to"] or previous["to"].lower() == new_contact.lower():
+        return
+    changes = [login_label(tenant), _("パスワード"), _("連絡先メールアドレス")]
+    await enqueue(
+        portal, tenant, to=previous["to"], template="account_changed",
+        context={"name": account.nickname or account.display_name, "login_id": previous["login_id"], "changes": changes},
+    )
 
 
 @get(f"{PREFIX}/done", guards=[flow_guard])
