@@ -204,3 +204,16 @@ def test_record_guesses_are_limited_per_customer_whatever_the_address(app, live)
     right = live.tenant("itscom").submit("/register/email-id", {**base, "pay_value": "4321"})
     assert right.status_code == 429
 
+
+
+def test_id_availability_checks_are_rate_limited(app, live):
+    """IDチェック tells which IDs exist: one address gets ``id_checks_per_address`` answers, in parallel too."""
+    allowed = _lockout(app, "aicom").id_checks_per_address
+    make_customer("aicom", number="0001234567", phone="0748621234", name_kana="アイコム　タロウ")
+    attacker = live.tenant("aicom")
+    verified = attacker.submit("/register/chosen-id", {"customer_number": "1234567", "phone": "0748621234", "name_kana": "アイコム　タロウ"})
+    assert verified.status_code == 303, verified.text
+    answers = attacker.fire("/register/chosen-id/check-id", [{"login_id": f"probe-{n:03d}"} for n in range(allowed * 2)])
+    kinds = [r.json()["status"] for r in answers]
+    assert kinds.count("ok") + kinds.count("taken") == allowed
+    assert kinds.count("limited") == allowed
