@@ -106,8 +106,8 @@ def test_registration_rules_and_messages(live_server, page, free_customers):
     page.locator("#f-name_kana").fill(hiragana)
     page.get_by_role("button", name="認証").click()
     expect(page.locator("h1")).to_have_text("初回会員登録(初期情報)")
-    expect(page.locator("#f-login_id-rule")).to_contain_text("※半角英数記号で5~30文字で設定できます。")
-    expect(page.locator("#f-password-rule")).to_contain_text("※大文字・小文字を含む、半角英数字の最低2種類を使用し8~16文字で設定できます。")
+    expect(page.locator("#f-login_id-rule")).to_contain_text("※半角英数記号で5〜30文字で設定できます。")
+    expect(page.locator("#f-password-rule")).to_contain_text("※大文字・小文字を含む、半角英数字の最低2種類を使用し8〜16文字で設定できます。")
 
     # IDチェック names the broken rule, or says the ID is taken.
     page.locator("#f-login_id").fill("abc")
@@ -162,7 +162,7 @@ def test_forgotten_password_by_email_link(live_server, page, inbox, free_custome
 
     page.goto(link)
     expect(page.locator("dl.facts")).to_contain_text("forgot-browser")
-    expect(page.locator("#f-password-rule")).to_contain_text("8~16文字")
+    expect(page.locator("#f-password-rule")).to_contain_text("8〜16文字")
     page.locator("#f-password").fill("short1A")
     page.locator("#f-password_confirm").fill("short1A")
     page.get_by_role("button", name="パスワードを再設定する").click()
