@@ -573,13 +573,31 @@ async def _write(slug: str, plan: Plan) -> dict[str, int]:
     }
 
 
+def notice_date(notice: dict, today: date) -> date:
+    """When a demo notice was posted: ``days_ago`` before today, or, for a seasonal notice whose text names a
+    date (a holiday), on ``published = "MM-DD"`` — its latest occurrence on or before today, so the notice
+    never announces a holiday that lies months in the past when it was posted."""
+    published = notice.get("published")
+    if not published:
+        return today - timedelta(days=notice.get("days_ago", 0))
+    month, day = (int(part) for part in str(published).split("-"))
+    for year in (today.year, today.year - 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:  # 02-29 outside a leap year
+            candidate = date(year, month, 28)
+        if candidate <= today:
+            return candidate
+    return candidate
+
+
 async def _notices(slug: str, profile: Profile, today: date) -> int:
     rows = [
         {
             "tenant": slug,
             "title": n["title"],
             "body": n["body"],
-            "published_on": today - timedelta(days=n.get("days_ago", 0)),
+            "published_on": notice_date(n, today),
             "important": n.get("important", False),
         }
         for n in profile.notices
