@@ -113,4 +113,5 @@ EN = {
 'お申込みの際の入力内容': 'What to enter when applying',
 '通話明細は、お申込みの翌月の通話明細記録より閲覧が可能です。': 'Call details can be viewed from the month after you apply.',
 '紙発送停止後もマイページにてこれまでと同様の内容をPDFにてダウンロード可能です。': 'After paper mailing stops, you can still download the same content as a PDF on My Page.',
+'（新しいタブで開きます）': ' (opens in a new tab)',
 }
