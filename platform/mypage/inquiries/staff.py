@@ -19,7 +19,7 @@ import click
 
 from mypage import i18n
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.inquiries.repository import InquiryRepository
 from mypage.inquiries.service import category, next_month, reference
 from mypage.inquiries.tables import Inquiry
@@ -53,7 +53,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
     """Approves the inquiry and applies what it asks for; returns it. Raises :class:`StaffError`."""
     repo = InquiryRepository(tenant.slug)
     effective = next_month(on or i18n.today(tenant.config.timezone))
-    async with atomic():
+    async with serialised(Inquiry, inquiry_id):  # decided once, even by two staff at the same moment
         inquiry = await _pending(tenant, inquiry_id)
         applied: dict = {}
         if inquiry.applies == "call_details" and inquiry.customer is not None:
@@ -97,7 +97,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
 
 async def reject(tenant: Tenant, inquiry_id: int, *, staff: str = "staff", note: str = "") -> Inquiry:
     repo = InquiryRepository(tenant.slug)
-    async with atomic():
+    async with serialised(Inquiry, inquiry_id):
         inquiry = await _pending(tenant, inquiry_id)
         await repo.decide(
             inquiry, status="rejected", decided_at=datetime.now(timezone.utc), decided_by=staff, note=note[:500]
