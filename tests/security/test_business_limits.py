@@ -14,8 +14,11 @@ import time
 
 from conftest import run
 
+from mypage.addons.tables import AddonSubscription
+from mypage.audit.log import AuditLog
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
+from mypage.inquiries.tables import Inquiry
 from mypage.mailboxes.tables import Mailbox
 from mypage.records.tables import Customer
 from mypage.web.sessions import COOKIE_NAME, DatabaseSessionStore, _store_key
@@ -168,3 +171,68 @@ def mutual_attack(live: LiveServer, round_no: int) -> None:
 def test_administrators_demoting_and_deleting_each_other_leave_one(live):
     for round_no in range(4):
         mutual_attack(live, round_no)
+
+
+def test_parallel_member_registrations_never_exceed_max_members(live, portal):
+    limit = portal.tenants.get("nmedia").config.features.members.max_members
+    customer = make_customer("nmedia", "1000099")
+    admin = make_account("nmedia", customer, "adm099", role="owner")
+    room = 3
+    run(Account.insert(*(
+        Account(tenant="nmedia", customer=customer, login_id=f"gen{i:03d}", login_id_display=f"gen{i:03d}",
+                email=f"gen{i:03d}@example.jp", role="general", password_hash="x")
+        for i in range(limit - 1 - room)
+    )).run())
+    attacker = signed_in(live, "nmedia", admin)
+    forms = [{"action": "register", "email": f"new{i:02d}@example.jp", "display_name": f"新規{i}", "role": "general",
+              "mail_notify": "no"} for i in range(PARALLEL)]
+    try:
+        answers = attacker.fire("/members", forms)
+    finally:
+        attacker.close()
+    stored = fetch(Account.count().where(Account.tenant == "nmedia").where(Account.customer == customer))
+    assert stored == limit, f"{stored} accounts against a limit of {limit}"
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(303) == room, statuses
+    refused = [a for a in answers if a.status_code != 303]
+    assert all(a.status_code == 400 and f"登録できるユーザは{limit}人までです。" in a.text for a in refused), statuses
+
+
+# --- インターネットセキュリティサービス: at most one open subscription per customer --------------------------------
+
+
+def test_parallel_addon_applications_make_one_subscription(live):
+    customer = make_customer("itscom", "3000002", services="internet")
+    account = make_account("itscom", customer, "hanako@example.jp")
+    attacker = signed_in(live, "itscom", account)
+    try:
+        answers = attacker.fire("/security/apply", [{} for _ in range(PARALLEL)])
+    finally:
+        attacker.close()
+    assert [(a.status_code, a.headers.get("location")) for a in answers] == [(303, "/security")] * PARALLEL
+    rows = fetch(AddonSubscription.objects().where(AddonSubscription.customer == customer))
+    assert len(rows) == 1 and rows[0].cancelled_on is None, f"{len(rows)} subscriptions"
+    assert len(run(AuditLog("itscom").events(event="addon.applied"))) == 1
+
+
+# --- お問い合わせ: at most max_per_hour per account ------------------------------------------------------------------
+
+
+def test_parallel_inquiries_never_exceed_the_hourly_limit(live, portal):
+    limit = portal.tenants.get("nmedia").config.features.inquiries.max_per_hour
+    customer = make_customer("nmedia", "1000098")
+    account = make_account("nmedia", customer, "inq098")
+    room = 3
+    run(Inquiry.insert(*(
+        Inquiry(tenant="nmedia", customer=customer, account=account, category="other", subject="", body=f"既存{i}")
+        for i in range(limit - room)
+    )).run())
+    attacker = signed_in(live, "nmedia", account)
+    try:
+        answers = attacker.fire("/inquiries", [{"category": "other", "body": f"並行{i}"} for i in range(PARALLEL)])
+    finally:
+        attacker.close()
+    stored = fetch(Inquiry.count().where(Inquiry.account == account))
+    assert stored == limit, f"{stored} inquiries in an hour against a limit of {limit}"
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(303) == room and statuses.count(429) == PARALLEL - room, statuses
