@@ -16,6 +16,7 @@ from conftest import run
 
 from mypage.addons.tables import AddonSubscription
 from mypage.audit.log import AuditLog
+from mypage.billing.tables import PaymentCard
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
 from mypage.inquiries.tables import Inquiry
@@ -32,9 +33,10 @@ ADMIN_ROLES = ("owner", "admin")
 # --- rows and sessions made directly (login factors have their own tests) -------------------------------------
 
 
-def make_customer(tenant: str, number: str, *, services: str = "internet") -> int:
+def make_customer(tenant: str, number: str, *, services: str = "internet", **fields) -> int:
     async def go():
-        customer = Customer(tenant=tenant, number=number, name="日本　太郎", name_kana="ニホン　タロウ", services=services)
+        customer = Customer(tenant=tenant, number=number, name="日本　太郎", name_kana="ニホン　タロウ", services=services,
+                            **fields)
         await customer.save()
         return customer.id
 
@@ -236,3 +238,23 @@ def test_parallel_inquiries_never_exceed_the_hourly_limit(live, portal):
     assert stored == limit, f"{stored} inquiries in an hour against a limit of {limit}"
     statuses = [a.status_code for a in answers]
     assert statuses.count(303) == room and statuses.count(429) == PARALLEL - room, statuses
+
+
+# --- お支払い方法: at most one card per customer --------------------------------------------------------------------
+
+
+def test_parallel_card_confirmations_keep_one_card(live):
+    customer = make_customer("itscom", "3000003", payment_method="bank", bank_name="東急銀行", bank_last4="4321")
+    account = make_account("itscom", customer, "card@example.jp")
+    attacker = signed_in(live, "itscom", account)
+    try:
+        entered = attacker.submit("/billing/payment-method/card", {
+            "card_number": "4111 1111 1111 1111", "expiry": "12/39", "holder": "TARO YAMADA", "cvc": "123"})
+        assert entered.headers["location"] == "/billing/payment-method/card/confirm"
+        answers = attacker.fire("/billing/payment-method/card/confirm", [{} for _ in range(PARALLEL)])
+    finally:
+        attacker.close()
+    statuses = [a.status_code for a in answers]
+    assert all(status < 500 for status in statuses), statuses
+    assert fetch(PaymentCard.count().where(PaymentCard.customer == customer)) == 1
+    assert fetch(Customer.select(Customer.payment_method).where(Customer.id == customer).first())["payment_method"] == "card"

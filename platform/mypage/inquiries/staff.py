@@ -19,11 +19,12 @@ import click
 
 from mypage import i18n
 from mypage.audit.log import AuditLog
-from mypage.db.locks import serialised
+from mypage.db.locks import lock_for_update, serialised
 from mypage.inquiries.repository import InquiryRepository
 from mypage.inquiries.service import category, next_month, reference
 from mypage.inquiries.tables import Inquiry
 from mypage.mail.outbox import enqueue
+from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 
 PAPER_KINDS = {
@@ -55,6 +56,9 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
     effective = next_month(on or i18n.today(tenant.config.timezone))
     async with serialised(Inquiry, inquiry_id):  # decided once, even by two staff at the same moment
         inquiry = await _pending(tenant, inquiry_id)
+        if inquiry.customer is not None:
+            # the customer's paper stops are "at most one per kind": two inquiries approved at once insert one
+            await lock_for_update(Customer, inquiry.customer)
         applied: dict = {}
         if inquiry.applies == "call_details" and inquiry.customer is not None:
             contracts = await repo.phone_contracts(inquiry.customer)
