@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from mypage.audit.log import AuditLog
+from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity.passwords import hash_password
@@ -122,11 +123,15 @@ async def register(tenant: Tenant, account: Account, local: str, subdomain: str,
     full_address = address_of(tenant, local, subdomain)
     password = new_password()
     password_hash = hash_password(password)
+    not_eligible = _("メールアドレスはインターネットサービスご契約のお客さまのみご利用いただけます。")
+    if account.customer is None:
+        raise RegistrationError(not_eligible)
     try:
-        async with atomic():
+        # "At most max_addresses per customer": the count and the insert under the customer's lock (db/locks.py).
+        async with serialised(Customer, account.customer):
             customer = await repo.customer(account.customer)
             if not is_eligible(tenant, customer):
-                raise RegistrationError(_("メールアドレスはインターネットサービスご契約のお客さまのみご利用いただけます。"))
+                raise RegistrationError(not_eligible)
             limit = tenant.config.features.mailboxes.max_addresses
             if await repo.count(customer.id) >= limit:
                 raise RegistrationError(_("メールアドレスは{n}つまで登録できます。").format(n=limit))
