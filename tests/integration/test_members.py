@@ -236,7 +236,7 @@ def test_invoice_import_notifies_members(db, deliver):
     assert deliver().messages == []
 
 
-def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, client_for, portal, deliver):
+def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, db, client_for, portal, deliver):
     from click.testing import CliRunner
 
     from mypage.cli import main
@@ -255,5 +255,6 @@ def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, client
 
     with pytest.raises(ValueError):
         run(post_notice(portal, portal.tenants.get("nmedia"), title="  ", body=""))
-    result = CliRunner().invoke(main, ["staff", "notice", "nobody", "--title", "x"])
+    scratch = {"MYPAGE_SQLITE_PATH": str(db.sqlite_path.with_name("cli-scratch.sqlite3")), "MYPAGE_DATABASE_URL": ""}
+    result = CliRunner().invoke(main, ["staff", "notice", "nobody", "--title", "x"], env=scratch)
     assert result.exit_code != 0 and "nobody" in result.output
