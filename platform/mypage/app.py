@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/healthz"],
+            # Litestar searches these patterns anywhere in the path: anchored, or ``POST /x/healthz`` skips the check.
+            exclude=[r"^/healthz\Z"],
         ),
         # Before the CSRF middleware of every route: form bodies are decoded strictly, once (web/forms.py).
         middleware=[FormGuard],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 
 from mypage.i18n import N_
@@ -37,7 +38,7 @@ def error_page(request: Request, status: int) -> Response:
     message = _(message) if message else ""  # gettext("") would answer the catalog's header
     if request.scope.get("state", {}).get("tenant") is None:
         return Response(content=f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{title}</h1><p>{message}</p>",
-                        media_type="text/html; charset=utf-8", status_code=status)
+                        media_type=MediaType.HTML, status_code=status)  # Litestar adds "; charset=utf-8"
     return render(request, "error.html", status_code=status, status=status, title=title, message=message)
 
 
