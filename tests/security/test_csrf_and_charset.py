@@ -67,9 +67,3 @@ def test_every_kind_of_response_has_exactly_one_charset(live, app):
     dev = httpx.get(f"{live.base_url}/", headers={"Host": "localhost"})
     assert _charsets(dev) == 1, dev.headers.get("content-type")
 
-
-def test_call_csv_names_its_own_charset_once():
-    from mypage.calls import routes
-
-    source = (routes.__file__ and open(routes.__file__, encoding="utf-8").read())
-    assert "charset=" not in source.split("media_type=", 1)[1].split("\n", 1)[0]  # the media type carries no charset
