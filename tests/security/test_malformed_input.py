@@ -408,3 +408,16 @@ def test_a_form_field_with_a_file_or_bad_bytes_is_a_themed_400_in_english_too(li
 def test_source_scan_finds_the_form_fields():
     assert Path(ROOT / "platform" / "mypage").is_dir()
     assert {"login_id", "password", "otp", "current_password"} <= source_field_names()
+
+
+def test_json_strings_with_nul_or_lone_surrogates_are_refused(live):
+    attacker = live.tenant("aicom")
+    try:
+        token = attacker.csrf()
+        for body in (b'{"login_id": "a\\u0000b"}', b'{"login_id": "\\ud800"}', b'{"x": [{"y": "\\u0001"}]}'):
+            response = attacker.client.post("/register/chosen-id/check-id", content=body,
+                                            headers={"Content-Type": "application/json", "x-csrftoken": token})
+            assert response.status_code == 400, (body, response.status_code)
+            check_answer(response, f"JSON {body!r}")
+    finally:
+        attacker.close()

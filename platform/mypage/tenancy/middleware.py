@@ -28,10 +28,11 @@ def _is_dev_path(path: str) -> bool:
 LAST_SEEN_STEP = 30
 
 
-# ``name[:port]``: what Litestar can parse into a URL (``aicom.localhost:8612:1`` made every page a 500).
+# ``name[:port]``: what Litestar can parse into a URL (``portal.example:8612:1`` made every page a 500).
 _HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?")
 # C0 controls other than TAB/LF/CR, as in web/forms.py: no address needs them; PostgreSQL refuses NUL.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _valid_host(host: str) -> bool:
@@ -41,7 +42,7 @@ def _valid_host(host: str) -> bool:
 
 def _malformed_target(scope: Scope) -> bool:
     """A path or query string carrying control characters (``/static/%00``, ``?token=%00``)."""
-    if _CONTROL.search(scope.get("path", "").encode("utf-8", "surrogateescape")):
+    if _CONTROL_TEXT.search(scope.get("path", "")):
         return True
     query = scope.get("query_string", b"")
     return bool(query) and bool(_CONTROL.search(unquote_to_bytes(query)))

@@ -12,6 +12,7 @@ portal form uploads files.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from urllib.parse import parse_qsl
@@ -103,6 +104,30 @@ def parse_multipart(body: bytes, boundary: str | None) -> dict[str, str | list[s
     return _collect(pairs)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_json(body: bytes) -> None:
+    """JSON bodies (the ID-check script) obey the same rules: no control characters or lone surrogates in
+    any string. Unparseable JSON is left to the handler, which answers it as it would any bad request."""
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            _text(item, "JSON string")
+            if _SURROGATE.search(item):
+                raise BadForm("lone surrogate in JSON")
+
+
 class FormGuard:
     """ASGI middleware (app level, so it wraps the CSRF middleware of every route)."""
 
@@ -117,6 +142,9 @@ class FormGuard:
     async def _decode(self, scope: Scope, receive: Receive) -> None:
         request = scope["litestar_app"].request_class(scope=scope, receive=receive)
         content_type, options = request.content_type
+        if content_type == "application/json":
+            check_json(await request.body())
+            return
         if content_type not in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
             return
         body = await request.body()  # enforces the body size limit (413); kept for later readers
