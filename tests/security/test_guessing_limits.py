@@ -217,3 +217,15 @@ def test_id_availability_checks_are_rate_limited(app, live):
     kinds = [r.json()["status"] for r in answers]
     assert kinds.count("ok") + kinds.count("taken") == allowed
     assert kinds.count("limited") == allowed
+
+
+def test_recovery_codes_for_unknown_ids_answer_like_known_ones(app, live):
+    limit = _tokens(app, "itscom").max_attempts
+    make_account("itscom", "known.code@itscom.example", email="known.code@example.jp", recovery_method="email_code")
+    transcripts = {}
+    for login_id in ("known.code@itscom.example", "nobody.code@itscom.example"):
+        attacker = _itscom_recovery(live, login_id, "email_code")
+        answers = [attacker.submit("/forgot/code", {"code": "000000"}) for _ in range(limit + 2)]
+        transcripts[login_id] = [(r.status_code, "続けて失敗" in r.text, "正しくありません" in r.text) for r in answers]
+    assert transcripts["known.code@itscom.example"] == transcripts["nobody.code@itscom.example"]
+    assert transcripts["known.code@itscom.example"][-1][1]

@@ -23,7 +23,7 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.i18n import long_date, today
 from mypage.identity import normalize
-from mypage.identity.accounts import AccountRepository
+from mypage.identity.accounts import AccountRepository, LoginIdTaken
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import code_message
 from mypage.identity.passwords import hash_password_async
@@ -221,28 +221,33 @@ async def id_confirm_submit(request: Request) -> Response:
     if choice == "new":
         changes["email"] = new_id
     repo = AccountRepository(tenant)
-    async with atomic():
-        if await repo.login_id_taken(new_id, except_id=account.id):
-            return render(
-                request, "identity/account_change_id_confirm.html", status_code=409, errors={},
-                form_error=_("この{label}はすでに使用されています。別の{label}を入力してください。").format(label=login_label(tenant)),
-                **context,
+    taken = render(
+        request, "identity/account_change_id_confirm.html", status_code=409, errors={},
+        form_error=_("この{label}はすでに使用されています。別の{label}を入力してください。").format(label=login_label(tenant)),
+        **context,
+    )
+    if await repo.login_id_taken(new_id, except_id=account.id):
+        return taken
+    old_id = _shown_id(account)
+    try:
+        async with atomic():
+            await repo.update(account, **changes)
+            new_contact = contact_address(account)
+            recipients = [new_contact] + ([old_contact] if old_contact and old_contact.lower() != new_contact.lower() else [])
+            for to in recipients:
+                await enqueue(
+                    portal,
+                    tenant,
+                    to=to,
+                    template="account_change_id_done",
+                    context={"new": new_id, "changed_on": today(), "label": login_label(tenant)},
+                )
+            await AuditLog(tenant.slug).record(
+                "login_id.changed", account_id=account.id, address=client_address(request), old=old_id[:100],
+                contact_changed=choice == "new",
             )
-        old_id = _shown_id(account)
-        await repo.update(account, **changes)
-        new_contact = contact_address(account)
-        recipients = [new_contact] + ([old_contact] if old_contact and old_contact.lower() != new_contact.lower() else [])
-        for to in recipients:
-            await enqueue(
-                portal,
-                tenant,
-                to=to,
-                template="account_change_id_done",
-                context={"new": new_id, "changed_on": today(), "label": login_label(tenant)},
-            )
-        await AuditLog(tenant.slug).record(
-            "login_id.changed", account_id=account.id, address=client_address(request), old=old_id[:100], contact_changed=choice == "new"
-        )
+    except LoginIdTaken:  # taken by another account after the check: the unique index decided
+        return taken
     keep_session(request, account)
     session = session_of(request)
     session.pop(ID_STATE)

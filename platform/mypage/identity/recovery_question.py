@@ -152,7 +152,9 @@ async def identify_submit(request: Request) -> Response:
         method=method,
         **({} if account else {"login_id": login_id[:100], "reason": "unknown_id"}),
     )
-    state = {"account_id": account.id if account else None, "method": method, "t": int(time.time()), "fails": 0}
+    state = {"account_id": account.id if account else None, "method": method, "t": int(time.time())}
+    if account is None:
+        state["login_id"] = AccountRepository(tenant).key(login_id)
     save_flow_state(request, state)
     if method == "secret_question":
         return redirect(f"{PREFIX}/question")

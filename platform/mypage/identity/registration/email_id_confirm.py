@@ -10,10 +10,10 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
-from mypage.identity.accounts import AccountRepository
+from mypage.identity.accounts import AccountRepository, LoginIdTaken
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import link_message
 from mypage.identity.recovery_support import contact_address, login_label
@@ -92,7 +92,8 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
     repo = AccountRepository(tenant)
     now = datetime.now(timezone.utc)
     try:
-        async with atomic():
+        # One registration per customer at a time: the account lookups and the write under the customer's lock.
+        async with serialised(Customer, customer_id):
             payload = await tokens.consume(PURPOSE, token)
             holder = await repo.by_login_id(login_id)
             if holder is not None and holder.customer != customer_id:
@@ -142,20 +143,26 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
                 customer_id=customer_id,
                 replaced=replaced,
             )
+    except LoginIdTaken:
+        return _login_id_taken(request, tenant)
     except TokenError as exc:
         if exc.reason == "taken":
-            return render(
-                request,
-                "identity/register_email_invalid.html",
-                status_code=409,
-                message=_("この{label}はすでに使用されています。お手数ですが、はじめから登録をやり直してください。").format(
-                    label=login_label(tenant)
-                ),
-                prefix=PREFIX,
-            )
+            return _login_id_taken(request, tenant)
         return _invalid_link(request, exc.reason)
     session_of(request)["register_email_done"] = login_id
     return redirect(f"{PREFIX}/done")
+
+
+def _login_id_taken(request: Request, tenant) -> Response:
+    return render(
+        request,
+        "identity/register_email_invalid.html",
+        status_code=409,
+        message=_("この{label}はすでに使用されています。お手数ですが、はじめから登録をやり直してください。").format(
+            label=login_label(tenant)
+        ),
+        prefix=PREFIX,
+    )
 
 
 async def _tell_previous_contact(portal, tenant, account, previous: dict, new_contact: str) -> None:

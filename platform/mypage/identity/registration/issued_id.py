@@ -24,6 +24,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
+from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
@@ -34,6 +35,7 @@ from mypage.identity.policy import check_email, check_password
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError
 from mypage.identity.verification import LABELS, VerificationGate, clean
+from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
@@ -151,17 +153,18 @@ async def register_submit(request: Request) -> Response:
         return _form(request, tenant, values=values, status_code=400, form_error=_("指定の顧客は存在しません。"))
     customer = matches[0]
     repo = AccountRepository(tenant)
-    owners = [a for a in await repo.by_customer(customer["id"]) if a.role == "owner"]
-    if any(a.status != "pending" for a in owners):
-        await audit.record("register.already_registered", address=address, customer_id=customer["id"])
-        return _form(
-            request,
-            tenant,
-            values=values,
-            status_code=409,
-            form_error=_("このご契約は既に登録されています。アクセスIDまたはパスワードをお忘れの場合は、ログイン画面の「IDまたはパスワードをお忘れの方はこちら」からお手続きください。"),
-        )
-    async with atomic():
+    # One registration per customer at a time: the owner check and the new account under the customer's lock.
+    async with serialised(Customer, customer["id"]):
+        owners = [a for a in await repo.by_customer(customer["id"]) if a.role == "owner"]
+        if any(a.status != "pending" for a in owners):
+            await audit.record("register.already_registered", address=address, customer_id=customer["id"])
+            return _form(
+                request,
+                tenant,
+                values=values,
+                status_code=409,
+                form_error=_("このご契約は既に登録されています。アクセスIDまたはパスワードをお忘れの場合は、ログイン画面の「IDまたはパスワードをお忘れの方はこちら」からお手続きください。"),
+            )
         for old in owners:  # an unfinished registration is replaced by the new one
             await repo.delete(old)
         account, _temporary = await create_issued_account(
