@@ -372,6 +372,4 @@ EN = {
 '印刷': 'Print',
 '閉じる': 'Close',
 '※利用規約は新しいタブで開きます。': 'The terms of use open in a new tab.',
-'IDチェックの回数が多すぎます。しばらく時間をおいてからお試しください。': 'Too many ID checks. Please wait a while and try again.',
-'ご登録情報(IDまたはパスワード等)が変更されたため、ログアウトしました。もう一度ログインしてください。': 'You were logged out because your registration details (such as your ID or password) were changed. Please log in again.',
 }
