@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mypage import i18n
 from mypage.web.printview import drop_stale
+from mypage.web.proxies import TrustedProxies
 from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
 
 LOGIN_KEYS = ("account_id", "login_at", "pending_login")
@@ -31,6 +32,10 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
+
+
+def _headers(scope: Scope, name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in scope.get("headers", []) if key == name]
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -53,6 +58,7 @@ class PortalMiddleware:
     def __init__(self, app: ASGIApp, portal) -> None:
         self.app = app
         self.portal = portal
+        self.proxies = TrustedProxies(portal.settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +70,11 @@ class PortalMiddleware:
         state = scope.setdefault("state", {})
         state["portal"] = portal
         state["tenant"] = tenant
+        # The one place the client's address is decided (``web.render.client_address`` reads it).
+        peer = scope.get("client")
+        state["client_address"] = self.proxies.client_address(
+            peer[0] if peer else "", _headers(scope, b"x-forwarded-for") if self.proxies else ()
+        )
         cookies = _cookies(scope)
 
         if tenant is None:

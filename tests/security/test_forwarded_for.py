@@ -1,0 +1,85 @@
+"""Per-address login limits cannot be dodged with a forged X-Forwarded-For (the server as ``mypage run`` serves it).
+
+Attackers on this machine come from loopback, which uvicorn's own proxy-header handling trusts by default;
+``mypage run`` turns that off and the portal middleware believes the header only from MYPAGE_TRUSTED_PROXIES.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+
+from mypage.app import create_app
+from mypage.cli import server_options
+from mypage.identity.tables import LoginFailure
+from mypage.portal import Portal
+
+ADDRESS_LIMITED = "短時間に多くのログイン失敗がありました"
+
+
+@contextmanager
+def serve(app, settings):
+    """The app under uvicorn with the options ``mypage run`` uses (on a free port, in a thread)."""
+    options = {**server_options(settings), "log_level": "warning"}
+    options.pop("host"), options.pop("port")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", access_log=False, **options))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def wrong_logins(base_url: str, count: int, forwarded_for) -> list[httpx.Response]:
+    with httpx.Client(base_url=base_url, headers={"Host": "aicom.localhost"}, timeout=60) as client:
+        client.get("/login")
+        token = client.cookies.get("mypage_csrf")
+        assert token
+        return [
+            client.post(
+                "/login",
+                data={"login_id": f"nobody-{i}", "password": "Wrong-pass-1", "_csrf_token": token},
+                headers={"X-Forwarded-For": forwarded_for(i)},
+            )
+            for i in range(count)
+        ]
+
+
+def recorded_addresses() -> set[str]:
+    rows = asyncio.run(LoginFailure.select(LoginFailure.address).where(LoginFailure.tenant == "aicom").run())
+    return {row["address"] for row in rows}
+
+
+def test_spoofed_forwarded_for_from_loopback_still_hits_the_address_limit(app, db):
+    with serve(app, db) as base_url:
+        responses = wrong_logins(base_url, 30, lambda i: f"203.0.113.{i + 1}, 198.51.100.{i + 1}")
+    statuses = [r.status_code for r in responses]
+    assert statuses[:20] == [400] * 20, statuses
+    assert statuses[20:] == [429] * 10, statuses
+    assert all(ADDRESS_LIMITED in r.text for r in responses[20:])
+    assert recorded_addresses() == {"127.0.0.1"}
+
+
+def test_a_trusted_proxy_passes_on_the_client_address(db, portal):
+    settings = db.with_(trusted_proxies=("127.0.0.1",))
+    app = create_app(settings, portal=Portal(settings, tenants=portal.tenants))
+    with serve(app, settings) as base_url:
+        # what nginx sends with $proxy_add_x_forwarded_for: the client's own (forged) entry, then the real one
+        responses = wrong_logins(base_url, 25, lambda i: f"6.6.6.6, 203.0.113.{i + 1}")
+    assert [r.status_code for r in responses] == [400] * 25
+    assert recorded_addresses() == {f"203.0.113.{i + 1}" for i in range(25)}
