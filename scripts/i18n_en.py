@@ -37,6 +37,8 @@ EN = {
 '送信されたデータが大きすぎます': 'The data sent is too large',
 'しばらく時間をおいてからお試しください': 'Please try again later',
 'ただいま処理できません': 'We cannot process your request right now',
+'ただいまサービスを利用できません': 'The service is temporarily unavailable',
+'ただいまサービスを利用できません。しばらく時間をおいてからもう一度お試しください。': 'The service is temporarily unavailable. Please wait a while and try again.',
 '画面の有効期限が切れたか、不正な操作です。もう一度最初からお試しください。': 'The page has expired or the operation is not valid. Please start again from the beginning.',
 'お探しのページは見つかりませんでした。アドレスをご確認ください。': 'The page you are looking for was not found. Please check the address.',
 '短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。': 'There were many requests in a short time. Please wait a while and try again.',

@@ -7,42 +7,16 @@ Attackers on this machine come from loopback, which uvicorn's own proxy-header h
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
-from contextlib import contextmanager
 
 import httpx
-import uvicorn
 
 from mypage.app import create_app
-from mypage.cli import server_options
 from mypage.identity.tables import LoginFailure
 from mypage.portal import Portal
 
+from .servers import serve
+
 ADDRESS_LIMITED = "短時間に多くのログイン失敗がありました"
-
-
-@contextmanager
-def serve(app, settings):
-    """The app under uvicorn with the options ``mypage run`` uses (on a free port, in a thread)."""
-    options = {**server_options(settings), "log_level": "warning"}
-    options.pop("host"), options.pop("port")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", access_log=False, **options))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def wrong_logins(base_url: str, count: int, forwarded_for) -> list[httpx.Response]:

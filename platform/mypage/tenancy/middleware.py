@@ -9,16 +9,19 @@ from __future__ import annotations
 import time
 from http.cookies import SimpleCookie
 
+from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mypage import i18n
 from mypage.web.printview import drop_stale
 from mypage.web.proxies import TrustedProxies
-from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
+from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, Session, load_session, save_session
 
 LOGIN_KEYS = ("account_id", "login_at", "pending_login")
 DEV_HOSTS = ("localhost", "127.0.0.1")
+HEALTH_PATHS = ("/healthz", "/readyz")
+"""Liveness and readiness probes: answered on any host, without a session (they must not need the database)."""
 
 
 def _is_dev_path(path: str) -> bool:
@@ -77,6 +80,13 @@ class PortalMiddleware:
         )
         cookies = _cookies(scope)
 
+        if scope.get("path", "") in HEALTH_PATHS:
+            i18n.set_locale("ja")
+            state["locale"] = "ja"
+            state["session"] = None
+            await self.app(scope, receive, self._headers_only(send))
+            return
+
         if tenant is None:
             if portal.settings.dev_mode and host in DEV_HOSTS and _is_dev_path(scope.get("path", "")):
                 i18n.set_locale("ja")
@@ -98,7 +108,12 @@ class PortalMiddleware:
         state["locale"] = locale
         lang_cookie = _query_lang(scope) if _query_lang(scope) in config.locales else None
 
-        session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+        try:
+            session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+        except Exception as exc:  # outside Litestar's exception handlers: answer the themed page here
+            state["session"] = Session(None, {}, tenant.slug)
+            await self._error_page(scope, receive, send, tenant, exc)
+            return
         now = int(time.time())
         if session.get("account_id") is not None:
             idle_limit = config.session.idle_timeout_minutes * 60
@@ -120,10 +135,20 @@ class PortalMiddleware:
 
         settings = portal.settings
 
+        failed = False
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal failed
+            if failed:
+                return  # the rest of the response that could not be completed
             if message["type"] == "http.response.start":
+                try:
+                    cookie = await save_session(portal.session_store, session)
+                except Exception as exc:  # the session store failed: the response cannot be sent as it is
+                    failed = True
+                    await self._error_page(scope, receive, send, tenant, exc)
+                    return
                 headers = MutableScopeHeaders.from_message(message)
-                cookie = await save_session(portal.session_store, session)
                 secure = "; Secure" if settings.secure_cookies else ""
                 if cookie == "":
                     headers.add("set-cookie", f"{COOKIE_NAME}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
@@ -139,13 +164,21 @@ class PortalMiddleware:
 
         await self.app(scope, receive, send_wrapper)
 
-    def _headers_only(self, send: Send) -> Send:
+    def _headers_only(self, send: Send, tenant=None) -> Send:
         async def wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.portal.security_headers(MutableScopeHeaders.from_message(message), None)
+                self.portal.security_headers(MutableScopeHeaders.from_message(message), tenant)
             await send(message)
 
         return wrapper
+
+    async def _error_page(self, scope: Scope, receive: Receive, send: Send, tenant, exc: Exception) -> None:
+        """The tenant's error page for a failure in this middleware (503 when the database is unavailable)."""
+        from mypage.web import errors
+
+        request = Request(scope, receive)
+        response = errors.server_error(request, exc)
+        await response.to_asgi_response(None, request)(scope, receive, self._headers_only(send, tenant))
 
     async def _unknown_host(self, send: Send) -> None:
         body = self.portal.unknown_host_page().encode()

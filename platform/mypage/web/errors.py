@@ -7,6 +7,7 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from mypage.db.errors import is_unavailable
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.web.render import render
@@ -21,13 +22,17 @@ TITLES = {
     413: N_("送信されたデータが大きすぎます"),
     429: N_("しばらく時間をおいてからお試しください"),
     500: N_("ただいま処理できません"),
+    503: N_("ただいまサービスを利用できません"),
 }
 MESSAGES = {
     403: N_("画面の有効期限が切れたか、不正な操作です。もう一度最初からお試しください。"),
     404: N_("お探しのページは見つかりませんでした。アドレスをご確認ください。"),
     429: N_("短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。"),
     500: N_("申し訳ございません。時間をおいてもう一度お試しください。"),
+    503: N_("ただいまサービスを利用できません。しばらく時間をおいてからもう一度お試しください。"),
 }
+RETRY_AFTER_SECONDS = 30
+"""``Retry-After`` of the 503 page shown while the database is unavailable."""
 
 
 def _page(request: Request, status: int) -> Response:
@@ -45,5 +50,18 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def server_error(request: Request, exc: Exception) -> Response:
+    if is_unavailable(exc):
+        return unavailable(request, exc)
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return _page(request, 500)
+
+
+def unavailable(request: Request, exc: BaseException | None = None) -> Response:
+    """The tenant's 503 page with ``Retry-After`` (the database or session store cannot serve requests now).
+
+    Rendered from templates only: nothing on this path may need the database."""
+    if exc is not None:
+        log.warning("database unavailable on %s: %s: %s", request.url.path, type(exc).__name__, exc)
+    response = _page(request, 503)
+    response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+    return response
