@@ -7,11 +7,11 @@ write slot in order (``mypage.db.sqlite``), on a WAL database with a busy timeou
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 import pytest
-from conftest import run
 
 from mypage.audit.tables import AuditEvent
 from mypage.identity.passwords import hash_password
@@ -37,7 +37,7 @@ def test_a_burst_of_concurrent_writing_posts_gets_no_500(live, db):
         await Account(tenant="aicom", login_id="burst-user", login_id_display="burst-user",
                       password_hash=hash_password("Passw0rd1")).save()
 
-    run(make_account())
+    asyncio.run(make_account())
     tokens = {host: _token(live, host) for host in ("aicom.localhost", "itscom.localhost")}
     # Half log in (account update, audit rows, a new session row each), half fail with unknown login IDs on
     # another tenant (a failure row and an audit row each; its per-address limit may answer 429 to some).
@@ -72,7 +72,7 @@ def test_a_burst_of_concurrent_writing_posts_gets_no_500(live, db):
             await LoginFailure.count().where(LoginFailure.tenant == "itscom"),
         )
 
-    sessions, successes, failure_rows = run(counts())
+    sessions, successes, failure_rows = asyncio.run(counts())
     assert sessions >= len(logins) and successes == len(logins)
     assert failure_rows == sum(r.status_code == 400 for r in failures)
     assert elapsed < 30, f"the burst took {elapsed:.1f} s"
