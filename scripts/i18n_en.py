@@ -43,6 +43,7 @@ EN = {
 'お探しのページは見つかりませんでした。アドレスをご確認ください。': 'The page you are looking for was not found. Please check the address.',
 '短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。': 'There were many requests in a short time. Please wait a while and try again.',
 '申し訳ございません。時間をおいてもう一度お試しください。': 'We are sorry. Please try again later.',
+'送信された内容を処理できませんでした。入力内容をご確認のうえ、画面からもう一度お試しください。': 'We could not process what was sent. Please check your input and try again from the page.',
 'トップページへ': 'Back to the top page',
 'お客様メニューリスト': 'Customer menu',
 'ようこそ、{name}様': 'Welcome, {name}',

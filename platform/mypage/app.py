@@ -17,6 +17,7 @@ from mypage.portal import Portal
 from mypage.settings import Settings
 from mypage.tenancy.middleware import PortalMiddleware
 from mypage.web import errors
+from mypage.web.forms import FormGuard
 from mypage.web.render import redirect
 from mypage.web.sessions import DatabaseSessionStore
 
@@ -97,8 +98,11 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/healthz"],
+            # Litestar searches these patterns anywhere in the path: anchored, or ``POST /x/healthz`` skips the check.
+            exclude=[r"^/healthz\Z"],
         ),
+        # Before the CSRF middleware of every route: form bodies are decoded strictly, once (web/forms.py).
+        middleware=[FormGuard],
         exception_handlers={
             LoginRequired: _login_required,
             HTTPException: errors.http_error,

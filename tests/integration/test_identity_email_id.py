@@ -122,8 +122,10 @@ def test_full_registration_with_disambiguation_and_reregistration(client_for, de
     again = client.get(link)
     assert again.status_code == 400 and "すでに使用されています" in again.text
 
-    login = client_for("itscom").submit("/login", {"login_id": "taro@example.jp", "password": "abc123"}, follow_redirects=False)
+    browser = client_for("itscom")
+    login = browser.submit("/login", {"login_id": "taro@example.jp", "password": "abc123"}, follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"] == "/"
+    assert browser.get("/", follow_redirects=False).status_code == 200
 
     # Registering again for customer b replaces the ID and password on the same account row.
     age_tokens()
@@ -135,6 +137,12 @@ def test_full_registration_with_disambiguation_and_reregistration(client_for, de
     assert rows2[0]["login_id"] == "new-taro@example.jp"
     old = client_for("itscom").submit("/login", {"login_id": "taro@example.jp", "password": "abc123"}, follow_redirects=False)
     assert old.status_code == 400
+    # The replaced credentials' session is over, and the contact address until now was told (and what to do).
+    assert browser.get("/", follow_redirects=False).headers["location"].startswith("/login")
+    notices = [m for m in deliver().messages if m["To"] == "Taro@Example.jp" and "登録情報変更" in m["Subject"]]
+    assert len(notices) == 1
+    notice = deliver().text(notices[0])
+    assert "変更された項目" in notice and "パスワード" in notice and "お心当たりのない場合" in notice
     new = client_for("itscom").submit("/login", {"login_id": "new-taro@example.jp", "password": "xyz789"}, follow_redirects=False)
     assert new.status_code == 303
 

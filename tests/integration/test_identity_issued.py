@@ -279,7 +279,17 @@ def test_failed_matches_are_limited_per_address(app, client_for, portal):
     make_holder()
     client = client_for("nmedia")
     limit = portal.tenants.get("nmedia").config.identity.lockout.per_address_max_failures
-    for _ in range(limit):
-        assert register(client, postal_code="1000001").status_code == 400
+    for number in range(limit):  # contracts that do not exist: no customer record is guessed at
+        assert register(client, contract_number=f"2NCAF{9000000000 + number}").status_code == 400
     blocked = register(client)  # even the right answers wait now
+    assert blocked.status_code == 429 and "時間をおいてから" in blocked.text
+
+
+def test_failed_matches_are_limited_per_customer_record(app, client_for, portal):
+    """Guesses at one customer's record lock its verification for everyone, whatever the address."""
+    make_holder()
+    limit = portal.tenants.get("nmedia").config.identity.lockout.max_failures
+    for _ in range(limit):
+        assert register(client_for("nmedia"), postal_code="1000001").status_code == 400
+    blocked = register(client_for("nmedia"))
     assert blocked.status_code == 429 and "時間をおいてから" in blocked.text

@@ -143,6 +143,47 @@ def test_last_administrator_is_protected(app, client_for):
     assert client.get("/members").status_code == 404
 
 
+def test_a_pending_administrator_does_not_count_as_one(app, client_for):
+    client, customer, admin = setup_customer(client_for)
+    pending = make_account("nmedia", customer, "adm002", email="admin2@example.jp", role="admin")
+    fetch(Account.update({Account.status: "pending"}).where(Account.id == pending))
+    demote = client.submit(
+        "/members",
+        {"action": "update", "id": str(admin), "email": "admin@example.jp", "display_name": "管理者", "role": "general", "mail_notify": "yes"},
+    )
+    assert demote.status_code == 400 and "管理者ユーザが1人のため、ユーザ種別を一般に変更できません。" in demote.text
+    delete = client.submit("/members/delete", {"id": str(admin)})
+    assert delete.status_code == 400 and "管理者ユーザが1人のため、このユーザは削除できません。" in delete.text
+    assert fetch(Account.objects().where(Account.id == admin).first()).role == "owner"
+    # the pending administrator itself may still be demoted or deleted by the active one
+    stepped = client.submit(
+        "/members",
+        {"action": "update", "id": str(pending), "email": "admin2@example.jp", "display_name": "p", "role": "general", "mail_notify": "yes"},
+        follow_redirects=False,
+    )
+    assert stepped.status_code == 303
+    assert fetch(Account.objects().where(Account.id == pending).first()).role == "general"
+    assert client.submit("/members/delete", {"id": str(pending)}, follow_redirects=False).status_code == 303
+    assert [a.id for a in accounts_of(customer)] == [admin]
+
+
+def test_an_administrator_demoted_meanwhile_can_no_longer_change_members(app, client_for, portal):
+    import pytest
+
+    from mypage.members import service
+
+    client, customer, admin = setup_customer(client_for)
+    other = make_account("nmedia", customer, "adm002", email="admin2@example.jp", role="admin")
+    member = make_account("nmedia", customer, "gen001", email="gen@example.jp", role="general")
+    # the guard let the request in with this account; another request demotes it before the change runs
+    acting = fetch(Account.objects().where(Account.id == admin).first())
+    fetch(Account.update({Account.role: "general"}).where(Account.id == admin))
+    with pytest.raises(service.NotAdministrator):
+        run(service.delete(portal.tenants.get("nmedia"), acting, member))
+    assert fetch(Account.count().where(Account.id == member)) == 1
+    assert fetch(Account.objects().where(Account.id == other).first()).role == "admin"
+
+
 def test_admin_may_delete_themselves_when_not_last(app, client_for):
     client, customer, admin = setup_customer(client_for)
     make_account("nmedia", customer, "adm002", email="admin2@example.jp", role="admin")
@@ -195,7 +236,7 @@ def test_invoice_import_notifies_members(db, deliver):
     assert deliver().messages == []
 
 
-def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, client_for, portal, deliver):
+def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, db, client_for, portal, deliver):
     from click.testing import CliRunner
 
     from mypage.cli import main
@@ -214,5 +255,6 @@ def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, client
 
     with pytest.raises(ValueError):
         run(post_notice(portal, portal.tenants.get("nmedia"), title="  ", body=""))
-    result = CliRunner().invoke(main, ["staff", "notice", "nobody", "--title", "x"])
+    scratch = {"MYPAGE_SQLITE_PATH": str(db.sqlite_path.with_name("cli-scratch.sqlite3")), "MYPAGE_DATABASE_URL": ""}
+    result = CliRunner().invoke(main, ["staff", "notice", "nobody", "--title", "x"], env=scratch)
     assert result.exit_code != 0 and "nobody" in result.output

@@ -70,8 +70,8 @@ class Attacker:
         base = {"Host": self.host, **(headers or {})}
 
         def one(form: dict) -> httpx.Response:
-            with httpx.Client(base_url=self.server.base_url, timeout=120) as client:
-                return client.post(path, data={**form, "_csrf_token": token}, cookies=cookies, headers=base)
+            with httpx.Client(base_url=self.server.base_url, timeout=120, cookies=cookies) as client:
+                return client.post(path, data={**form, "_csrf_token": token}, headers=base)
 
         return parallel(one, forms)
 
@@ -96,9 +96,10 @@ def fresh_clients(server: LiveServer, slug: str, count: int) -> list[Attacker]:
 
 
 def mailed_code(text: str) -> str:
-    found = re.findall(r"(?<!\d)(\d{6})(?!\d)", text)
+    """The code on a line of its own or after 「認証コード :」 (not the phone numbers of the signature)."""
+    found = re.search(r"^(?:.*コード\s*:\s*)?(\d{6})\s*$", text, re.MULTILINE)
     assert found, text
-    return found[-1]
+    return found.group(1)
 
 
 _servers: dict[str, tuple[LiveServer, uvicorn.Server, threading.Thread]] = {}

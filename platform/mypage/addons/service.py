@@ -13,7 +13,7 @@ from mypage import i18n
 from mypage.addons.repository import AddonRepository
 from mypage.addons.tables import AddonSubscription
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity.tables import Account
 from mypage.mail.outbox import enqueue
@@ -105,10 +105,14 @@ async def _tell(portal, tenant: Tenant, account: Account, status: Status, on: da
 async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> AddonSubscription:
     on = on or i18n.today(tenant.config.timezone)
     repo = AddonRepository(tenant.slug)
-    async with atomic():
+    not_eligible = _("インターネットサービスご契約のお客さまのみお申込みいただけます。")
+    if account.customer is None:
+        raise AddonError(not_eligible)
+    # "At most one open subscription per customer and product": checked and written under the customer's lock.
+    async with serialised(Customer, account.customer):
         status = await status_for(tenant, account)
         if status is None or not status.eligible:
-            raise AddonError(_("インターネットサービスご契約のお客さまのみお申込みいただけます。"))
+            raise AddonError(not_eligible)
         if status.active:
             raise AddonError(_("既にお申込み済みです。"))
         product = status.product
@@ -127,7 +131,9 @@ async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", 
 async def cancel(portal, tenant: Tenant, account: Account, *, address: str = "", on: date | None = None) -> None:
     on = on or i18n.today(tenant.config.timezone)
     repo = AddonRepository(tenant.slug)
-    async with atomic():
+    if account.customer is None:
+        raise AddonError(_("お申込み中のサービスはありません。"))
+    async with serialised(Customer, account.customer):  # cancelled once: one mail, one audit event
         status = await status_for(tenant, account)
         if status is None or not status.active:
             raise AddonError(_("お申込み中のサービスはありません。"))

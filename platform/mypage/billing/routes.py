@@ -18,10 +18,11 @@ from mypage.billing.cards import validate_card
 from mypage.billing.gateway import CardRegistration, GatewayError, gateway_for
 from mypage.billing.repository import BillingRepository
 from mypage.billing.service import Statements
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.documents.pdf import pdf_response, render_pdf
 from mypage.identity.session_auth import load_account, login_required
 from mypage.mail.outbox import enqueue
+from mypage.records.tables import Customer
 from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,9 @@ async def card_commit(request: Request) -> Response:
     account = await load_account(request)
     customer = await repo.customer()
     to = (account.email or (customer or {}).get("email") or "").strip()
-    async with atomic():
+    # "At most one card per customer": update-or-insert under the customer's lock (parallel confirmations of the
+    # same card would otherwise both insert, and one would fail on the unique index).
+    async with serialised(Customer, repo.customer_id):
         await repo.save_card(
             gateway=_config(request).gateway,
             token=pending.token,

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from mypage.calls.repository import CallRepository
 from mypage.i18n import gettext as _
+from mypage.web.csvout import safe_row
 
 JST = timezone(timedelta(hours=9), "JST")
 ENCODINGS = {"utf-8-sig": "utf-8-sig", "utf-8": "utf-8-sig", "utf8": "utf-8-sig", "cp932": "cp932", "sjis": "cp932", "shift_jis": "cp932"}
@@ -47,10 +48,10 @@ async def csv_chunks(repo: CallRepository, month: str, encoding: str = "utf-8-si
     encoder = codecs.getincrementalencoder(ENCODINGS.get(encoding, "utf-8-sig"))(errors="replace")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header())
+    writer.writerow(safe_row(header()))
     async for rows in repo.iter_batches(month, batch_size):
         for row in rows:
-            writer.writerow(csv_row(row))
+            writer.writerow(safe_row(csv_row(row)))  # text cells only: the charge stays a number
         yield encoder.encode(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()

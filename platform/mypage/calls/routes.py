@@ -110,7 +110,8 @@ async def call_month_csv(request: Request, number: FromPath[str], month: FromPat
     filename = f"calls-{contract.number}-{month}.csv"
     return Stream(
         content=csv_chunks(CallRepository(tenant, contract.id), month, encoding),
-        media_type=f"text/csv; charset={charset}",
+        media_type="text/csv",
+        encoding=charset,  # Litestar appends "; charset=<encoding>" to text/* types: the only charset
         headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 

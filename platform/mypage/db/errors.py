@@ -1,16 +1,27 @@
-"""Which failures mean "the database (or session store) is unavailable": the portal answers 503, not 500.
+"""Database errors the portal answers calmly instead of with a 500.
 
-A request that fails because PostgreSQL is down, its database is gone, every connection is taken, or the
-embedded database is overloaded is not a bug in the portal: the customer sees the tenant's "service
-unavailable" page with ``Retry-After`` (``mypage.web.errors.unavailable``), and ``/readyz`` says 503.
+- :func:`is_unique_violation`: a unique index refused a write another request made first.
+- :func:`is_unavailable`: the database (or session store) is unavailable. A request that fails because
+  PostgreSQL is down, its database is gone, every connection is taken, or the embedded database is
+  overloaded is not a bug in the portal: the customer sees the tenant's "service unavailable" page with
+  ``Retry-After`` (``mypage.web.errors.unavailable``), and ``/readyz`` says 503.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+import asyncpg
+
 SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open database file", "disk i/o error")
 DRIVER_MODULES = ("asyncpg", "piccolo", "aiosqlite", "redis", "mypage.db")
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique index refused the write (another request took the value first), on either engine."""
+    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
 
 
 class DatabaseUnavailable(Exception):
@@ -32,11 +43,8 @@ def _is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sqlite3.OperationalError):
         return str(exc).lower().startswith(SQLITE_UNAVAILABLE)
-    try:
-        import asyncpg.exceptions as pg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        pg = None
-    if pg is not None and isinstance(
+    pg = asyncpg.exceptions
+    if isinstance(
         exc,
         (
             pg.PostgresConnectionError,  # 08xxx: cannot connect, connection lost

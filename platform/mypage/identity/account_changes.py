@@ -23,14 +23,15 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.i18n import long_date, today
 from mypage.identity import normalize
-from mypage.identity.accounts import AccountRepository
+from mypage.identity.accounts import AccountRepository, LoginIdTaken
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import code_message
-from mypage.identity.passwords import hash_password, verify_password
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_password
-from mypage.identity.recovery_support import attempts_blocked, contact_address, login_label, mail_code
+from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.recovery_support import contact_address, login_label, mail_code
 from mypage.identity.registration.email_id import login_id_errors
-from mypage.identity.session_auth import load_account, login_required
+from mypage.identity.session_auth import keep_session, load_account, login_required
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
@@ -41,7 +42,6 @@ CODE_PURPOSE = "login_id_change"
 ID_STATE = "login_id_change"
 PW_STATE = "password_change"
 STATE_MAX_SECONDS = 30 * 60
-PASSWORD_WRONG = "password.change_failed"
 
 
 def _enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -221,28 +221,34 @@ async def id_confirm_submit(request: Request) -> Response:
     if choice == "new":
         changes["email"] = new_id
     repo = AccountRepository(tenant)
-    async with atomic():
-        if await repo.login_id_taken(new_id, except_id=account.id):
-            return render(
-                request, "identity/account_change_id_confirm.html", status_code=409, errors={},
-                form_error=_("この{label}はすでに使用されています。別の{label}を入力してください。").format(label=login_label(tenant)),
-                **context,
+    taken = render(
+        request, "identity/account_change_id_confirm.html", status_code=409, errors={},
+        form_error=_("この{label}はすでに使用されています。別の{label}を入力してください。").format(label=login_label(tenant)),
+        **context,
+    )
+    if await repo.login_id_taken(new_id, except_id=account.id):
+        return taken
+    old_id = _shown_id(account)
+    try:
+        async with atomic():
+            await repo.update(account, **changes)
+            new_contact = contact_address(account)
+            recipients = [new_contact] + ([old_contact] if old_contact and old_contact.lower() != new_contact.lower() else [])
+            for to in recipients:
+                await enqueue(
+                    portal,
+                    tenant,
+                    to=to,
+                    template="account_change_id_done",
+                    context={"new": new_id, "changed_on": today(), "label": login_label(tenant)},
+                )
+            await AuditLog(tenant.slug).record(
+                "login_id.changed", account_id=account.id, address=client_address(request), old=old_id[:100],
+                contact_changed=choice == "new",
             )
-        old_id = _shown_id(account)
-        await repo.update(account, **changes)
-        new_contact = contact_address(account)
-        recipients = [new_contact] + ([old_contact] if old_contact and old_contact.lower() != new_contact.lower() else [])
-        for to in recipients:
-            await enqueue(
-                portal,
-                tenant,
-                to=to,
-                template="account_change_id_done",
-                context={"new": new_id, "changed_on": today(), "label": login_label(tenant)},
-            )
-        await AuditLog(tenant.slug).record(
-            "login_id.changed", account_id=account.id, address=client_address(request), old=old_id[:100], contact_changed=choice == "new"
-        )
+    except LoginIdTaken:  # taken by another account after the check: the unique index decided
+        return taken
+    keep_session(request, account)
     session = session_of(request)
     session.pop(ID_STATE)
     session["login_id_changed"] = {"new": new_id, "on": today().isoformat()}
@@ -285,14 +291,9 @@ async def password_submit(request: Request) -> Response:
     current = (form.get("current_password") or "")[:200]
     new = (form.get("password") or "")[:200]
     confirm = (form.get("password_confirm") or "")[:200]
-    audit = AuditLog(tenant.slug)
-    if await attempts_blocked(tenant, PASSWORD_WRONG, account_id=account.id):
-        return render(
-            request, "identity/account_change_password.html", status_code=429, errors={},
-            form_error=_("現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。").format(
-                minutes=tenant.config.identity.lockout.lock_minutes
-            ),
-        )
+    blocked = _("現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。").format(
+        minutes=tenant.config.identity.lockout.lock_minutes
+    )
     errors: dict = {}
     if not current:
         errors["current_password"] = _("入力してください。")
@@ -305,12 +306,15 @@ async def password_submit(request: Request) -> Response:
         errors["password_confirm"] = _("パスワードが一致しません。同じパスワードを入力してください。")
     if not errors and new == current:
         errors["password"] = _("現在のパスワードと異なるパスワードを入力してください。")
-    if "current_password" not in errors and not verify_password(account.password_hash, current):
-        await audit.record(PASSWORD_WRONG, account_id=account.id, address=client_address(request))
-        errors["current_password"] = _("現在のパスワードが正しくありません。")
+    if "current_password" not in errors:
+        outcome = await check_current_password(tenant, account, current, client_address(request))
+        if outcome is Reauth.BLOCKED:
+            return render(request, "identity/account_change_password.html", status_code=429, errors={}, form_error=blocked)
+        if outcome is not Reauth.OK:
+            errors["current_password"] = _("現在のパスワードが正しくありません。")
     if errors:
         return render(request, "identity/account_change_password.html", status_code=400, errors=errors)
-    session_of(request)[PW_STATE] = {"account_id": account.id, "hash": hash_password(new), "length": len(new), "t": int(time.time())}
+    session_of(request)[PW_STATE] = {"account_id": account.id, "hash": await hash_password_async(new), "length": len(new), "t": int(time.time())}
     return redirect(f"{PREFIX}/change/password/confirm")
 
 
@@ -340,6 +344,7 @@ async def password_confirm_submit(request: Request) -> Response:
                 context={"changed_on": today(), "label": login_label(tenant)},
             )
         await AuditLog(tenant.slug).record("password.changed", account_id=account.id, address=client_address(request))
+    keep_session(request, account)
     session = session_of(request)
     session.pop(PW_STATE)
     session["password_changed"] = {"length": state["length"], "on": today().isoformat()}

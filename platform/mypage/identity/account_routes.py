@@ -2,7 +2,7 @@
 
 Changing the e-mail address or the password asks for the current password; every change is audited
 and announced by mail (to the old address too when the address changes). Too many wrong current
-passwords in one session end the session.
+passwords (counted per account) end the session.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import hash_password, verify_password
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_email, check_password
-from mypage.identity.session_auth import end_session, load_account, login_required
+from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.session_auth import end_session, keep_session, load_account, login_required
 from mypage.identity.tables import Account
 from mypage.identity.totp import available as totp_available
 from mypage.mail.outbox import enqueue
@@ -27,7 +28,6 @@ from mypage.web.render import client_address, portal_of, redirect, render, sessi
 
 PATH = "/account/profile"
 NICKNAME_MAX = 30
-WRONG_PASSWORDS = "account_wrong_passwords"
 
 
 def _render(request: Request, account: Account, *, errors=None, values=None, status_code=200) -> Response:
@@ -52,31 +52,20 @@ async def _notice(request: Request, tenant: Tenant, account: Account, changes: l
         )
 
 
-async def _wrong_password(request: Request, tenant: Tenant, account: Account) -> Response | None:
-    """Counts a wrong current password; ends the session (and answers a redirect) when there were too many."""
-    session = session_of(request)
-    count = int(session.get(WRONG_PASSWORDS, 0)) + 1
-    session[WRONG_PASSWORDS] = count
-    audit = AuditLog(tenant.slug)
-    await audit.record("account.password_check_failed", account_id=account.id, address=client_address(request))
-    if count >= tenant.config.identity.lockout.max_failures:
-        await audit.record("account.session_ended", account_id=account.id, address=client_address(request), reason="wrong_passwords")
-        end_session(request)
-        session_of(request).flash(_("現在のパスワードの入力に続けて失敗したため、ログアウトしました。"), "warning")
-        return redirect("/login")
-    return None
-
-
 async def _check_current_password(
     request: Request, tenant: Tenant, account: Account, current: str, field: str, values: dict | None = None
 ) -> Response | None:
-    """``None`` when ``current`` is the account's password (the wrong ones are counted afresh); else the answer."""
-    if verify_password(account.password_hash, current):
-        session_of(request).pop(WRONG_PASSWORDS)
+    """``None`` when ``current`` is the account's password; else the answer (the session ends at the limit)."""
+    outcome = await check_current_password(tenant, account, current, client_address(request))
+    if outcome is Reauth.OK:
         return None
-    ended = await _wrong_password(request, tenant, account)
-    if ended:
-        return ended
+    if outcome is not Reauth.WRONG:
+        await AuditLog(tenant.slug).record(
+            "account.session_ended", account_id=account.id, address=client_address(request), reason="wrong_passwords"
+        )
+        end_session(request)
+        session_of(request).flash(_("現在のパスワードの入力に続けて失敗したため、ログアウトしました。"), "warning")
+        return redirect("/login")
     return _render(request, account, errors={field: _("現在のパスワードが正しくありません。")}, values=values, status_code=400)
 
 
@@ -153,12 +142,14 @@ async def change_password(request: Request) -> Response:
     refusal = await _check_current_password(request, tenant, account, current, "current_password")
     if refusal:
         return refusal
+    new_hash = await hash_password_async(new)
     async with atomic():
         await AccountRepository(tenant).update(
-            account, password_hash=hash_password(new), password_changed_at=datetime.now(timezone.utc), must_change_password=False
+            account, password_hash=new_hash, password_changed_at=datetime.now(timezone.utc), must_change_password=False
         )
         await _notice(request, tenant, account, [_("パスワード")], [account.email])
         await AuditLog(tenant.slug).record("password.changed", account_id=account.id, address=client_address(request))
+    keep_session(request, account)
     session_of(request).flash(_("パスワードを変更しました。"), "success")
     return redirect(PATH)
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from mypage.db.errors import is_unique_violation
 from mypage.identity import normalize
 from mypage.identity.tables import Account
 from mypage.tenancy.registry import Tenant
+
+
+class LoginIdTaken(Exception):
+    """Another account took the login ID between the check and the write (the unique index decided)."""
+
+
+CREDENTIALS = frozenset({"password_hash", "login_id", "totp_secret"})
+"""Account fields whose change ends the account's other sessions."""
 
 
 class AccountRepository:
@@ -48,10 +57,18 @@ class AccountRepository:
     async def create(self, **fields) -> Account:
         login_id = fields.pop("login_id")
         account = Account(tenant=self.slug, login_id=self.key(login_id), login_id_display=login_id, **fields)
-        await account.save()
+        try:
+            await account.save()
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise LoginIdTaken(login_id) from exc
+            raise
         return account
 
-    async def update(self, account: Account, **fields) -> None:
+    async def update(self, account: Account, *, keep_sessions: bool = False, **fields) -> None:
+        """Writes ``fields``; a change of credentials (:data:`CREDENTIALS`) also raises the account's
+        ``credentials_version``, which logs out every session opened under the old credentials
+        (``keep_sessions`` for a new hash of the same password)."""
         if account.tenant != self.slug:
             raise PermissionError("account of another tenant")
         if "login_id" in fields:
@@ -59,9 +76,22 @@ class AccountRepository:
             fields["login_id"] = self.key(fields["login_id"])
         for name, value in fields.items():
             setattr(account, name, value)
-        await Account.update({getattr(Account, k): v for k, v in fields.items()}).where(
-            Account.tenant == self.slug
-        ).where(Account.id == account.id)
+        values = {getattr(Account, k): v for k, v in fields.items()}
+        if CREDENTIALS & fields.keys() and not keep_sessions:
+            values[Account.credentials_version] = Account.credentials_version + 1
+        try:
+            updated = await (
+                Account.update(values)
+                .where(Account.tenant == self.slug)
+                .where(Account.id == account.id)
+                .returning(Account.credentials_version)
+            )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise LoginIdTaken(fields.get("login_id_display", "")) from exc
+            raise
+        if updated:
+            account.credentials_version = updated[0]["credentials_version"]
 
     async def delete(self, account: Account) -> None:
         await Account.delete().where(Account.tenant == self.slug).where(Account.id == account.id)

@@ -47,6 +47,7 @@ async def after_password(request: Request, tenant: Tenant, account: Account, nex
         "steps": steps,
         "next": next_path,
         "started": int(time.time()),
+        "credentials_version": account.credentials_version,
     }
     return redirect(f"/login/{steps[0]}")
 
@@ -71,6 +72,9 @@ async def step_passed(request: Request, tenant: Tenant, account: Account, step: 
         session["pending_login"] = data
         return redirect(f"/login/{steps[0]}")
     session.pop("pending_login")
+    if data.get("credentials_version", 0) != account.credentials_version:
+        # The password (or ID) changed while this login was half-way: it starts over.
+        return redirect("/login")
     return await finish_login(request, tenant, account, data.get("next", ""))
 
 

@@ -12,7 +12,7 @@ import secrets
 from mypage.audit.log import AuditLog
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import hash_password
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.tables import Account
 from mypage.identity.tokens import Tokens
 from mypage.tenancy.registry import Tenant
@@ -120,6 +120,7 @@ async def create_issued_account(
     """
     access_id = await unique_access_id(tenant)
     temporary_password = new_temporary_password(tenant)
+    password_hash = await hash_password_async(temporary_password)
     account = await AccountRepository(tenant).create(
         login_id=access_id,
         customer=customer_id,
@@ -129,7 +130,7 @@ async def create_issued_account(
         mail_notify=mail_notify,
         status="pending",
         must_change_password=True,
-        password_hash=hash_password(temporary_password),
+        password_hash=password_hash,
     )
     await send_first_login_link(portal, tenant, account, temporary_password)
     await AuditLog(tenant.slug).record("account.issued", account_id=account.id, customer_id=customer_id, role=role)

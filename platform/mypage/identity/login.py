@@ -1,4 +1,9 @@
-"""Password verification with lockout per account and per client address, audited."""
+"""Password verification with lockout per login ID and per client address, audited.
+
+Tries are counted before the password is compared (:mod:`mypage.identity.attempts`), for every login ID
+typed, whether an account has it or not: an unknown ID is answered like a known one, in content (the
+same lock after the same number of failures) and in time (a dummy hash is verified).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 from mypage.audit.log import AuditLog
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import hash_password, needs_rehash, verify_password
-from mypage.identity.tables import Account, LoginFailure
+from mypage.identity.attempts import AttemptLimit
+from mypage.identity.passwords import hash_password_async, needs_rehash, verify_password_async
+from mypage.identity.tables import Account
 from mypage.tenancy.registry import Tenant
 
 
@@ -26,58 +32,76 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def login_id_limit(tenant: Tenant) -> AttemptLimit:
+    policy = tenant.config.identity.lockout
+    return AttemptLimit(tenant.slug, "login.id", limit=policy.max_failures, window_minutes=policy.lock_minutes)
+
+
+def address_limit(tenant: Tenant) -> AttemptLimit:
+    policy = tenant.config.identity.lockout
+    return AttemptLimit(tenant.slug, "login.address", limit=policy.per_address_max_failures, window_minutes=policy.lock_minutes)
+
+
+def locked_minutes_left(account: Account) -> int:
+    locked_until = _aware(account.locked_until)
+    now = datetime.now(timezone.utc)
+    if locked_until is None or locked_until <= now:
+        return 0
+    return max(1, int((locked_until - now).total_seconds() // 60) + 1)
+
+
 class PasswordLogin:
     def __init__(self, tenant: Tenant):
         self.tenant = tenant
         self.accounts = AccountRepository(tenant)
         self.audit = AuditLog(tenant.slug)
         self.policy = tenant.config.identity.lockout
+        self.by_id = login_id_limit(tenant)
+        self.by_address = address_limit(tenant)
 
-    async def _address_failures(self, address: str) -> int:
-        since = datetime.now(timezone.utc) - timedelta(minutes=self.policy.lock_minutes)
-        return await (
-            LoginFailure.count()
-            .where(LoginFailure.tenant == self.tenant.slug)
-            .where(LoginFailure.address == address)
-            .where(LoginFailure.created_at > since)
-        )
-
-    async def authenticate(self, login_id: str, password: str, address: str) -> LoginResult:
-        now = datetime.now(timezone.utc)
-        if await self._address_failures(address) >= self.policy.per_address_max_failures:
-            await self.audit.record("login.address_limited", address=address, login_id=login_id[:100])
+    async def authenticate(self, typed_id: str, password: str, address: str) -> LoginResult:
+        login_id = self.accounts.key(typed_id)
+        logged_id = login_id[:100]
+        address_claim = await self.by_address.claim(address)
+        if not address_claim.allowed:
+            await verify_password_async(None, password)
+            await self.audit.record("login.address_limited", address=address, login_id=logged_id)
             return LoginResult(None, "address_limited", self.policy.lock_minutes)
-        account = await self.accounts.by_login_id(login_id) if login_id else None
-        locked_until = _aware(account.locked_until) if account else None
-        if account and locked_until and locked_until > now:
-            verify_password(None, password)
-            await self.audit.record("login.locked", account_id=account.id, address=address)
-            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-            return LoginResult(None, "locked", minutes)
-        if account is None or not verify_password(account.password_hash, password):
-            await LoginFailure.insert(LoginFailure(tenant=self.tenant.slug, address=address, login_id=login_id[:254]))
-            if account is None:
-                await self.audit.record("login.failure", address=address, login_id=login_id[:100], reason="unknown_id")
-                return LoginResult(None, "invalid")
-            failures = account.failed_logins + 1
-            changes: dict = {"failed_logins": failures}
-            if failures >= self.policy.max_failures:
-                changes = {"failed_logins": 0, "locked_until": now + timedelta(minutes=self.policy.lock_minutes)}
-            await self.accounts.update(account, **changes)
-            await self.audit.record("login.failure", account_id=account.id, address=address, failures=failures)
-            if "locked_until" in changes:
-                await self.audit.record("account.locked", account_id=account.id, address=address)
-                return LoginResult(None, "locked", self.policy.lock_minutes)
-            return LoginResult(None, "invalid")
+        account = await self.accounts.by_login_id(typed_id) if login_id else None
+        id_claim = await self.by_id.claim(login_id)
+        held = locked_minutes_left(account) if account else 0
+        if held or not id_claim.allowed:
+            await self.by_id.release(id_claim)
+            await verify_password_async(None, password)
+            await self.audit.record("login.locked", account_id=account.id if account else None, address=address, login_id=logged_id)
+            return LoginResult(None, "locked", held or await self.by_id.minutes_left(login_id))
+        if not await verify_password_async(account.password_hash if account else None, password):
+            return await self._failure(account, login_id, address, id_claim.is_last(self.policy.max_failures))
         if account.status == "disabled":
             await self.audit.record("login.disabled", account_id=account.id, address=address)
             return LoginResult(None, "disabled")
-        changes = {"failed_logins": 0, "locked_until": None}
+        await self.by_id.clear(login_id)
+        await self.by_address.release(address_claim)
+        changes: dict = {"locked_until": None} if account.locked_until else {}
         if needs_rehash(account.password_hash):
-            changes["password_hash"] = hash_password(password)
-        await self.accounts.update(account, **changes)
+            changes["password_hash"] = await hash_password_async(password)
+        if changes:
+            await self.accounts.update(account, keep_sessions=True, **changes)
         await self.audit.record("login.password_ok", account_id=account.id, address=address)
         return LoginResult(account)
+
+    async def _failure(self, account: Account | None, login_id: str, address: str, locks: bool) -> LoginResult:
+        if account is None:
+            await self.audit.record("login.failure", address=address, login_id=login_id[:100], reason="unknown_id")
+        else:
+            await self.audit.record("login.failure", account_id=account.id, address=address)
+        if not locks:
+            return LoginResult(None, "invalid")
+        if account is not None:
+            until = datetime.now(timezone.utc) + timedelta(minutes=self.policy.lock_minutes)
+            await self.accounts.update(account, locked_until=until)
+            await self.audit.record("account.locked", account_id=account.id, address=address)
+        return LoginResult(None, "locked", self.policy.lock_minutes)
 
     async def complete(self, account: Account, address: str) -> None:
         await self.accounts.update(account, last_login_at=datetime.now(timezone.utc))

@@ -159,6 +159,8 @@ async def email_otp_submit(request: Request) -> Response:
                 request,
                 _("ワンタイムパスワードの入力に続けて失敗したため、ログインを中止しました。もう一度ログインしてください。"),
             )
+        if exc.reason == "used":  # ended by a parallel try (or a finished login): this code is gone
+            return _start_over(request)
         if exc.reason == "expired":
             message = _("ワンタイムパスワードの有効期限が切れています。「再送信」ボタンを押して、新しいワンタイムパスワードを受け取ってください。")
         else:

@@ -13,6 +13,7 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
+from mypage.identity.attempts import AttemptLimit
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import code_message
 from mypage.identity.policy import check_password
@@ -21,6 +22,13 @@ from mypage.identity.recovery_support import contact_address, login_label, reset
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
+
+
+def unknown_id_limit(tenant) -> AttemptLimit:
+    return AttemptLimit(
+        tenant.slug, "recovery.unknown_id", limit=tenant.config.identity.tokens.max_attempts,
+        window_minutes=tenant.config.identity.tokens.email_code_minutes,
+    )
 
 
 @get(f"{PREFIX}/code", guards=[recovery_guard])
@@ -44,9 +52,10 @@ async def code_submit(request: Request) -> Response:
     audit = AuditLog(tenant.slug)
     reason = None
     if account_id is None:
-        state["fails"] = int(state.get("fails", 0)) + 1
-        save_flow_state(request, state)
-        reason = "too_many_attempts" if state["fails"] >= tenant.config.identity.tokens.max_attempts else "invalid"
+        # No code was sent: the tries are counted like a real code's, so the answers are the same.
+        unknown = unknown_id_limit(tenant)
+        claim = await unknown.claim(state.get("login_id", ""))
+        reason = "too_many_attempts" if not claim.allowed or claim.is_last(unknown.limit) else "invalid"
     else:
         try:
             await tokens_for(portal_of(request), tenant).verify_code(CODE_PURPOSE, str(account_id), code)
@@ -123,8 +132,9 @@ async def new_password_submit(request: Request) -> Response:
         errors["password_confirm"] = _("パスワードが一致しません。同じパスワードを入力してください。")
     if errors:
         return render(request, "identity/recover_code_password.html", status_code=400, errors=errors)
+    changes = await reset_changes(tenant, account, password)
     async with atomic():
-        await repo.update(account, **reset_changes(password))
+        await repo.update(account, **changes)
         to = contact_address(account)
         if to:
             await enqueue(portal, tenant, to=to, template="recover_password_done", context={"label": login_label(tenant)})

@@ -164,10 +164,11 @@ async def reset_submit(request: Request) -> Response:
         return _render_reset(request, token, account.login_id_display or account.login_id, errors=errors, status_code=400)
     repo = AccountRepository(tenant)
     tokens = _tokens(request, tenant)
+    changes = await reset_changes(tenant, account, password)
     try:
         async with atomic():
             await tokens.consume(PURPOSE, token)
-            await repo.update(account, **reset_changes(password))
+            await repo.update(account, **changes)
             if account.email:
                 await enqueue(
                     portal_of(request), tenant, to=account.email, template="account_changed",

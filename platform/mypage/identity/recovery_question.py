@@ -35,9 +35,10 @@ from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
 from mypage.identity.messages import link_message
-from mypage.identity.passwords import hash_password, verify_password
+from mypage.identity.attempts import AttemptLimit
+from mypage.identity.passwords import hash_password_async, verify_password_async
 from mypage.identity.recovery_support import (
-    contact_address, count_recent, generate_password, is_locked, login_label, mail_code, reset_changes,
+    contact_address, generate_password, is_locked, login_label, mail_code, reset_changes,
 )
 from mypage.identity.tables import Account
 from mypage.identity.tokens import TokenError
@@ -151,7 +152,9 @@ async def identify_submit(request: Request) -> Response:
         method=method,
         **({} if account else {"login_id": login_id[:100], "reason": "unknown_id"}),
     )
-    state = {"account_id": account.id if account else None, "method": method, "t": int(time.time()), "fails": 0}
+    state = {"account_id": account.id if account else None, "method": method, "t": int(time.time())}
+    if account is None:
+        state["login_id"] = AccountRepository(tenant).key(login_id)
     save_flow_state(request, state)
     if method == "secret_question":
         return redirect(f"{PREFIX}/question")
@@ -163,30 +166,42 @@ async def identify_submit(request: Request) -> Response:
 # -- (A) 合言葉 --------------------------------------------------------------------------------------
 
 
-async def _answer_ok(tenant: Tenant, account: Account | None, question: int, answer: str, pending: dict | None = None) -> bool:
-    """Compares with the account's 合言葉 (or the one given at 合言葉登録 when the account has none)."""
+def answer_limit(tenant: Tenant) -> AttemptLimit:
+    """Wrong 合言葉 answers per account, counted before the compare."""
+    return AttemptLimit(
+        tenant.slug, "recovery.answer", limit=tenant.config.identity.tokens.max_attempts,
+        window_minutes=tenant.config.identity.lockout.lock_minutes,
+    )
+
+
+async def _check_answer(
+    request: Request, tenant: Tenant, account: Account | None, question: int, answer: str, pending: dict | None = None
+) -> str | None:
+    """``None`` when the answer matches the account's 合言葉 (or the one given at 合言葉登録 when the account has
+    none); else the message to show. At the limit the account is locked."""
     key = normalize.name_key(answer)
     pending = pending or {}
+    limit = answer_limit(tenant)
+    claim = await limit.claim(str(account.id)) if account is not None else None
+    if claim is not None and not claim.allowed:
+        return locked_message(tenant)
     if account is not None and account.secret_answer_hash:
-        return verify_password(account.secret_answer_hash, key) and account.secret_question == question
-    if pending.get("answer_hash"):
-        return verify_password(pending["answer_hash"], key) and pending.get("question") == question
-    verify_password(None, key)
-    return False
-
-
-async def _wrong_answer(request: Request, tenant: Tenant, account: Account | None) -> str:
-    """Counts a wrong answer; locks the account at the limit. Returns the message to show."""
+        ok = await verify_password_async(account.secret_answer_hash, key) and account.secret_question == question
+    elif pending.get("answer_hash"):
+        ok = await verify_password_async(pending["answer_hash"], key) and pending.get("question") == question
+    else:
+        ok = await verify_password_async(None, key) and False
+    if ok and account is not None:
+        await limit.clear(str(account.id))
+        return None
     audit = AuditLog(tenant.slug)
     address = client_address(request)
     await audit.record(ANSWER_WRONG, account_id=account.id if account else None, address=address)
-    if account is not None:
-        limit = tenant.config.identity.tokens.max_attempts
-        if await count_recent(tenant, ANSWER_WRONG, account_id=account.id) >= limit:
-            minutes = tenant.config.identity.lockout.lock_minutes
-            await AccountRepository(tenant).update(account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=minutes))
-            await audit.record("account.locked", account_id=account.id, address=address, reason="secret_answer")
-            return locked_message(tenant)
+    if claim is not None and claim.is_last(limit.limit):
+        minutes = tenant.config.identity.lockout.lock_minutes
+        await AccountRepository(tenant).update(account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=minutes))
+        await audit.record("account.locked", account_id=account.id, address=address, reason="secret_answer")
+        return locked_message(tenant)
     return _("秘密の質問または答えが正しくありません。")
 
 
@@ -229,12 +244,11 @@ async def question_submit(request: Request) -> Response:
     pending: dict = {}
     if account is not None and not account.secret_answer_hash:
         # 合言葉登録: the account has none yet; it is kept with the link and checked again after the mail.
-        pending = {"question": question, "answer_hash": hash_password(normalize.name_key(answer))}
-        ok = True
+        pending = {"question": question, "answer_hash": await hash_password_async(normalize.name_key(answer))}
+        message = None
     else:
-        ok = await _answer_ok(tenant, account, question, answer)
-    if not ok or account is None:
-        message = await _wrong_answer(request, tenant, account)
+        message = await _check_answer(request, tenant, account, question, answer)
+    if message or account is None:
         return render(request, "identity/recover_question.html", status_code=400, questions=questions, errors={}, values=values,
                       form_error=message)
     minutes = tenant.config.identity.tokens.password_reset_minutes
@@ -314,11 +328,11 @@ async def answer_submit(request: Request, token: FromPath[str]) -> Response:
         return render(request, "identity/recover_answer.html", status_code=400, errors=errors, **context)
     if is_locked(account):
         return render(request, "identity/recover_answer.html", status_code=429, errors={}, form_error=locked_message(tenant), **context)
-    if not await _answer_ok(tenant, account, question, answer, payload):
-        message = await _wrong_answer(request, tenant, account)
+    message = await _check_answer(request, tenant, account, question, answer, payload)
+    if message:
         return render(request, "identity/recover_answer.html", status_code=400, errors={}, form_error=message, **context)
     password = generate_password(tenant)
-    changes = {**reset_changes(password), "recovery_method": "secret_question"}
+    changes = {**await reset_changes(tenant, account, password), "recovery_method": "secret_question"}
     if payload.get("answer_hash"):
         changes.update(secret_question=payload["question"], secret_answer_hash=payload["answer_hash"])
     try:

@@ -1,21 +1,20 @@
 """What the password-recovery flows, the ``email_id`` registration and the account-change pages share:
-the login-ID label, the contact address, lock state, counting recent attempts, generated passwords, the
+the login-ID label, the contact address, lock state, generated passwords, the
 account fields a password reset sets, and mailing a one-time code."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from litestar import Request
 
 from mypage.audit.log import AuditLog
-from mypage.audit.tables import AuditEvent
 from mypage.db.transaction import atomic
 from mypage.i18n import current_locale
 from mypage.identity.issued import tokens_for
-from mypage.identity.passwords import hash_password
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_password
 from mypage.identity.tables import Account
 from mypage.mail.outbox import enqueue
@@ -47,24 +46,6 @@ def is_locked(account: Account) -> bool:
     return bool(locked and locked > datetime.now(timezone.utc))
 
 
-async def count_recent(tenant: Tenant, event: str, *, address: str | None = None, account_id: int | None = None) -> int:
-    """How often ``event`` was recorded in the tenant's lock window, for an address or an account."""
-    since = datetime.now(timezone.utc) - timedelta(minutes=tenant.config.identity.lockout.lock_minutes)
-    query = AuditEvent.count().where(AuditEvent.tenant == tenant.slug).where(AuditEvent.event == event).where(
-        AuditEvent.created_at > since
-    )
-    if address is not None:
-        query = query.where(AuditEvent.address == address)
-    if account_id is not None:
-        query = query.where(AuditEvent.account_id == account_id)
-    return await query
-
-
-async def attempts_blocked(tenant: Tenant, event: str, *, address: str | None = None, account_id: int | None = None) -> bool:
-    limit = tenant.config.identity.lockout.max_failures
-    return await count_recent(tenant, event, address=address, account_id=account_id) >= limit
-
-
 _POOLS = {
     "upper": "ABCDEFGHJKLMNPQRSTUVWXYZ",
     "lower": "abcdefghijkmnpqrstuvwxyz",
@@ -92,12 +73,15 @@ def generate_password(tenant: Tenant, length: int = 10) -> str:
     raise RuntimeError("could not generate a password for the tenant policy")
 
 
-def reset_changes(password: str) -> dict:
-    """The account fields a forgotten-password reset sets: the new password, and the account unlocked."""
+async def reset_changes(tenant: Tenant, account: Account, password: str) -> dict:
+    """The account fields a forgotten-password reset sets: the new password, and the account unlocked
+    (its failed logins forgotten). Writing them ends the account's sessions."""
+    from mypage.identity.login import login_id_limit
+
+    await login_id_limit(tenant).clear(account.login_id)
     return {
-        "password_hash": hash_password(password),
+        "password_hash": await hash_password_async(password),
         "password_changed_at": datetime.now(timezone.utc),
-        "failed_logins": 0,
         "locked_until": None,
         "must_change_password": False,
     }

@@ -40,7 +40,9 @@ async def login_page(request: Request) -> Response:
     session = session_of(request)
     notice = None
     forced = session.pop("forced_logout")
-    if forced == "absolute":
+    if forced == "credentials":
+        notice = _("ご登録情報(IDまたはパスワード等)が変更されたため、ログアウトしました。もう一度ログインしてください。")
+    elif forced == "absolute":
         notice = _("ログインから長時間が経過したため、ログアウトしました。もう一度ログインしてください。")
     elif forced:
         notice = _("{minutes}分間操作がなかったため、ログアウトしました。もう一度ログインしてください。").format(

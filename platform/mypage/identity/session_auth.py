@@ -28,6 +28,14 @@ def start_session(request: Request, account: Account) -> None:
     session.rotate()
     session["account_id"] = account.id
     session["login_at"] = int(time.time())
+    session["credentials_version"] = account.credentials_version
+
+
+def keep_session(request: Request, account: Account) -> None:
+    """After this session changed the account's credentials: it stays logged in (the others do not)."""
+    session = session_of(request)
+    if session.get("account_id") == account.id:
+        session["credentials_version"] = account.credentials_version
 
 
 def end_session(request: Request) -> None:
@@ -44,6 +52,10 @@ async def load_account(connection: ASGIConnection) -> Account | None:
         account = await AccountRepository(tenant_of(connection)).by_id(session.get("account_id"))
         if account is None or account.status == "disabled":
             session.clear()
+            account = None
+        elif account.credentials_version != session.get("credentials_version", 0):
+            session.clear()
+            session["forced_logout"] = "credentials"
             account = None
     state["account"] = account
     return account

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 
 from mypage.db.base import TenantOwned
 from mypage.records.tables import Customer
@@ -29,8 +29,10 @@ class Account(TenantOwned, tablename="accounts"):
     secret_question = Integer(null=True, default=None)
     secret_answer_hash = Varchar(length=255)
     totp_secret = Varchar(length=64)
-    failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
+    """Set when a limit of wrong secrets is reached (password, second factor, 合言葉); cleared by a reset."""
+    credentials_version = Integer(default=0)
+    """Raised at every credential change; a session logged in under an older version is logged out."""
     last_login_at = Timestamptz(null=True, default=None)
     password_changed_at = Timestamptz(null=True, default=None)
 
@@ -53,11 +55,18 @@ class OneTimeToken(TenantOwned, tablename="one_time_tokens"):
     UNIQUE_TOGETHER = (("tenant", "token_hash"),)
 
 
-class LoginFailure(TenantOwned, tablename="login_failures"):
-    """Failed logins per client address, for the per-address limit."""
+class AttemptCounter(TenantOwned, tablename="attempt_counters"):
+    """Failed tries at a limited secret, per subject (see :mod:`mypage.identity.attempts`)."""
 
-    address = Varchar(length=64, index=True)
-    login_id = Varchar(length=254)
+    scope = Varchar(length=40)
+    """What is limited: ``login.id``, ``login.address``, ``login.second_factor``, ``recovery.answer`` …"""
+    subject = Varchar(length=254)
+    """Whose tries are counted: a login ID, a client address, an account id, a customer id."""
+    failures = Integer(default=0)
+    last_at = BigInt(default=0)
+    """When the last counted try was made (seconds since the epoch); the count is forgotten a window later."""
+
+    UNIQUE_TOGETHER = (("tenant", "scope", "subject"),)
 
 
 class RecoveryCode(TenantOwned, tablename="recovery_codes"):

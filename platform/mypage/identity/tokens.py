@@ -155,13 +155,28 @@ class Tokens:
             .output(load_json=True)
         )
         row = self._check(latest)
-        if row["attempts"] >= self.max_attempts:
-            raise TokenError("too_many_attempts")
+        attempts = await self.count_attempt(row)
         if not hmac.compare_digest(row["token_hash"], self.code_digest(purpose, subject, code.strip())):
-            attempts = row["attempts"] + 1
-            await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
             raise TokenError("too_many_attempts" if attempts >= self.max_attempts else "invalid")
         return await self._mark_used(row)
+
+    async def count_attempt(self, row: dict) -> int:
+        """Counts one try at the token *before* it is compared, in one statement, so that of any number of
+        concurrent tries at most ``max_attempts`` are ever compared. Returns the tries so far; raises
+        ``too_many_attempts`` (or ``used``) when no try is left."""
+        counted = await (
+            OneTimeToken.update({OneTimeToken.attempts: OneTimeToken.attempts + 1})
+            .where(OneTimeToken.id == row["id"])
+            .where(OneTimeToken.used_at.is_null())
+            .where(OneTimeToken.attempts < self.max_attempts)
+            .returning(OneTimeToken.attempts)
+        )
+        if counted:
+            return counted[0]["attempts"]
+        now = await OneTimeToken.select(OneTimeToken.used_at, OneTimeToken.attempts).where(OneTimeToken.id == row["id"]).first()
+        if now is not None and now["used_at"] is not None and now["attempts"] < self.max_attempts:
+            raise TokenError("used")
+        raise TokenError("too_many_attempts")
 
     @staticmethod
     async def _mark_used(row: dict) -> dict:

@@ -27,8 +27,10 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import factors, normalize
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import verify_password
-from mypage.identity.session_auth import load_account, login_required
+from mypage.identity.attempts import AttemptLimit
+from mypage.identity.login import locked_minutes_left
+from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.session_auth import keep_session, load_account, login_required
 from mypage.identity.tables import Account, OneTimeToken, RecoveryCode
 from mypage.identity.tokens import Tokens
 from mypage.mail.outbox import enqueue
@@ -226,6 +228,7 @@ async def setup_confirm(request: Request) -> Response:
         await store_recovery_codes(_secret_key(request), tenant.slug, account.id, codes)
         await _notice(request, tenant, account, _("2段階認証(認証アプリ)の設定"))
         await AuditLog(tenant.slug).record("totp.enabled", account_id=account.id, address=client_address(request))
+    keep_session(request, account)
     session = session_of(request)
     session.pop(SETUP_KEY)
     session[CODES_KEY] = codes
@@ -245,8 +248,12 @@ async def _check_current_password(request: Request, tenant: Tenant, account: Acc
     password = str(form.get(name) or "")[:200]
     if not password:
         return {name: _("入力してください。")}
-    if not verify_password(account.password_hash, password):
-        await AuditLog(tenant.slug).record("account.password_check_failed", account_id=account.id, address=client_address(request))
+    outcome = await check_current_password(tenant, account, password, client_address(request))
+    if outcome is Reauth.BLOCKED:
+        return {name: _("現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。").format(
+            minutes=tenant.config.identity.lockout.lock_minutes
+        )}
+    if outcome is not Reauth.OK:
         return {name: _("現在のパスワードが正しくありません。")}
     return {}
 
@@ -265,6 +272,7 @@ async def disable(request: Request) -> Response:
         await RecoveryCode.delete().where(RecoveryCode.tenant == tenant.slug).where(RecoveryCode.account == account.id)
         await _notice(request, tenant, account, _("2段階認証(認証アプリ)の解除"))
         await AuditLog(tenant.slug).record("totp.disabled", account_id=account.id, address=client_address(request))
+    keep_session(request, account)
     session_of(request).flash(_("2段階認証(認証アプリ)を解除しました。"), "success")
     return redirect(SECURITY)
 
@@ -316,6 +324,10 @@ async def login_step_submit(request: Request) -> Response:
     secret_key = _secret_key(request)
     if not code:
         return render(request, "identity/totp_login.html", status_code=400, errors={"code": _("入力してください。")})
+    limit = second_factor_limit(tenant)
+    claim = await limit.claim(str(account.id))
+    if not claim.allowed or locked_minutes_left(account):
+        return await _locked_out(request, tenant, account, "totp_blocked")
     if re.fullmatch(r"\d{6}", code):
         ok = await use_totp_code(secret_key, tenant.slug, account, code)
         if ok:
@@ -329,25 +341,38 @@ async def login_step_submit(request: Request) -> Response:
                 _("リカバリーコードでログインしました。残りのリカバリーコードは{n}個です。").format(n=left), "warning"
             )
     if ok:
+        await limit.clear(str(account.id))
         return await factors.step_passed(request, tenant, account, "totp")
-    failures = int(data.get("totp_failures", 0)) + 1
-    await audit.record("login.totp_failure", account_id=account.id, address=address, failures=failures)
-    lockout = tenant.config.identity.lockout
-    session = session_of(request)
-    if failures >= lockout.max_failures:
-        session.pop("pending_login")
-        await repo.update(account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=lockout.lock_minutes))
-        await audit.record("account.locked", account_id=account.id, address=address, reason="totp")
-        session.flash(
-            _("ログインに続けて失敗したため、ログインを一時的に停止しています。{minutes}分後にもう一度お試しください。").format(
-                minutes=lockout.lock_minutes
-            ),
-            "warning",
+    await audit.record("login.totp_failure", account_id=account.id, address=address, failures=claim.count)
+    if claim.is_last(limit.limit):
+        lockout = tenant.config.identity.lockout
+        await AccountRepository(tenant).update(
+            account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=lockout.lock_minutes)
         )
-        return redirect("/login")
-    session["pending_login"] = {**data, "totp_failures": failures}
+        await audit.record("account.locked", account_id=account.id, address=address, reason="totp")
+        return await _locked_out(request, tenant, account, None)
     message = _("確認コードまたはリカバリーコードが正しくありません。")
     return render(request, "identity/totp_login.html", status_code=400, errors={"code": message})
+
+
+def second_factor_limit(tenant: Tenant) -> AttemptLimit:
+    """Wrong second-factor codes per account, across logins and sessions."""
+    lockout = tenant.config.identity.lockout
+    return AttemptLimit(tenant.slug, "login.second_factor", limit=lockout.max_failures, window_minutes=lockout.lock_minutes)
+
+
+async def _locked_out(request: Request, tenant: Tenant, account: Account, event: str | None) -> Response:
+    if event:
+        await AuditLog(tenant.slug).record(f"login.{event}", account_id=account.id, address=client_address(request))
+    session = session_of(request)
+    session.pop("pending_login")
+    session.flash(
+        _("ログインに続けて失敗したため、ログインを一時的に停止しています。{minutes}分後にもう一度お試しください。").format(
+            minutes=locked_minutes_left(account) or tenant.config.identity.lockout.lock_minutes
+        ),
+        "warning",
+    )
+    return redirect("/login")
 
 
 ROUTES = [

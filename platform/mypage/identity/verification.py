@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
+from mypage.identity.attempts import AttemptLimit
 from mypage.records.tables import Contract, Customer, Device
 from mypage.tenancy.config import Registration
 from mypage.tenancy.registry import Tenant
@@ -92,6 +93,10 @@ def _strip_corporate_forms(name: str, forms: list[str]) -> str:
     return key
 
 
+MAX_CLAIMED_CANDIDATES = 20
+"""Customers counted per verification (a phone number shared by more is too vague to point at one)."""
+
+
 class CustomerMatcher:
     def __init__(self, tenant: Tenant):
         self.tenant = tenant
@@ -157,12 +162,12 @@ class CustomerMatcher:
             return normalize.email(customer["email"]) == value
         return False
 
-    async def match(self, answers: dict[str, str]) -> list[dict]:
+    async def match(self, answers: dict[str, str], candidates: list[dict] | None = None) -> list[dict]:
         """Customers (as rows) for whom every answer matches; usually zero or one."""
         if not answers:
             return []
         found = []
-        for customer in await self._candidates(answers):
+        for customer in candidates if candidates is not None else await self._candidates(answers):
             ok = True
             for field, value in answers.items():
                 if not await self._matches(customer, field, value):
@@ -171,3 +176,52 @@ class CustomerMatcher:
             if ok:
                 found.append(customer)
         return found
+
+
+@dataclass
+class Verification:
+    found: list[dict]
+    blocked: bool = False
+    minutes: int = 0
+
+
+class VerificationGate:
+    """Limits guessing at the operator's records (registration, re-registration): failed matches are counted
+    per client address and per customer record that the answers point at (the customers sharing the
+    phone, contract or customer number typed), before the answers are compared. A customer whose record
+    was guessed at too often cannot be verified for the lock window, from any address."""
+
+    def __init__(self, tenant: Tenant, address: str):
+        lockout = tenant.config.identity.lockout
+        self.matcher = CustomerMatcher(tenant)
+        self.address = address
+        self.by_address = AttemptLimit(
+            tenant.slug, "register.address", limit=lockout.per_address_max_failures, window_minutes=lockout.lock_minutes
+        )
+        self.by_customer = AttemptLimit(
+            tenant.slug, "register.customer", limit=lockout.max_failures, window_minutes=lockout.lock_minutes
+        )
+        self.minutes = lockout.lock_minutes
+
+    async def match(self, answers: dict[str, str], *, among: list[int] | None = None) -> Verification:
+        """The customers every answer matches (``among`` narrows them to earlier candidates)."""
+        address_claim = await self.by_address.claim(self.address)
+        if not address_claim.allowed:
+            return Verification([], blocked=True, minutes=self.minutes)
+        candidates = await self.matcher._candidates(answers) if answers else []
+        if among is not None:
+            candidates = [c for c in candidates if c["id"] in among]
+        claims = {}
+        for customer in candidates[:MAX_CLAIMED_CANDIDATES]:
+            claims[customer["id"]] = await self.by_customer.claim(str(customer["id"]))
+        if any(not claim.allowed for claim in claims.values()):
+            for claim in claims.values():
+                await self.by_customer.release(claim)
+            return Verification([], blocked=True, minutes=self.minutes)
+        found = await self.matcher.match(answers, candidates)
+        if found:
+            await self.by_address.release(address_claim)
+            for customer in found:
+                if customer["id"] in claims:
+                    await self.by_customer.release(claims[customer["id"]])
+        return Verification(found)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity.tables import Account
 from mypage.inquiries.repository import InquiryRepository
@@ -104,7 +104,8 @@ async def submit(portal, tenant: Tenant, account: Account, data: InquiryInput, *
     repo = InquiryRepository(tenant.slug)
     customer = await customer_of(tenant, account)
     reply_to = account.email or (customer.email if customer else "")
-    async with atomic():
+    # "At most max_per_hour per account": the count and the insert under the account's lock (db/locks.py).
+    async with serialised(Account, account.id):
         since = datetime.now(timezone.utc) - timedelta(hours=1)
         if await repo.sent_since(account.id, since) >= feature.max_per_hour:
             await AuditLog(tenant.slug).record("inquiry.rate_limited", account_id=account.id, address=address)

@@ -19,11 +19,12 @@ import click
 
 from mypage import i18n
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import lock_for_update, serialised
 from mypage.inquiries.repository import InquiryRepository
 from mypage.inquiries.service import category, next_month, reference
 from mypage.inquiries.tables import Inquiry
 from mypage.mail.outbox import enqueue
+from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 
 PAPER_KINDS = {
@@ -53,8 +54,11 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
     """Approves the inquiry and applies what it asks for; returns it. Raises :class:`StaffError`."""
     repo = InquiryRepository(tenant.slug)
     effective = next_month(on or i18n.today(tenant.config.timezone))
-    async with atomic():
+    async with serialised(Inquiry, inquiry_id):  # decided once, even by two staff at the same moment
         inquiry = await _pending(tenant, inquiry_id)
+        if inquiry.customer is not None:
+            # the customer's paper stops are "at most one per kind": two inquiries approved at once insert one
+            await lock_for_update(Customer, inquiry.customer)
         applied: dict = {}
         if inquiry.applies == "call_details" and inquiry.customer is not None:
             contracts = await repo.phone_contracts(inquiry.customer)
@@ -97,7 +101,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
 
 async def reject(tenant: Tenant, inquiry_id: int, *, staff: str = "staff", note: str = "") -> Inquiry:
     repo = InquiryRepository(tenant.slug)
-    async with atomic():
+    async with serialised(Inquiry, inquiry_id):
         inquiry = await _pending(tenant, inquiry_id)
         await repo.decide(
             inquiry, status="rejected", decided_at=datetime.now(timezone.utc), decided_by=staff, note=note[:500]

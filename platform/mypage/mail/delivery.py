@@ -5,7 +5,14 @@ Nothing is lost while the SMTP server is down: a failed attempt only counts ``at
 until it is sent or has failed ``MAX_ATTEMPTS`` times (then ``last_error`` says why; the development
 mail viewer and ``mypage outbox deliver`` show it). Each mail is claimed before it is sent (its
 ``next_attempt_at`` is pushed a lease ahead in one conditional UPDATE), so several workers — one per
-server process — never send the same mail twice.
+server process — do not send the same mail at the same time.
+
+The guarantee is **at least once**, not exactly once: a relay may take the mail and answer after the
+client gave up (a timeout), and then the next attempt sends it again. Every attempt therefore sends the
+same message, with the same ``Message-ID`` (:func:`mypage.mail.outbox.message_id`, derived from the
+row) and ``Date``, so receivers can drop the repeat. The SMTP timeout is generous (a slow relay is not
+a failure) and the whole send is capped below the claim's lease, so a mail still being sent is never
+claimed by a second worker.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, formatdate
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 
+from mypage.mail.outbox import message_id
 from mypage.mail.tables import OutboxMail
 from mypage.settings import Settings
 
@@ -26,21 +34,34 @@ log = logging.getLogger("mypage.mail")
 MAX_ATTEMPTS = 12
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 3600
-LEASE_SECONDS = 300
-"""A claimed mail is not picked up by another worker for this long (a worker that died mid-send)."""
+SMTP_TIMEOUT_SECONDS = 60.0
+"""Per SMTP step (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, end of data, QUIT). A relay that
+answers the end of DATA after this long may still deliver: the next attempt resends the same message."""
+SMTP_STEPS = 10
+"""Steps of one send at most, so one send takes at most ``SMTP_TIMEOUT_SECONDS * SMTP_STEPS``."""
+LEASE_MARGIN_SECONDS = 60
+LEASE_SECONDS = SMTP_TIMEOUT_SECONDS * SMTP_STEPS + LEASE_MARGIN_SECONDS
+"""A claimed mail is not picked up by another worker for this long: longer than a send can take (the
+send is cancelled at ``SMTP_TIMEOUT_SECONDS * SMTP_STEPS``), so only a worker that died frees it."""
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def build_message(row: dict) -> EmailMessage:
+def build_message(row: dict, secret_key: str) -> EmailMessage:
+    """The same message on every attempt: stable Message-ID and Date (the time the mail was enqueued)."""
     message = EmailMessage()
     message["From"] = row["sender"]
     message["To"] = row["recipient"]
     message["Subject"] = row["subject"]
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=row["sender"].rsplit("@", 1)[-1].strip(">"))
+    created = row.get("created_at")
+    if isinstance(created, datetime):
+        created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+        message["Date"] = format_datetime(created)
+    else:
+        message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = message_id(row, secret_key)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(row["text_body"])
     if row["html_body"]:
@@ -53,7 +74,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * (2 ** max(0, attempts - 1))))
 
 
-def smtp_options(smtp_url: str) -> dict:
+def smtp_options(smtp_url: str, timeout: float = SMTP_TIMEOUT_SECONDS) -> dict:
     """``smtp://user:pass@host:port`` (STARTTLS when offered), ``smtp+starttls://...`` (required) or ``smtps://...``."""
     url = urlparse(smtp_url)
     tls = url.scheme == "smtps"
@@ -64,7 +85,7 @@ def smtp_options(smtp_url: str) -> dict:
         "password": unquote(url.password) if url.password else None,
         "start_tls": True if url.scheme == "smtp+starttls" else None,  # None: STARTTLS if offered
         "use_tls": tls,
-        "timeout": 10,
+        "timeout": timeout,
     }
 
 
@@ -77,25 +98,31 @@ def _due():
     )
 
 
-async def _claim(mail_id: int) -> bool:
+async def _claim(mail_id: int, lease_seconds: float = LEASE_SECONDS) -> bool:
     claimed = await (
-        OutboxMail.update({OutboxMail.next_attempt_at: _now() + timedelta(seconds=LEASE_SECONDS)})
+        OutboxMail.update({OutboxMail.next_attempt_at: _now() + timedelta(seconds=lease_seconds)})
         .where((OutboxMail.id == mail_id) & _due())
         .returning(OutboxMail.id)
     )
     return bool(claimed)
 
 
-async def deliver_due(settings: Settings, limit: int = 100) -> tuple[int, int]:
-    """Sends every unsent mail whose next attempt is due; returns (sent, failed)."""
-    options = smtp_options(settings.smtp_url)
+async def deliver_due(settings: Settings, limit: int = 100, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> tuple[int, int]:
+    """Sends every unsent mail whose next attempt is due; returns (sent, failed).
+
+    ``timeout`` is per SMTP step; one send is cancelled after ``timeout * SMTP_STEPS`` and the claim's
+    lease is longer than that (tests pass a small timeout to play a slow relay).
+    """
+    options = smtp_options(settings.smtp_url, timeout)
+    send_limit = timeout * SMTP_STEPS
+    lease = send_limit + LEASE_MARGIN_SECONDS
     rows = await OutboxMail.select().where(_due()).order_by(OutboxMail.id).limit(limit)
     sent = failed = 0
     for row in rows:
-        if not await _claim(row["id"]):
+        if not await _claim(row["id"], lease):
             continue  # another worker has it
         try:
-            await aiosmtplib.send(build_message(row), **options)
+            await asyncio.wait_for(aiosmtplib.send(build_message(row, settings.secret_key), **options), send_limit)
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
             attempts = row["attempts"] + 1
             await OutboxMail.update(

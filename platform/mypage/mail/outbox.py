@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from email.utils import formataddr
+import hashlib
+import hmac
+import re
+from datetime import datetime, timezone
+from email.utils import formataddr, parseaddr
 
 from mypage import i18n
 from mypage.mail.tables import OutboxMail
@@ -43,6 +47,28 @@ async def enqueue(portal, tenant: Tenant, *, to: str, template: str, context: di
     )
     await mail.save()
     return mail
+
+
+def message_id(row: dict, secret_key: str) -> str:
+    """The mail's Message-ID, the same on every delivery attempt: ``<outbox-{id}.{hmac8}@{sender domain}>``.
+
+    Delivery is at least once (a relay that accepts a mail but answers too late gets it again), so receivers
+    must be able to drop the repeat by its Message-ID. It is derived from the stored row (id, tenant,
+    created_at) with a keyed hash, so it is fixed from the moment the mail is enqueued and needs no column;
+    the hash keeps outbox ids from being guessable or forgeable in it. The domain is the tenant's sender
+    domain (its mail identity).
+    """
+    created = row.get("created_at")
+    if isinstance(created, datetime):
+        created = (created if created.tzinfo else created.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        created = created.strftime("%Y%m%dT%H%M%S.%fZ")
+    material = f"{row['tenant']}|{row['id']}|{created}".encode()
+    digest = hmac.new(secret_key.encode(), material, hashlib.sha256).hexdigest()[:8]
+    _, at, domain = parseaddr(row.get("sender") or "")[1].rpartition("@")
+    domain = domain.strip().lower()
+    if not at or not re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", domain):
+        domain = f"{row['tenant']}.invalid"
+    return f"<outbox-{row['id']}.{digest}@{domain}>"
 
 
 async def recent_mail_all_tenants(limit: int = 200, tenant: str | None = None) -> list[dict]:

@@ -14,9 +14,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from mypage.audit.log import AuditLog
+from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
-from mypage.identity.passwords import hash_password
+from mypage.db.errors import is_unique_violation
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.tables import Account
 from mypage.mailboxes.repository import MailboxRepository
 from mypage.mailboxes.tables import Mailbox
@@ -109,11 +111,6 @@ class RegistrationError(Exception):
     pass
 
 
-def _unique_violation(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return "unique" in text
-
-
 async def register(tenant: Tenant, account: Account, local: str, subdomain: str, virus_check: bool, *, address: str = "") -> tuple[Mailbox, str]:
     """Creates the mailbox; returns it with its initial password (shown once, stored only as a hash)."""
     if check_local(local) or not SUBDOMAIN_RE.match(subdomain):
@@ -121,12 +118,16 @@ async def register(tenant: Tenant, account: Account, local: str, subdomain: str,
     repo = MailboxRepository(tenant.slug)
     full_address = address_of(tenant, local, subdomain)
     password = new_password()
-    password_hash = hash_password(password)
+    password_hash = await hash_password_async(password)
+    not_eligible = _("メールアドレスはインターネットサービスご契約のお客さまのみご利用いただけます。")
+    if account.customer is None:
+        raise RegistrationError(not_eligible)
     try:
-        async with atomic():
+        # "At most max_addresses per customer": the count and the insert under the customer's lock (db/locks.py).
+        async with serialised(Customer, account.customer):
             customer = await repo.customer(account.customer)
             if not is_eligible(tenant, customer):
-                raise RegistrationError(_("メールアドレスはインターネットサービスご契約のお客さまのみご利用いただけます。"))
+                raise RegistrationError(not_eligible)
             limit = tenant.config.features.mailboxes.max_addresses
             if await repo.count(customer.id) >= limit:
                 raise RegistrationError(_("メールアドレスは{n}つまで登録できます。").format(n=limit))
@@ -146,7 +147,7 @@ async def register(tenant: Tenant, account: Account, local: str, subdomain: str,
     except RegistrationError:
         raise
     except Exception as exc:  # a concurrent registration of the same address
-        if _unique_violation(exc):
+        if is_unique_violation(exc):
             raise RegistrationError(_("このメールアドレスは既に使用されています。別のサブドメインを選択してください。")) from exc
         raise
     return mailbox, password

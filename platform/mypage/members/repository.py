@@ -29,7 +29,9 @@ class MemberRepository:
         return account
 
     async def admins(self) -> list[Account]:
-        return [a for a in await self.all() if a.role in ADMIN_ROLES and a.status != "disabled"]
+        """The active administrators: a pending account (temporary password not yet replaced) or a disabled one
+        does not count towards "at least one administrator"."""
+        return [a for a in await self.all() if a.role in ADMIN_ROLES and a.status == "active"]
 
     async def email_taken(self, email: str, *, except_id: int | None = None) -> bool:
         wanted = email.lower()

@@ -1,16 +1,22 @@
-"""ユーザ管理: the rules for a customer's administrators managing the customer's accounts."""
+"""ユーザ管理: the rules for a customer's administrators managing the customer's accounts.
+
+The customer's rules ("at most max_members accounts", "at least one active administrator", and so at least
+one account) are each a count followed by a write: every change runs under the customer's lock
+(:func:`mypage.db.locks.serialised`), re-reads the acting administrator and the member there, and counts there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.policy import check_email
 from mypage.identity.tables import Account
 from mypage.members.repository import ADMIN_ROLES, MemberRepository
+from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 
 NAME_MAX = 60
@@ -18,6 +24,23 @@ NAME_MAX = 60
 
 def is_admin(account: Account) -> bool:
     return account.role in ADMIN_ROLES
+
+
+class NotAdministrator(Exception):
+    """The acting account is no longer an administrator of the customer (demoted or deleted by a request that
+    committed first): the change is refused as the guard would have refused it (404)."""
+
+
+async def _still_admin(repo: MemberRepository, admin: Account) -> None:
+    """Inside the customer's lock: the acting account still passes the guard (``admin_required``)."""
+    current = await repo.get(admin.id)
+    if current is None or not is_admin(current) or current.status == "disabled":
+        raise NotAdministrator()
+
+
+async def _leaves_no_admin(repo: MemberRepository, member: Account) -> bool:
+    """Inside the customer's lock: demoting or deleting ``member`` would leave no active administrator."""
+    return is_admin(member) and not [a for a in await repo.admins() if a.id != member.id]
 
 
 @dataclass
@@ -86,7 +109,8 @@ async def register(portal, tenant: Tenant, admin: Account, data: MemberInput, *,
     if errors:
         return Outcome(errors=errors)
     limit = tenant.config.features.members.max_members
-    async with atomic():
+    async with serialised(Customer, admin.customer):
+        await _still_admin(repo, admin)
         if await repo.email_taken(data.email):
             return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
         if await repo.count() >= limit:
@@ -111,7 +135,8 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
     errors = _check(data)
     if errors:
         return Outcome(errors=errors)
-    async with atomic():
+    async with serialised(Customer, admin.customer):
+        await _still_admin(repo, admin)
         member = await repo.get(data.member_id)
         if member is None:
             return Outcome(problem=_("ユーザー一覧から対象のユーザを選択してください。"))
@@ -121,7 +146,7 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
             role = member.role if is_admin(member) else "admin"
         else:
             role = "general"
-            if is_admin(member) and len(await repo.admins()) <= 1:
+            if await _leaves_no_admin(repo, member):
                 return Outcome(problem=_("管理者ユーザが1人のため、ユーザ種別を一般に変更できません。先に他のユーザを管理者にしてください。"))
         changes = {
             "email": data.email,
@@ -140,11 +165,12 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
 
 async def delete(tenant: Tenant, admin: Account, member_id, *, address: str = "") -> Outcome:
     repo = MemberRepository(tenant, admin.customer)
-    async with atomic():
+    async with serialised(Customer, admin.customer):
+        await _still_admin(repo, admin)
         member = await repo.get(member_id)
         if member is None:
             return Outcome(problem=_("ユーザー一覧から対象のユーザを選択してください。"))
-        if is_admin(member) and len(await repo.admins()) <= 1:
+        if await _leaves_no_admin(repo, member):
             return Outcome(problem=_("管理者ユーザが1人のため、このユーザは削除できません。先に他のユーザを管理者にしてください。"))
         await repo.delete(member)
         await AuditLog(tenant.slug).record("member.deleted", account_id=admin.id, address=address, member_id=member.id)

@@ -22,6 +22,14 @@ class FieldError(ValueError):
     """A value that cannot be accepted; the message says why (Japanese)."""
 
 
+class CsvSyntaxError(FieldError):
+    """The file is not well-formed CSV from ``line`` on (an unclosed quote, text after a closing quote)."""
+
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line = line
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int
@@ -65,12 +73,17 @@ def read_csv(data: bytes, encoding: str = "auto") -> CsvFile:
     if "\x00" in text:
         raise FieldError("ファイルにNUL文字が含まれています(CSVファイルではないようです)。")
     result = CsvFile(encoding=used)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: text after a closing quote is an error instead of being glued to the field.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     try:
         for row in reader:
             line = start
             start = reader.line_num + 1
+            if any("\n" in cell or "\r" in cell for cell in row):
+                # No column holds line breaks: a cell spanning lines is a quote left open, which would
+                # silently merge this row with the next ones.
+                raise CsvSyntaxError(line, UNCLOSED_QUOTE)
             if not any(cell.strip() for cell in row):
                 continue
             if not result.header:
@@ -78,25 +91,44 @@ def read_csv(data: bytes, encoding: str = "auto") -> CsvFile:
                 continue
             result.rows.append((line, row))
     except csv.Error as exc:
-        raise FieldError(f"{start}行目: CSVとして読めません({exc})。") from exc
+        if "unexpected end of data" in str(exc):
+            raise CsvSyntaxError(start, UNCLOSED_QUOTE) from exc
+        raise CsvSyntaxError(start, f"CSVとして読めません({exc})。") from exc
     return result
 
 
+UNCLOSED_QUOTE = "引用符(\")が閉じられていません。この行から後の行が1つの値として読み込まれるため、取り込めません。"
+
+
 # --- field parsers ---------------------------------------------------------------------------------------
+
+
+# A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection): ``=cmd|' /C calc'!A0``.
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+# "-" alone (no value), "--", or a plain negative number stay acceptable text.
+_HARMLESS_DASH = re.compile(r"-[-\s]*|-\d+(?:[.,]\d+)*")
+
+
+def no_formula(value: str) -> str:
+    """Free text that a spreadsheet would run as a formula is refused, checked after normalisation
+    (NFKC makes the full-width ``＝1+1`` a live ``=1+1``). Exports neutralise such cells too (web/csvout.py)."""
+    if value.startswith(_FORMULA_START) or (value.startswith("-") and not _HARMLESS_DASH.fullmatch(value)):
+        raise FieldError("先頭が = + - @ の値は表計算ソフトで数式として扱われるため、取り込めません。")
+    return value
 
 
 def text(value: str, max_length: int) -> str:
     value = unicodedata.normalize("NFKC", value).strip()
     if len(value) > max_length:
         raise FieldError(f"{max_length}文字以内にしてください({len(value)}文字あります)。")
-    return value
+    return no_formula(value)
 
 
 def name(value: str, max_length: int) -> str:
     value = normalize.name(value)
     if len(value) > max_length:
         raise FieldError(f"{max_length}文字以内にしてください({len(value)}文字あります)。")
-    return value
+    return no_formula(value)
 
 
 _KANA = re.compile(r"^[\u30a0-\u30ff\u3000A-Za-z0-9().,&'/ー・]+$")

@@ -59,6 +59,8 @@ async def import_file(tenant: str, kind: str, path: str | Path, encoding: str = 
         return ImportResult(kind=kind, errors=[RowError(0, "", "ファイルが空です。")])
     try:
         csv_file = p.read_csv(data, encoding)
+    except p.CsvSyntaxError as exc:
+        return ImportResult(kind=kind, errors=[RowError(exc.line, "", str(exc))])
     except FieldError as exc:
         return ImportResult(kind=kind, errors=[RowError(0, "", str(exc))])
     return await import_rows(tenant, kind, csv_file, show_progress=show_progress)

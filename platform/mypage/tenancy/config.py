@@ -71,8 +71,13 @@ class TokenLifetimes(Strict):
 
 class Lockout(Strict):
     max_failures: int = Field(5, ge=1, le=100)
+    """Wrong passwords (or second-factor codes, current passwords, record matches) before a lock."""
     lock_minutes: int = Field(15, ge=1, le=24 * 60)
+    """How long a lock lasts; also the window in which failures are counted."""
     per_address_max_failures: int = Field(20, ge=1, le=10000)
+    """Failures from one client address (any login ID) before that address is refused for ``lock_minutes``."""
+    id_checks_per_address: int = Field(30, ge=1, le=10000)
+    """Login-ID availability checks (IDチェック) one client address may make in ``lock_minutes``."""
 
 
 class LoginIdPolicy(Strict):

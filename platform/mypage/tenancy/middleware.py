@@ -6,8 +6,10 @@ This is the outermost layer of the app: everything inside (CSRF, routes, error p
 
 from __future__ import annotations
 
+import re
 import time
 from http.cookies import SimpleCookie
+from urllib.parse import unquote_to_bytes
 
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
@@ -28,6 +30,30 @@ def _is_dev_path(path: str) -> bool:
     """What ``localhost`` serves in development: the tenant index and the ``/_dev/`` pages."""
     return path in ("/", "/healthz") or path.startswith("/_dev/") or path == "/_dev"
 LAST_SEEN_STEP = 30
+
+
+# ``name[:port]``: what Litestar can parse into a URL (``portal.example:8612:1`` made every page a 500).
+_HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?")
+# C0 controls other than TAB/LF/CR, as in web/forms.py: no address needs them; PostgreSQL refuses NUL.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _valid_host(host: str) -> bool:
+    match = _HOST.fullmatch(host)
+    return bool(match) and (not match.group(1) or int(match.group(1)) <= 65535)
+
+
+def _malformed_target(scope: Scope) -> bool:
+    """A path or query string carrying control characters (``/static/%00``, ``?token=%00``)."""
+    if _CONTROL_TEXT.search(scope.get("path", "")):
+        return True
+    query = scope.get("query_string", b"")
+    return bool(query) and bool(_CONTROL.search(unquote_to_bytes(query)))
+
+
+def _replace_host(scope: Scope, host: str) -> None:
+    scope["headers"] = [(k, v) for k, v in scope.get("headers", []) if k != b"host"] + [(b"host", host.encode())]
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -68,8 +94,12 @@ class PortalMiddleware:
             await self.app(scope, receive, send)
             return
         portal = self.portal
-        host = _header(scope, b"host").split(":", 1)[0].lower()
+        raw_host = _header(scope, b"host")
+        host = raw_host.split(":", 1)[0].lower()
         tenant = portal.tenants.by_host(host)
+        bad_request = not _valid_host(raw_host) or _malformed_target(scope)
+        if not _valid_host(raw_host):
+            _replace_host(scope, host if _HOST.fullmatch(host) else "invalid")
         state = scope.setdefault("state", {})
         state["portal"] = portal
         state["tenant"] = tenant
@@ -80,7 +110,7 @@ class PortalMiddleware:
         )
         cookies = _cookies(scope)
 
-        if scope.get("path", "") in HEALTH_PATHS:
+        if scope.get("path", "") in HEALTH_PATHS and not bad_request:
             i18n.set_locale("ja")
             state["locale"] = "ja"
             state["session"] = None
@@ -88,6 +118,9 @@ class PortalMiddleware:
             return
 
         if tenant is None:
+            if bad_request:
+                await self._plain(send, 400)
+                return
             if portal.settings.dev_mode and host in DEV_HOSTS and _is_dev_path(scope.get("path", "")):
                 i18n.set_locale("ja")
                 state["locale"] = "ja"
@@ -162,7 +195,31 @@ class PortalMiddleware:
                 portal.security_headers(headers, tenant)
             await send(message)
 
+        if bad_request:
+            await self._bad_request(scope, receive, send_wrapper)
+            return
         await self.app(scope, receive, send_wrapper)
+
+    async def _bad_request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The themed 400 page, answered here: the request cannot be routed safely."""
+        from litestar import Request
+
+        from mypage.web.errors import error_page
+
+        request = Request(scope, receive)
+        response = error_page(request, 400)
+        await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+    async def _plain(self, send: Send, status: int) -> None:
+        body = f"<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>{status}</title><h1>{status}</h1></html>".encode()
+        start: Message = {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+        self.portal.security_headers(MutableScopeHeaders.from_message(start), None)
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
 
     def _headers_only(self, send: Send, tenant=None) -> Send:
         async def wrapper(message: Message) -> None:

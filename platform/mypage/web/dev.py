@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
@@ -49,7 +50,7 @@ def _page(template: str, **context) -> Response:
     html = _env.get_template(template).render(**context)
     return Response(
         content=html,
-        media_type="text/html; charset=utf-8",
+        media_type=MediaType.HTML,
         headers={"content-security-policy": DEV_CSP, "cache-control": "no-store"},
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
@@ -88,7 +89,7 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     tenant = tenant_of(request)
     templates = portal_of(request).templates_for(tenant)
     html = templates.render(template, {**base_context(request), **context})
-    return Response(content=html, media_type="text/html; charset=utf-8", status_code=status_code)
+    return Response(content=html, media_type=MediaType.HTML, status_code=status_code)
 
 
 def redirect(path: str, status_code: int = 303) -> Redirect:

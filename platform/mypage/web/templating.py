@@ -107,8 +107,15 @@ class TenantTemplates:
         return self.env.get_template(name).render(context)
 
     def find_static(self, relative: str) -> Path | None:
+        """The file under one of the static folders (child theme first), or None: also for names the file
+        system refuses (a NUL byte, a name or path too long), which are simply not found."""
+        if "\x00" in relative or len(relative) > 1024:
+            return None
         for folder in self.static_dirs:
-            candidate = (folder / relative).resolve()
-            if folder.resolve() in candidate.parents and candidate.is_file():
-                return candidate
+            try:
+                candidate = (folder / relative).resolve()
+                if folder.resolve() in candidate.parents and candidate.is_file():
+                    return candidate
+            except (OSError, ValueError):
+                return None
         return None

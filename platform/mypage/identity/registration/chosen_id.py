@@ -28,11 +28,11 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import hash_password
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_email, check_login_id, check_password
-from mypage.identity.recovery_support import count_recent
 from mypage.identity.tokens import TokenError, Tokens
-from mypage.identity.verification import LABELS, CustomerMatcher, clean
+from mypage.identity.attempts import AttemptLimit
+from mypage.identity.verification import LABELS, VerificationGate, clean
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
@@ -93,14 +93,12 @@ def _locale() -> str:
     return current_locale()
 
 
-async def _verify_blocked(request: Request, tenant: Tenant) -> bool:
+def _verify_blocked(request: Request, tenant: Tenant) -> bool:
+    """Too many failures in this session (the limits per address and per customer are the gate's)."""
     lockout = tenant.config.identity.lockout
     since = int(time.time()) - lockout.lock_minutes * 60
     fails = [t for t in session_of(request).get(FAILS, []) if t > since]
-    if len(fails) >= lockout.max_failures:
-        return True
-    address_fails = await count_recent(tenant, "register.verify_failed", address=client_address(request))
-    return address_fails >= lockout.per_address_max_failures
+    return len(fails) >= lockout.max_failures
 
 
 def _render_verify(request: Request, tenant: Tenant, *, values=None, errors=None, form_error=None, status_code=200) -> Response:
@@ -137,13 +135,19 @@ async def verify_submit(request: Request) -> Response:
         else:
             answers[name] = answer.value
     minutes = tenant.config.identity.lockout.lock_minutes
-    if await _verify_blocked(request, tenant):
+    blocked_message = _("認証に続けて失敗したため、認証を一時的に停止しています。{minutes}分後にもう一度お試しください。").format(
+        minutes=minutes
+    )
+    if _verify_blocked(request, tenant):
         await AuditLog(tenant.slug).record("register.verify_blocked", address=client_address(request))
-        message = _("認証に続けて失敗したため、認証を一時的に停止しています。{minutes}分後にもう一度お試しください。").format(minutes=minutes)
-        return _render_verify(request, tenant, values=values, form_error=message, status_code=429)
+        return _render_verify(request, tenant, values=values, form_error=blocked_message, status_code=429)
     if errors:
         return _render_verify(request, tenant, values=values, errors=errors, status_code=400)
-    matches = await CustomerMatcher(tenant).match(answers)
+    verification = await VerificationGate(tenant, client_address(request)).match(answers)
+    if verification.blocked:
+        await AuditLog(tenant.slug).record("register.verify_blocked", address=client_address(request))
+        return _render_verify(request, tenant, values=values, form_error=blocked_message, status_code=429)
+    matches = verification.found
     session = session_of(request)
     audit = AuditLog(tenant.slug)
     if len(matches) != 1:
@@ -174,11 +178,16 @@ def _profile_values(form) -> dict:
     }
 
 
-async def _id_status(tenant: Tenant, login_id: str) -> tuple[str, str]:
-    """(``ok`` | ``taken`` | ``invalid``, message) for the ID check."""
+async def _id_status(request: Request, tenant: Tenant, login_id: str) -> tuple[str, str]:
+    """(``ok`` | ``taken`` | ``invalid`` | ``limited``, message) for the ID check, limited per client address
+    (the check tells which IDs exist)."""
     problems = check_login_id(login_id, tenant.config.identity.login_id)
     if problems:
         return "invalid", " ".join(problems)
+    lockout = tenant.config.identity.lockout
+    checks = AttemptLimit(tenant.slug, "register.id_check", limit=lockout.id_checks_per_address, window_minutes=lockout.lock_minutes)
+    if not (await checks.claim(client_address(request))).allowed:
+        return "limited", _("IDチェックの回数が多すぎます。しばらく時間をおいてからお試しください。")
     if await AccountRepository(tenant).login_id_taken(login_id):
         return "taken", _("このIDは既に使用されています")
     return "ok", _("このIDは利用できます")
@@ -220,11 +229,11 @@ async def profile_submit(request: Request) -> Response:
     session = session_of(request)
     password_errors = check_password(password, identity.password) if password else []
     if password and not password_errors:
-        state["password_hash"] = hash_password(password)
+        state["password_hash"] = await hash_password_async(password)
     state["values"] = values
     session[STATE] = state
     if form.get("action") == "check":
-        status, message = await _id_status(tenant, values["login_id"])
+        status, message = await _id_status(request, tenant, values["login_id"])
         errors = {"password": password_errors} if password_errors else {}
         return _render_profile(request, tenant, state, values=values, errors=errors, id_check={"status": status, "message": message})
     errors: dict = {}
@@ -356,7 +365,7 @@ async def check_id_json(request: Request) -> dict:
             login_id = ""
     else:
         login_id = str((await request.form()).get("login_id") or "")
-    status, message = await _id_status(tenant, normalize.ascii_text(login_id)[:100])
+    status, message = await _id_status(request, tenant, normalize.ascii_text(login_id)[:100])
     return {"status": status, "available": status == "ok", "message": message}
 
 

@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 from litestar import Request, Response, get, post
 
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity import factors
-from mypage.identity.accounts import AccountRepository
-from mypage.identity.passwords import verify_password
+from mypage.identity.accounts import AccountRepository, LoginIdTaken
+from mypage.identity.passwords import verify_password_async
 from mypage.identity.registration.chosen_id import PREFIX, PURPOSE, flow_tenant, flow_tokens, link_hours
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError, Tokens
@@ -94,9 +94,11 @@ async def complete_submit(request: Request) -> Response:
         return _render_invalid(request, tenant, "used")
     if not password:
         return _render_complete(request, token, errors={"password": _("入力してください。")}, status_code=400)
-    if not verify_password(payload.get("password_hash"), password):
-        attempts = row["attempts"] + 1
-        await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.id == row["id"])
+    try:
+        attempts = await tokens.count_attempt(row)
+    except TokenError:
+        return _render_invalid(request, tenant, "used")
+    if not await verify_password_async(payload.get("password_hash"), password):
         await audit.record("register.confirm_failed", address=client_address(request), customer_id=payload.get("customer_id"))
         if attempts >= tokens.max_attempts:
             await tokens.revoke(PURPOSE, row["subject"])
@@ -105,7 +107,8 @@ async def complete_submit(request: Request) -> Response:
         return _render_complete(request, token, errors={"password": message}, status_code=400)
     repo = AccountRepository(tenant)
     try:
-        async with atomic():
+        # One registration per customer at a time: the checks and the new account under the customer's lock.
+        async with serialised(Customer, payload["customer_id"]):
             customer_id = payload["customer_id"]
             exists = await Customer.count().where(Customer.tenant == tenant.slug).where(Customer.id == customer_id)
             if not exists:
@@ -128,6 +131,8 @@ async def complete_submit(request: Request) -> Response:
             await audit.record("register.completed", account_id=account.id, address=client_address(request), customer_id=customer_id)
     except TokenError as exc:
         return _render_invalid(request, tenant, exc.reason)
+    except LoginIdTaken:
+        return render(request, "identity/register_chosen_taken.html", status_code=409)
     except _Abort as exc:
         if exc.reason == "exists":
             return render(request, "identity/register_chosen_exists.html", status_code=409)

@@ -1,7 +1,7 @@
 """Registration where the login ID is the customer's e-mail address (``identity.registration.flow = "email_id"``).
 
 1. 契約者情報 認証 (``/register/email-id``): the ``verify_fields`` and one of ``verify_one_of``
-   (お支払情報等) are matched against the contract holder (:class:`CustomerMatcher`).
+   (お支払情報等) are matched against the contract holder (:class:`VerificationGate`, which limits guessing).
 2. 追加認証情報 (``/register/email-id/extra``) when the answers fit several customers: one of
    ``disambiguate_with`` decides.
 3. The login ID (an e-mail address) and the password (``/register/email-id/account``) → a link valid
@@ -29,12 +29,12 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import link_validity, tokens_for
-from mypage.identity.passwords import hash_password
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_login_id, check_password
-from mypage.identity.recovery_support import attempts_blocked, login_label
+from mypage.identity.recovery_support import login_label
 from mypage.identity.registration import flow_path
 from mypage.identity.tokens import TokenError
-from mypage.identity.verification import LABELS, CustomerMatcher, clean
+from mypage.identity.verification import LABELS, VerificationGate, clean
 from mypage.mail.outbox import enqueue
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of, text
 
@@ -71,23 +71,19 @@ def _set_state(request: Request, **values) -> None:
     session_of(request)[STATE] = {**values, "t": int(time.time())}
 
 
-async def _blocked(request: Request) -> Response | None:
-    tenant = tenant_of(request)
-    lockout = tenant.config.identity.lockout
-    if await attempts_blocked(tenant, FAILED_EVENT, address=client_address(request)):
-        return render(
-            request,
-            "identity/register_email_verify.html",
-            status_code=429,
-            step="blocked",
-            values={},
-            errors={},
-            form_error=_("認証に続けて失敗したため、一時的にご利用いただけません。{minutes}分ほど時間をおいてからお試しください。").format(
-                minutes=lockout.lock_minutes
-            ),
-            **_verify_context(tenant),
-        )
-    return None
+def _blocked(request: Request, minutes: int) -> Response:
+    return render(
+        request,
+        "identity/register_email_verify.html",
+        status_code=429,
+        step="blocked",
+        values={},
+        errors={},
+        form_error=_("認証に続けて失敗したため、一時的にご利用いただけません。{minutes}分ほど時間をおいてからお試しください。").format(
+            minutes=minutes
+        ),
+        **_verify_context(tenant_of(request)),
+    )
 
 
 def _verify_context(tenant) -> dict:
@@ -128,9 +124,6 @@ async def verify_submit(request: Request) -> Response:
     rules = tenant.config.identity.registration
     form = await request.form()
     values = {k: (form.get(k) or "")[:200] for k in ("pay_kind", "pay_value", *rules.verify_fields)}
-    blocked = await _blocked(request)
-    if blocked:
-        return blocked
     errors: dict[str, str] = {}
     answers: dict[str, str] = {}
     for field in rules.verify_fields:
@@ -150,7 +143,10 @@ async def verify_submit(request: Request) -> Response:
     context = _verify_context(tenant)
     if errors:
         return render(request, "identity/register_email_verify.html", status_code=400, values=values, errors=errors, **context)
-    found = await CustomerMatcher(tenant).match(answers)
+    verification = await VerificationGate(tenant, client_address(request)).match(answers)
+    if verification.blocked:
+        return _blocked(request, verification.minutes)
+    found = verification.found
     if not found:
         return await _mismatch(request, "identity/register_email_verify.html", values, **context)
     if len(found) > 1 and rules.disambiguate_with:
@@ -189,9 +185,6 @@ async def extra_submit(request: Request) -> Response:
     state = _state(request)
     if not state or not state.get("candidates"):
         return redirect(PREFIX)
-    blocked = await _blocked(request)
-    if blocked:
-        return blocked
     form = await request.form()
     values = {f: (form.get(f) or "")[:200] for f in rules.disambiguate_with}
     errors: dict[str, str] = {}
@@ -216,8 +209,12 @@ async def extra_submit(request: Request) -> Response:
         )
     if errors:
         return render(request, "identity/register_email_extra.html", status_code=400, values=values, errors=errors, **context)
-    found = await CustomerMatcher(tenant).match({**state["answers"], **extra})
-    found = [c for c in found if c["id"] in state["candidates"]]
+    verification = await VerificationGate(tenant, client_address(request)).match(
+        {**state["answers"], **extra}, among=state["candidates"]
+    )
+    if verification.blocked:
+        return _blocked(request, verification.minutes)
+    found = verification.found
     if len(found) != 1:
         return await _mismatch(request, "identity/register_email_extra.html", values, **context)
     await AuditLog(tenant.slug).record("registration.verified", address=client_address(request), customer_id=found[0]["id"])
@@ -281,13 +278,14 @@ async def account_submit(request: Request) -> Response:
             request, "identity/register_email_account.html", status_code=400, values={"login_id": login_id}, errors=errors, prefix=PREFIX
         )
     minutes = tenant.config.identity.tokens.registration_link_minutes
+    password_hash = await hash_password_async(password)
     try:
         async with atomic():
             issued = await tokens_for(portal, tenant).issue(
                 PURPOSE,
                 minutes=minutes,
                 subject=f"customer:{customer_id}",
-                payload={"customer_id": customer_id, "login_id": login_id, "password_hash": hash_password(password)},
+                payload={"customer_id": customer_id, "login_id": login_id, "password_hash": password_hash},
             )
             amount, unit = link_validity(minutes)
             await enqueue(

@@ -10,13 +10,13 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
-from mypage.db.transaction import atomic
+from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
-from mypage.identity.accounts import AccountRepository
+from mypage.identity.accounts import AccountRepository, LoginIdTaken
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import link_message
-from mypage.identity.recovery_support import login_label
+from mypage.identity.recovery_support import contact_address, login_label
 from mypage.identity.registration.email_id import PREFIX, PURPOSE, flow_guard
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
@@ -92,7 +92,8 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
     repo = AccountRepository(tenant)
     now = datetime.now(timezone.utc)
     try:
-        async with atomic():
+        # One registration per customer at a time: the account lookups and the write under the customer's lock.
+        async with serialised(Customer, customer_id):
             payload = await tokens.consume(PURPOSE, token)
             holder = await repo.by_login_id(login_id)
             if holder is not None and holder.customer != customer_id:
@@ -106,14 +107,16 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
                 email=contact,
                 status="active",
                 must_change_password=False,
-                failed_logins=0,
                 locked_until=None,
                 password_changed_at=now,
             )
             if target is not None:
                 account = target
                 replaced = True
+                previous = {"to": contact_address(account), "login_id": account.login_id_display or account.login_id}
+                # Replacing the credentials also ends every session of the account (credentials_version).
                 await repo.update(account, **changes)
+                await _tell_previous_contact(portal, tenant, account, previous, contact)
             else:
                 replaced = False
                 name = await Customer.select(Customer.name).where(Customer.tenant == tenant.slug).where(
@@ -140,20 +143,38 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
                 customer_id=customer_id,
                 replaced=replaced,
             )
+    except LoginIdTaken:
+        return _login_id_taken(request, tenant)
     except TokenError as exc:
         if exc.reason == "taken":
-            return render(
-                request,
-                "identity/register_email_invalid.html",
-                status_code=409,
-                message=_("この{label}はすでに使用されています。お手数ですが、はじめから登録をやり直してください。").format(
-                    label=login_label(tenant)
-                ),
-                prefix=PREFIX,
-            )
+            return _login_id_taken(request, tenant)
         return _invalid_link(request, exc.reason)
     session_of(request)["register_email_done"] = login_id
     return redirect(f"{PREFIX}/done")
+
+
+def _login_id_taken(request: Request, tenant) -> Response:
+    return render(
+        request,
+        "identity/register_email_invalid.html",
+        status_code=409,
+        message=_("この{label}はすでに使用されています。お手数ですが、はじめから登録をやり直してください。").format(
+            label=login_label(tenant)
+        ),
+        prefix=PREFIX,
+    )
+
+
+async def _tell_previous_contact(portal, tenant, account, previous: dict, new_contact: str) -> None:
+    """Re-registration replaced an account's ID and password: its contact address until now hears of it,
+    with what to do if it was not the customer (the completion mail tells it already when it stays the same)."""
+    if not previous["to"] or previous["to"].lower() == new_contact.lower():
+        return
+    changes = [login_label(tenant), _("パスワード"), _("連絡先メールアドレス")]
+    await enqueue(
+        portal, tenant, to=previous["to"], template="account_changed",
+        context={"name": account.nickname or account.display_name, "login_id": previous["login_id"], "changes": changes},
+    )
 
 
 @get(f"{PREFIX}/done", guards=[flow_guard])

@@ -24,17 +24,18 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
+from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import FIRST_LOGIN_PREFIX, FIRST_LOGIN_PURPOSE, create_issued_account, link_validity, tokens_for
-from mypage.identity.passwords import hash_password, verify_password
+from mypage.identity.passwords import hash_password_async, verify_password_async
 from mypage.identity.policy import check_email, check_password
-from mypage.identity.recovery_support import count_recent
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError
-from mypage.identity.verification import LABELS, CustomerMatcher, clean
+from mypage.identity.verification import LABELS, VerificationGate, clean
+from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
@@ -136,33 +137,34 @@ async def register_submit(request: Request) -> Response:
     if errors:
         return _form(request, tenant, values=values, errors=errors, status_code=400)
 
-    lockout = tenant.config.identity.lockout
-    if await count_recent(tenant, "register.no_match", address=address) >= lockout.per_address_max_failures:
+    verification = await VerificationGate(tenant, address).match(answers)
+    if verification.blocked:
         await audit.record("register.address_limited", address=address)
         return _form(
             request,
             tenant,
             values=values,
             status_code=429,
-            form_error=_("短時間に多くの登録失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(minutes=lockout.lock_minutes),
+            form_error=_("短時間に多くの登録失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(minutes=verification.minutes),
         )
-    matches = await CustomerMatcher(tenant).match(answers)
+    matches = verification.found
     if len(matches) != 1:
         await audit.record("register.no_match", address=address, matches=len(matches))
         return _form(request, tenant, values=values, status_code=400, form_error=_("指定の顧客は存在しません。"))
     customer = matches[0]
     repo = AccountRepository(tenant)
-    owners = [a for a in await repo.by_customer(customer["id"]) if a.role == "owner"]
-    if any(a.status != "pending" for a in owners):
-        await audit.record("register.already_registered", address=address, customer_id=customer["id"])
-        return _form(
-            request,
-            tenant,
-            values=values,
-            status_code=409,
-            form_error=_("このご契約は既に登録されています。アクセスIDまたはパスワードをお忘れの場合は、ログイン画面の「IDまたはパスワードをお忘れの方はこちら」からお手続きください。"),
-        )
-    async with atomic():
+    # One registration per customer at a time: the owner check and the new account under the customer's lock.
+    async with serialised(Customer, customer["id"]):
+        owners = [a for a in await repo.by_customer(customer["id"]) if a.role == "owner"]
+        if any(a.status != "pending" for a in owners):
+            await audit.record("register.already_registered", address=address, customer_id=customer["id"])
+            return _form(
+                request,
+                tenant,
+                values=values,
+                status_code=409,
+                form_error=_("このご契約は既に登録されています。アクセスIDまたはパスワードをお忘れの場合は、ログイン画面の「IDまたはパスワードをお忘れの方はこちら」からお手続きください。"),
+            )
         for old in owners:  # an unfinished registration is replaced by the new one
             await repo.delete(old)
         account, _temporary = await create_issued_account(
@@ -297,13 +299,14 @@ async def _check_credentials(request: Request, tenant: Tenant, token: str, link:
     if errors:
         return _credentials_page(request, token, values={"login_id": login_id}, errors=errors, status_code=400)
     repo = AccountRepository(tenant)
+    tokens = tokens_for(portal_of(request), tenant)
+    try:
+        attempts = await tokens.count_attempt(link["row"])
+    except TokenError as exc:
+        return _invalid(request, exc.reason)
     id_ok = repo.key(login_id) == account.login_id
-    password_ok = verify_password(account.password_hash, temporary)
+    password_ok = await verify_password_async(account.password_hash, temporary)
     if not (id_ok and password_ok):
-        attempts = link["row"]["attempts"] + 1
-        await OneTimeToken.update({OneTimeToken.attempts: attempts}).where(OneTimeToken.tenant == tenant.slug).where(
-            OneTimeToken.id == link["row"]["id"]
-        )
         await audit.record("register.first_login_failed", account_id=account.id, address=address, attempts=attempts)
         if attempts >= tenant.config.identity.tokens.max_attempts:
             await OneTimeToken.update({OneTimeToken.used_at: datetime.now(timezone.utc)}).where(
@@ -337,7 +340,7 @@ async def _set_password(request: Request, tenant: Tenant, token: str, link: dict
     problems = check_password(password, tenant.config.identity.password)
     if problems:
         errors["password"] = " ".join(problems)
-    elif verify_password(account.password_hash, password):
+    elif await verify_password_async(account.password_hash, password):
         errors["password"] = _("仮パスワードとは異なるパスワードを設定してください。")
     elif AccountRepository(tenant).key(password) == account.login_id:
         errors["password"] = _("アクセスIDと同じ文字列はパスワードに使用できません。")
@@ -348,16 +351,16 @@ async def _set_password(request: Request, tenant: Tenant, token: str, link: dict
     if errors:
         return _password_page(request, token, errors=errors, status_code=400)
     tokens = tokens_for(portal_of(request), tenant)
+    new_hash = await hash_password_async(password)
     try:
         async with atomic():
             await tokens.consume(FIRST_LOGIN_PURPOSE, token)
             await AccountRepository(tenant).update(
                 account,
-                password_hash=hash_password(password),
+                password_hash=new_hash,
                 status="active",
                 must_change_password=False,
                 password_changed_at=datetime.now(timezone.utc),
-                failed_logins=0,
                 locked_until=None,
             )
             await AuditLog(tenant.slug).record("register.completed", account_id=account.id, address=client_address(request))

@@ -1,0 +1,97 @@
+"""Limits on guessing: every try at a limited secret is counted *before* the secret is compared.
+
+Each subject (a login ID, an address, an account, a customer record) has one counter row. A try is
+claimed with one conditional ``UPDATE … SET failures = failures + 1 WHERE failures < limit … RETURNING``:
+concurrent claims queue on the row (PostgreSQL re-checks the condition after the row lock; SQLite has one
+writer), so of any number of parallel tries exactly ``limit`` are allowed and the rest are refused
+without being compared. A successful try is released (it was no failure) or clears the count (a correct
+password starts over). The count is forgotten once a whole window has passed since the last counted
+failure, so a lock lasts ``window_minutes`` after the failure that reached the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from mypage.identity.tables import AttemptCounter
+
+_TABLE = AttemptCounter._meta.tablename
+
+_CLAIM = f"""
+UPDATE {_TABLE}
+   SET failures = CASE WHEN last_at < {{}} THEN 1 ELSE failures + 1 END, last_at = {{}}
+ WHERE tenant = {{}} AND scope = {{}} AND subject = {{}} AND (failures < {{}} OR last_at < {{}})
+RETURNING failures
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    allowed: bool
+    count: int = 0
+    """Failures counted so far, this try included (when allowed)."""
+    subject: str = ""
+
+    def is_last(self, limit: int) -> bool:
+        """This allowed try used up the limit: if it fails, the subject is locked."""
+        return self.allowed and self.count >= limit
+
+
+class AttemptLimit:
+    def __init__(self, tenant: str, scope: str, *, limit: int, window_minutes: int):
+        self.tenant = tenant
+        self.scope = scope
+        self.limit = limit
+        self.window = window_minutes * 60
+
+    def _where(self, subject: str):
+        return (
+            (AttemptCounter.tenant == self.tenant)
+            & (AttemptCounter.scope == self.scope)
+            & (AttemptCounter.subject == subject[:254])
+        )
+
+    async def claim(self, subject: str) -> Claim:
+        subject = subject[:254]
+        now = int(time.time())
+        await AttemptCounter.insert(AttemptCounter(tenant=self.tenant, scope=self.scope, subject=subject)).on_conflict(
+            action="DO NOTHING"
+        )
+        expired = now - self.window
+        counted = await AttemptCounter.raw(_CLAIM, expired, now, self.tenant, self.scope, subject, self.limit, expired)
+        if counted:
+            return Claim(True, counted[0]["failures"], subject)
+        return Claim(False, self.limit, subject)
+
+    async def release(self, claim: Claim) -> None:
+        """The try succeeded: it does not count as a failure."""
+        if claim.allowed:
+            await AttemptCounter.update({AttemptCounter.failures: AttemptCounter.failures - 1}).where(
+                self._where(claim.subject) & (AttemptCounter.failures > 0)
+            )
+
+    async def clear(self, subject: str) -> None:
+        """Forget the subject's failures (a correct password, a reset, staff unlocking)."""
+        await AttemptCounter.delete().where(self._where(subject))
+
+    async def _row(self, subject: str) -> dict | None:
+        row = await AttemptCounter.select(AttemptCounter.failures, AttemptCounter.last_at).where(self._where(subject)).first()
+        if row is None or row["last_at"] < time.time() - self.window:
+            return None
+        return row
+
+    async def count(self, subject: str) -> int:
+        row = await self._row(subject)
+        return row["failures"] if row else 0
+
+    async def blocked(self, subject: str) -> bool:
+        return await self.count(subject) >= self.limit
+
+    async def minutes_left(self, subject: str) -> int:
+        """Whole minutes until the subject may try again (at least 1)."""
+        row = await self._row(subject)
+        if row is None:
+            return 1
+        return max(1, math.ceil((row["last_at"] + self.window - time.time()) / 60))

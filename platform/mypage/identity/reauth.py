@@ -1,0 +1,41 @@
+"""The current password asked again before a change (ID, password, e-mail, second factor), with its limit.
+
+Wrong current passwords are counted per account (:mod:`mypage.identity.attempts`), before the compare, so
+a stolen session cannot be used to guess the password in parallel.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from mypage.audit.log import AuditLog
+from mypage.identity.attempts import AttemptLimit
+from mypage.identity.passwords import verify_password_async
+from mypage.identity.tables import Account
+from mypage.tenancy.registry import Tenant
+
+
+class Reauth(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    EXHAUSTED = "exhausted"
+    """This wrong try used up the limit."""
+    BLOCKED = "blocked"
+    """No try left: the password was not compared."""
+
+
+def current_password_limit(tenant: Tenant) -> AttemptLimit:
+    lockout = tenant.config.identity.lockout
+    return AttemptLimit(tenant.slug, "account.current_password", limit=lockout.max_failures, window_minutes=lockout.lock_minutes)
+
+
+async def check_current_password(tenant: Tenant, account: Account, password: str, address: str) -> Reauth:
+    limit = current_password_limit(tenant)
+    claim = await limit.claim(str(account.id))
+    if not claim.allowed:
+        return Reauth.BLOCKED
+    if await verify_password_async(account.password_hash, password):
+        await limit.clear(str(account.id))
+        return Reauth.OK
+    await AuditLog(tenant.slug).record("account.password_check_failed", account_id=account.id, address=address)
+    return Reauth.EXHAUSTED if claim.is_last(limit.limit) else Reauth.WRONG
