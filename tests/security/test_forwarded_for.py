@@ -11,7 +11,7 @@ import asyncio
 import httpx
 
 from mypage.app import create_app
-from mypage.identity.tables import LoginFailure
+from mypage.audit.tables import AuditEvent
 from mypage.portal import Portal
 
 from .servers import serve
@@ -35,8 +35,11 @@ def wrong_logins(base_url: str, count: int, forwarded_for) -> list[httpx.Respons
 
 
 def recorded_addresses() -> set[str]:
-    rows = asyncio.run(LoginFailure.select(LoginFailure.address).where(LoginFailure.tenant == "aicom").run())
-    return {row["address"] for row in rows}
+    """The client addresses the failed logins were recorded (and limited) under."""
+    query = AuditEvent.select(AuditEvent.address).where(
+        (AuditEvent.tenant == "aicom") & AuditEvent.event.is_in(["login.failure", "login.address_limited"])
+    )
+    return {row["address"] for row in asyncio.run(query.run())}
 
 
 def test_spoofed_forwarded_for_from_loopback_still_hits_the_address_limit(app, db):
