@@ -8,10 +8,12 @@ and ``destroy()`` removes it (at logout).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
 import time
+import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -63,37 +65,32 @@ class DatabaseSessionStore:
 
 
 class RedisSessionStore:
+    """Sessions in Redis: one client (with its connection pool) per event loop, so a worker reuses its
+    connections; the tests drive the app from several loops, each with its own client."""
+
     def __init__(self, url: str):
         import redis.asyncio as redis
 
         self._url = url
         self._redis = redis
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _client(self):
-        # A client per call: the app may be driven from several event loops (tests, workers).
-        return self._redis.from_url(self._url)
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = self._redis.from_url(self._url)
+        return client
 
     async def load(self, key: str) -> dict | None:
-        client = self._client()
-        try:
-            raw = await client.get(f"mypage:session:{key}")
-        finally:
-            await client.aclose()
+        raw = await self._client().get(f"mypage:session:{key}")
         return json.loads(raw) if raw else None
 
     async def save(self, key: str, data: dict, ttl_seconds: int) -> None:
-        client = self._client()
-        try:
-            await client.set(f"mypage:session:{key}", json.dumps(data), ex=ttl_seconds)
-        finally:
-            await client.aclose()
+        await self._client().set(f"mypage:session:{key}", json.dumps(data), ex=ttl_seconds)
 
     async def delete(self, key: str) -> None:
-        client = self._client()
-        try:
-            await client.delete(f"mypage:session:{key}")
-        finally:
-            await client.aclose()
+        await self._client().delete(f"mypage:session:{key}")
 
 
 class Session:
