@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
@@ -10,6 +11,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
 
 from mypage.db.engine import bind_tables, make_engine
+from mypage.db.errors import is_unavailable
 from mypage.identity.session_auth import LoginRequired, login_redirect_target
 from mypage.portal import Portal
 from mypage.settings import Settings
@@ -54,10 +56,23 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
     @asynccontextmanager
     async def lifespan(app: Litestar):
         if settings.db_pool and settings.uses_postgres:
-            await engine.start_connection_pool(min_size=2, max_size=10)
+            try:
+                await engine.start_connection_pool(min_size=2, max_size=10)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                # An empty pool connects on demand: the portal starts and answers 503 until PostgreSQL is back.
+                logging.getLogger("mypage").warning("database unavailable at start-up: %s", exc)
+                await engine.start_connection_pool(min_size=0, max_size=10)
         if isinstance(portal.session_store, DatabaseSessionStore):
             # Expired sessions are otherwise deleted only when presented again.
-            await portal.session_store.purge_expired()
+            try:
+                await portal.session_store.purge_expired()
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                # Start anyway: pages answer 503 and /readyz says so until the database is back.
+                logging.getLogger("mypage").warning("database unavailable at start-up: %s", exc)
         worker, stop = None, asyncio.Event()
         if settings.smtp_url and settings.run_mail_worker:
             from mypage.mail.delivery import run_worker

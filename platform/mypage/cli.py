@@ -66,15 +66,19 @@ def run(workers: int, no_demo: bool) -> None:
         click.echo(f"mypage on http://localhost:{settings.port}/ (tenants: http://<slug>.localhost:{settings.port}/)")
     else:
         click.echo(f"mypage on 127.0.0.1:{settings.port}")
-    uvicorn.run(
-        "mypage.app:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=settings.port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    uvicorn.run("mypage.app:create_app", factory=True, workers=workers, **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict:
+    """uvicorn's options for ``mypage run`` (also used by the tests that serve the app over real HTTP)."""
+    return {
+        "host": "127.0.0.1",
+        "port": settings.port,
+        # X-Forwarded-For is read by the portal middleware, only from MYPAGE_TRUSTED_PROXIES (mypage.web.proxies):
+        # uvicorn's own handling trusts any loopback peer. https comes from MYPAGE_HTTPS, not from headers.
+        "proxy_headers": False,
+        "log_level": "info",
+    }
 
 
 @main.command()

@@ -57,6 +57,11 @@ class Settings:
     db_pool: bool = False
     """Use a connection pool (PostgreSQL, production server). Off in tests: each test loop connects anew."""
 
+    trusted_proxies: tuple[str, ...] = ()
+    """IP addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For`` is believed
+    (``MYPAGE_TRUSTED_PROXIES``, comma-separated, e.g. ``127.0.0.1`` when nginx runs on the same host).
+    Empty: the connection's address is the client's, whatever the headers say (see ``mypage.web.proxies``)."""
+
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -96,4 +101,16 @@ class Settings:
             locales_dir=Path(env.get("MYPAGE_LOCALES_DIR", str(base.locales_dir))),
             run_mail_worker=flag("MYPAGE_MAIL_WORKER", False),
             db_pool=flag("MYPAGE_DB_POOL", production),
+            trusted_proxies=_trusted_proxies(env.get("MYPAGE_TRUSTED_PROXIES", "")),
         )
+
+
+def _trusted_proxies(value: str) -> tuple[str, ...]:
+    from mypage.web.proxies import parse_networks
+
+    entries = tuple(item.strip() for item in value.split(",") if item.strip())
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        raise SystemExit(f"MYPAGE_TRUSTED_PROXIES: {exc}") from exc
+    return entries

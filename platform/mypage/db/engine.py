@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from mypage.db.sqlite import EmbeddedSQLiteEngine
 from mypage.settings import Settings
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a new PostgreSQL connection (asyncpg's default, 60 s, would hang every request while
+the server is unreachable); a failed connection answers 503 (``mypage.db.errors``)."""
 
 
 def postgres_config(url: str) -> dict:
@@ -26,9 +31,9 @@ def postgres_config(url: str) -> dict:
 
 def make_engine(settings: Settings) -> Engine:
     if settings.uses_postgres:
-        return PostgresEngine(config=postgres_config(settings.database_url))
+        return PostgresEngine(config={**postgres_config(settings.database_url), "timeout": CONNECT_TIMEOUT})
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    return SQLiteEngine(path=str(settings.sqlite_path), timeout=30)
+    return EmbeddedSQLiteEngine(path=str(settings.sqlite_path))
 
 
 def bind_tables(engine: Engine) -> None:
@@ -36,3 +41,21 @@ def bind_tables(engine: Engine) -> None:
 
     for table in all_tables():
         table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    """The engine the tables are bound to."""
+    from mypage.records.tables import Customer
+
+    return Customer._meta.db
+
+
+async def check_database(timeout: float = 2.0) -> str | None:
+    """``SELECT 1`` on the bound database within ``timeout`` seconds: None when it answers, else the reason."""
+    try:
+        await asyncio.wait_for(current_engine().run_ddl("SELECT 1"), timeout=timeout)
+    except asyncio.TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except Exception as exc:  # anything at all: the database cannot serve requests
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return None

@@ -1,4 +1,7 @@
-"""One transaction helper for both engines (IMMEDIATE on SQLite, so read-then-write is safe)."""
+"""One transaction helper for both engines (IMMEDIATE on SQLite, so read-then-write is safe).
+
+On the embedded database a transaction also waits for this process's write slot first (``mypage.db.sqlite``):
+concurrent writers queue instead of failing with "database is locked"."""
 
 from __future__ import annotations
 

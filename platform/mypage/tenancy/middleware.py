@@ -11,15 +11,19 @@ import time
 from http.cookies import SimpleCookie
 from urllib.parse import unquote_to_bytes
 
+from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mypage import i18n
 from mypage.web.printview import drop_stale
-from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, load_session, save_session
+from mypage.web.proxies import TrustedProxies
+from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, Session, load_session, save_session
 
 LOGIN_KEYS = ("account_id", "login_at", "pending_login")
 DEV_HOSTS = ("localhost", "127.0.0.1")
+HEALTH_PATHS = ("/healthz", "/readyz")
+"""Liveness and readiness probes: answered on any host, without a session (they must not need the database)."""
 
 
 def _is_dev_path(path: str) -> bool:
@@ -59,6 +63,10 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+def _headers(scope: Scope, name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in scope.get("headers", []) if key == name]
+
+
 def _cookies(scope: Scope) -> dict[str, str]:
     jar = SimpleCookie()
     try:
@@ -79,6 +87,7 @@ class PortalMiddleware:
     def __init__(self, app: ASGIApp, portal) -> None:
         self.app = app
         self.portal = portal
+        self.proxies = TrustedProxies(portal.settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,7 +103,19 @@ class PortalMiddleware:
         state = scope.setdefault("state", {})
         state["portal"] = portal
         state["tenant"] = tenant
+        # The one place the client's address is decided (``web.render.client_address`` reads it).
+        peer = scope.get("client")
+        state["client_address"] = self.proxies.client_address(
+            peer[0] if peer else "", _headers(scope, b"x-forwarded-for") if self.proxies else ()
+        )
         cookies = _cookies(scope)
+
+        if scope.get("path", "") in HEALTH_PATHS and not bad_request:
+            i18n.set_locale("ja")
+            state["locale"] = "ja"
+            state["session"] = None
+            await self.app(scope, receive, self._headers_only(send))
+            return
 
         if tenant is None:
             if bad_request:
@@ -120,7 +141,12 @@ class PortalMiddleware:
         state["locale"] = locale
         lang_cookie = _query_lang(scope) if _query_lang(scope) in config.locales else None
 
-        session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+        try:
+            session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+        except Exception as exc:  # outside Litestar's exception handlers: answer the themed page here
+            state["session"] = Session(None, {}, tenant.slug)
+            await self._error_page(scope, receive, send, tenant, exc)
+            return
         now = int(time.time())
         if session.get("account_id") is not None:
             idle_limit = config.session.idle_timeout_minutes * 60
@@ -142,10 +168,20 @@ class PortalMiddleware:
 
         settings = portal.settings
 
+        failed = False
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal failed
+            if failed:
+                return  # the rest of the response that could not be completed
             if message["type"] == "http.response.start":
+                try:
+                    cookie = await save_session(portal.session_store, session)
+                except Exception as exc:  # the session store failed: the response cannot be sent as it is
+                    failed = True
+                    await self._error_page(scope, receive, send, tenant, exc)
+                    return
                 headers = MutableScopeHeaders.from_message(message)
-                cookie = await save_session(portal.session_store, session)
                 secure = "; Secure" if settings.secure_cookies else ""
                 if cookie == "":
                     headers.add("set-cookie", f"{COOKIE_NAME}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
@@ -185,13 +221,21 @@ class PortalMiddleware:
         await send(start)
         await send({"type": "http.response.body", "body": body})
 
-    def _headers_only(self, send: Send) -> Send:
+    def _headers_only(self, send: Send, tenant=None) -> Send:
         async def wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.portal.security_headers(MutableScopeHeaders.from_message(message), None)
+                self.portal.security_headers(MutableScopeHeaders.from_message(message), tenant)
             await send(message)
 
         return wrapper
+
+    async def _error_page(self, scope: Scope, receive: Receive, send: Send, tenant, exc: Exception) -> None:
+        """The tenant's error page for a failure in this middleware (503 when the database is unavailable)."""
+        from mypage.web import errors
+
+        request = Request(scope, receive)
+        response = errors.server_error(request, exc)
+        await response.to_asgi_response(None, request)(scope, receive, self._headers_only(send, tenant))
 
     async def _unknown_host(self, send: Send) -> None:
         body = self.portal.unknown_host_page().encode()

@@ -8,6 +8,7 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 
+from mypage.db.errors import is_unavailable
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.web.render import render
@@ -22,6 +23,7 @@ TITLES = {
     413: N_("送信されたデータが大きすぎます"),
     429: N_("しばらく時間をおいてからお試しください"),
     500: N_("ただいま処理できません"),
+    503: N_("ただいまサービスを利用できません"),
 }
 MESSAGES = {
     400: N_("送信された内容を処理できませんでした。入力内容をご確認のうえ、画面からもう一度お試しください。"),
@@ -29,7 +31,10 @@ MESSAGES = {
     404: N_("お探しのページは見つかりませんでした。アドレスをご確認ください。"),
     429: N_("短時間に多くの操作がありました。しばらく時間をおいてからもう一度お試しください。"),
     500: N_("申し訳ございません。時間をおいてもう一度お試しください。"),
+    503: N_("ただいまサービスを利用できません。しばらく時間をおいてからもう一度お試しください。"),
 }
+RETRY_AFTER_SECONDS = 30
+"""``Retry-After`` of the 503 page shown while the database is unavailable."""
 
 
 def error_page(request: Request, status: int) -> Response:
@@ -67,5 +72,18 @@ def out_of_range(exc: BaseException) -> bool:
 def server_error(request: Request, exc: Exception) -> Response:
     if out_of_range(exc):
         return error_page(request, 404)
+    if is_unavailable(exc):
+        return unavailable(request, exc)
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return error_page(request, 500)
+
+
+def unavailable(request: Request, exc: BaseException | None = None) -> Response:
+    """The tenant's 503 page with ``Retry-After`` (the database or session store cannot serve requests now).
+
+    Rendered from templates only: nothing on this path may need the database."""
+    if exc is not None:
+        log.warning("database unavailable on %s: %s: %s", request.url.path, type(exc).__name__, exc)
+    response = error_page(request, 503)
+    response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+    return response

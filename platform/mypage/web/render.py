@@ -38,6 +38,10 @@ def locale_of(connection: ASGIConnection) -> str:
 
 
 def client_address(connection: ASGIConnection) -> str:
+    """The client's address as the portal middleware resolved it (``X-Forwarded-For`` only from trusted proxies)."""
+    resolved = connection.scope.get("state", {}).get("client_address")
+    if resolved is not None:
+        return resolved
     client = connection.scope.get("client")
     return client[0] if client else ""
 

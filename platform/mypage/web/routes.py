@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from mypage.db.engine import check_database
 from mypage.web import dev
 from mypage.web.render import portal_of, tenant_of
 
@@ -35,9 +37,30 @@ def brand_css(request: Request) -> Response:
     return Response(content=css, media_type="text/css", headers={"cache-control": "public, max-age=300"})
 
 
+READY_TIMEOUT = 2.0
+"""Seconds ``/readyz`` waits for the database's answer to ``SELECT 1``."""
+
+
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
 def health() -> dict:
+    """Liveness: the process serves requests (the database is not consulted)."""
     return {"status": "ok"}
 
 
-ROUTES = [static_file, brand_css, health, *dev.ROUTES]
+@get("/readyz", include_in_schema=False)
+async def ready() -> Response:
+    """Readiness: the database answers ``SELECT 1`` within ``READY_TIMEOUT``; 503 otherwise."""
+    from mypage.web.errors import RETRY_AFTER_SECONDS
+
+    problem = await check_database(timeout=READY_TIMEOUT)
+    if problem is None:
+        return Response({"status": "ok", "database": "ok"}, headers={"cache-control": "no-store"})
+    logging.getLogger("mypage").warning("not ready: database: %s", problem)
+    return Response(
+        {"status": "unavailable", "database": "unavailable"},
+        status_code=503,
+        headers={"retry-after": str(RETRY_AFTER_SECONDS), "cache-control": "no-store"},
+    )
+
+
+ROUTES = [static_file, brand_css, health, ready, *dev.ROUTES]
