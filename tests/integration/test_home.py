@@ -29,7 +29,9 @@ def test_itscom_home_shows_plan_renewal_tenure_notices_and_menus(app, client_for
     html = page.text
     assert "かっとび光 1G + ケーブルプラス電話" in html
     assert "2025年1月~2025年3月" in html
-    today = date.today()
+    from mypage.i18n import today as tenant_today
+
+    today = tenant_today("Asia/Tokyo")  # the tenant's zone, as the page counts (not the server's UTC date)
     months = (today.year - 2020) * 12 + today.month - 1
     assert f"{months // 12}年{months % 12}ヵ月" in html
     assert "メンテナンスのお知らせ" in html and "他社のお知らせ" not in html
