@@ -201,12 +201,12 @@ def test_fiscal_year_flow_per_contract(nmedia_customer, client_for):
     assert page.status_code == 200
     summaries = re.findall(r"</span>(\d{4}年\d{2}月（請求月）)</summary>", page.text)
     assert summaries[0] == "2023年12月（請求月）" and summaries[-1] == "2023年04月（請求月）" and len(summaries) == 9
-    assert page.text.count("<details") == 9
+    assert page.text.count("<details class=\"billing-month\"") == 9  # (the phone menu is a <details> too)
     assert "料金内訳" in page.text and "金額（円）" in page.text and "備考" in page.text
-    assert "mediaITサポート24" in page.text and "Lite Storage" not in page.text.split("<details")[1]
+    assert "mediaITサポート24" in page.text and "Lite Storage" not in page.text.split("<details class=\"billing-month\"")[1]
     assert ">3,300<" in page.text and ">330<" in page.text and ">3,630<" in page.text
     assert "10%対象計" in page.text and "消費税（10%）" in page.text and "小計" in page.text
-    assert "円<" not in page.text.split("<details")[1]  # amounts without 円 in this table
+    assert "円<" not in page.text.split("<details class=\"billing-month\"")[1]  # amounts without 円 in this table
     assert 'href="/calls/CAF0000000201/2023-10"' in page.text
     assert 'href="/billing/000000000000202310/pdf"' in page.text
     assert "※ダウンロードされる請求書PDFは一括請求/一括送付に基づき1ファイルになっています。" in page.text
