@@ -29,7 +29,7 @@ HEALTH_PATHS = ("/healthz", "/readyz")
 def _is_dev_path(path: str) -> bool:
     """What ``localhost`` serves in development: the tenant index and the ``/_dev/`` pages."""
     return path in ("/", "/healthz") or path.startswith("/_dev/") or path == "/_dev"
-LAST_SEEN_STEP = 30
+LAST_SEEN_STEP = 60
 
 
 # ``name[:port]``: what Litestar can parse into a URL (``portal.example:8612:1`` made every page a 500).
