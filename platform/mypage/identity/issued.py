@@ -1,4 +1,4 @@
-"""Issued credentials: the portal picks the login ID (アクセスID) and a temporary password (仮パスワード).
+"""Issued credentials: the portal picks the login ID and a temporary password (仮パスワード).
 
 Used by the ``issued_id`` registration flow and by member management (ユーザ管理): both create an
 account in status ``pending`` that must replace its temporary password, and mail the access ID, the
@@ -113,7 +113,7 @@ async def create_issued_account(
     role: str = "admin",
     mail_notify: bool = True,
 ) -> tuple[Account, str]:
-    """Creates a ``pending`` account with a generated アクセスID and 仮パスワード and mails them.
+    """Creates a ``pending`` account with a generated login ID and 仮パスワード and mails them.
 
     Returns ``(account, temporary_password)``. Call it inside the caller's ``atomic()`` block: the
     account, the first-login token and the outbox mail are written together.

@@ -3,11 +3,11 @@
 Pages, all under ``/register/issued-id``:
 
 1. 初回登録 (新規作成): e-mail address, the tenant's ``verify_fields`` (e.g. 契約番号, 郵便番号, お客様名)
-   and 利用規約に同意 → [送信]. A match creates a ``pending`` account with a generated アクセスID and
+   and 利用規約に同意 → [送信]. A match creates a ``pending`` account with a generated login ID and
    仮パスワード (:func:`mypage.identity.issued.create_issued_account`) and mails them with a first-login
    URL; no match answers 「指定の顧客は存在しません。」. Failed matches are limited per client address.
 2. ``/register/issued-id/login/<token>`` (the mailed URL, valid ``registration_link_minutes``):
-   初回登録 — アクセスID and 仮パスワード (wrong tries are counted on the link, at most
+   初回登録 — the issued login ID and 仮パスワード (wrong tries are counted on the link, at most
    ``max_attempts``), then パスワード設定 (new password twice) → 「ここまでで初回登録は完了です。」.
 
 The same first-login URL serves accounts created by member management (ユーザ管理), so those pages do
@@ -32,12 +32,13 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import FIRST_LOGIN_PREFIX, FIRST_LOGIN_PURPOSE, create_issued_account, link_validity, tokens_for
 from mypage.identity.passwords import hash_password_async, verify_password_async
 from mypage.identity.policy import check_email, check_password
+from mypage.identity.recovery_support import login_label
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError
 from mypage.identity.verification import LABELS, VerificationGate, clean
 from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
-from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
+from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of, text
 
 PREFIX = "/register/issued-id"
 FIRST_LOGIN_STATE = "issued_first_login"
@@ -163,7 +164,9 @@ async def register_submit(request: Request) -> Response:
                 tenant,
                 values=values,
                 status_code=409,
-                form_error=_("このご契約は既に登録されています。アクセスIDまたはパスワードをお忘れの場合は、ログイン画面の「IDまたはパスワードをお忘れの方はこちら」からお手続きください。"),
+                form_error=_("このご契約は既に登録されています。{label}またはパスワードをお忘れの場合は、ログイン画面の「{link}」からお手続きください。").format(
+                    label=login_label(tenant), link=text(tenant, "link.forgot", "IDまたはパスワードをお忘れの方")
+                ),
             )
         for old in owners:  # an unfinished registration is replaced by the new one
             await repo.delete(old)
@@ -332,7 +335,7 @@ async def _check_credentials(request: Request, tenant: Tenant, token: str, link:
 async def _set_password(request: Request, tenant: Tenant, token: str, link: dict, form) -> Response:
     session = session_of(request)
     if not _state_matches(session.get(FIRST_LOGIN_STATE), link):
-        return _credentials_page(request, token, status_code=400, form_error=_("もう一度アクセスIDと仮パスワードを入力してください。"))
+        return _credentials_page(request, token, status_code=400, form_error=_("もう一度{label}と仮パスワードを入力してください。").format(label=login_label(tenant)))
     account = link["account"]
     password = form.get("password") or ""
     confirm = form.get("password_confirm") or ""
@@ -343,7 +346,7 @@ async def _set_password(request: Request, tenant: Tenant, token: str, link: dict
     elif await verify_password_async(account.password_hash, password):
         errors["password"] = _("仮パスワードとは異なるパスワードを設定してください。")
     elif AccountRepository(tenant).key(password) == account.login_id:
-        errors["password"] = _("アクセスIDと同じ文字列はパスワードに使用できません。")
+        errors["password"] = _("{label}と同じ文字列はパスワードに使用できません。").format(label=login_label(tenant))
     if not confirm:
         errors["password_confirm"] = _("入力してください。")
     elif password != confirm:
