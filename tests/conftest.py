@@ -95,9 +95,12 @@ async def _truncate() -> None:
 @pytest.fixture
 def db(backend_settings) -> Settings:
     """An empty, migrated database on the current backend; yields its settings."""
+    from mypage.contracts.repository import forget_notices
+
     engine = make_engine(backend_settings)
     bind_tables(engine)
     run(_truncate())
+    forget_notices()  # the database was emptied under the app: what it cached from it is gone too
     return backend_settings
 
 

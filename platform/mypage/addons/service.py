@@ -42,19 +42,20 @@ class Status:
         return self.subscription is not None
 
 
-async def status_for(tenant: Tenant, account: Account) -> Status | None:
-    """``None`` where the tenant has no such product."""
+async def status_for(tenant: Tenant, account: Account, customer: Customer | None = None) -> Status | None:
+    """``None`` where the tenant has no such product. ``customer``: the account's, when already read."""
     product = tenant.config.features.security_addon
     if product is None:
         return None
     repo = AddonRepository(tenant.slug)
-    customer = await repo.customer(account.customer)
+    if customer is None or customer.id != account.customer:
+        customer = await repo.customer(account.customer)
     eligible = has_service(customer, product.requires_service)
     subscription = await repo.active(customer.id, PRODUCT) if eligible else None
     return Status(product, customer, eligible, subscription)
 
 
-async def upsell_for(tenant: Tenant, account: Account | None) -> dict | None:
+async def upsell_for(tenant: Tenant, account: Account | None, customer: Customer | None = None) -> dict | None:
     """For the top page: the product to offer, or ``None`` (feature off, not eligible, or already applied).
 
     Use as ``render(..., security_upsell=await upsell_for(tenant, account))`` with
@@ -62,7 +63,7 @@ async def upsell_for(tenant: Tenant, account: Account | None) -> dict | None:
     """
     if account is None:
         return None
-    status = await status_for(tenant, account)
+    status = await status_for(tenant, account, customer)
     if status is None or not status.eligible or status.active:
         return None
     product = status.product

@@ -6,6 +6,7 @@ customer's or another tenant's contract number simply is not found.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -50,13 +51,30 @@ def months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
+NOTICE_CACHE_SECONDS = 60
+"""How long a worker reuses a tenant's latest お知らせ (every logged-in home page shows them): a notice
+posted through another process shows within this time; one posted through this process at once."""
+
+_latest_notices: dict[tuple[str, int, date], tuple[float, list[Notice]]] = {}
+
+
+def forget_notices(slug: str | None = None) -> None:
+    """A notice was posted for the tenant (``None``: for every tenant): its cached list is stale here."""
+    for key in [k for k in _latest_notices if slug is None or k[0] == slug]:
+        _latest_notices.pop(key, None)
+
+
 class NoticeRepository:
     def __init__(self, tenant: Tenant):
         self.slug = tenant.slug
 
     async def latest(self, limit: int = 5, today: date | None = None) -> list[Notice]:
         today = today or i18n.today()
-        return await (
+        key = (self.slug, limit, today)
+        cached = _latest_notices.get(key)
+        if cached is not None and time.monotonic() - cached[0] < NOTICE_CACHE_SECONDS:
+            return cached[1]
+        notices = await (
             Notice.objects()
             .where(Notice.tenant == self.slug)
             .where(Notice.published_on <= today)
@@ -64,6 +82,8 @@ class NoticeRepository:
             .order_by(Notice.id, ascending=False)
             .limit(limit)
         )
+        _latest_notices[key] = (time.monotonic(), notices)
+        return notices
 
 
 class ContractRepository:

@@ -7,7 +7,7 @@ from litestar import Request, Response, get
 from mypage.addons.service import upsell_for
 from mypage.contracts.repository import ContractRepository, NoticeRepository
 from mypage.contracts.service import tenure
-from mypage.identity.session_auth import load_account
+from mypage.identity.session_auth import customer_of, load_account
 from mypage.web.render import redirect, render, tenant_of
 from mypage.web.dev import dev_index
 
@@ -22,7 +22,7 @@ async def home(request: Request) -> Response:
         return redirect("/login")
     features = tenant.config.features
     repo = ContractRepository(tenant, account.customer)
-    customer = await repo.customer()
+    customer = customer_of(request)
     contracts = await repo.contracts() if features.enabled("contracts") else []
     counts: dict[str, int] = {}
     for contract in contracts:
@@ -35,7 +35,7 @@ async def home(request: Request) -> Response:
         contracts=contracts,
         category_counts=counts,
         notices=await NoticeRepository(tenant).latest(5),
-        security_upsell=await upsell_for(tenant, account),
+        security_upsell=await upsell_for(tenant, account, customer),
     )
 
 

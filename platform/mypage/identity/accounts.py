@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from mypage.db.errors import is_unique_violation
 from mypage.identity import normalize
 from mypage.identity.tables import Account
+from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 
 
@@ -33,6 +34,28 @@ class AccountRepository:
         if account_id is None:
             return None
         return await self._select().where(Account.id == account_id).first()
+
+    async def by_id_with_customer(self, account_id: int | None) -> tuple[Account | None, Customer | None]:
+        """The account and its customer in one query (every logged-in page needs both)."""
+        if account_id is None:
+            return None, None
+        row = await (
+            Account.select(*Account.all_columns(exclude=[Account.customer]), *Account.customer.all_columns())
+            .where(Account.tenant == self.slug)
+            .where(Account.id == account_id)
+            .first()
+            .output(nested=True)
+        )
+        if row is None:
+            return None, None
+        customer_row = row.pop("customer")
+        customer = None
+        if customer_row and customer_row.get("id") is not None and customer_row.get("tenant") == self.slug:
+            customer = Customer(**customer_row)
+            customer._exists_in_db = True
+        account = Account(customer=customer_row.get("id") if customer_row else None, **row)
+        account._exists_in_db = True
+        return account, customer
 
     async def by_login_id(self, login_id: str) -> Account | None:
         return await self._select().where(Account.login_id == self.key(login_id)).first()

@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.tables import Account
+from mypage.records.tables import Customer
 from mypage.web.render import session_of, tenant_of
 
 
@@ -47,18 +48,24 @@ async def load_account(connection: ASGIConnection) -> Account | None:
     if "account" in state:
         return state["account"]
     session = state.get("session")
-    account = None
+    account = customer = None
     if session is not None and session.get("account_id") is not None:
-        account = await AccountRepository(tenant_of(connection)).by_id(session.get("account_id"))
+        account, customer = await AccountRepository(tenant_of(connection)).by_id_with_customer(session.get("account_id"))
         if account is None or account.status == "disabled":
             session.clear()
-            account = None
+            account = customer = None
         elif account.credentials_version != session.get("credentials_version", 0):
             session.clear()
             session["forced_logout"] = "credentials"
-            account = None
+            account = customer = None
     state["account"] = account
+    state["customer"] = customer
     return account
+
+
+def customer_of(connection: ASGIConnection) -> Customer | None:
+    """The logged-in account's customer, read with the account by :func:`load_account` (no second query)."""
+    return connection.scope["state"].get("customer")
 
 
 async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:

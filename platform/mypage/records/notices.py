@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from mypage import i18n
+from mypage.contracts.repository import forget_notices
 from mypage.db.transaction import atomic
 from mypage.members.notify import notify_members
 from mypage.records.tables import Notice
@@ -24,6 +25,7 @@ async def post_notice(portal, tenant: Tenant, *, title: str, body: str, importan
                         published_on=published_on or i18n.today(tenant.config.timezone))
         await notice.save()
         mails = await notify_members(portal, tenant, None, "notice", {"title": title})
+    forget_notices(tenant.slug)
     return notice, mails
 
 

@@ -1,0 +1,68 @@
+"""Database queries per logged-in page stay few: the session, the account with its customer, the page's data.
+
+Counted through the engine's query log, on both databases; the figures are the budget, so a change that
+adds a query to every page fails here first.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import contract_records as rec
+import pytest
+
+from mypage.records.tables import Customer
+
+
+@pytest.fixture
+def counted_queries(monkeypatch):
+    """``with counted_queries() as seen:`` the SQL of every query the engine runs meanwhile."""
+    engine = Customer._meta.db
+    seen: list[str] = []
+    monkeypatch.setattr(type(engine), "print_query", lambda self, query_id, query: seen.append(query))
+
+    @contextmanager
+    def counting():
+        seen.clear()
+        engine.log_queries = True
+        try:
+            yield seen
+        finally:
+            engine.log_queries = False
+
+    return counting
+
+
+def _home_queries(client, counted_queries) -> list[str]:
+    client.get("/")  # warm: the first request of a session may write it
+    with counted_queries() as seen:
+        page = client.get("/")
+    assert page.status_code == 200
+    return seen
+
+
+@pytest.mark.parametrize(
+    "tenant, budget",
+    [
+        ("aicom", 3),  # session, account ⋈ customer, contracts
+        ("nmedia", 3),
+        ("itscom", 4),  # + whether the security add-on is already taken (the top page offers it otherwise)
+    ],
+)
+def test_home_page_query_budget(app, client_for, counted_queries, tenant, budget):
+    customer = rec.customer(tenant, "7000001", name="予算 太郎", customer_since=date(2020, 1, 1))
+    account = rec.account(tenant, customer, f"budget-{tenant}@example.jp" if tenant == "itscom" else f"budget{tenant}")
+    rec.notice(tenant, "お知らせ", date(2023, 10, 1))
+    seen = _home_queries(rec.sign_in(client_for(tenant), tenant, account), counted_queries)
+    assert len(seen) <= budget, "\n".join(q[:120] for q in seen)
+
+
+def test_notices_are_read_once_a_minute_per_worker(app, client_for, counted_queries):
+    customer = rec.customer("aicom", "7000002", name="予算 花子")
+    account = rec.account("aicom", customer, "budget-notices")
+    client = rec.sign_in(client_for("aicom"), "aicom", account)
+    client.get("/")
+    with counted_queries() as seen:
+        client.get("/")
+    assert not [q for q in seen if '"notices"' in q]
