@@ -4,16 +4,17 @@ Every difference between operators lives here as data. The platform code reads t
 never asks which operator it is serving.
 
 Every field has a docstring (``docs/tenant-config.md`` is generated from them by
-``scripts/tenant_config_doc.py``). Rules that involve several fields are checked by the models'
-``_rules`` validators: each finds all its problems and raises :class:`ConfigProblems`, whose entries
-name the dotted key (relative to the model) and the problem; ``registry.load_tenant`` prefixes the
-file and the model's own path. A setting that the configured journeys never read is refused too
-(it would look as if it did something).
+``scripts/tenant_config_doc.py``). Rules that involve several fields live in each model's ``check``
+method. When a whole tenant config is validated, every field is validated first; then the ``check``
+of every model runs and all problems are raised together as one :class:`ConfigProblems`, each naming
+its dotted key (``identity.recovery.entry_path``); ``registry.load_tenant`` adds the file. A setting
+that the configured journeys never read is refused too (it would look as if it did something).
 """
 
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -36,7 +37,7 @@ class ConfigProblems(ValueError):
 
 
 class Rules:
-    """Collects ``(key, problem)`` pairs inside a ``_rules`` validator; ``done()`` raises if any."""
+    """Collects ``(key, problem)`` pairs in a model's ``check``; ``done()`` raises if any."""
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
@@ -69,8 +70,37 @@ class Rules:
             raise ConfigProblems(self.problems)
 
 
+_DEFERRED: ContextVar[bool] = ContextVar("tenant_rules_deferred", default=False)
+"""Set while a whole :class:`TenantConfig` is validated: its rules then run once, for every model at once."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules of this model; keys are relative to it. Models with rules override this."""
+
+    @model_validator(mode="after")
+    def _own_rules(self):
+        if not _DEFERRED.get():
+            rules = Rules()
+            self.check(rules)
+            rules.done()
+        return self
+
+
+def _collect(model: BaseModel, prefix: str, rules: Rules) -> None:
+    """Runs ``check`` of ``model`` and of every model inside it, keys prefixed with their dotted path."""
+    if isinstance(model, Strict):
+        own = Rules()
+        model.check(own)
+        rules.problems += [(prefix + key, problem) for key, problem in own.problems]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = enumerate(value) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, BaseModel):
+                _collect(item, f"{prefix}{name}." + ("" if index is None else f"{index}."), rules)
 
 
 class Text(Strict):
@@ -126,17 +156,14 @@ class Session(Strict):
     absolute_timeout_hours: int = Field(12, ge=1, le=24 * 30)
     """A session ends this long after login however active it is, in hours."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Session":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.idle_timeout_minutes > self.absolute_timeout_hours * 60:
             rules.refuse(
                 "idle_timeout_minutes",
                 f"{self.idle_timeout_minutes} minutes is longer than absolute_timeout_hours "
                 f"({self.absolute_timeout_hours} h): the idle timeout could never apply",
             )
-        rules.done()
-        return self
 
 
 class TokenLifetimes(Strict):
@@ -164,17 +191,14 @@ class Lockout(Strict):
     id_checks_per_address: int = Field(30, ge=1, le=10000)
     """Login-ID availability checks (IDチェック) one client address may make in ``lock_minutes``."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Lockout":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.per_address_max_failures < self.max_failures:
             rules.refuse(
                 "per_address_max_failures",
                 f"{self.per_address_max_failures} is below max_failures ({self.max_failures}): one address would be "
                 "refused before any account could be locked; use at least max_failures",
             )
-        rules.done()
-        return self
 
 
 CHAR_CLASSES = {
@@ -212,9 +236,8 @@ class LoginIdPolicy(Strict):
     issued_length: int = Field(6, ge=4, le=32)
     """``kind = "issued"`` only: length of a generated ID, in characters (within min/max_length)."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "LoginIdPolicy":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.min_length > self.max_length:
             rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
         if rules.pattern("allowed", self.allowed, "[{}]"):
@@ -234,8 +257,6 @@ class LoginIdPolicy(Strict):
             )
         if self.kind != "issued":
             rules.unused(self, "issued_length", f"only issued IDs are generated, and kind is {self.kind!r}")
-        rules.done()
-        return self
 
 
 CharClass = Literal["upper", "lower", "digit", "symbol"]
@@ -257,9 +278,8 @@ class PasswordPolicy(Strict):
     rule_text: Text
     """The rule as the operator words it, shown next to the field."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "PasswordPolicy":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.min_length > self.max_length:
             rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
         if self.min_classes > len(self.classes):
@@ -273,8 +293,6 @@ class PasswordPolicy(Strict):
                 for name in getattr(self, key):
                     if not _accepts(self.allowed, CHAR_CLASSES[name]):
                         rules.refuse(key, f"class {name!r} cannot occur: allowed ({self.allowed!r}) has no such character")
-        rules.done()
-        return self
 
 
 VerificationField = Literal[
@@ -339,9 +357,8 @@ class Registration(Strict):
         """Every verification field a customer may be asked for."""
         return {*self.verify_fields, *self.verify_one_of, *self.disambiguate_with}
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Registration":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         flow = self.flow
         rules.duplicates("verify_fields", self.verify_fields)
         rules.duplicates("verify_one_of", self.verify_one_of)
@@ -381,8 +398,6 @@ class Registration(Strict):
         allowed = {REGISTRATION_ENTRY, REGISTRATION_FLOW_PATHS[flow]}
         if self.entry_path not in allowed:
             rules.refuse("entry_path", f"{self.entry_path!r} is not served; use {' or '.join(map(repr, sorted(allowed)))}")
-        rules.done()
-        return self
 
 
 class Recovery(Strict):
@@ -399,9 +414,8 @@ class Recovery(Strict):
     """Where the login page's 「お忘れの方」 link points: the first page of a configured method
     (``/forgot`` for ``secret_question``/``email_code``, ``/forgot/email`` for ``email_link``)."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Recovery":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         rules.duplicates("methods", self.methods)
         if "secret_question" in self.methods and not self.secret_questions:
             rules.refuse("secret_questions", "method 'secret_question' needs at least one question")
@@ -419,8 +433,6 @@ class Recovery(Strict):
         served = sorted({RECOVERY_METHOD_PATHS[m] for m in self.methods})
         if self.entry_path not in served:
             rules.refuse("entry_path", f"{self.entry_path!r} is not the entry of a configured method; use {' or '.join(map(repr, served))}")
-        rules.done()
-        return self
 
 
 class Captcha(Strict):
@@ -434,9 +446,8 @@ class Captcha(Strict):
     altcha_max_number: int = Field(50_000, ge=1000, le=10_000_000)
     """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Captcha":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.provider != "altcha":
             for key in ("site_key", "secret_key"):
                 if not getattr(self, key):
@@ -445,8 +456,6 @@ class Captcha(Strict):
         else:
             rules.unused(self, "site_key", "provider 'altcha' uses no keys")
             rules.unused(self, "secret_key", "provider 'altcha' uses no keys")
-        rules.done()
-        return self
 
 
 class AccountChanges(Strict):
@@ -458,13 +467,10 @@ class AccountChanges(Strict):
     password: bool = True
     """The customer may change the password."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "AccountChanges":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if not self.login_id and not self.password:
             rules.refuse("login_id", "both login_id and password are false: remove the [identity.account_changes] table")
-        rules.done()
-        return self
 
 
 Factor = Literal["password", "email_otp", "captcha", "totp"]
@@ -511,9 +517,8 @@ class Identity(Strict):
             return rules.collect_email or "email" in rules.verify_fields
         return True
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Identity":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         flow, kind = self.registration.flow, self.login_id.kind
         expected = LOGIN_ID_KIND_OF_FLOW[flow]
         if kind != expected:
@@ -543,8 +548,6 @@ class Identity(Strict):
                 f"{self.tokens.resend_interval_seconds} s is not shorter than the shortest code lifetime ({shortest} s): "
                 "a code would expire before a new one may be sent",
             )
-        rules.done()
-        return self
 
 
 class MenuItem(Strict):
@@ -584,15 +587,12 @@ class BillingFeature(Strict):
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
     """``fiscal_year`` layout: the month a 年度 starts (1: calendar years, 4: April–March)."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "BillingFeature":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.layout != "fiscal_year":
             rules.unused(self, "fiscal_year_start_month", f"layout is {self.layout!r}, not 'fiscal_year'")
         if not self.payment_method:
             rules.unused(self, "gateway", "payment_method is false")
-        rules.done()
-        return self
 
 
 class ContractCategory(Strict):
@@ -622,14 +622,11 @@ class ContractsFeature(Strict):
     categories: list[ContractCategory] = []
     """``lines`` layout: buttons on the home page (契約内容), one per contract category; empty: no buttons."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "ContractsFeature":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.layout != "lines":
             rules.unused(self, "categories", f"layout is {self.layout!r}, not 'lines'")
         rules.duplicates("categories", [c.key for c in self.categories])
-        rules.done()
-        return self
 
 
 class CallDetailsFeature(Strict):
@@ -638,12 +635,9 @@ class CallDetailsFeature(Strict):
     csv_encodings: list[Literal["utf-8-sig", "cp932"]] = Field(["utf-8-sig", "cp932"], min_length=1)
     """Encodings offered for the CSV download, the first preselected."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "CallDetailsFeature":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         rules.duplicates("csv_encodings", self.csv_encodings)
-        rules.done()
-        return self
 
 
 class InquiryCategory(Strict):
@@ -666,12 +660,9 @@ class InquiriesFeature(Strict):
     max_per_hour: int = Field(10, ge=1, le=1000)
     """Inquiries one account may send per hour."""
 
-    @model_validator(mode="after")
-    def _rules(self) -> "InquiriesFeature":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         rules.duplicates("categories", [c.key for c in self.categories])
-        rules.done()
-        return self
 
 
 class MembersFeature(Strict):
@@ -750,9 +741,8 @@ class Features(Strict):
             names += [f"{name}.{flag}" for flag, f in model.model_fields.items() if f.annotation is bool]
         return names
 
-    @model_validator(mode="after")
-    def _rules(self) -> "Features":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.inquiries is not None and self.call_details is None:
             for index, category in enumerate(self.inquiries.categories):
                 if category.applies == "call_details":
@@ -760,8 +750,6 @@ class Features(Strict):
                         f"inquiries.categories.{index}.applies",
                         "'call_details' turns on call detail records, but the call_details feature is off",
                     )
-        rules.done()
-        return self
 
 
 FEATURE_PATHS = {
@@ -875,9 +863,8 @@ class TenantConfig(Strict):
                 return True
         return not needs
 
-    @model_validator(mode="after")
-    def _rules(self) -> "TenantConfig":
-        rules = Rules()
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules (see :class:`Rules`)."""
         if self.default_locale not in self.locales:
             rules.refuse("default_locale", f"{self.default_locale!r} must be one of locales {self.locales}")
         rules.duplicates("locales", self.locales)
@@ -910,8 +897,20 @@ class TenantConfig(Strict):
                 rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have")
             elif family is not None and family[1] not in asked:
                 rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _all_rules(cls, data, handler):
+        """Validates every field first, then runs the rules of all models and reports every problem together."""
+        token = _DEFERRED.set(True)
+        try:
+            config = handler(data)
+        finally:
+            _DEFERRED.reset(token)
+        rules = Rules()
+        _collect(config, "", rules)
         rules.done()
-        return self
+        return config
 
     def text(self, key: str, locale: str) -> str | None:
         phrase = self.texts.get(key)
