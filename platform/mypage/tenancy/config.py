@@ -157,7 +157,8 @@ class Session(Strict):
     """A session ends this long after login however active it is, in hours."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``idle_timeout_minutes`` is at most ``absolute_timeout_hours`` × 60.
+        """
         if self.idle_timeout_minutes > self.absolute_timeout_hours * 60:
             rules.refuse(
                 "idle_timeout_minutes",
@@ -192,7 +193,8 @@ class Lockout(Strict):
     """Login-ID availability checks (IDチェック) one client address may make in ``lock_minutes``."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``per_address_max_failures`` is at least ``max_failures`` (else one address is refused before any account locks).
+        """
         if self.per_address_max_failures < self.max_failures:
             rules.refuse(
                 "per_address_max_failures",
@@ -237,7 +239,14 @@ class LoginIdPolicy(Strict):
     """``kind = "issued"`` only: length of a generated ID, in characters (within min/max_length)."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``min_length`` ≤ ``max_length``; ``allowed`` is a valid character class.
+
+        - ``kind = "email"``: ``allowed`` accepts ``@`` and ``.``.
+
+        - ``kind = "issued"``: ``allowed`` accepts every character of generated IDs; ``min_length`` ≤ ``issued_length`` ≤ ``max_length``.
+
+        - ``issued_length`` is set only with ``kind = "issued"``.
+        """
         if self.min_length > self.max_length:
             rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
         if rules.pattern("allowed", self.allowed, "[{}]"):
@@ -279,7 +288,12 @@ class PasswordPolicy(Strict):
     """The rule as the operator words it, shown next to the field."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``min_length`` ≤ ``max_length``; ``allowed`` is a valid character class.
+
+        - ``min_classes`` ≤ the number of ``classes``; ``classes`` only with ``min_classes`` > 0; no class listed twice.
+
+        - Every class in ``classes`` and ``required_classes`` has a character in ``allowed``.
+        """
         if self.min_length > self.max_length:
             rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
         if self.min_classes > len(self.classes):
@@ -358,7 +372,18 @@ class Registration(Strict):
         return {*self.verify_fields, *self.verify_one_of, *self.disambiguate_with}
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``verify_fields`` names at least one of ``customer_number``, ``phone``, ``contract_number``, ``device_id``; no field listed twice.
+
+        - ``verify_one_of`` and ``disambiguate_with``: ``email_id`` flow only, none of them in ``verify_fields``.
+
+        - ``collect_email``: cannot be false with ``chosen_id`` nor true with ``email_id`` (when set).
+
+        - ``require_terms``: ``issued_id`` flow only, and needs ``terms_url``; ``terms_url`` only with ``require_terms``.
+
+        - ``strip_leading_zeros`` needs ``customer_number`` asked; ``contract_number_patterns`` (valid regular expressions) and ``contract_number_strip_prefixes`` need ``contract_number`` asked; ``corporate_forms`` needs ``name`` asked.
+
+        - ``entry_path`` is ``/register`` or the flow's own path (``/register/chosen-id``, ``/register/email-id``, ``/register/issued-id``).
+        """
         flow = self.flow
         rules.duplicates("verify_fields", self.verify_fields)
         rules.duplicates("verify_one_of", self.verify_one_of)
@@ -415,7 +440,12 @@ class Recovery(Strict):
     (``/forgot`` for ``secret_question``/``email_code``, ``/forgot/email`` for ``email_link``)."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- No method listed twice; ``secret_questions`` is non-empty exactly when ``secret_question`` is a method.
+
+        - ``id_forgotten = "reregister"`` needs ``secret_question`` or ``email_code``; ``"email_lookup"`` needs ``email_link`` (checked when set).
+
+        - ``entry_path`` is the first page of a configured method: ``/forgot`` (``secret_question``, ``email_code``) or ``/forgot/email`` (``email_link``).
+        """
         rules.duplicates("methods", self.methods)
         if "secret_question" in self.methods and not self.secret_questions:
             rules.refuse("secret_questions", "method 'secret_question' needs at least one question")
@@ -447,7 +477,8 @@ class Captcha(Strict):
     """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys.
+        """
         if self.provider != "altcha":
             for key in ("site_key", "secret_key"):
                 if not getattr(self, key):
@@ -468,7 +499,8 @@ class AccountChanges(Strict):
     """The customer may change the password."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- At least one of ``login_id`` and ``password`` is true (else omit the table).
+        """
         if not self.login_id and not self.password:
             rules.refuse("login_id", "both login_id and password are false: remove the [identity.account_changes] table")
 
@@ -518,7 +550,14 @@ class Identity(Strict):
         return True
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``login_id.kind`` fits ``registration.flow``: ``chosen_id``↔``chosen``, ``email_id``↔``email``, ``issued_id``↔``issued``.
+
+        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
+
+        - When registration collects no e-mail address (``issued_id`` with ``collect_email = false`` and no ``email`` field), neither ``email_otp`` nor the ``email_code``/``email_link`` recovery methods are allowed.
+
+        - ``tokens.resend_interval_seconds`` is shorter than the shortest code lifetime (``email_code_minutes``, ``login_otp_minutes``).
+        """
         flow, kind = self.registration.flow, self.login_id.kind
         expected = LOGIN_ID_KIND_OF_FLOW[flow]
         if kind != expected:
@@ -588,7 +627,8 @@ class BillingFeature(Strict):
     """``fiscal_year`` layout: the month a 年度 starts (1: calendar years, 4: April–March)."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``fiscal_year_start_month`` only with ``layout = "fiscal_year"``; ``gateway`` only with ``payment_method = true``.
+        """
         if self.layout != "fiscal_year":
             rules.unused(self, "fiscal_year_start_month", f"layout is {self.layout!r}, not 'fiscal_year'")
         if not self.payment_method:
@@ -623,7 +663,8 @@ class ContractsFeature(Strict):
     """``lines`` layout: buttons on the home page (契約内容), one per contract category; empty: no buttons."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``categories`` only with ``layout = "lines"``; category keys are unique.
+        """
         if self.layout != "lines":
             rules.unused(self, "categories", f"layout is {self.layout!r}, not 'lines'")
         rules.duplicates("categories", [c.key for c in self.categories])
@@ -636,7 +677,8 @@ class CallDetailsFeature(Strict):
     """Encodings offered for the CSV download, the first preselected."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- No encoding listed twice.
+        """
         rules.duplicates("csv_encodings", self.csv_encodings)
 
 
@@ -661,7 +703,8 @@ class InquiriesFeature(Strict):
     """Inquiries one account may send per hour."""
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- Category keys are unique.
+        """
         rules.duplicates("categories", [c.key for c in self.categories])
 
 
@@ -742,7 +785,8 @@ class Features(Strict):
         return names
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- An inquiry category that ``applies = "call_details"`` needs the ``call_details`` feature.
+        """
         if self.inquiries is not None and self.call_details is None:
             for index, category in enumerate(self.inquiries.categories):
                 if category.applies == "call_details":
@@ -864,7 +908,12 @@ class TenantConfig(Strict):
         return not needs
 
     def check(self, rules: Rules) -> None:
-        """Cross-field rules (see :class:`Rules`)."""
+        """- ``default_locale`` is one of ``locales``; no locale or host listed twice.
+
+        - A menu item's ``feature`` is a known feature or boolean flag, and on; a menu item linking a feature's path (``/billing``, ``/contracts/history`` …) needs that feature on; ``/account`` needs ``[identity.account_changes]``.
+
+        - Every ``[texts]`` key is in the text-key registry, is shown with this tenant's flow and factors, and a ``<field>`` key names a field registration asks for.
+        """
         if self.default_locale not in self.locales:
             rules.refuse("default_locale", f"{self.default_locale!r} must be one of locales {self.locales}")
         rules.duplicates("locales", self.locales)

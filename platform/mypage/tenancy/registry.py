@@ -11,6 +11,17 @@ from pydantic import ValidationError
 from mypage.tenancy.config import ConfigProblems, TenantConfig
 
 
+LOADER_RULES = (
+    "The file is valid TOML and `slug` equals the folder name.",
+    "`branding.logo` is a file under the tenant's `static/`.",
+    "`theme` is a folder under `themes/` with a `theme.toml` (parents chain to `base`, no cycles).",
+    "A link to `/static/<file>` (`identity.registration.terms_url`, `features.mailboxes.terms_url`) names a file in the "
+    "tenant's or its theme chain's `static/`.",
+    "No host serves two tenants.",
+)
+"""What ``load_tenant`` and ``TenantRegistry`` check beyond the schema (listed in ``docs/tenant-config.md``)."""
+
+
 class TenantConfigError(Exception):
     """A tenant folder is invalid; the message names the file, the key and the problem."""
 

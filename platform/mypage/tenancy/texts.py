@@ -132,3 +132,15 @@ def known_keys_summary(fields: list[str] | tuple[str, ...]) -> str:
     """The known keys in one line, families with ``<field>`` and the fields listed once."""
     names = [*TEXT_KEYS, *TEXT_KEY_FAMILIES]
     return ", ".join(names) + f" ({FIELD}: " + ", ".join(fields) + ")"
+
+
+PENDING_RENAMES: dict[str, tuple[str, str]] = {
+    f"register.label.{FIELD}": (f"verify.{FIELD}.label", "`identity/registration/chosen_id.py` (`_verify_fields`)"),
+    f"register.help.{FIELD}": (f"verify.{FIELD}.help", "`identity/registration/chosen_id.py` (`_verify_fields`)"),
+    f"register.rule.{FIELD}": (f"verify.{FIELD}.help", "`identity/registration/issued_id.py` (`field_rule`)"),
+    f"verify.{FIELD}": (f"verify.{FIELD}.label", "`identity/registration/email_id.py` (`field_label`)"),
+    "register.help.email": ("register.email.help", "`identity/templates/identity/register_chosen_profile.html`"),
+}
+"""Keys that predate the one convention: ``old: (new, where the code reads it)``. Renaming means changing
+that code, the registry above and the tenants' ``[texts]`` together (the identity flows are being
+reworked; the rename belongs with that work)."""
