@@ -160,7 +160,12 @@ def render() -> str:
     sections: list[tuple[str, type[BaseModel]]] = []
     _sections(schema.TenantConfig, "", sections)
     for path, model in sections:
-        title = f"`[{path}]`" if path else "Top level"
+        if not path:
+            title = "Top level"
+        elif "[]" in path:
+            title = f"`[[{path.replace('[]', '')}]]` (each item of the array)"
+        else:
+            title = f"`[{path}]`"
         lines += [f"## {title}", ""]
         if model.__doc__:
             lines += [" ".join(inspect.cleandoc(model.__doc__).split()).replace("``", "`"), ""]
