@@ -94,7 +94,8 @@ CASES = [
     # terms
     ("nmedia", put("identity.registration.terms_url", ""), "identity.registration.terms_url", "require_terms is true"),
     ("nmedia", put("identity.registration.require_terms", False), "identity.registration.terms_url", "require_terms is false"),
-    ("nmedia", put("identity.registration.terms_url", "/terms"), "identity.registration.terms_url", "should match pattern"),
+    ("nmedia", put("identity.registration.terms_url", "/nowhere"), "identity.registration.terms_url", "should match pattern"),
+    ("nmedia", put("identity.registration.terms_url", "/terms/../x"), "identity.registration.terms_url", "should match pattern"),
     ("aicom", put("identity.registration.require_terms", True), "identity.registration.require_terms", "only the issued_id flow"),
     # verification fields
     ("aicom", put("identity.registration.verify_one_of", ["bank_last4"]), "identity.registration.verify_one_of", "only the email_id flow"),
@@ -276,7 +277,7 @@ def test_start_up_refuses_a_recovery_entry_that_is_not_served(folders):
 def test_a_static_terms_link_must_name_a_served_file(folders):
     tenants, themes = folders
     toml = tenants / "nmedia" / "tenant.toml"
-    edit(toml, 'terms_url = "https://www.n-media.co.jp/"', 'terms_url = "/static/terms.pdf"')
+    edit(toml, 'terms_url = "/terms"', 'terms_url = "/static/terms.pdf"')
     message = start_up_error(tenants, themes)
     assert f"{toml}: key 'identity.registration.terms_url': '/static/terms.pdf' is not a file" in message
     (tenants / "nmedia" / "static" / "terms.pdf").write_bytes(b"%PDF-1.4")
@@ -285,6 +286,22 @@ def test_a_static_terms_link_must_name_a_served_file(folders):
     Portal(Settings(tenants_dir=tenants, themes_dir=themes))
     edit(toml, 'terms_url = "/static/css/portal.css"', 'terms_url = "/static/../tenant.toml"')
     assert "is not a file" in start_up_error(tenants, themes)
+
+
+def test_a_terms_link_must_name_a_tenant_document(folders):
+    tenants, themes = folders
+    toml = tenants / "nmedia" / "tenant.toml"
+    (tenants / "nmedia" / "content" / "terms.md").unlink()
+    message = start_up_error(tenants, themes)
+    assert f"{toml}: key 'identity.registration.terms_url': '/terms' is served from" in message and "does not exist" in message
+    itscom = tenants / "itscom" / "tenant.toml"
+    edit(itscom, 'terms_url = "/terms/mail"', 'terms_url = "/terms/mial"')
+    message = start_up_error(tenants, themes)
+    assert f"{itscom}: key 'features.mailboxes.terms_url': '/terms/mial' is served from" in message
+
+
+def test_the_document_routes_are_the_ones_the_loader_checks():
+    assert {"/terms", "/terms/{document:str}"} <= _served_paths()
 
 
 # -- the registries of paths and kinds agree with the code ----------------------------------------

@@ -24,8 +24,9 @@ from mypage.tenancy.texts import TEXT_KEY_FAMILIES, TEXT_KEYS, family_of, known_
 Locale = Literal["ja", "en"]
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
-URL_OR_STATIC = r"^(https?://\S+|/static/\S+)?$"
-"""A link to a document: an absolute ``http(s)`` address or a file the portal serves under ``/static/``."""
+URL_OR_DOCUMENT = r"^(https?://\S+|/static/\S+|/terms(/[a-z0-9][a-z0-9_-]{0,63})?)?$"
+"""A link to a document: an absolute ``http(s)`` address, a tenant document (``/terms`` or ``/terms/<name>``,
+from ``tenants/<slug>/content/``) or a file under ``/static/``; the loader checks that the file exists."""
 
 
 class ConfigProblems(ValueError):
@@ -224,7 +225,7 @@ class LoginIdPolicy(Strict):
     """``chosen``: the customer picks an ID; ``email``: the ID is an e-mail address;
     ``issued``: the portal generates an ID and mails it. Must match ``identity.registration.flow``."""
     label: Text
-    """What the operator calls the login ID (アカウントID, アクセスID …), used in labels and messages."""
+    """What the operator calls the login ID, used in labels and messages."""
     min_length: int = Field(ge=1, le=254)
     """Shortest login ID accepted, in characters."""
     max_length: int = Field(ge=1, le=254)
@@ -354,8 +355,9 @@ class Registration(Strict):
     flow always asks (cannot be false); the ``email_id`` flow's login ID is the address (cannot be true)."""
     require_terms: bool = False
     """``issued_id`` flow only: the customer must tick 利用規約に同意; needs ``terms_url``."""
-    terms_url: str = Field("", pattern=URL_OR_STATIC)
-    """The terms (利用規約) linked from the 同意 box: ``https://…`` or ``/static/<file>``; only with ``require_terms``."""
+    terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
+    """The terms (利用規約) linked from the 同意 box: ``https://…``, ``/terms[/<name>]`` (a tenant document) or
+    ``/static/<file>``; only with ``require_terms``."""
     strip_leading_zeros: bool = False
     """Customer numbers are entered without their leading zeros (both forms are accepted)."""
     contract_number_patterns: list[str] = []
@@ -722,8 +724,9 @@ class MailboxesFeature(Strict):
     """Sub-domain candidates offered at a time when an address is registered."""
     requires_service: str = "internet"
     """Only customers with a contract of this service (``Contract.service``) may register addresses."""
-    terms_url: str = Field("", pattern=URL_OR_STATIC)
-    """契約約款 shown before registering an address (``https://…`` or ``/static/<file>``; empty: the portal's generic wording only)."""
+    terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
+    """契約約款 shown before registering an address (``https://…``, ``/terms[/<name>]`` or ``/static/<file>``;
+    empty: the portal's generic wording only)."""
 
 
 class SecurityAddonFeature(Strict):

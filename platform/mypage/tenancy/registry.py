@@ -15,8 +15,9 @@ LOADER_RULES = (
     "The file is valid TOML and `slug` equals the folder name.",
     "`branding.logo` is a file under the tenant's `static/`.",
     "`theme` is a folder under `themes/` with a `theme.toml` (parents chain to `base`, no cycles).",
-    "A link to `/static/<file>` (`identity.registration.terms_url`, `features.mailboxes.terms_url`) names a file in the "
-    "tenant's or its theme chain's `static/`.",
+    "A document link (`identity.registration.terms_url`, `features.mailboxes.terms_url`) is served: `/terms` needs "
+    "`content/terms.md`, `/terms/<name>` needs `content/terms/<name>.md` in the tenant's folder, `/static/<file>` a "
+    "file in the tenant's or its theme chain's `static/`.",
     "No host serves two tenants.",
 )
 """What ``load_tenant`` and ``TenantRegistry`` check beyond the schema (listed in ``docs/tenant-config.md``)."""
@@ -86,8 +87,9 @@ def _static_dirs(folder: Path, theme: str, themes_dir: Path | None) -> list[Path
     return dirs
 
 
-def _check_static_links(config: TenantConfig, folder: Path, themes_dir: Path | None, path: Path) -> list[str]:
-    """Links of the config that point at ``/static/<file>`` must name a file the portal serves."""
+def _check_document_links(config: TenantConfig, folder: Path, themes_dir: Path | None, path: Path) -> list[str]:
+    """Links of the config to a tenant document (``/terms``, ``/terms/<name>``, served by ``content/routes.py``
+    from ``content/<name>.md``) or to ``/static/<file>`` must name a file the portal serves."""
     links = {"identity.registration.terms_url": config.identity.registration.terms_url}
     if config.features.mailboxes is not None:
         links["features.mailboxes.terms_url"] = config.features.mailboxes.terms_url
@@ -97,6 +99,10 @@ def _check_static_links(config: TenantConfig, folder: Path, themes_dir: Path | N
             name = url.removeprefix("/static/").split("?", 1)[0]
             if ".." in name.split("/") or not any((d / name).is_file() for d in _static_dirs(folder, config.theme, themes_dir)):
                 problems.append(f"{path}: key '{key}': {url!r} is not a file under the tenant's or its theme's static/")
+        elif url == "/terms" or url.startswith("/terms/"):
+            document = folder / "content" / f"{url.removeprefix('/')}.md"
+            if not document.is_file():
+                problems.append(f"{path}: key '{key}': {url!r} is served from {document}, which does not exist")
     return problems
 
 
@@ -116,7 +122,7 @@ def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
         raise TenantConfigError(f"{path}: key 'branding.logo': file {logo} does not exist")
     if themes_dir is not None and not (themes_dir / config.theme / "theme.toml").is_file():
         raise TenantConfigError(f"{path}: key 'theme': no theme {config.theme!r} in {themes_dir}")
-    problems = _check_static_links(config, folder, themes_dir, path)
+    problems = _check_document_links(config, folder, themes_dir, path)
     if problems:
         raise TenantConfigError("\n".join(problems))
     return Tenant(config=config, folder=folder)

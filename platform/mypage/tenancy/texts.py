@@ -54,9 +54,10 @@ TEXT_KEYS: dict[str, TextKey] = {
     ),
     "contracts.speed_test": TextKey("Label of the speed-test link on the contract pages.", ("通信速度測定",)),
     "contracts.title": TextKey("Title of the contract pages and the button back to them.", ("ご契約内容",)),
+    "home.title": TextKey("Title of the home page (the page shown after login).", ("マイページ",)),
     "link.email_forgotten": TextKey(
         "Link under the e-mailed one-time-password form to whom to contact when the address is lost.",
-        ("登録済みメールアドレスをお忘れの方はこちら",),
+        ("登録済みメールアドレスをお忘れの方",),
         needs=("factor:email_otp",),
     ),
     "link.forgot": TextKey(
