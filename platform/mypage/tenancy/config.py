@@ -2,29 +2,115 @@
 
 Every difference between operators lives here as data. The platform code reads these fields; it
 never asks which operator it is serving.
+
+Every field has a docstring (``docs/tenant-config.md`` is generated from them by
+``scripts/tenant_config_doc.py``). Rules that involve several fields live in each model's ``check``
+method. When a whole tenant config is validated, every field is validated first; then the ``check``
+of every model runs and all problems are raised together as one :class:`ConfigProblems`, each naming
+its dotted key (``identity.recovery.entry_path``); ``registry.load_tenant`` adds the file. A setting
+that the configured journeys never read is refused too (it would look as if it did something).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from contextvars import ContextVar
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mypage.tenancy.texts import TEXT_KEY_FAMILIES, TEXT_KEYS, family_of, known_keys_summary
 
 Locale = Literal["ja", "en"]
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+URL_OR_DOCUMENT = r"^(https?://\S+|/static/\S+|/terms(/[a-z0-9][a-z0-9_-]{0,63})?)?$"
+"""A link to a document: an absolute ``http(s)`` address, a tenant document (``/terms`` or ``/terms/<name>``,
+from ``tenants/<slug>/content/``) or a file under ``/static/``; the loader checks that the file exists."""
+
+
+class ConfigProblems(ValueError):
+    """Problems found by a model's cross-field rules: ``(dotted key relative to the model, problem)``."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {problem}" for key, problem in problems))
+
+
+class Rules:
+    """Collects ``(key, problem)`` pairs in a model's ``check``; ``done()`` raises if any."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+
+    def refuse(self, key: str, problem: str) -> None:
+        self.problems.append((key, problem))
+
+    def unused(self, model: BaseModel, name: str, why: str) -> None:
+        """Refuses ``name`` if the file sets it although nothing reads it in this configuration."""
+        if name in model.model_fields_set:
+            self.refuse(name, f"has no effect: {why}; remove it")
+
+    def duplicates(self, key: str, values: list) -> None:
+        seen: set = set()
+        for value in values:
+            if value in seen:
+                self.refuse(key, f"{value!r} is listed twice")
+            seen.add(value)
+
+    def pattern(self, key: str, body: str, template: str = "{}") -> bool:
+        try:
+            re.compile(template.format(body))
+        except re.error as exc:
+            self.refuse(key, f"{body!r} is not a valid regular expression: {exc}")
+            return False
+        return True
+
+    def done(self) -> None:
+        if self.problems:
+            raise ConfigProblems(self.problems)
+
+
+_DEFERRED: ContextVar[bool] = ContextVar("tenant_rules_deferred", default=False)
+"""Set while a whole :class:`TenantConfig` is validated: its rules then run once, for every model at once."""
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    def check(self, rules: Rules) -> None:
+        """Cross-field rules of this model; keys are relative to it. Models with rules override this."""
+
+    @model_validator(mode="after")
+    def _own_rules(self):
+        if not _DEFERRED.get():
+            rules = Rules()
+            self.check(rules)
+            rules.done()
+        return self
+
+
+def _collect(model: BaseModel, prefix: str, rules: Rules) -> None:
+    """Runs ``check`` of ``model`` and of every model inside it, keys prefixed with their dotted path."""
+    if isinstance(model, Strict):
+        own = Rules()
+        model.check(own)
+        rules.problems += [(prefix + key, problem) for key, problem in own.problems]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = enumerate(value) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, BaseModel):
+                _collect(item, f"{prefix}{name}." + ("" if index is None else f"{index}."), rules)
 
 
 class Text(Strict):
     """A phrase in every locale; ``ja`` is required, ``en`` falls back to ``ja``."""
 
     ja: str
+    """The Japanese wording (required; also shown when ``en`` is empty)."""
     en: str = ""
+    """The English wording; empty: the Japanese one is shown."""
 
     def get(self, locale: str) -> str:
         return (self.en if locale == "en" else self.ja) or self.ja
@@ -32,96 +118,196 @@ class Text(Strict):
 
 class Branding(Strict):
     logo: str = "logo.svg"
-    """A file under ``tenants/<slug>/static/``."""
+    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up)."""
     primary_colour: str = Field("#1f5fa8", pattern=HEX_COLOUR)
+    """Main colour (header, primary buttons), ``#rrggbb``."""
     accent_colour: str = Field("#f39800", pattern=HEX_COLOUR)
+    """Accent colour (highlights, secondary elements), ``#rrggbb``."""
     header_text_colour: str = Field("#ffffff", pattern=HEX_COLOUR)
+    """Colour of text on the primary colour, ``#rrggbb``."""
 
 
 class Contact(Strict):
     name: Text
+    """The support desk's name, shown wherever customers are told whom to contact."""
     phone: str = ""
+    """The support desk's phone number as printed; empty: not shown."""
     phone_alt: str = ""
+    """A second phone number (e.g. for mobile phones); empty: not shown."""
     email: str = ""
+    """The support desk's e-mail address; empty: not shown."""
     hours: Text
+    """Opening hours of the support desk, as printed."""
     url: str = ""
+    """The operator's support web page; empty: not linked."""
 
 
 class Mail(Strict):
     sender: str
     """The ``From`` address of the tenant's mail."""
     sender_name: Text
+    """The display name of the ``From`` address."""
     signature: Text
+    """The block at the end of every mail (lines separated by ``\\n``)."""
 
 
 class Session(Strict):
     idle_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
-    """A logged-in session unused this long is ended (強制ログアウト)."""
+    """A logged-in session unused this long is ended (強制ログアウト), in minutes."""
     absolute_timeout_hours: int = Field(12, ge=1, le=24 * 30)
+    """A session ends this long after login however active it is, in hours."""
+
+    def check(self, rules: Rules) -> None:
+        """- ``idle_timeout_minutes`` is at most ``absolute_timeout_hours`` × 60.
+        """
+        if self.idle_timeout_minutes > self.absolute_timeout_hours * 60:
+            rules.refuse(
+                "idle_timeout_minutes",
+                f"{self.idle_timeout_minutes} minutes is longer than absolute_timeout_hours "
+                f"({self.absolute_timeout_hours} h): the idle timeout could never apply",
+            )
 
 
 class TokenLifetimes(Strict):
     registration_link_minutes: int = Field(24 * 60, ge=5)
+    """How long a mailed registration link (or issued first-login link) stays valid, in minutes."""
     email_code_minutes: int = Field(10, ge=1, le=24 * 60)
+    """How long a mailed 認証コード (recovery by code, login-ID change) stays valid, in minutes."""
     login_otp_minutes: int = Field(10, ge=1, le=60)
+    """How long a mailed login one-time password (factor ``email_otp``) stays valid, in minutes."""
     password_reset_minutes: int = Field(60, ge=5)
+    """How long a password reset link stays valid, in minutes."""
     max_attempts: int = Field(5, ge=1, le=20)
+    """Wrong tries allowed on one code, link or secret answer before it is void."""
     resend_interval_seconds: int = Field(60, ge=0, le=3600)
+    """Minimum wait before a code or link of the same purpose is sent again (再送信), in seconds."""
 
 
 class Lockout(Strict):
     max_failures: int = Field(5, ge=1, le=100)
     """Wrong passwords (or second-factor codes, current passwords, record matches) before a lock."""
     lock_minutes: int = Field(15, ge=1, le=24 * 60)
-    """How long a lock lasts; also the window in which failures are counted."""
+    """How long a lock lasts; also the window in which failures are counted, in minutes."""
     per_address_max_failures: int = Field(20, ge=1, le=10000)
     """Failures from one client address (any login ID) before that address is refused for ``lock_minutes``."""
     id_checks_per_address: int = Field(30, ge=1, le=10000)
     """Login-ID availability checks (IDチェック) one client address may make in ``lock_minutes``."""
 
+    def check(self, rules: Rules) -> None:
+        """- ``per_address_max_failures`` is at least ``max_failures`` (else one address is refused before any account locks).
+        """
+        if self.per_address_max_failures < self.max_failures:
+            rules.refuse(
+                "per_address_max_failures",
+                f"{self.per_address_max_failures} is below max_failures ({self.max_failures}): one address would be "
+                "refused before any account could be locked; use at least max_failures",
+            )
+
+
+CHAR_CLASSES = {
+    "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "lower": "abcdefghijklmnopqrstuvwxyz",
+    "digit": "0123456789",
+    "symbol": "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+}
+ISSUED_ID_CHARACTERS = "abcdefghjkmnpqrstuvwxyz23456789"
+"""The characters of issued login IDs (``identity/issued.py``: lower-case letters and digits without look-alikes)."""
+
+
+def _accepts(allowed: str, characters: str) -> set[str]:
+    """The characters of ``characters`` that the character class body ``allowed`` accepts."""
+    pattern = re.compile(f"[{allowed}]")
+    return {c for c in characters if pattern.fullmatch(c)}
+
 
 class LoginIdPolicy(Strict):
     kind: Literal["chosen", "email", "issued"]
     """``chosen``: the customer picks an ID; ``email``: the ID is an e-mail address;
-    ``issued``: the portal generates an ID and mails it."""
+    ``issued``: the portal generates an ID and mails it. Must match ``identity.registration.flow``."""
     label: Text
+    """What the operator calls the login ID, used in labels and messages."""
     min_length: int = Field(ge=1, le=254)
+    """Shortest login ID accepted, in characters."""
     max_length: int = Field(ge=1, le=254)
+    """Longest login ID accepted, in characters."""
     allowed: str
     """A regular-expression character class body of the allowed characters, e.g. ``A-Za-z0-9@._-``."""
     case_insensitive: bool = True
+    """Login IDs that differ only in upper/lower case are the same ID."""
     rule_text: Text
     """The rule as the operator words it, shown next to the field."""
     issued_length: int = Field(6, ge=4, le=32)
+    """``kind = "issued"`` only: length of a generated ID, in characters (within min/max_length)."""
 
-    @model_validator(mode="after")
-    def _lengths(self) -> "LoginIdPolicy":
+    def check(self, rules: Rules) -> None:
+        """- ``min_length`` ≤ ``max_length``; ``allowed`` is a valid character class.
+
+        - ``kind = "email"``: ``allowed`` accepts ``@`` and ``.``.
+
+        - ``kind = "issued"``: ``allowed`` accepts every character of generated IDs; ``min_length`` ≤ ``issued_length`` ≤ ``max_length``.
+
+        - ``issued_length`` is set only with ``kind = "issued"``.
+        """
         if self.min_length > self.max_length:
-            raise ValueError("min_length is greater than max_length")
-        re.compile(f"[{self.allowed}]")
-        return self
+            rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
+        if rules.pattern("allowed", self.allowed, "[{}]"):
+            if self.kind == "email" and not {"@", "."} <= _accepts(self.allowed, "@."):
+                rules.refuse("allowed", "kind 'email' needs '@' and '.' among the allowed characters")
+            if self.kind == "issued":
+                refused = sorted(set(ISSUED_ID_CHARACTERS) - _accepts(self.allowed, ISSUED_ID_CHARACTERS))
+                if refused:
+                    rules.refuse(
+                        "allowed",
+                        f"issued IDs use lower-case letters and digits, but {''.join(refused)!r} are not allowed",
+                    )
+        if self.kind == "issued" and not self.min_length <= self.issued_length <= self.max_length:
+            rules.refuse(
+                "issued_length",
+                f"{self.issued_length} is outside min_length..max_length ({self.min_length}..{self.max_length})",
+            )
+        if self.kind != "issued":
+            rules.unused(self, "issued_length", f"only issued IDs are generated, and kind is {self.kind!r}")
+
+
+CharClass = Literal["upper", "lower", "digit", "symbol"]
 
 
 class PasswordPolicy(Strict):
     min_length: int = Field(ge=4, le=128)
+    """Shortest password accepted, in characters."""
     max_length: int = Field(ge=4, le=128)
+    """Longest password accepted, in characters."""
     allowed: str
     """A regular-expression character class body of the allowed characters."""
-    classes: list[Literal["upper", "lower", "digit", "symbol"]] = []
+    classes: list[CharClass] = []
     """The character classes counted by ``min_classes``."""
     min_classes: int = Field(0, ge=0, le=4)
-    required_classes: list[Literal["upper", "lower", "digit", "symbol"]] = []
+    """How many of ``classes`` a password must use (0: no such rule)."""
+    required_classes: list[CharClass] = []
     """Classes that must each appear."""
     rule_text: Text
+    """The rule as the operator words it, shown next to the field."""
 
-    @model_validator(mode="after")
-    def _lengths(self) -> "PasswordPolicy":
+    def check(self, rules: Rules) -> None:
+        """- ``min_length`` ≤ ``max_length``; ``allowed`` is a valid character class.
+
+        - ``min_classes`` ≤ the number of ``classes``; ``classes`` only with ``min_classes`` > 0; no class listed twice.
+
+        - Every class in ``classes`` and ``required_classes`` has a character in ``allowed``.
+        """
         if self.min_length > self.max_length:
-            raise ValueError("min_length is greater than max_length")
+            rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
         if self.min_classes > len(self.classes):
-            raise ValueError("min_classes is greater than the number of classes")
-        re.compile(f"[{self.allowed}]")
-        return self
+            rules.refuse("min_classes", f"{self.min_classes} is greater than the number of classes ({len(self.classes)})")
+        if self.classes and not self.min_classes:
+            rules.refuse("classes", "has no effect: min_classes is 0; set min_classes or remove classes")
+        rules.duplicates("classes", self.classes)
+        rules.duplicates("required_classes", self.required_classes)
+        if rules.pattern("allowed", self.allowed, "[{}]"):
+            for key in ("classes", "required_classes"):
+                for name in getattr(self, key):
+                    if not _accepts(self.allowed, CHAR_CLASSES[name]):
+                        rules.refuse(key, f"class {name!r} cannot occur: allowed ({self.allowed!r}) has no such character")
 
 
 VerificationField = Literal[
@@ -136,52 +322,173 @@ VerificationField = Literal[
     "device_id",
     "email",
 ]
+VERIFICATION_FIELDS: tuple[str, ...] = get_args(VerificationField)
+LOCATING_FIELDS = ("customer_number", "phone", "contract_number", "device_id")
+"""Fields by which ``identity/verification.py`` finds the candidate customers; the others only confirm."""
+
+Flow = Literal["chosen_id", "email_id", "issued_id"]
+LOGIN_ID_KIND_OF_FLOW = {"chosen_id": "chosen", "email_id": "email", "issued_id": "issued"}
+"""The login-ID kind each registration flow creates."""
+REGISTRATION_ENTRY = "/register"
+"""Redirects to the tenant's flow (``identity/registration/__init__.py``)."""
+REGISTRATION_FLOW_PATHS = {"chosen_id": "/register/chosen-id", "email_id": "/register/email-id", "issued_id": "/register/issued-id"}
+"""The first page of each registration flow (a test checks the app serves them)."""
+RecoveryMethod = Literal["secret_question", "email_code", "email_link"]
+RECOVERY_METHOD_PATHS = {"secret_question": "/forgot", "email_code": "/forgot", "email_link": "/forgot/email"}
+"""The first page of each recovery method (a test checks the app serves them)."""
 
 
 class Registration(Strict):
-    flow: Literal["chosen_id", "email_id", "issued_id"]
-    """Which registration journey the tenant runs (see ``identity/registration``)."""
-    verify_fields: list[VerificationField]
-    """Fields the customer must enter, all matched against the contract holder."""
+    flow: Flow
+    """Which registration journey the tenant runs (see ``identity/registration``); sets ``login_id.kind``."""
+    verify_fields: list[VerificationField] = Field(min_length=1)
+    """Fields the customer must enter, all matched against the contract holder; at least one of
+    ``customer_number``, ``phone``, ``contract_number``, ``device_id`` (they find the candidates)."""
     verify_one_of: list[VerificationField] = []
-    """Of these, the customer picks one (お支払情報等)."""
+    """``email_id`` flow only: of these, the customer picks one and enters it (お支払情報等)."""
     disambiguate_with: list[VerificationField] = []
-    """When the answers match several customers, ask one of these (追加認証情報)."""
+    """``email_id`` flow only: when the answers match several customers, ask one of these (追加認証情報)."""
     collect_nickname: bool = False
+    """Ask for a nickname (ニックネーム) at registration. Not read yet: see ``NOT_YET_READ`` in the tests."""
     collect_email: bool = True
+    """``issued_id`` flow: ask for an e-mail address (the credentials are mailed to it). The ``chosen_id``
+    flow always asks (cannot be false); the ``email_id`` flow's login ID is the address (cannot be true)."""
     require_terms: bool = False
-    terms_url: str = ""
+    """``issued_id`` flow only: the customer must tick 利用規約に同意; needs ``terms_url``."""
+    terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
+    """The terms (利用規約) linked from the 同意 box: ``https://…``, ``/terms[/<name>]`` (a tenant document) or
+    ``/static/<file>``; only with ``require_terms``."""
     strip_leading_zeros: bool = False
     """Customer numbers are entered without their leading zeros (both forms are accepted)."""
     contract_number_patterns: list[str] = []
-    """Regular expressions a contract number must match, after normalisation."""
+    """Regular expressions a contract number must match, after normalisation; empty: any."""
     contract_number_strip_prefixes: list[str] = []
     """Prefixes printed on invoices that are dropped (e.g. ``2N``)."""
     corporate_forms: list[str] = []
-    """Corporate forms listed by 「登録済みの法人格を表示」."""
+    """Corporate forms (株式会社 …) ignored when names are compared and listed by 「登録済みの法人格を表示」."""
     entry_path: str = Field("/register", pattern=r"^/")
-    """Where the login page's 新規登録 link points (``/register`` dispatches to the tenant's flow)."""
+    """Where the login page's 新規登録 link points: ``/register`` (dispatches to the flow) or the flow's own path."""
+
+    def asked_fields(self) -> set[str]:
+        """Every verification field a customer may be asked for."""
+        return {*self.verify_fields, *self.verify_one_of, *self.disambiguate_with}
+
+    def check(self, rules: Rules) -> None:
+        """- ``verify_fields`` names at least one of ``customer_number``, ``phone``, ``contract_number``, ``device_id``; no field listed twice.
+
+        - ``verify_one_of`` and ``disambiguate_with``: ``email_id`` flow only, none of them in ``verify_fields``.
+
+        - ``collect_email``: cannot be false with ``chosen_id`` nor true with ``email_id`` (when set).
+
+        - ``require_terms``: ``issued_id`` flow only, and needs ``terms_url``; ``terms_url`` only with ``require_terms``.
+
+        - ``strip_leading_zeros`` needs ``customer_number`` asked; ``contract_number_patterns`` (valid regular expressions) and ``contract_number_strip_prefixes`` need ``contract_number`` asked; ``corporate_forms`` needs ``name`` asked.
+
+        - ``entry_path`` is ``/register`` or the flow's own path (``/register/chosen-id``, ``/register/email-id``, ``/register/issued-id``).
+        """
+        flow = self.flow
+        rules.duplicates("verify_fields", self.verify_fields)
+        rules.duplicates("verify_one_of", self.verify_one_of)
+        rules.duplicates("disambiguate_with", self.disambiguate_with)
+        if not set(self.verify_fields) & set(LOCATING_FIELDS):
+            rules.refuse(
+                "verify_fields",
+                "needs at least one of " + ", ".join(LOCATING_FIELDS) + " (the fields that find the customer)",
+            )
+        if flow != "email_id":
+            rules.unused(self, "verify_one_of", f"only the email_id flow asks it, and flow is {flow!r}")
+            rules.unused(self, "disambiguate_with", f"only the email_id flow asks it, and flow is {flow!r}")
+        for key in ("verify_one_of", "disambiguate_with"):
+            both = [f for f in getattr(self, key) if f in self.verify_fields]
+            if both:
+                rules.refuse(key, f"{', '.join(both)} already in verify_fields (asked anyway)")
+        if flow == "chosen_id" and "collect_email" in self.model_fields_set and not self.collect_email:
+            rules.refuse("collect_email", "the chosen_id flow always asks for an e-mail address; remove it")
+        if flow == "email_id" and "collect_email" in self.model_fields_set and self.collect_email:
+            rules.refuse("collect_email", "in the email_id flow the login ID is the e-mail address; remove it")
+        if flow != "issued_id":
+            rules.unused(self, "require_terms", f"only the issued_id flow shows the terms, and flow is {flow!r}")
+        elif self.require_terms and not self.terms_url:
+            rules.refuse("terms_url", "require_terms is true: set terms_url to the terms the customer agrees to")
+        if self.terms_url and not self.require_terms:
+            rules.refuse("terms_url", "has no effect: require_terms is false; remove it or set require_terms = true")
+        asked = self.asked_fields()
+        if "customer_number" not in asked:
+            rules.unused(self, "strip_leading_zeros", "registration does not ask for customer_number")
+        if "contract_number" not in asked:
+            rules.unused(self, "contract_number_patterns", "registration does not ask for contract_number")
+            rules.unused(self, "contract_number_strip_prefixes", "registration does not ask for contract_number")
+        if "name" not in asked:
+            rules.unused(self, "corporate_forms", "registration does not ask for name")
+        for index, pattern in enumerate(self.contract_number_patterns):
+            rules.pattern(f"contract_number_patterns.{index}", pattern)
+        allowed = {REGISTRATION_ENTRY, REGISTRATION_FLOW_PATHS[flow]}
+        if self.entry_path not in allowed:
+            rules.refuse("entry_path", f"{self.entry_path!r} is not served; use {' or '.join(map(repr, sorted(allowed)))}")
 
 
 class Recovery(Strict):
-    methods: list[Literal["secret_question", "email_code", "email_link"]] = ["email_link"]
+    methods: list[RecoveryMethod] = Field(["email_link"], min_length=1)
+    """How a customer who forgot the password proves who he is: ``secret_question`` (合言葉),
+    ``email_code`` (認証コード mailed; both at ``/forgot``), ``email_link`` (reset link mailed, ``/forgot/email``)."""
     secret_questions: list[Text] = []
+    """The questions offered for ``secret_question`` (needed exactly when that method is on)."""
     id_forgotten: Literal["reregister", "email_lookup", "none"] = "reregister"
+    """What a customer who forgot the login ID is offered: ``reregister`` (register again; offered by the
+    ``/forgot`` page, so needs ``secret_question`` or ``email_code``), ``email_lookup`` (the ID is mailed by
+    the ``email_link`` flow, so needs ``email_link``), ``none``. Checked when set in the file."""
     entry_path: str = Field("/forgot/email", pattern=r"^/")
-    """Where the login page's 「お忘れの方」 link points (``/forgot/email`` is the e-mail-link flow)."""
+    """Where the login page's 「お忘れの方」 link points: the first page of a configured method
+    (``/forgot`` for ``secret_question``/``email_code``, ``/forgot/email`` for ``email_link``)."""
+
+    def check(self, rules: Rules) -> None:
+        """- No method listed twice; ``secret_questions`` is non-empty exactly when ``secret_question`` is a method.
+
+        - ``id_forgotten = "reregister"`` needs ``secret_question`` or ``email_code``; ``"email_lookup"`` needs ``email_link`` (checked when set).
+
+        - ``entry_path`` is the first page of a configured method: ``/forgot`` (``secret_question``, ``email_code``) or ``/forgot/email`` (``email_link``).
+        """
+        rules.duplicates("methods", self.methods)
+        if "secret_question" in self.methods and not self.secret_questions:
+            rules.refuse("secret_questions", "method 'secret_question' needs at least one question")
+        if "secret_question" not in self.methods and self.secret_questions:
+            rules.refuse("secret_questions", "has no effect: 'secret_question' is not in methods; remove them")
+        forgot_page = {"secret_question", "email_code"} & set(self.methods)
+        if "id_forgotten" in self.model_fields_set:
+            if self.id_forgotten == "reregister" and not forgot_page:
+                rules.refuse(
+                    "id_forgotten",
+                    "'reregister' is offered by the /forgot page, which needs method 'secret_question' or 'email_code'",
+                )
+            if self.id_forgotten == "email_lookup" and "email_link" not in self.methods:
+                rules.refuse("id_forgotten", "'email_lookup' is done by method 'email_link', which is not in methods")
+        served = sorted({RECOVERY_METHOD_PATHS[m] for m in self.methods})
+        if self.entry_path not in served:
+            rules.refuse("entry_path", f"{self.entry_path!r} is not the entry of a configured method; use {' or '.join(map(repr, served))}")
 
 
 class Captcha(Strict):
     provider: Literal["altcha", "recaptcha", "turnstile"] = "altcha"
+    """``altcha``: a proof-of-work puzzle served by the portal (no keys); ``recaptcha`` / ``turnstile``:
+    Google's or Cloudflare's service (need ``site_key`` and ``secret_key``)."""
     site_key: str = ""
+    """``recaptcha``/``turnstile``: the public key the widget shows."""
     secret_key: str = ""
+    """``recaptcha``/``turnstile``: the private key the portal verifies answers with."""
     altcha_max_number: int = Field(50_000, ge=1000, le=10_000_000)
+    """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
 
-    @model_validator(mode="after")
-    def _keys(self) -> "Captcha":
-        if self.provider != "altcha" and not (self.site_key and self.secret_key):
-            raise ValueError(f"provider {self.provider!r} needs site_key and secret_key")
-        return self
+    def check(self, rules: Rules) -> None:
+        """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys.
+        """
+        if self.provider != "altcha":
+            for key in ("site_key", "secret_key"):
+                if not getattr(self, key):
+                    rules.refuse(key, f"provider {self.provider!r} needs site_key and secret_key")
+            rules.unused(self, "altcha_max_number", f"provider is {self.provider!r}")
+        else:
+            rules.unused(self, "site_key", "provider 'altcha' uses no keys")
+            rules.unused(self, "secret_key", "provider 'altcha' uses no keys")
 
 
 class AccountChanges(Strict):
@@ -189,24 +496,46 @@ class AccountChanges(Strict):
     code mailed to the contact address) and the password. Absent: those pages answer 404."""
 
     login_id: bool = True
+    """The customer may change the login ID."""
     password: bool = True
+    """The customer may change the password."""
+
+    def check(self, rules: Rules) -> None:
+        """- At least one of ``login_id`` and ``password`` is true (else omit the table).
+        """
+        if not self.login_id and not self.password:
+            rules.refuse("login_id", "both login_id and password are false: remove the [identity.account_changes] table")
+
+
+Factor = Literal["password", "email_otp", "captcha", "totp"]
 
 
 class Identity(Strict):
     login_id: LoginIdPolicy
+    """What a login ID may look like and how it is made."""
     password: PasswordPolicy
-    factors: list[Literal["password", "email_otp", "captcha", "totp"]] = ["password"]
+    """What a password may look like."""
+    factors: list[Factor] = ["password"]
+    """Login steps: ``password`` (required) then ``email_otp`` (a code mailed at each login), ``captcha``
+    (私はロボットではありません), ``totp`` (an authenticator app, required of every customer)."""
     registration: Registration
+    """How a customer creates an account."""
     recovery: Recovery = Recovery()
+    """How a customer who forgot the password (or ID) gets back in."""
     captcha: Captcha = Captcha()
+    """The captcha of the ``captcha`` factor (only with that factor)."""
     tokens: TokenLifetimes = TokenLifetimes()
+    """Lifetimes and limits of mailed codes and links."""
     lockout: Lockout = Lockout()
+    """Limits on wrong passwords and checks."""
     totp_optional: bool = False
-    """Customers may add an authenticator app (TOTP) as a second factor."""
+    """Customers may add an authenticator app (TOTP) as a second factor (not with factor ``totp``)."""
     show_password_toggle: bool = False
+    """Password fields get a 「パスワードを表示」 switch."""
     login_button: Text = Text(ja="ログイン", en="Log in")
     """The label of the login page's button (送信 where the next step mails a one-time password)."""
     account_changes: AccountChanges | None = None
+    """お客さま情報確認・変更 (``/account``); absent: off."""
 
     @field_validator("factors")
     @classmethod
@@ -215,22 +544,72 @@ class Identity(Strict):
             raise ValueError("factors must include 'password'")
         return factors
 
+    def collects_email(self) -> bool:
+        """Whether registration leaves the account with an e-mail address to mail codes and links to."""
+        rules = self.registration
+        if rules.flow == "issued_id":
+            return rules.collect_email or "email" in rules.verify_fields
+        return True
+
+    def check(self, rules: Rules) -> None:
+        """- ``login_id.kind`` fits ``registration.flow``: ``chosen_id``↔``chosen``, ``email_id``↔``email``, ``issued_id``↔``issued``.
+
+        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
+
+        - When registration collects no e-mail address (``issued_id`` with ``collect_email = false`` and no ``email`` field), neither ``email_otp`` nor the ``email_code``/``email_link`` recovery methods are allowed.
+
+        - ``tokens.resend_interval_seconds`` is shorter than the shortest code lifetime (``email_code_minutes``, ``login_otp_minutes``).
+        """
+        flow, kind = self.registration.flow, self.login_id.kind
+        expected = LOGIN_ID_KIND_OF_FLOW[flow]
+        if kind != expected:
+            rules.refuse(
+                "login_id.kind",
+                f"{kind!r} does not fit registration.flow {flow!r}, which creates {expected!r} IDs; "
+                f"use kind = {expected!r} or flow = "
+                f"{next(f for f, k in LOGIN_ID_KIND_OF_FLOW.items() if k == kind)!r}",
+            )
+        rules.duplicates("factors", self.factors)
+        if "totp" in self.factors and self.totp_optional:
+            rules.refuse("totp_optional", "factor 'totp' makes the authenticator app required; remove totp_optional")
+        if "captcha" not in self.factors and "captcha" in self.model_fields_set:
+            rules.refuse("captcha", "has no effect: 'captcha' is not in factors; remove the table or add the factor")
+        if "email_otp" not in self.factors and "login_otp_minutes" in self.tokens.model_fields_set:
+            rules.refuse("tokens.login_otp_minutes", "has no effect: 'email_otp' is not in factors; remove it")
+        if not self.collects_email():
+            needing = [m for m in self.recovery.methods if m in ("email_code", "email_link")]
+            for method in needing:
+                rules.refuse("recovery.methods", f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email is false)")
+            if "email_otp" in self.factors:
+                rules.refuse("factors", "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email is false)")
+        shortest = min(self.tokens.email_code_minutes, self.tokens.login_otp_minutes) * 60
+        if self.tokens.resend_interval_seconds >= shortest:
+            rules.refuse(
+                "tokens.resend_interval_seconds",
+                f"{self.tokens.resend_interval_seconds} s is not shorter than the shortest code lifetime ({shortest} s): "
+                "a code would expire before a new one may be sent",
+            )
+
 
 class MenuItem(Strict):
     label: Text
+    """The item's text."""
     href: str = Field(pattern=r"^(/|https?://)")
-    """A portal path (``/billing``) or an external address."""
+    """A portal path (``/billing``) or an external address. A path of a feature needs that feature on."""
     feature: str = ""
     """The feature this item belongs to; the item is refused at start-up if that feature is off.
     ``feature.flag`` (e.g. ``contracts.history``) names a boolean flag of a feature."""
     description: Text | None = None
-    roles: list[str] = []
+    """A sentence under the item (home page menu list)."""
+    roles: list[Literal["owner", "admin", "general"]] = []
     """Account roles (``owner``, ``admin``, ``general``) that see the item; empty: everyone."""
 
 
 class MenuGroup(Strict):
     label: Text
+    """The group's heading."""
     items: list[MenuItem]
+    """The group's links, in order."""
 
 
 class BillingFeature(Strict):
@@ -241,6 +620,7 @@ class BillingFeature(Strict):
     layout: Literal["month_list", "fiscal_year"] = "month_list"
     """``month_list``: a list of months with [詳細]; ``fiscal_year``: 年度選択 then months (請求月)."""
     invoice_pdf: bool = True
+    """Invoices can be downloaded as PDF (適格請求書)."""
     payment_method: bool = False
     """お支払い方法の確認・変更 (change to credit card through the payment gateway)."""
     gateway: Literal["builtin"] = "builtin"
@@ -248,36 +628,70 @@ class BillingFeature(Strict):
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
     """``fiscal_year`` layout: the month a 年度 starts (1: calendar years, 4: April–March)."""
 
+    def check(self, rules: Rules) -> None:
+        """- ``fiscal_year_start_month`` only with ``layout = "fiscal_year"``; ``gateway`` only with ``payment_method = true``.
+        """
+        if self.layout != "fiscal_year":
+            rules.unused(self, "fiscal_year_start_month", f"layout is {self.layout!r}, not 'fiscal_year'")
+        if not self.payment_method:
+            rules.unused(self, "gateway", "payment_method is false")
+
 
 class ContractCategory(Strict):
     key: str = Field(pattern=r"^[a-z_]+$")
     """``Contract.category`` of the contracts behind this button."""
     label: Text
+    """The button's text."""
     description: Text | None = None
+    """A sentence under the button."""
 
 
 class ContractsFeature(Strict):
     layout: Literal["lines", "summary"] = "summary"
     """``lines``: 契約回線 list with a detail per line; ``summary``: ご契約情報 of the customer."""
     opening_notice_pdf: bool = False
+    """開通のご案内 of a line can be downloaded as PDF."""
     history: bool = False
+    """サービス加入・変更履歴 (``/contracts/history``)."""
     confirmation_pdf: bool = False
+    """契約内容確認書 can be downloaded as PDF (``/contracts/confirmation``)."""
     referral: bool = False
-    speed_test_url: str = ""
-    support_url: str = ""
+    """お友だち紹介 (``/contracts/referral``): a referral code, link and QR code."""
+    speed_test_url: str = Field("", pattern=r"^(https?://\S+)?$")
+    """A speed-test page linked from the contract pages; empty: no link."""
+    support_url: str = Field("", pattern=r"^(https?://\S+)?$")
+    """A support page linked from the contract pages; empty: no link."""
     categories: list[ContractCategory] = []
-    """Buttons on the home page (契約内容), one per contract category; empty: no buttons."""
+    """``lines`` layout: buttons on the home page (契約内容), one per contract category; empty: no buttons."""
+
+    def check(self, rules: Rules) -> None:
+        """- ``categories`` only with ``layout = "lines"``; category keys are unique.
+        """
+        if self.layout != "lines":
+            rules.unused(self, "categories", f"layout is {self.layout!r}, not 'lines'")
+        rules.duplicates("categories", [c.key for c in self.categories])
 
 
 class CallDetailsFeature(Strict):
     page_size: int = Field(100, ge=10, le=1000)
-    csv_encodings: list[Literal["utf-8-sig", "cp932"]] = ["utf-8-sig", "cp932"]
+    """Calls per page on screen."""
+    csv_encodings: list[Literal["utf-8-sig", "cp932"]] = Field(["utf-8-sig", "cp932"], min_length=1)
+    """Encodings offered for the CSV download, the first preselected."""
+
+    def check(self, rules: Rules) -> None:
+        """- No encoding listed twice.
+        """
+        rules.duplicates("csv_encodings", self.csv_encodings)
 
 
 class InquiryCategory(Strict):
     key: str = Field(pattern=r"^[a-z_]+$")
+    """Identifies the category (``/inquiries?category=<key>``); unique."""
     label: Text
+    """The category's name in the form."""
     applies: Literal["none", "call_details", "paper_stop_opening_notice", "paper_stop_transfer_notice"] = "none"
+    """What approving such an inquiry does: ``call_details`` turns on call detail records for the contract
+    (needs the ``call_details`` feature), ``paper_stop_*`` stops a paper notice; ``none``: nothing."""
     subject: Text | None = None
     """件名 prefilled when the form is opened for this category (``/inquiries?category=<key>``)."""
     body_hint: Text | None = None
@@ -286,45 +700,71 @@ class InquiryCategory(Strict):
 
 class InquiriesFeature(Strict):
     categories: list[InquiryCategory] = Field(min_length=1)
+    """The categories offered in the inquiry form, in order."""
     max_per_hour: int = Field(10, ge=1, le=1000)
     """Inquiries one account may send per hour."""
+
+    def check(self, rules: Rules) -> None:
+        """- Category keys are unique.
+        """
+        rules.duplicates("categories", [c.key for c in self.categories])
 
 
 class MembersFeature(Strict):
     max_members: int = Field(20, ge=1, le=1000)
+    """Most accounts (owner included) one customer may have."""
 
 
 class MailboxesFeature(Strict):
     max_addresses: int = Field(5, ge=1, le=50)
+    """Most mail addresses one customer may register."""
     domain: str
     """Addresses are ``local@<subdomain>.<domain>``."""
     candidates_per_page: int = Field(3, ge=1, le=10)
+    """Sub-domain candidates offered at a time when an address is registered."""
     requires_service: str = "internet"
-    terms_url: str = ""
-    """契約約款 shown before registering an address (empty: the portal's generic wording only)."""
+    """Only customers with a contract of this service (``Contract.service``) may register addresses."""
+    terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
+    """契約約款 shown before registering an address (``https://…``, ``/terms[/<name>]`` or ``/static/<file>``;
+    empty: the portal's generic wording only)."""
 
 
 class SecurityAddonFeature(Strict):
     name: Text
+    """The product's name."""
     price_yen: int = Field(ge=0)
+    """Monthly price, in yen."""
     tax_included: bool = True
+    """``price_yen`` includes consumption tax (税込)."""
     devices: int = Field(ge=1)
+    """Devices one subscription covers."""
     supported_os: list[str]
+    """Operating systems listed as supported."""
     highlights: list[Text]
+    """Bullet points on the product page."""
     description: Text
+    """A paragraph on the product page."""
     requires_service: str = "internet"
+    """Only customers with a contract of this service (``Contract.service``) may apply."""
 
 
 class Features(Strict):
     """Each feature is a table; an absent table means the feature is off (its URLs answer 404)."""
 
     billing: BillingFeature | None = None
+    """ご利用料金 (``/billing``)."""
     contracts: ContractsFeature | None = None
+    """ご契約内容 (``/contracts``)."""
     call_details: CallDetailsFeature | None = None
+    """通話料金明細 (``/calls``)."""
     inquiries: InquiriesFeature | None = None
+    """お問い合わせ (``/inquiries``)."""
     members: MembersFeature | None = None
+    """ユーザ管理 (``/members``): several accounts per customer, with roles."""
     mailboxes: MailboxesFeature | None = None
+    """メールアドレスの設定・変更 (``/mailboxes``)."""
     security_addon: SecurityAddonFeature | None = None
+    """インターネットセキュリティサービス (``/security``)."""
 
     def enabled(self, name: str) -> bool:
         """``billing``: the feature is on; ``contracts.history``: the feature is on and that flag is set."""
@@ -337,35 +777,102 @@ class Features(Strict):
     def names(self) -> list[str]:
         return [name for name in type(self).model_fields if self.enabled(name)]
 
+    @classmethod
+    def known_names(cls) -> list[str]:
+        """Every feature and ``feature.flag`` (boolean flags) a menu item may name."""
+        names = []
+        for name, info in cls.model_fields.items():
+            names.append(name)
+            model = next(a for a in get_args(info.annotation) if isinstance(a, type) and issubclass(a, BaseModel))
+            names += [f"{name}.{flag}" for flag, f in model.model_fields.items() if f.annotation is bool]
+        return names
+
+    def check(self, rules: Rules) -> None:
+        """- An inquiry category that ``applies = "call_details"`` needs the ``call_details`` feature.
+        """
+        if self.inquiries is not None and self.call_details is None:
+            for index, category in enumerate(self.inquiries.categories):
+                if category.applies == "call_details":
+                    rules.refuse(
+                        f"inquiries.categories.{index}.applies",
+                        "'call_details' turns on call detail records, but the call_details feature is off",
+                    )
+
+
+FEATURE_PATHS = {
+    "/billing": "billing",
+    "/billing/payment-method": "billing.payment_method",
+    "/contracts": "contracts",
+    "/contracts/history": "contracts.history",
+    "/contracts/confirmation": "contracts.confirmation_pdf",
+    "/contracts/referral": "contracts.referral",
+    "/calls": "call_details",
+    "/inquiries": "inquiries",
+    "/members": "members",
+    "/mailboxes": "mailboxes",
+    "/security": "security_addon",
+}
+"""Portal paths that answer 404 unless a feature (or flag) is on: a menu item linking one needs it."""
+
+
+def feature_of_path(href: str) -> str | None:
+    """The feature a portal path needs (longest matching prefix of :data:`FEATURE_PATHS`), if any."""
+    path = href.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    best = None
+    for prefix, feature in FEATURE_PATHS.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            if best is None or len(prefix) > len(best[0]):
+                best = (prefix, feature)
+    return best[1] if best else None
+
 
 class Invoicing(Strict):
     registration_number: str = Field(pattern=r"^T\d{13}$")
-    """適格請求書発行事業者登録番号."""
+    """適格請求書発行事業者登録番号 (T and 13 digits), printed on invoices."""
     issuer_name: Text
+    """The invoicing company's name, printed on invoices."""
     issuer_address: str = ""
+    """The invoicing company's address, printed on invoices; empty: not printed."""
 
 
 class TenantConfig(Strict):
     slug: str
+    """The tenant's identifier: lower-case letters, digits and hyphens; must equal the folder name."""
     names: Text
+    """The operator's name as customers know it."""
     portal_title: Text
+    """The portal's title (header, page titles, mail subjects)."""
     hosts: list[str] = Field(min_length=1)
+    """Host names that serve this tenant (the request's Host header picks the tenant); unique across tenants."""
     default_locale: Locale = "ja"
+    """The language shown when the visitor has not chosen one; one of ``locales``."""
     timezone: str = "Asia/Tokyo"
     """IANA zone of the operator: dates shown and "today" (billing months, issue dates) follow it."""
     locales: list[Locale] = ["ja", "en"]
+    """Languages the visitor may switch to."""
     theme: str = "base"
+    """A folder under ``themes/`` (templates and static files; ``parent`` chains to ``base``)."""
     branding: Branding = Branding()
+    """Logo and colours."""
     contact: Contact
+    """The support desk customers are pointed to."""
     mail: Mail
+    """Sender and signature of the tenant's mail."""
     session: Session = Session()
+    """How long a login lasts."""
     identity: Identity
+    """Login IDs, passwords, factors, registration and recovery."""
     invoicing: Invoicing
+    """The invoicing company printed on invoices."""
     home_notes: list[Text] = []
+    """Notes (※ …) on the home page, in order."""
     menu: list[MenuGroup] = []
+    """The portal menu, in groups."""
     features: Features = Features()
+    """Which features are on, and their settings."""
     texts: dict[str, Text] = {}
-    """Tenant wording for keys used by templates (``t('key')``), overriding the catalog."""
+    """Tenant wording for keys used by templates (``t('key')``), overriding the catalog; only the keys
+    of the text-key registry (``mypage/tenancy/texts.py``) are accepted."""
 
     @field_validator("timezone")
     @classmethod
@@ -394,18 +901,78 @@ class TenantConfig(Strict):
                 raise ValueError(f"host {host!r} is not a host name")
         return cleaned
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "TenantConfig":
+    def _text_needs_met(self, needs: tuple[str, ...]) -> bool:
+        for need in needs:
+            kind, _, value = need.partition(":")
+            if kind == "flow" and self.identity.registration.flow == value:
+                return True
+            if kind == "factor" and value in self.identity.factors:
+                return True
+        return not needs
+
+    def check(self, rules: Rules) -> None:
+        """- ``default_locale`` is one of ``locales``; no locale or host listed twice.
+
+        - A menu item's ``feature`` is a known feature or boolean flag, and on; a menu item linking a feature's path (``/billing``, ``/contracts/history`` …) needs that feature on; ``/account`` needs ``[identity.account_changes]``.
+
+        - Every ``[texts]`` key is in the text-key registry, is shown with this tenant's flow and factors, and a ``<field>`` key names a field registration asks for.
+        """
         if self.default_locale not in self.locales:
-            raise ValueError("default_locale must be one of locales")
-        for group in self.menu:
-            for item in group.items:
-                if item.feature and not self.features.enabled(item.feature):
-                    raise ValueError(f"menu item {item.label.ja!r} needs feature {item.feature!r}, which is off")
-        return self
+            rules.refuse("default_locale", f"{self.default_locale!r} must be one of locales {self.locales}")
+        rules.duplicates("locales", self.locales)
+        rules.duplicates("hosts", self.hosts)
+        known_features = Features.known_names()
+        for g, group in enumerate(self.menu):
+            for i, item in enumerate(group.items):
+                key = f"menu.{g}.items.{i}"
+                if item.feature and item.feature not in known_features:
+                    rules.refuse(f"{key}.feature", f"unknown feature {item.feature!r}; known: {', '.join(known_features)}")
+                elif item.feature and not self.features.enabled(item.feature):
+                    rules.refuse(f"{key}.feature", f"menu item {item.label.ja!r} needs feature {item.feature!r}, which is off")
+                needed = feature_of_path(item.href) if item.href.startswith("/") else None
+                if needed and not self.features.enabled(needed):
+                    rules.refuse(f"{key}.href", f"{item.href!r} answers 404 unless feature {needed!r} is on")
+                path = item.href.split("?", 1)[0].rstrip("/")
+                if path in ("/account", "/account/change") or path.startswith("/account/change/"):
+                    if self.identity.account_changes is None:
+                        rules.refuse(f"{key}.href", f"{item.href!r} answers 404 without [identity.account_changes]")
+        asked = self.identity.registration.asked_fields()
+        for key in self.texts:
+            where = f'texts."{key}"'
+            entry = TEXT_KEYS.get(key)
+            family = family_of(key, VERIFICATION_FIELDS) if entry is None else None
+            if entry is None and family is None:
+                rules.refuse(where, _unknown_text_key(key))
+                continue
+            needs = entry.needs if entry is not None else TEXT_KEY_FAMILIES[family[0]].needs
+            if not self._text_needs_met(needs):
+                rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have")
+            elif family is not None and family[1] not in asked:
+                rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _all_rules(cls, data, handler):
+        """Validates every field first, then runs the rules of all models and reports every problem together."""
+        token = _DEFERRED.set(True)
+        try:
+            config = handler(data)
+        finally:
+            _DEFERRED.reset(token)
+        rules = Rules()
+        _collect(config, "", rules)
+        rules.done()
+        return config
 
     def text(self, key: str, locale: str) -> str | None:
         phrase = self.texts.get(key)
         return phrase.get(locale) if phrase else None
 
 
+def _unknown_text_key(key: str) -> str:
+    import difflib
+
+    candidates = [*TEXT_KEYS, *(p.replace("<field>", f) for p in TEXT_KEY_FAMILIES for f in VERIFICATION_FIELDS)]
+    close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.7)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    return f"unknown text key; {hint}known keys: {known_keys_summary(VERIFICATION_FIELDS)}"

@@ -8,7 +8,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mypage.tenancy.config import TenantConfig
+from mypage.tenancy.config import ConfigProblems, TenantConfig
+
+
+LOADER_RULES = (
+    "The file is valid TOML and `slug` equals the folder name.",
+    "`branding.logo` is a file under the tenant's `static/`.",
+    "`theme` is a folder under `themes/` with a `theme.toml` (parents chain to `base`, no cycles).",
+    "A document link (`identity.registration.terms_url`, `features.mailboxes.terms_url`) is served: `/terms` needs "
+    "`content/terms.md`, `/terms/<name>` needs `content/terms/<name>.md` in the tenant's folder, `/static/<file>` a "
+    "file in the tenant's or its theme chain's `static/`.",
+    "No host serves two tenants.",
+)
+"""What ``load_tenant`` and ``TenantRegistry`` check beyond the schema (listed in ``docs/tenant-config.md``)."""
 
 
 class TenantConfigError(Exception):
@@ -36,11 +48,62 @@ class Tenant:
 
 
 def _describe(error: ValidationError, path: Path) -> str:
+    """One line per problem: ``<file>: key '<dotted key>': <problem>``. Cross-field rules
+    (:class:`ConfigProblems`) name their own keys, relative to the model that checked them."""
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"{path}: key '{key}': {problem['msg']}")
+        prefix = ".".join(str(part) for part in problem["loc"])
+        cause = (problem.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigProblems):
+            for key, message in cause.problems:
+                full = ".".join(part for part in (prefix, key) if part)
+                lines.append(f"{path}: key '{full}': {message}")
+            continue
+        lines.append(f"{path}: key '{prefix or '(top level)'}': {problem['msg']}")
     return "\n".join(lines)
+
+
+def validate_config(data: dict, path: Path) -> TenantConfig:
+    """The validated config of ``data`` (read from ``path``); :class:`TenantConfigError` names every problem."""
+    try:
+        return TenantConfig.model_validate(data)
+    except ValidationError as exc:
+        raise TenantConfigError(_describe(exc, path)) from exc
+
+
+def _static_dirs(folder: Path, theme: str, themes_dir: Path | None) -> list[Path]:
+    """Where ``/static/<file>`` is looked up: the tenant's ``static/``, then its theme chain's."""
+    dirs = [folder / "static"]
+    seen: set[str] = set()
+    name: str | None = theme
+    while themes_dir is not None and name and name not in seen:
+        seen.add(name)
+        dirs.append(themes_dir / name / "static")
+        toml = themes_dir / name / "theme.toml"
+        try:
+            name = tomllib.loads(toml.read_text(encoding="utf-8")).get("parent") if toml.is_file() else None
+        except tomllib.TOMLDecodeError:
+            name = None
+    return dirs
+
+
+def _check_document_links(config: TenantConfig, folder: Path, themes_dir: Path | None, path: Path) -> list[str]:
+    """Links of the config to a tenant document (``/terms``, ``/terms/<name>``, served by ``content/routes.py``
+    from ``content/<name>.md``) or to ``/static/<file>`` must name a file the portal serves."""
+    links = {"identity.registration.terms_url": config.identity.registration.terms_url}
+    if config.features.mailboxes is not None:
+        links["features.mailboxes.terms_url"] = config.features.mailboxes.terms_url
+    problems = []
+    for key, url in links.items():
+        if url.startswith("/static/"):
+            name = url.removeprefix("/static/").split("?", 1)[0]
+            if ".." in name.split("/") or not any((d / name).is_file() for d in _static_dirs(folder, config.theme, themes_dir)):
+                problems.append(f"{path}: key '{key}': {url!r} is not a file under the tenant's or its theme's static/")
+        elif url == "/terms" or url.startswith("/terms/"):
+            document = folder / "content" / f"{url.removeprefix('/')}.md"
+            if not document.is_file():
+                problems.append(f"{path}: key '{key}': {url!r} is served from {document}, which does not exist")
+    return problems
 
 
 def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
@@ -51,10 +114,7 @@ def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise TenantConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        config = TenantConfig.model_validate(data)
-    except ValidationError as exc:
-        raise TenantConfigError(_describe(exc, path)) from exc
+    config = validate_config(data, path)
     if config.slug != folder.name:
         raise TenantConfigError(f"{path}: key 'slug': {config.slug!r} differs from the folder name {folder.name!r}")
     logo = folder / "static" / config.branding.logo
@@ -62,6 +122,9 @@ def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
         raise TenantConfigError(f"{path}: key 'branding.logo': file {logo} does not exist")
     if themes_dir is not None and not (themes_dir / config.theme / "theme.toml").is_file():
         raise TenantConfigError(f"{path}: key 'theme': no theme {config.theme!r} in {themes_dir}")
+    problems = _check_document_links(config, folder, themes_dir, path)
+    if problems:
+        raise TenantConfigError("\n".join(problems))
     return Tenant(config=config, folder=folder)
 
 

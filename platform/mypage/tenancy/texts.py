@@ -1,0 +1,147 @@
+"""The registry of text keys a tenant may set in ``[texts]`` of its ``tenant.toml``.
+
+A text key names one piece of wording that the platform shows with a neutral default (a catalog
+message, translated by Babel) unless the tenant sets its own. Every key the code looks up is listed
+here, with its default wording and where it appears; ``tests/unit/test_tenant_schema.py`` scans the
+code (``t("key", "default")`` in templates, ``text(tenant, "key", …)``, ``config.text("key", …)``,
+``texts.get("key")`` and the ``f"…{field}…"`` families) and fails when this registry and the code
+disagree. A ``[texts]`` key not in this registry is refused at start-up.
+
+Families are written with ``<field>``: one key per verification field (``customer_number``, ``phone`` …).
+
+``needs`` says when a key is shown at all: ``flow:<registration flow>``, ``factor:<login factor>``;
+several entries mean any of them. A key whose need no entry meets is refused at start-up (it would
+never be shown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIELD = "<field>"
+
+
+@dataclass(frozen=True)
+class TextKey:
+    doc: str
+    """Where the wording appears, in plain English."""
+    defaults: tuple[str, ...] = ()
+    """The default wording (Japanese source of the catalog message) used when the tenant sets none;
+    several when different pages use different defaults; empty: nothing is shown by default."""
+    needs: tuple[str, ...] = ()
+    """``flow:<flow>`` / ``factor:<factor>`` entries; the key is shown when any holds; empty: always."""
+
+
+TEXT_KEYS: dict[str, TextKey] = {
+    "billing.title": TextKey(
+        "Title of the billing pages (ご利用料金 list, 料金明細 fiscal-year view).", ("ご利用料金", "料金明細")
+    ),
+    "calls.apply_howto": TextKey(
+        "How to apply for call detail records, on a contract without them.",
+        ("お問い合わせから通話明細記録の利用をお申し込みください。翌月の通話明細記録より閲覧が可能です。",),
+    ),
+    "contracts.change_note": TextKey(
+        "Note under the contract summary on how to change contracts.",
+        ("ご契約内容の変更はお問い合わせ窓口までご連絡ください。",),
+    ),
+    "contracts.referral_intro": TextKey(
+        "Introduction of the referral page (お友だち紹介).",
+        ("ご家族やお友だちにサービスをご紹介ください。お申し込みの際に下記の紹介コードまたは紹介用リンクをお伝えください。",),
+    ),
+    "contracts.referral_landing_intro": TextKey(
+        "Introduction of the page a referral link opens; ``{name}`` is the operator's name.",
+        ("ご家族・お友だちから{name}のサービスのご紹介をいただきました。お申し込みの際に、下記の紹介コードをお伝えください。",),
+    ),
+    "contracts.speed_test": TextKey("Label of the speed-test link on the contract pages.", ("通信速度測定",)),
+    "contracts.title": TextKey("Title of the contract pages and the button back to them.", ("ご契約内容",)),
+    "home.title": TextKey("Title of the home page (the page shown after login).", ("マイページ",)),
+    "link.email_forgotten": TextKey(
+        "Link under the e-mailed one-time-password form to whom to contact when the address is lost.",
+        ("登録済みメールアドレスをお忘れの方",),
+        needs=("factor:email_otp",),
+    ),
+    "link.forgot": TextKey(
+        "Login page link to recovery (``identity.recovery.entry_path``) and the title of the recovery pages.",
+        ("IDまたはパスワードをお忘れの方",),
+    ),
+    "link.register": TextKey(
+        "Login page link to registration (``identity.registration.entry_path``).", ("初めてログインされる方",)
+    ),
+    "mail.greeting": TextKey(
+        "First paragraph of the issued-credentials and login one-time-password mails (default: the theme's).",
+        needs=("flow:issued_id", "factor:email_otp"),
+    ),
+    "register.help.email": TextKey(
+        "Hint under the e-mail address on the chosen-ID registration profile page.", needs=("flow:chosen_id",)
+    ),
+    "register.verify.error_note": TextKey(
+        "Note under the chosen-ID verification form about repeated errors.",
+        ("※再入力をお試しいただいてもエラーメッセージが表示される場合は、弊社お問い合わせ窓口までご連絡お願いいたします。",),
+        needs=("flow:chosen_id",),
+    ),
+    "register.verify.intro": TextKey(
+        "Introduction of the chosen-ID verification form.",
+        ("マイページご利用にあたり、初回会員登録をする前にご本人確認が必要となります。ご契約時のお客さま情報をご入力ください。",),
+        needs=("flow:chosen_id",),
+    ),
+    "register.verify.submit_note": TextKey(
+        "Note above the chosen-ID verification form's button.",
+        ("すべて入力が終わったら[認証]ボタンをクリックしてください。",),
+        needs=("flow:chosen_id",),
+    ),
+}
+"""Keys read by name. Sorted; ``docs/tenant-config.md`` lists them in this order."""
+
+TEXT_KEY_FAMILIES: dict[str, TextKey] = {
+    f"register.help.{FIELD}": TextKey(
+        "Hint under a verification field on the chosen-ID verification form.", needs=("flow:chosen_id",)
+    ),
+    f"register.label.{FIELD}": TextKey(
+        "Label of a verification field on the chosen-ID verification form (default: the field's generic label).",
+        needs=("flow:chosen_id",),
+    ),
+    f"register.rule.{FIELD}": TextKey(
+        "Hint under a verification field on the issued-ID registration form (default: a generic hint for "
+        "``contract_number``, ``postal_code`` and ``name``).",
+        needs=("flow:issued_id",),
+    ),
+    f"verify.{FIELD}": TextKey(
+        "Label of a verification field on the e-mail-ID registration pages (default: the field's generic label).",
+        needs=("flow:email_id",),
+    ),
+    f"verify.{FIELD}.detail": TextKey(
+        "Explanation next to a verification field on the e-mail-ID registration pages (e.g. which device ID).",
+        needs=("flow:email_id",),
+    ),
+}
+"""Keys built from a verification field (``identity.registration`` fields); ``<field>`` must be a field
+the tenant's registration asks for."""
+
+
+def family_of(key: str, fields: list[str] | tuple[str, ...]) -> tuple[str, str] | None:
+    """``("verify.<field>.detail", "device_id")`` for ``verify.device_id.detail``; ``None`` if no family matches."""
+    for pattern in TEXT_KEY_FAMILIES:
+        head, _, tail = pattern.partition(FIELD)
+        if key.startswith(head) and key.endswith(tail):
+            field = key[len(head) : len(key) - len(tail)] if tail else key[len(head) :]
+            if field in fields:
+                return pattern, field
+    return None
+
+
+def known_keys_summary(fields: list[str] | tuple[str, ...]) -> str:
+    """The known keys in one line, families with ``<field>`` and the fields listed once."""
+    names = [*TEXT_KEYS, *TEXT_KEY_FAMILIES]
+    return ", ".join(names) + f" ({FIELD}: " + ", ".join(fields) + ")"
+
+
+PENDING_RENAMES: dict[str, tuple[str, str]] = {
+    f"register.label.{FIELD}": (f"verify.{FIELD}.label", "`identity/registration/chosen_id.py` (`_verify_fields`)"),
+    f"register.help.{FIELD}": (f"verify.{FIELD}.help", "`identity/registration/chosen_id.py` (`_verify_fields`)"),
+    f"register.rule.{FIELD}": (f"verify.{FIELD}.help", "`identity/registration/issued_id.py` (`field_rule`)"),
+    f"verify.{FIELD}": (f"verify.{FIELD}.label", "`identity/registration/email_id.py` (`field_label`)"),
+    "register.help.email": ("register.email.help", "`identity/templates/identity/register_chosen_profile.html`"),
+}
+"""Keys that predate the one convention: ``old: (new, where the code reads it)``. Renaming means changing
+that code, the registry above and the tenants' ``[texts]`` together (the identity flows are being
+reworked; the rename belongs with that work)."""
