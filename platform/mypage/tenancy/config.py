@@ -287,6 +287,8 @@ class PasswordPolicy(Strict):
     """Classes that must each appear."""
     rule_text: Text
     """The rule as the operator words it, shown next to the field."""
+    rule_at_login: bool = False
+    """Also show ``rule_text`` under the password field of the login page."""
 
     def check(self, rules: Rules) -> None:
         """- ``min_length`` ≤ ``max_length``; ``allowed`` is a valid character class.
