@@ -176,6 +176,12 @@ def main() -> None:
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
         print(f"{name:24} {figures['rps']:10.1f} {figures['p50']:8.2f} {figures['p99']:8.2f} {ratio:9.2%} {figures['errors']:8d}")
+    login, home = results["login page"]["rps"], results["logged-in home"]["rps"]
+    share = home / login if login else 0.0
+    print(f"logged-in home / login page: {share:.0%} (target: at least 50%: {'met' if share >= 0.5 else 'NOT met'})")
+    print(f"RESULT hello_rps={baseline:.1f} login_page_rps={login:.1f} home_rps={home:.1f} home_vs_login={share:.3f} "
+          f"login_vs_hello={login / baseline if baseline else 0:.3f} home_p99_ms={results['logged-in home']['p99']:.2f} "
+          f"errors={sum(r['errors'] for r in results.values())}")
 
 
 if __name__ == "__main__":
