@@ -1,9 +1,10 @@
 """Login benchmark: password logins per second per core, end to end over HTTP (issue 10, target 2).
 
-    python bench/bench_logins.py [--accounts 200] [--duration 10] [--connections 8] [--wal] [--profile OUT] [--workers 2] [--repeat 2]
+    python bench/bench_logins.py [--accounts 200] [--duration 10] [--connections 8] [--workers 2] [--repeat 2]
+                                 [--postgres SERVER_URL] [--wal] [--profile OUT]
 
 Starts `mypage` with uvicorn (production settings, ``--workers`` processes, embedded SQLite with demo data
-in a temporary folder), adds ``--accounts`` aicom accounts (password-only login) that share the demo
+in a temporary folder, or a scratch PostgreSQL database with ``--postgres``), adds ``--accounts`` aicom accounts (password-only login) that share the demo
 account's customer and password, then runs wrk against ``POST /login`` with a valid CSRF token and the
 right password, one account after another (so no account has two logins in flight: the lockout counts a
 try before it compares the password). Every answer must be ``303`` (logged in); anything else is counted
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "platform"))
 
-from bench_http import ensure_wrk, free_port, to_ms, wait_up  # noqa: E402
+from bench_http import admin, ensure_wrk, free_port, to_ms, wait_up  # noqa: E402
 
 PY = sys.executable
 TARGET_PER_CORE = 30.0
@@ -114,6 +115,35 @@ def add_accounts(db: Path, count: int) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def add_accounts_postgres(database_url: str, count: int) -> None:
+    """:func:`add_accounts` on PostgreSQL."""
+    import asyncio
+
+    import asyncpg
+
+    from mypage.db.engine import postgres_config
+
+    async def go() -> None:
+        conn = await asyncpg.connect(**postgres_config(database_url))
+        try:
+            demo = await conn.fetchrow("SELECT * FROM accounts WHERE tenant = 'aicom' AND login_id = $1", DEMO_ID)
+            if demo is None:
+                raise SystemExit("demo account aicom-demo not found")
+            columns = [c for c in demo.keys() if c != "id"]
+            rows = []
+            for n in range(count):
+                values = dict(demo)
+                values["login_id"] = values["login_id_display"] = f"bench-{n:05d}"
+                values["email"] = f"bench-{n:05d}@example.jp"
+                rows.append([values[c] for c in columns])
+            placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
+            await conn.executemany(f"INSERT INTO accounts ({', '.join(columns)}) VALUES ({placeholders})", rows)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
 
 
 def process_tree(root: int) -> list[int]:
@@ -193,6 +223,12 @@ def main() -> None:
                         help="logins in flight (keep below the per-address limit of failed tries, 20 on aicom)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="wrk runs against the same server")
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="run on PostgreSQL (as production does, with a connection pool): a scratch database is created on "
+        "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards",
+    )
     parser.add_argument("--wal", action="store_true", help="switch the scratch SQLite file to WAL journaling first "
                         "(a what-if: the portal's engine does not set it today)")
     parser.add_argument("--profile", metavar="OUT", help="record the server with py-spy during the first run "
@@ -217,10 +253,18 @@ def main() -> None:
         "MYPAGE_DB_POOL": "1",
     }
     env.pop("MYPAGE_DATABASE_URL", None)
-    print("loading demo data into SQLite…", flush=True)
+    scratch = None
+    if args.postgres:
+        scratch = f"mypage_bench_logins_{os.getpid()}"
+        admin(args.postgres, f'CREATE DATABASE "{scratch}"')
+        env["MYPAGE_DATABASE_URL"] = f"{args.postgres.rsplit('/', 1)[0]}/{scratch}"
+    print(f"loading demo data into {'PostgreSQL' if scratch else 'SQLite'}…", flush=True)
     subprocess.run([PY, "-m", "mypage.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-    add_accounts(db, args.accounts)
-    if args.wal:
+    if scratch:
+        add_accounts_postgres(env["MYPAGE_DATABASE_URL"], args.accounts)
+    else:
+        add_accounts(db, args.accounts)
+    if args.wal and not scratch:
         with sqlite3.connect(db) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
     verify_cost = argon2_verify_cost()
@@ -267,9 +311,12 @@ def main() -> None:
         portal.terminate()
         portal.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+        if scratch:
+            admin(args.postgres, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
     print(f"\nuvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, "
-          f"cores the server may use={cores}, accounts={args.accounts}, SQLite{' (WAL)' if args.wal else ''}")
+          f"cores the server may use={cores}, accounts={args.accounts}, "
+          f"{'PostgreSQL (pool)' if scratch else 'SQLite'}{' (WAL)' if args.wal and not scratch else ''}")
     print(f"argon2id verify alone (m=19 MiB, t=2, p=1), this process: {verify_cost * 1000:.1f} ms CPU "
           f"= {1 / verify_cost:.0f} verifications per CPU-second")
     print(f"{'run':>3} {'load':>5} {'logins':>7} {'not 303':>7} {'logins/s':>9} {'per core':>9} {'p50 ms':>8} "
