@@ -83,8 +83,9 @@ def admin(server_url: str, sql: str) -> None:
 
 
 def to_ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """wrk's latency figure in milliseconds (wrk writes us, ms, s, m or h)."""
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m|h)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
 def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[str]) -> dict:
