@@ -84,7 +84,10 @@ def admin(server_url: str, sql: str) -> None:
 
 def to_ms(value: str) -> float:
     """wrk's latency figure in milliseconds (wrk writes us, ms, s, m or h)."""
-    number, unit = re.match(r"([\d.]+)(us|ms|s|m|h)", value).groups()
+    match = re.match(r"([\d.]+)(us|ms|s|m|h)", value)
+    if match is None:
+        raise ValueError(f"unreadable wrk latency: {value!r}")
+    number, unit = match.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
@@ -93,6 +96,8 @@ def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[s
     for header in headers:
         args += ["-H", header]
     out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
+    if not re.search(r"50%\s+\d", out):
+        raise SystemExit(f"wrk measured no latency for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
