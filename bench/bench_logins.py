@@ -102,7 +102,7 @@ def add_accounts(db: Path, count: int) -> None:
         demo = conn.execute("SELECT * FROM accounts WHERE tenant = 'aicom' AND login_id = ?", (DEMO_ID,)).fetchone()
         if demo is None:
             raise SystemExit("demo account aicom-demo not found")
-        columns = [c for c in demo.keys() if c != "id"]
+        columns = [c for c in demo.keys() if c != "id"]  # noqa: SIM118 (sqlite3.Row / asyncpg.Record: keys() is their API)
         rows = []
         for n in range(count):
             values = dict(demo)
@@ -131,7 +131,7 @@ def add_accounts_postgres(database_url: str, count: int) -> None:
             demo = await conn.fetchrow("SELECT * FROM accounts WHERE tenant = 'aicom' AND login_id = $1", DEMO_ID)
             if demo is None:
                 raise SystemExit("demo account aicom-demo not found")
-            columns = [c for c in demo.keys() if c != "id"]
+            columns = [c for c in demo.keys() if c != "id"]  # noqa: SIM118 (sqlite3.Row / asyncpg.Record: keys() is their API)
             rows = []
             for n in range(count):
                 values = dict(demo)

@@ -42,10 +42,10 @@ def run(name: str, quick: bool, postgres: str | None) -> tuple[dict[str, str], s
         args += ["--postgres", postgres]
     started = time.perf_counter()
     print(f"running {script} {' '.join(args[2:])} …", flush=True)
-    proc = subprocess.run(args, cwd=BENCH.parent, capture_output=True, text=True)
+    proc = subprocess.run(args, cwd=BENCH.parent, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     out = proc.stdout + proc.stderr
-    found = re.findall(r"^RESULT (.*)$", proc.stdout, re.M)
+    found = re.findall(r"^RESULT (.*)$", proc.stdout, re.MULTILINE)
     values = dict(pair.split("=", 1) for pair in found[-1].split()) if found else {}
     if proc.returncode != 0 or not values:
         print(f"  {script} failed (exit {proc.returncode}); its last lines:\n" + "\n".join(out.splitlines()[-15:]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from mypage.calls.export import _Clock, _page_rows, csv_row
 from mypage.web.csvout import FORMULA_START, neutralise_text, safe_row
@@ -19,9 +19,9 @@ def _write(rows) -> str:
 
 def test_fast_rows_match_the_reference_rows():
     starts = [
-        datetime(2023, 12, 31, 14, 59, 59, tzinfo=timezone.utc),  # 23:59:59 JST
-        datetime(2023, 12, 31, 15, 0, 0, tzinfo=timezone.utc),  # 2024/01/01 00:00:00 JST
-        datetime(2024, 2, 28, 20, 30, 5, 999999, tzinfo=timezone.utc),  # leap day in JST, microseconds dropped
+        datetime(2023, 12, 31, 14, 59, 59, tzinfo=UTC),  # 23:59:59 JST
+        datetime(2023, 12, 31, 15, 0, 0, tzinfo=UTC),  # 2024/01/01 00:00:00 JST
+        datetime(2024, 2, 28, 20, 30, 5, 999999, tzinfo=UTC),  # leap day in JST, microseconds dropped
         datetime(1999, 6, 30, 23, 0, tzinfo=timezone(timedelta(hours=9))),
     ]
     texts = [*FORMULA_START, "=cmd|' /C calc'!A0", "ひかり電話・県内", "a,b", 'say "hi"', "", "0611115555", "-", "'x"]

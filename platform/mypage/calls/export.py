@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from mypage.calls.repository import CallRepository
 from mypage.i18n import gettext as _
@@ -27,7 +28,7 @@ ENCODINGS = {"utf-8-sig": "utf-8-sig", "utf-8": "utf-8-sig", "utf8": "utf-8-sig"
 
 def local_time(value: datetime) -> datetime:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(JST)
 
 
@@ -75,7 +76,7 @@ class _Clock:
         if date is None:
             if len(self.days) > 400:
                 self.days.clear()
-            date = self.days[day] = datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y/%m/%d ")
+            date = self.days[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y/%m/%d ")
         hour, rest = divmod(second, 3600)
         return date + _HOURS[hour] + _MINUTES_SECONDS[rest]
 
@@ -117,8 +118,6 @@ async def csv_chunks(repo: CallRepository, month: str, encoding: str = "utf-8-si
     finally:
         if not following.done():  # the download was abandoned: stop reading
             following.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await following
-            except (asyncio.CancelledError, Exception):
-                pass
         await pages.aclose()
