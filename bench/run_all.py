@@ -4,8 +4,8 @@
     python bench/run_all.py [--quick] [--only logins,pdf,csv,http] [--postgres SERVER_URL]
 
 Each benchmark runs as its own process (so one's warm caches do not help another) with this interpreter,
-and prints a ``RESULT key=value ...`` line that is read here; its full output is kept and shown when it
-fails. Every figure in the table was measured in this run. The machine is shared: figures are noisy, run it
+and prints a ``RESULT key=value ...`` line that is read here; its whole output is written to
+``$TMPDIR/mypage-bench-<name>.log`` and its last lines are shown when it fails. Every figure in the table was measured in this run. The machine is shared: figures are noisy, run it
 twice before drawing conclusions (the single benchmarks have ``--repeat`` and print their spread).
 
 Rows for targets that are not met, or that other work owns (the logged-in pages' throughput), are shown
@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,10 +46,13 @@ def run(name: str, quick: bool, postgres: str | None) -> tuple[dict[str, str], s
     proc = subprocess.run(args, cwd=BENCH.parent, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     out = proc.stdout + proc.stderr
+    log = Path(tempfile.gettempdir()) / f"mypage-bench-{name}.log"
+    log.write_text(out, encoding="utf-8")
     found = re.findall(r"^RESULT (.*)$", proc.stdout, re.MULTILINE)
     values = dict(pair.split("=", 1) for pair in found[-1].split()) if found else {}
     if proc.returncode != 0 or not values:
-        print(f"  {script} failed (exit {proc.returncode}); its last lines:\n" + "\n".join(out.splitlines()[-15:]))
+        print(f"  {script} failed (exit {proc.returncode}); whole output in {log}; its last lines:\n"
+              + "\n".join(out.splitlines()[-15:]))
     return values, out, elapsed
 
 
