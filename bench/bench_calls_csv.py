@@ -1,13 +1,16 @@
 """Benchmark: the 通話明細 CSV export of one contract/month with 100,000 call records.
 
-    .venv/bin/python bench/bench_calls_csv.py [--rows 100000] [--batch 1000]
+    .venv/bin/python bench/bench_calls_csv.py [--rows 100000] [--batch N] [--repeat 3]
 
 Builds a temporary SQLite database (migrated like production) with one nmedia customer, one contract and
 ``--rows`` call records in one month, then measures:
 
-1. the export generator (``calls.export.csv_chunks``) driven directly: wall time, bytes, chunks and the peak
-   of Python memory allocated while it runs (tracemalloc), at 10% of the rows and at all of them: a
-   constant-memory export has about the same peak for both;
+1. the export generator (``calls.export.csv_chunks``, pages of ``--batch`` rows, by default the export's own
+   ``PAGE_SIZE``) driven directly, ``--repeat`` times: wall time (median and spread), bytes, chunks, the ratio
+   to the target (100,000 rows in < 0.5 s, scaled to ``--rows``) and, in the same run, the ratio to the
+   row-by-row export this replaced (Piccolo dict rows in pages of 1,000, ``csv_row`` + ``safe_row`` and one
+   ``writerow`` per row); then the peak of Python memory allocated while it runs (tracemalloc), at 10% of the
+   rows and at all of them: a constant-memory export has about the same peak for both;
 2. the whole HTTP route (``GET /calls/<contract>/<month>/csv``) in-process through Litestar's TestClient with
    a logged-in session: wall time, status, bytes and rows. (The test client collects the body before it
    returns, so its memory figure is not the server's; the server streams the generator measured in 1.)
@@ -20,6 +23,7 @@ import asyncio
 import csv
 import io
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -70,10 +74,49 @@ async def build(settings: Settings, rows: int) -> tuple[int, int, int]:
     return customer.id, account.id, contract.id
 
 
-async def run_generator(portal, contract_id: int, limit_rows: int | None, batch: int, trace: bool = True) -> dict:
+TARGET_SECONDS_PER_100K = 0.5
+
+
+async def row_by_row_chunks(repo, month: str, encoding: str = "utf-8-sig", batch_size: int = 1000):
+    """The export as it was before issue 10 (for a same-run comparison): Piccolo dict rows in keyset pages
+    of 1,000, one ``csv_row`` + ``safe_row`` + ``writerow`` per row, one encode per page."""
+    import codecs
+
+    from mypage.calls.export import ENCODINGS, csv_row, header
+    from mypage.records.tables import CallRecord
+    from mypage.web.csvout import safe_row
+
+    columns = (CallRecord.id, CallRecord.started_at, CallRecord.kind, CallRecord.caller, CallRecord.callee,
+               CallRecord.duration_seconds, CallRecord.charge)
+    encoder = codecs.getincrementalencoder(ENCODINGS.get(encoding, "utf-8-sig"))(errors="replace")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(safe_row(header()))
+    last = None
+    while True:
+        query = (CallRecord.select(*columns).where(CallRecord.tenant == repo.slug)
+                 .where(CallRecord.contract == repo.contract_id).where(CallRecord.month == month))
+        if last is not None:
+            query = query.where(CallRecord.started_at >= last[0]).where(
+                (CallRecord.started_at > last[0]) | (CallRecord.id > last[1]))
+        rows = await query.order_by(CallRecord.started_at).order_by(CallRecord.id).limit(batch_size)
+        for row in rows:
+            writer.writerow(safe_row(csv_row(row)))
+        yield encoder.encode(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < batch_size:
+            break
+        last = (rows[-1]["started_at"], rows[-1]["id"])
+    yield encoder.encode(buffer.getvalue(), final=True)
+
+
+async def run_generator(portal, contract_id: int, limit_rows: int | None, batch: int | None, trace: bool = True,
+                        legacy: bool = False) -> dict:
     """Drives csv_chunks; with ``limit_rows`` stops after that many rows (same code path, smaller month).
-    ``trace``: measure the peak of Python memory (tracemalloc slows the run down: time it without)."""
-    from mypage.calls.export import csv_chunks
+    ``trace``: measure the peak of Python memory (tracemalloc slows the run down: time it without).
+    ``legacy``: drive :func:`row_by_row_chunks` instead."""
+    from mypage.calls.export import PAGE_SIZE, csv_chunks
     from mypage.calls.repository import CallRepository
 
     repo = CallRepository(portal.tenants.get("nmedia"), contract_id)
@@ -82,12 +125,15 @@ async def run_generator(portal, contract_id: int, limit_rows: int | None, batch:
         tracemalloc.reset_peak()
     started = time.perf_counter()
     size = chunks = lines = 0
-    async for chunk in csv_chunks(repo, MONTH, "utf-8-sig", batch_size=batch):
+    generator = (row_by_row_chunks(repo, MONTH) if legacy
+                 else csv_chunks(repo, MONTH, "utf-8-sig", batch_size=batch or PAGE_SIZE))
+    async for chunk in generator:
         size += len(chunk)
         chunks += 1
         lines += chunk.count(b"\r\n")
         if limit_rows is not None and lines > limit_rows:
             break
+    await generator.aclose()
     elapsed = time.perf_counter() - started
     peak = 0
     if trace:
@@ -125,7 +171,8 @@ def run_http(settings: Settings, portal, account_id: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=1000, help="rows per keyset query")
+    parser.add_argument("--batch", type=int, default=None, help="rows per keyset query (default: the export's PAGE_SIZE)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the generator")
     args = parser.parse_args()
 
     from mypage.portal import Portal
@@ -137,18 +184,38 @@ def main() -> None:
         print(f"database: {args.rows:,} call records for {NUMBER} {MONTH} built in {time.perf_counter() - started:.1f} s")
         portal = Portal(settings)
 
-        timed = asyncio.run(run_generator(portal, contract_id, None, args.batch, trace=False))
+        from mypage.calls.export import PAGE_SIZE
+
+        target = TARGET_SECONDS_PER_100K * args.rows / 100_000
+        runs, legacy_runs = [], []
+        for _ in range(args.repeat):  # interleaved, so both see the same machine load
+            runs.append(asyncio.run(run_generator(portal, contract_id, None, args.batch, trace=False)))
+            legacy_runs.append(asyncio.run(run_generator(portal, contract_id, None, None, trace=False, legacy=True)))
         small = asyncio.run(run_generator(portal, contract_id, args.rows // 10, args.batch))
         full = asyncio.run(run_generator(portal, contract_id, None, args.batch))
-        print(
-            f"{'generator, timed':24s} rows {timed['rows']:>9,}  {timed['seconds']:6.2f} s  "
-            f"{timed['rows'] / max(timed['seconds'], 1e-9):>9,.0f} rows/s  "
-            f"{timed['bytes'] / 1e6:6.2f} MB in {timed['chunks']:,} chunks"
-        )
+        for n, (timed, old) in enumerate(zip(runs, legacy_runs), 1):
+            print(
+                f"{f'generator, run {n}':24s} rows {timed['rows']:>9,}  {timed['seconds']:6.2f} s  "
+                f"{timed['rows'] / max(timed['seconds'], 1e-9):>9,.0f} rows/s  "
+                f"{timed['bytes'] / 1e6:6.2f} MB in {timed['chunks']:,} chunks;  row-by-row export: {old['seconds']:6.2f} s"
+            )
+            if timed["bytes"] != old["bytes"]:
+                raise SystemExit("the row-by-row export wrote other bytes")
+        seconds = statistics.median(r["seconds"] for r in runs)
+        old_seconds = statistics.median(r["seconds"] for r in legacy_runs)
+        met = seconds < target
+        print(f"generator median {seconds:.3f} s (spread {min(r['seconds'] for r in runs):.3f}–{max(r['seconds'] for r in runs):.3f}), "
+              f"page size {args.batch or PAGE_SIZE}: {seconds / target:.2f}x the target of {target:.2f} s "
+              f"({'met' if met else 'NOT met'}); row-by-row export in the same run {old_seconds:.3f} s "
+              f"(spread {min(r['seconds'] for r in legacy_runs):.3f}–{max(r['seconds'] for r in legacy_runs):.3f}) = "
+              f"{old_seconds / seconds:.1f}x slower")
         for label, result in (("traced, first 10%", small), ("traced, whole month", full)):
             print(f"{label:24s} rows {result['rows']:>9,}  peak Python memory {result['peak'] / 1e6:6.2f} MB")
         growth = full["peak"] / max(small["peak"], 1)
         print(f"peak memory, whole month / first 10%: {growth:.2f}x (about 1x: memory does not grow with the month)")
+        print(f"RESULT csv_seconds={seconds:.3f} target_seconds={target:.2f} met={'yes' if met else 'no'} "
+              f"row_by_row_seconds={old_seconds:.3f} peak10_mb={small['peak'] / 1e6:.2f} peak100_mb={full['peak'] / 1e6:.2f} "
+              f"growth={growth:.2f}")
 
         http = run_http(settings, portal, account_id)
         print(

@@ -83,8 +83,12 @@ def admin(server_url: str, sql: str) -> None:
 
 
 def to_ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """wrk's latency figure in milliseconds (wrk writes us, ms, s, m or h)."""
+    match = re.match(r"([\d.]+)(us|ms|s|m|h)", value)
+    if match is None:
+        raise ValueError(f"unreadable wrk latency: {value!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
 def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[str]) -> dict:
@@ -92,6 +96,8 @@ def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[s
     for header in headers:
         args += ["-H", header]
     out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
+    if not re.search(r"50%\s+\d", out):
+        raise SystemExit(f"wrk measured no latency for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
@@ -176,6 +182,12 @@ def main() -> None:
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
         print(f"{name:24} {figures['rps']:10.1f} {figures['p50']:8.2f} {figures['p99']:8.2f} {ratio:9.2%} {figures['errors']:8d}")
+    login, home = results["login page"]["rps"], results["logged-in home"]["rps"]
+    share = home / login if login else 0.0
+    print(f"logged-in home / login page: {share:.0%} (target: at least 50%: {'met' if share >= 0.5 else 'NOT met'})")
+    print(f"RESULT hello_rps={baseline:.1f} login_page_rps={login:.1f} home_rps={home:.1f} home_vs_login={share:.3f} "
+          f"login_vs_hello={login / baseline if baseline else 0:.3f} home_p99_ms={results['logged-in home']['p99']:.2f} "
+          f"errors={sum(r['errors'] for r in results.values())}")
 
 
 if __name__ == "__main__":

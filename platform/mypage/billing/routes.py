@@ -122,7 +122,8 @@ async def invoice_pdf(request: Request, invoice_number: FromPath[str]) -> Respon
     same_month = await statements.repo.invoices_in([view.month])
     filename = f"invoice-{view.month}.pdf" if len(same_month) == 1 else f"invoice-{view.month}-{view.number}.pdf"
     content = await render_pdf(
-        portal_of(request), tenant, "billing/invoice_pdf.html", {"invoice": view, "customer": customer}
+        portal_of(request), tenant, "billing/invoice_pdf.html", {"invoice": view, "customer": customer},
+        stylesheets=("billing/invoice_pdf.css",),
     )
     return pdf_response(content, filename)
 

@@ -1,15 +1,25 @@
-"""通話明細 as CSV, produced batch by batch (constant memory whatever the month's size)."""
+"""通話明細 as CSV, produced page by page (constant memory whatever the month's size).
+
+The export is built for volume (issue 10: 100,000 rows in < 0.5 s): the repository hands over raw tuples in
+keyset pages of a few thousand rows (no row objects, the start time as Unix seconds from the database),
+each row becomes a tuple of strings with table lookups for the date and times, ``csv.writer.writerows``
+writes a whole page into a ``StringIO`` and the page is encoded once. The text cells go through the
+formula neutraliser (:func:`mypage.web.csvout.neutralise_text`); the charge stays a number.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from mypage.calls.repository import CallRepository
 from mypage.i18n import gettext as _
+from mypage.web.csvout import neutralise_text as _text
 from mypage.web.csvout import safe_row
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -18,7 +28,7 @@ ENCODINGS = {"utf-8-sig": "utf-8-sig", "utf-8": "utf-8-sig", "utf8": "utf-8-sig"
 
 def local_time(value: datetime) -> datetime:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(JST)
 
 
@@ -33,6 +43,7 @@ def header() -> list[str]:
 
 
 def csv_row(row: dict) -> list:
+    """One record as CSV cells, from a row dict (the reference for the export's fast path, :func:`_page_rows`)."""
     return [
         local_time(row["started_at"]).strftime("%Y/%m/%d %H:%M:%S"),
         row["kind"],
@@ -43,16 +54,70 @@ def csv_row(row: dict) -> list:
     ]
 
 
-async def csv_chunks(repo: CallRepository, month: str, encoding: str = "utf-8-sig", batch_size: int = 1000) -> AsyncIterator[bytes]:
-    """Encoded CSV: the header, then one chunk per batch of rows. UTF-8 starts with a BOM (Excel)."""
+JST_OFFSET = 9 * 3600
+PAGE_SIZE = 2000
+"""Rows per keyset query of the export (~140 kB of CSV per chunk; about 2 MB of Python memory at most,
+whatever the month's size; larger pages were no faster in bench/bench_calls_csv.py)."""
+
+_HOURS = tuple(f"{h:02d}:" for h in range(100))
+_MINUTES_SECONDS = tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60))
+
+
+class _Clock:
+    """``2023/12/01 10:19:00`` (JST) and ``00:01:02`` from integers, by table lookups: the date of a day is
+    formatted once (a month has ~31), hours and minute:second pairs come from constant tables."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, str] = {}
+
+    def stamp(self, unix_seconds: int) -> str:
+        day, second = divmod(unix_seconds + JST_OFFSET, 86400)
+        date = self.days.get(day)
+        if date is None:
+            if len(self.days) > 400:
+                self.days.clear()
+            date = self.days[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y/%m/%d ")
+        hour, rest = divmod(second, 3600)
+        return date + _HOURS[hour] + _MINUTES_SECONDS[rest]
+
+
+def _duration(seconds: int | None) -> str:
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    if 0 <= hours < 100:
+        return _HOURS[hours] + _MINUTES_SECONDS[rest]
+    return duration(seconds)
+
+
+def _page_rows(rows, clock: _Clock):
+    stamp = clock.stamp
+    for _id, unix_seconds, kind, caller, callee, seconds, charge in rows:
+        # The time stamp and the duration are made here from numbers: they cannot start a formula.
+        yield stamp(unix_seconds), _text(kind), _text(caller), _text(callee), _duration(seconds), charge
+
+
+async def csv_chunks(repo: CallRepository, month: str, encoding: str = "utf-8-sig", batch_size: int = PAGE_SIZE) -> AsyncIterator[bytes]:
+    """Encoded CSV: the header, then one chunk per page of rows. UTF-8 starts with a BOM (Excel)."""
     encoder = codecs.getincrementalencoder(ENCODINGS.get(encoding, "utf-8-sig"))(errors="replace")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(safe_row(header()))
-    async for rows in repo.iter_batches(month, batch_size):
-        for row in rows:
-            writer.writerow(safe_row(csv_row(row)))  # text cells only: the charge stays a number
-        yield encoder.encode(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-    yield encoder.encode(buffer.getvalue(), final=True)
+    clock = _Clock()
+    pages = repo.iter_export_pages(month, batch_size)
+    # The next page is read (on a thread, or over the network) while this one is formatted: at most two
+    # pages are in memory at once.
+    following = asyncio.ensure_future(anext(pages, None))
+    try:
+        while (rows := await following) is not None:
+            following = asyncio.ensure_future(anext(pages, None))
+            writer.writerows(_page_rows(rows, clock))
+            yield encoder.encode(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+        yield encoder.encode(buffer.getvalue(), final=True)
+    finally:
+        if not following.done():  # the download was abandoned: stop reading
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+        await pages.aclose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 
+from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.query.functions.aggregate import Count, Sum
 
 from mypage.records.tables import CallRecord
@@ -20,6 +22,38 @@ ROW_COLUMNS = (
     CallRecord.duration_seconds,
     CallRecord.charge,
 )
+
+
+_TABLE = CallRecord._meta.tablename
+
+# The export's page query: raw tuples (no Piccolo row objects or dicts, no Python-side datetime parsing),
+# the start time as Unix seconds computed by the database. Keyset: (started_at, id) > that of the last row
+# seen, written so the (tenant, contract, month, started_at, id) index gives a range scan:
+# started_at >= x AND (started_at > x OR id > y), x being the last row's started_at, looked up by its id
+# (a constant subquery) so the rows themselves need not carry the stored time stamp.
+_EXPORT_SQL = {
+    "sqlite": (
+        "SELECT id, CAST(strftime('%s', started_at) AS INTEGER), kind, caller, callee, duration_seconds, charge "
+        f"FROM {_TABLE} WHERE tenant = ? AND contract = ? AND month = ?{{after}} ORDER BY started_at, id LIMIT ?"
+    ),
+    "postgres": (
+        "SELECT id, CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT), kind, caller, callee, duration_seconds, charge "
+        f"FROM {_TABLE} WHERE tenant = $1 AND contract = $2 AND month = $3{{after}} ORDER BY started_at, id LIMIT $4"
+    ),
+}
+_EXPORT_AFTER = {
+    "sqlite": (
+        f" AND started_at >= (SELECT started_at FROM {_TABLE} WHERE id = ?)"
+        f" AND (started_at > (SELECT started_at FROM {_TABLE} WHERE id = ?) OR id > ?)"
+    ),
+    "postgres": (
+        f" AND started_at >= (SELECT started_at FROM {_TABLE} WHERE id = $5)"
+        f" AND (started_at > (SELECT started_at FROM {_TABLE} WHERE id = $5) OR id > $5)"
+    ),
+}
+
+ExportRow = tuple
+"""``(id, unix_seconds, kind, caller, callee, duration_seconds, charge)``."""
 
 
 @dataclass(frozen=True)
@@ -63,23 +97,52 @@ class CallRepository:
         )
         return sorted({r["month"] for r in rows}, reverse=True)
 
-    async def iter_batches(self, month: str, batch_size: int = 1000) -> AsyncIterator[list[dict]]:
-        """Every record of the month, oldest first, ``batch_size`` rows per query (keyset pagination:
-        each query continues after the last (started_at, id) seen, so memory stays constant)."""
-        last: tuple[datetime, int] | None = None
+    async def iter_export_pages(self, month: str, page_size: int = 2000) -> AsyncIterator[list[ExportRow]]:
+        """Every record of the month for the CSV export, oldest first, as raw tuples (:data:`ExportRow`),
+        ``page_size`` rows per query (keyset pagination: each query continues after the last row seen, so
+        memory stays constant whatever the month's size, and no lock or transaction is held between pages)."""
+        engine = CallRecord._meta.db
+        kind = "sqlite" if isinstance(engine, SQLiteEngine) else "postgres"
+        first = _EXPORT_SQL[kind].format(after="")
+        following = _EXPORT_SQL[kind].format(after=_EXPORT_AFTER[kind])
+        last_id: int | None = None
         while True:
-            query = self._where(CallRecord.select(*ROW_COLUMNS), month)
-            if last is not None:
-                started_at, last_id = last
-                # (started_at, id) > (last started_at, last id), written so the index on started_at
-                # gives a range scan: started_at >= x AND (started_at > x OR id > y).
-                query = query.where(CallRecord.started_at >= started_at).where(
-                    (CallRecord.started_at > started_at) | (CallRecord.id > last_id)
-                )
-            rows = await query.order_by(CallRecord.started_at).order_by(CallRecord.id).limit(batch_size)
+            if last_id is None:
+                sql, args = first, [self.slug, self.contract_id, month, page_size]
+            elif kind == "sqlite":
+                sql, args = following, [self.slug, self.contract_id, month, last_id, last_id, last_id, page_size]
+            else:
+                sql, args = following, [self.slug, self.contract_id, month, page_size, last_id]
+            rows = await _fetch_tuples(engine, kind, sql, args)
             if not rows:
                 return
             yield rows
-            if len(rows) < batch_size:
+            if len(rows) < page_size:
                 return
-            last = (rows[-1]["started_at"], rows[-1]["id"])
+            last_id = rows[-1][0]
+
+
+def _sqlite_fetch(connection_kwargs: dict, sql: str, args: list) -> list[tuple]:
+    # Piccolo's own connection settings, but no declared-type converters: values come back as stored.
+    connection = sqlite3.connect(**{**connection_kwargs, "detect_types": 0})
+    try:
+        return connection.execute(sql, args).fetchall()
+    finally:
+        connection.close()
+
+
+async def _fetch_tuples(engine, kind: str, sql: str, args: list) -> list:
+    """Runs a read query on the tables' engine; rows as tuples (SQLite) or asyncpg records."""
+    if kind == "sqlite":
+        # One call on a worker thread (connect, query, fetch, close) rather than aiosqlite's hop per step:
+        # the page is read while the event loop formats the previous one.
+        return await asyncio.to_thread(_sqlite_fetch, engine.connection_kwargs, sql, args)
+    # PostgreSQL (asyncpg): records unpack like tuples.
+    if engine.pool is not None:
+        async with engine.pool.acquire() as connection:
+            return await connection.fetch(sql, *args)
+    connection = await engine.get_new_connection()
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()

@@ -1,0 +1,59 @@
+"""The PDF renderer's speed-ups keep documents correct: static stylesheets parsed once, and the
+content-addressed PDF cache (same content -> same PDF; other content, customer or tenant -> another key)."""
+
+from __future__ import annotations
+
+from billing_data import account, contract, customer, group, invoice, run, sign_in
+
+from mypage.documents import pdf
+
+
+def test_second_download_of_an_invoice_is_served_from_the_cache(client_for):
+    cid = customer("aicom", "0000901", name="キャッシュ　太郎")
+    g = group("aicom", cid, "G901")
+    hikari = contract("aicom", cid, "0000901", group=g)
+    invoice("aicom", cid, "CACHE-1", "2023-11", [("基本料金", 1000, 10, hikari)], group=g)
+    client = sign_in(client_for("aicom"), "aicom", account("aicom", cid, "cache-user"))
+
+    first = client.get("/billing/CACHE-1/pdf")
+    hits = pdf.pdf_cache.hits
+    second = client.get("/billing/CACHE-1/pdf")
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert pdf.pdf_cache.hits == hits + 1
+
+
+def test_cache_key_depends_on_the_html_and_the_stylesheets(portal):
+    aicom, itscom = portal.tenants.get("aicom"), portal.tenants.get("itscom")
+    html_a = pdf.render_html(portal, aicom, "documents/_base.html", {})
+    html_b = pdf.render_html(portal, itscom, "documents/_base.html", {})
+    base = pdf.stylesheet(portal, aicom, pdf.BASE_STYLESHEET)
+    extra = pdf.stylesheet(portal, aicom, "billing/invoice_pdf.css")
+    assert html_a != html_b  # the branding (name, logo, colour) is in the HTML
+    assert pdf.PdfCache.key(html_a, [base]) != pdf.PdfCache.key(html_b, [base])
+    assert pdf.PdfCache.key(html_a, [base]) != pdf.PdfCache.key(html_a, [base, extra])
+    assert pdf.PdfCache.key(html_a, [base]) == pdf.PdfCache.key(html_a, [base])
+    # Parsed once: the same object on every call.
+    assert pdf.stylesheet(portal, aicom, pdf.BASE_STYLESHEET) is base
+
+
+def test_cache_is_bounded_least_recently_used_first():
+    cache = pdf.PdfCache(max_bytes=1000, max_items=3)
+    for n in range(3):
+        cache.put(bytes([n]), b"x" * 100)
+    assert cache.get(bytes([0])) is not None  # 0 is now the most recently used
+    cache.put(bytes([3]), b"x" * 100)
+    assert len(cache) == 3 and cache.get(bytes([1])) is None and cache.get(bytes([0])) is not None
+    by_size = pdf.PdfCache(max_bytes=1000, max_items=100)
+    for n in range(6):  # 6 x 200 bytes: the oldest goes
+        by_size.put(bytes([n]), b"x" * 200)
+    assert len(by_size) == 5 and by_size.get(bytes([0])) is None and by_size._bytes <= 1000
+    by_size.put(b"huge", b"x" * 600)  # more than a quarter of the budget: not kept
+    assert by_size.get(b"huge") is None
+
+
+def test_render_pdf_without_cache_renders_again(portal):
+    tenant = portal.tenants.get("itscom")
+    misses = pdf.pdf_cache.misses
+    content = run(pdf.render_pdf(portal, tenant, "documents/_base.html", {}, cache=False))
+    assert content.startswith(b"%PDF") and pdf.pdf_cache.misses == misses
