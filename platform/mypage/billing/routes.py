@@ -20,7 +20,7 @@ from mypage.billing.repository import BillingRepository
 from mypage.billing.service import Statements
 from mypage.db.locks import serialised
 from mypage.documents.pdf import pdf_response, render_pdf
-from mypage.identity.session_auth import load_account, login_required
+from mypage.identity.session_auth import current_account, load_account, login_required
 from mypage.mail.outbox import enqueue
 from mypage.records.tables import Customer
 from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
@@ -200,7 +200,7 @@ async def card_commit(request: Request) -> Response:
     if pending is None or repo is None:
         return redirect("/billing/payment-method/card")
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     customer = await repo.customer()
     to = (account.email or (customer or {}).get("email") or "").strip()
     # "At most one card per customer": update-or-insert under the customer's lock (parallel confirmations of the

@@ -9,7 +9,7 @@ migrations, which work on SQLite and PostgreSQL alike). Tables that are not tena
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from piccolo.columns import Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -21,6 +21,9 @@ def utcnow() -> datetime:
 
 
 class TenantOwned(Table):
+    if TYPE_CHECKING:  # Piccolo adds the primary key ``id`` when it builds the class: declared for the type checker
+        id: Any
+
     tenant = Varchar(length=40, index=True, null=False, required=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -31,5 +34,8 @@ class TenantOwned(Table):
 
 class GlobalTable(Table):
     """A table that is deliberately not tenant-owned (sessions, migration bookkeeping)."""
+
+    if TYPE_CHECKING:
+        id: Any
 
     UNIQUE_TOGETHER: ClassVar[tuple[tuple[str, ...], ...]] = ()

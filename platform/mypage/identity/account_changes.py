@@ -31,7 +31,7 @@ from mypage.identity.policy import check_password
 from mypage.identity.reauth import Reauth, check_current_password
 from mypage.identity.recovery_support import contact_address, login_label, mail_code
 from mypage.identity.registration.email_id import login_id_errors
-from mypage.identity.session_auth import keep_session, load_account, login_required
+from mypage.identity.session_auth import current_account, keep_session, login_required
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
@@ -84,13 +84,13 @@ def _shown_id(account) -> str:
 
 @get(PREFIX, guards=GUARDS)
 async def account_page(request: Request) -> Response:
-    account = await load_account(request)
+    account = await current_account(request)
     return render(request, "identity/account_change_overview.html", login_id=_shown_id(account), contact=contact_address(account))
 
 
 @get(f"{PREFIX}/change", guards=GUARDS)
 async def change_menu(request: Request) -> Response:
-    account = await load_account(request)
+    account = await current_account(request)
     session = session_of(request)
     session.pop(ID_STATE)
     session.pop(PW_STATE)
@@ -114,7 +114,7 @@ def _id_form(request: Request, account, *, status: int = 200, values: dict | Non
 
 @get(f"{PREFIX}/change/id", guards=ID_GUARDS)
 async def id_page(request: Request) -> Response:
-    account = await load_account(request)
+    account = await current_account(request)
     state = _state(request, ID_STATE)
     return _id_form(request, account, values={"login_id": state["new"]} if state else {})
 
@@ -122,7 +122,7 @@ async def id_page(request: Request) -> Response:
 @post(f"{PREFIX}/change/id", guards=ID_GUARDS)
 async def id_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     form = await request.form()
     new_id = normalize.ascii_text(form.get("login_id") or "")[:300]
     values = {"login_id": new_id}
@@ -159,7 +159,7 @@ async def id_code_page(request: Request) -> Response:
 @post(f"{PREFIX}/change/id/code", guards=ID_GUARDS)
 async def id_code_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     state = _state(request, ID_STATE)
     if state is None:
         return redirect(f"{PREFIX}/change/id")
@@ -189,7 +189,7 @@ async def id_code_submit(request: Request) -> Response:
 
 @get(f"{PREFIX}/change/id/confirm", guards=ID_GUARDS)
 async def id_confirm_page(request: Request) -> Response:
-    account = await load_account(request)
+    account = await current_account(request)
     state = _state(request, ID_STATE)
     if state is None or not state.get("verified"):
         return redirect(f"{PREFIX}/change/id")
@@ -203,7 +203,7 @@ async def id_confirm_page(request: Request) -> Response:
 async def id_confirm_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     portal = portal_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     state = _state(request, ID_STATE)
     if state is None or not state.get("verified"):
         return redirect(f"{PREFIX}/change/id")
@@ -286,7 +286,7 @@ async def password_page(request: Request) -> Response:
 @post(f"{PREFIX}/change/password", guards=PW_GUARDS)
 async def password_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     form = await request.form()
     current = (form.get("current_password") or "")[:200]
     new = (form.get("password") or "")[:200]
@@ -329,7 +329,7 @@ async def password_confirm_page(request: Request) -> Response:
 async def password_confirm_submit(request: Request) -> Response:
     tenant = tenant_of(request)
     portal = portal_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     state = _state(request, PW_STATE)
     if state is None:
         return redirect(f"{PREFIX}/change/password")

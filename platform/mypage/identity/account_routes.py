@@ -19,7 +19,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_email, check_password
 from mypage.identity.reauth import Reauth, check_current_password
-from mypage.identity.session_auth import end_session, keep_session, load_account, login_required
+from mypage.identity.session_auth import current_account, end_session, keep_session, login_required
 from mypage.identity.tables import Account
 from mypage.identity.totp import available as totp_available
 from mypage.mail.outbox import enqueue
@@ -71,14 +71,14 @@ async def _check_current_password(
 
 @get(PATH, guards=[login_required])
 async def profile_page(request: Request) -> Response:
-    account = await load_account(request)
+    account = await current_account(request)
     return _render(request, account)
 
 
 @post(f"{PATH}/nickname", guards=[login_required])
 async def change_nickname(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     form = await request.form()
     nickname = normalize.name(str(form.get("nickname") or "")).replace("\u3000", " ")[:100]
     if not nickname:
@@ -96,7 +96,7 @@ async def change_nickname(request: Request) -> Response:
 @post(f"{PATH}/email", guards=[login_required])
 async def change_email(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     form = await request.form()
     email = normalize.email(str(form.get("email") or ""))[:254]
     current = str(form.get("email_current_password") or "")[:200]
@@ -124,7 +124,7 @@ async def change_email(request: Request) -> Response:
 @post(f"{PATH}/password", guards=[login_required])
 async def change_password(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await load_account(request)
+    account = await current_account(request)
     form = await request.form()
     current = str(form.get("current_password") or "")[:200]
     new = str(form.get("new_password") or "")[:200]

@@ -84,10 +84,16 @@ async def admin_required(connection: ASGIConnection, handler: BaseRouteHandler) 
         raise NotFoundException()
 
 
-async def provide_account(request: Request) -> Account:
-    account = await load_account(request)
-    assert account is not None, "route must be guarded by login_required"
+async def current_account(connection: ASGIConnection) -> Account:
+    """The logged-in account, in a route guarded by :func:`login_required` (else the login page is answered)."""
+    account = await load_account(connection)
+    if account is None:
+        raise LoginRequired(connection.url.path)
     return account
+
+
+async def provide_account(request: Request) -> Account:
+    return await current_account(request)
 
 
 def login_redirect_target(exc: LoginRequired) -> str:

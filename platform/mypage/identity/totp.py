@@ -30,7 +30,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.login import locked_minutes_left
 from mypage.identity.reauth import Reauth, check_current_password
-from mypage.identity.session_auth import keep_session, load_account, login_required
+from mypage.identity.session_auth import current_account, keep_session, login_required
 from mypage.identity.tables import Account, OneTimeToken, RecoveryCode
 from mypage.identity.tokens import Tokens
 from mypage.mail.outbox import enqueue
@@ -180,7 +180,7 @@ async def _render_security(request: Request, tenant: Tenant, account: Account, *
 @get(SECURITY, guards=[login_required])
 async def security_page(request: Request) -> Response:
     tenant = _guard_available(request)
-    return await _render_security(request, tenant, await load_account(request))
+    return await _render_security(request, tenant, await current_account(request))
 
 
 def _setup_secret(request: Request) -> str:
@@ -204,7 +204,7 @@ def _render_setup(request: Request, tenant: Tenant, account: Account, secret: st
 @get(f"{SECURITY}/totp", guards=[login_required])
 async def setup_page(request: Request) -> Response:
     tenant = _guard_available(request)
-    account = await load_account(request)
+    account = await current_account(request)
     if account.totp_secret:
         return redirect(SECURITY)
     return _render_setup(request, tenant, account, _setup_secret(request))
@@ -213,7 +213,7 @@ async def setup_page(request: Request) -> Response:
 @post(f"{SECURITY}/totp", guards=[login_required])
 async def setup_confirm(request: Request) -> Response:
     tenant = _guard_available(request)
-    account = await load_account(request)
+    account = await current_account(request)
     if account.totp_secret:
         return redirect(SECURITY)
     secret = _setup_secret(request)
@@ -261,7 +261,7 @@ async def _check_current_password(request: Request, tenant: Tenant, account: Acc
 @post(f"{SECURITY}/totp/disable", guards=[login_required])
 async def disable(request: Request) -> Response:
     tenant = _guard_available(request)
-    account = await load_account(request)
+    account = await current_account(request)
     if "totp" in tenant.config.identity.factors or not account.totp_secret:
         return redirect(SECURITY)
     errors = await _check_current_password(request, tenant, account, await request.form(), "disable_password")
@@ -280,7 +280,7 @@ async def disable(request: Request) -> Response:
 @post(f"{SECURITY}/totp/recovery-codes", guards=[login_required])
 async def regenerate_codes(request: Request) -> Response:
     tenant = _guard_available(request)
-    account = await load_account(request)
+    account = await current_account(request)
     if not account.totp_secret:
         return redirect(SECURITY)
     errors = await _check_current_password(request, tenant, account, await request.form(), "codes_password")
