@@ -54,6 +54,7 @@ def months_back(newest: str, count: int) -> list[str]:
 async def build(settings: Settings, customers: int, months: int) -> dict[str, int]:
     from mypage.db.engine import bind_tables, make_engine
     from mypage.db.migrate import migrate
+
     engine = make_engine(settings)
     bind_tables(engine)
     await migrate(engine)
@@ -71,38 +72,73 @@ async def _fill(accounts: dict[str, int], month_list: list[str], customers: int)
     for tenant in ("aicom", "nmedia"):
         for c in range(customers):
             number = f"CAF{c + 1:010d}"
-            customer = Customer(tenant=tenant, number=number, name=f"顧客{c}", name_kana="コキャク", postal_code="5340024",
-                                prefecture="大阪府", address1="大阪市都島区東野田町", email=f"c{c}@example.jp")
+            customer = Customer(
+                tenant=tenant,
+                number=number,
+                name=f"顧客{c}",
+                name_kana="コキャク",
+                postal_code="5340024",
+                prefecture="大阪府",
+                address1="大阪市都島区東野田町",
+                email=f"c{c}@example.jp",
+            )
             await customer.save()
             group = BillingGroup(tenant=tenant, customer=customer.id, code=f"G{c:06d}", name="一括請求")
             await group.save()
-            hikari = Contract(tenant=tenant, customer=customer.id, billing_group=group.id, number=number, service_name="mediaひかり")
-            cloud = Contract(tenant=tenant, customer=customer.id, billing_group=group.id, number=f"COP{c + 1:08d}", service_name="Lite Storage")
+            hikari = Contract(
+                tenant=tenant, customer=customer.id, billing_group=group.id, number=number, service_name="mediaひかり"
+            )
+            cloud = Contract(
+                tenant=tenant, customer=customer.id, billing_group=group.id, number=f"COP{c + 1:08d}", service_name="Lite Storage"
+            )
             await hikari.save()
             await cloud.save()
             if c == 0:
-                account = Account(tenant=tenant, customer=customer.id, login_id=f"bench-{tenant}", login_id_display="bench", role="owner")
+                account = Account(
+                    tenant=tenant, customer=customer.id, login_id=f"bench-{tenant}", login_id_display="bench", role="owner"
+                )
                 await account.save()
                 accounts[tenant] = account.id
             invoices, lines = [], []
             for month in month_list:
                 year, mon = (int(p) for p in month.split("-"))
-                invoices.append(Invoice(tenant=tenant, customer=customer.id, billing_group=group.id,
-                                        number=f"{tenant[:1].upper()}{c:06d}{month.replace('-', '')}", month=month,
-                                        issued_on=date(year, mon, 9), due_on=date(year, mon, 27)))
+                invoices.append(
+                    Invoice(
+                        tenant=tenant,
+                        customer=customer.id,
+                        billing_group=group.id,
+                        number=f"{tenant[:1].upper()}{c:06d}{month.replace('-', '')}",
+                        month=month,
+                        issued_on=date(year, mon, 9),
+                        due_on=date(year, mon, 27),
+                    )
+                )
             rows = await Invoice.insert(*invoices).returning(Invoice.id)
             for row in rows:
-                for position, (desc, amount, rate, contract) in enumerate((
-                    ("mediaひかり 基本料金", 4800, 10, hikari.id),
-                    ("mediaITサポート24", 3300, 10, hikari.id),
-                    ("長期継続割引", -550, 10, hikari.id),
-                    ("情報誌（定期購読）", 1249, 8, hikari.id),
-                    ("Lite Storage", 1000, 10, cloud.id),
-                ), start=1):
-                    lines.append(InvoiceLine(tenant=tenant, invoice=row["id"], contract=contract, position=position,
-                                             description=desc, amount=amount, tax_rate=rate, note=""))
+                for position, (desc, amount, rate, contract) in enumerate(
+                    (
+                        ("mediaひかり 基本料金", 4800, 10, hikari.id),
+                        ("mediaITサポート24", 3300, 10, hikari.id),
+                        ("長期継続割引", -550, 10, hikari.id),
+                        ("情報誌（定期購読）", 1249, 8, hikari.id),
+                        ("Lite Storage", 1000, 10, cloud.id),
+                    ),
+                    start=1,
+                ):
+                    lines.append(
+                        InvoiceLine(
+                            tenant=tenant,
+                            invoice=row["id"],
+                            contract=contract,
+                            position=position,
+                            description=desc,
+                            amount=amount,
+                            tax_rate=rate,
+                            note="",
+                        )
+                    )
             for start in range(0, len(lines), 500):
-                await InvoiceLine.insert(*lines[start:start + 500])
+                await InvoiceLine.insert(*lines[start : start + 500])
 
 
 def signed_in(app, tenant: str, account_id: int):
@@ -134,9 +170,15 @@ def measure(client, url: str, runs: int, expect: bytes, before=None) -> dict:
             raise SystemExit(f"{url}: status {response.status_code}")
         size = len(response.content)
     times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-    return {"mean": statistics.fmean(times), "p50": statistics.median(times), "p95": p95, "max": times[-1],
-            "bytes": size, "runs": runs}
+    p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
+    return {
+        "mean": statistics.fmean(times),
+        "p50": statistics.median(times),
+        "p95": p95,
+        "max": times[-1],
+        "bytes": size,
+        "runs": runs,
+    }
 
 
 def peak_memory(client, url: str, before=None) -> int:
@@ -199,8 +241,10 @@ def main() -> None:
         started = time.perf_counter()
         accounts = asyncio.run(build(settings, args.customers, args.months))
         invoices = 2 * args.customers * args.months
-        print(f"database: 2 tenants x {args.customers} customers x {args.months} months = {invoices:,} invoices, "
-              f"{invoices * 5:,} lines, built in {time.perf_counter() - started:.1f} s")
+        print(
+            f"database: 2 tenants x {args.customers} customers x {args.months} months = {invoices:,} invoices, "
+            f"{invoices * 5:,} lines, built in {time.perf_counter() - started:.1f} s"
+        )
         portal = Portal(settings)
         app = create_app(settings, portal=portal)
         aicom = signed_in(app, "aicom", accounts["aicom"])
@@ -209,8 +253,13 @@ def main() -> None:
         cases = [
             ("aicom  GET /billing (15 months)", aicom, "/billing", args.runs, "ご利用料金".encode()),
             (f"aicom  GET /billing/month/{NEWEST}", aicom, f"/billing/month/{NEWEST}", args.runs, "ご利用料金の明細".encode()),
-            ("nmedia GET /billing/contract/..?year", nmedia, f"/billing/contract/CAF0000000001?year={NEWEST[:4]}", args.runs,
-             "（請求月）".encode()),
+            (
+                "nmedia GET /billing/contract/..?year",
+                nmedia,
+                f"/billing/contract/CAF0000000001?year={NEWEST[:4]}",
+                args.runs,
+                "（請求月）".encode(),
+            ),
             ("aicom  GET /billing/<invoice>/pdf uncached", aicom, pdf_url, args.pdf_runs, b"%PDF", pdf_cache.clear),
             ("aicom  GET /billing/<invoice>/pdf cached", aicom, pdf_url, args.runs, b"%PDF"),
         ]
@@ -219,29 +268,41 @@ def main() -> None:
         for _ in range(3):  # warm-up of the uncached path (each PDF thread loads its fonts once)
             pdf_cache.clear()
             aicom.get(pdf_url)
-        print(f"{'case':42s} {'runs':>5s} {'mean ms':>9s} {'p50 ms':>9s} {'p95 ms':>9s} {'max ms':>9s} {'bytes':>9s} {'peak MB':>8s}")
+        print(
+            f"{'case':42s} {'runs':>5s} {'mean ms':>9s} {'p50 ms':>9s} {'p95 ms':>9s} {'max ms':>9s} {'bytes':>9s} {'peak MB':>8s}"
+        )
         results = {}
         for label, client, url, runs, expect, *before in cases:
             result = results[label] = measure(client, url, runs, expect, *before)
             peak = peak_memory(client, url, *before)
-            print(f"{label:42s} {runs:5d} {result['mean'] * 1000:9.1f} {result['p50'] * 1000:9.1f} {result['p95'] * 1000:9.1f} "
-                  f"{result['max'] * 1000:9.1f} {result['bytes']:9,d} {peak / 1e6:8.2f}")
+            print(
+                f"{label:42s} {runs:5d} {result['mean'] * 1000:9.1f} {result['p50'] * 1000:9.1f} {result['p95'] * 1000:9.1f} "
+                f"{result['max'] * 1000:9.1f} {result['bytes']:9,d} {peak / 1e6:8.2f}"
+            )
         layout = layout_only(portal, aicom, pdf_url, args.pdf_runs)
-        print(f"{'  of which WeasyPrint layout + PDF (thread)':42s} {args.pdf_runs:5d} {'':9s} {layout['wall'] * 1000:9.1f}"
-              f"   (median wall; {layout['cpu'] * 1000:.1f} ms CPU)")
+        print(
+            f"{'  of which WeasyPrint layout + PDF (thread)':42s} {args.pdf_runs:5d} {'':9s} {layout['wall'] * 1000:9.1f}"
+            f"   (median wall; {layout['cpu'] * 1000:.1f} ms CPU)"
+        )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"process max RSS: {rss:.0f} MB; machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         uncached = results["aicom  GET /billing/<invoice>/pdf uncached"]["p50"]
         cached = results["aicom  GET /billing/<invoice>/pdf cached"]["p50"]
-        print(f"invoice PDF, median: uncached {uncached * 1000:.1f} ms = {uncached / PDF_TARGET:.2f}x the 50 ms target "
-              f"({'met' if uncached < PDF_TARGET else 'NOT met'}); cached {cached * 1000:.1f} ms = "
-              f"{cached / PDF_TARGET:.2f}x the target ({'met' if cached < PDF_TARGET else 'NOT met'}); "
-              f"uncached / cached = {uncached / cached:.1f}x")
-        print(f"layout alone: {layout['wall'] * 1000:.1f} ms wall, {layout['cpu'] * 1000:.1f} ms CPU = "
-              f"{layout['cpu'] / PDF_TARGET:.2f}x the target in CPU time")
-        print(f"RESULT pdf_uncached_ms={uncached * 1000:.1f} pdf_cached_ms={cached * 1000:.1f} "
-              f"layout_wall_ms={layout['wall'] * 1000:.1f} layout_cpu_ms={layout['cpu'] * 1000:.1f} "
-              f"billing_list_ms={results['aicom  GET /billing (15 months)']['p50'] * 1000:.1f}")
+        print(
+            f"invoice PDF, median: uncached {uncached * 1000:.1f} ms = {uncached / PDF_TARGET:.2f}x the 50 ms target "
+            f"({'met' if uncached < PDF_TARGET else 'NOT met'}); cached {cached * 1000:.1f} ms = "
+            f"{cached / PDF_TARGET:.2f}x the target ({'met' if cached < PDF_TARGET else 'NOT met'}); "
+            f"uncached / cached = {uncached / cached:.1f}x"
+        )
+        print(
+            f"layout alone: {layout['wall'] * 1000:.1f} ms wall, {layout['cpu'] * 1000:.1f} ms CPU = "
+            f"{layout['cpu'] / PDF_TARGET:.2f}x the target in CPU time"
+        )
+        print(
+            f"RESULT pdf_uncached_ms={uncached * 1000:.1f} pdf_cached_ms={cached * 1000:.1f} "
+            f"layout_wall_ms={layout['wall'] * 1000:.1f} layout_cpu_ms={layout['cpu'] * 1000:.1f} "
+            f"billing_list_ms={results['aicom  GET /billing (15 months)']['p50'] * 1000:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,12 +60,20 @@ async def build(settings: Settings, rows: int) -> tuple[int, int, int]:
     kinds = ("ひかり電話・県内", "PSTN・県間", "移動体")
     batch = []
     for i in range(rows):
-        batch.append(CallRecord(
-            tenant="nmedia", contract=contract.id, month=MONTH,
-            started_at=(start + timedelta(seconds=20 * i)).astimezone(timezone.utc),
-            kind=kinds[i % 3], caller="0611115555", callee=f"0638{i % 1000000:06d}",
-            duration_seconds=5 + i % 600, charge=8 * (1 + i % 3), record_key=f"bench-{i}",
-        ))
+        batch.append(
+            CallRecord(
+                tenant="nmedia",
+                contract=contract.id,
+                month=MONTH,
+                started_at=(start + timedelta(seconds=20 * i)).astimezone(UTC),
+                kind=kinds[i % 3],
+                caller="0611115555",
+                callee=f"0638{i % 1000000:06d}",
+                duration_seconds=5 + i % 600,
+                charge=8 * (1 + i % 3),
+                record_key=f"bench-{i}",
+            )
+        )
         if len(batch) == 500:
             await CallRecord.insert(*batch)
             batch = []
@@ -86,19 +94,31 @@ async def row_by_row_chunks(repo, month: str, encoding: str = "utf-8-sig", batch
     from mypage.records.tables import CallRecord
     from mypage.web.csvout import safe_row
 
-    columns = (CallRecord.id, CallRecord.started_at, CallRecord.kind, CallRecord.caller, CallRecord.callee,
-               CallRecord.duration_seconds, CallRecord.charge)
+    columns = (
+        CallRecord.id,
+        CallRecord.started_at,
+        CallRecord.kind,
+        CallRecord.caller,
+        CallRecord.callee,
+        CallRecord.duration_seconds,
+        CallRecord.charge,
+    )
     encoder = codecs.getincrementalencoder(ENCODINGS.get(encoding, "utf-8-sig"))(errors="replace")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(safe_row(header()))
     last = None
     while True:
-        query = (CallRecord.select(*columns).where(CallRecord.tenant == repo.slug)
-                 .where(CallRecord.contract == repo.contract_id).where(CallRecord.month == month))
+        query = (
+            CallRecord.select(*columns)
+            .where(CallRecord.tenant == repo.slug)
+            .where(CallRecord.contract == repo.contract_id)
+            .where(CallRecord.month == month)
+        )
         if last is not None:
             query = query.where(CallRecord.started_at >= last[0]).where(
-                (CallRecord.started_at > last[0]) | (CallRecord.id > last[1]))
+                (CallRecord.started_at > last[0]) | (CallRecord.id > last[1])
+            )
         rows = await query.order_by(CallRecord.started_at).order_by(CallRecord.id).limit(batch_size)
         for row in rows:
             writer.writerow(safe_row(csv_row(row)))
@@ -111,8 +131,9 @@ async def row_by_row_chunks(repo, month: str, encoding: str = "utf-8-sig", batch
     yield encoder.encode(buffer.getvalue(), final=True)
 
 
-async def run_generator(portal, contract_id: int, limit_rows: int | None, batch: int | None, trace: bool = True,
-                        legacy: bool = False) -> dict:
+async def run_generator(
+    portal, contract_id: int, limit_rows: int | None, batch: int | None, trace: bool = True, legacy: bool = False
+) -> dict:
     """Drives csv_chunks; with ``limit_rows`` stops after that many rows (same code path, smaller month).
     ``trace``: measure the peak of Python memory (tracemalloc slows the run down: time it without).
     ``legacy``: drive :func:`row_by_row_chunks` instead."""
@@ -125,8 +146,7 @@ async def run_generator(portal, contract_id: int, limit_rows: int | None, batch:
         tracemalloc.reset_peak()
     started = time.perf_counter()
     size = chunks = lines = 0
-    generator = (row_by_row_chunks(repo, MONTH) if legacy
-                 else csv_chunks(repo, MONTH, "utf-8-sig", batch_size=batch or PAGE_SIZE))
+    generator = row_by_row_chunks(repo, MONTH) if legacy else csv_chunks(repo, MONTH, "utf-8-sig", batch_size=batch or PAGE_SIZE)
     async for chunk in generator:
         size += len(chunk)
         chunks += 1
@@ -193,7 +213,7 @@ def main() -> None:
             legacy_runs.append(asyncio.run(run_generator(portal, contract_id, None, None, trace=False, legacy=True)))
         small = asyncio.run(run_generator(portal, contract_id, args.rows // 10, args.batch))
         full = asyncio.run(run_generator(portal, contract_id, None, args.batch))
-        for n, (timed, old) in enumerate(zip(runs, legacy_runs), 1):
+        for n, (timed, old) in enumerate(zip(runs, legacy_runs, strict=False), 1):
             print(
                 f"{f'generator, run {n}':24s} rows {timed['rows']:>9,}  {timed['seconds']:6.2f} s  "
                 f"{timed['rows'] / max(timed['seconds'], 1e-9):>9,.0f} rows/s  "
@@ -204,18 +224,22 @@ def main() -> None:
         seconds = statistics.median(r["seconds"] for r in runs)
         old_seconds = statistics.median(r["seconds"] for r in legacy_runs)
         met = seconds < target
-        print(f"generator median {seconds:.3f} s (spread {min(r['seconds'] for r in runs):.3f}–{max(r['seconds'] for r in runs):.3f}), "
-              f"page size {args.batch or PAGE_SIZE}: {seconds / target:.2f}x the target of {target:.2f} s "
-              f"({'met' if met else 'NOT met'}); row-by-row export in the same run {old_seconds:.3f} s "
-              f"(spread {min(r['seconds'] for r in legacy_runs):.3f}–{max(r['seconds'] for r in legacy_runs):.3f}) = "
-              f"{old_seconds / seconds:.1f}x slower")
+        print(
+            f"generator median {seconds:.3f} s (spread {min(r['seconds'] for r in runs):.3f}–{max(r['seconds'] for r in runs):.3f}), "
+            f"page size {args.batch or PAGE_SIZE}: {seconds / target:.2f}x the target of {target:.2f} s "
+            f"({'met' if met else 'NOT met'}); row-by-row export in the same run {old_seconds:.3f} s "
+            f"(spread {min(r['seconds'] for r in legacy_runs):.3f}–{max(r['seconds'] for r in legacy_runs):.3f}) = "
+            f"{old_seconds / seconds:.1f}x slower"
+        )
         for label, result in (("traced, first 10%", small), ("traced, whole month", full)):
             print(f"{label:24s} rows {result['rows']:>9,}  peak Python memory {result['peak'] / 1e6:6.2f} MB")
         growth = full["peak"] / max(small["peak"], 1)
         print(f"peak memory, whole month / first 10%: {growth:.2f}x (about 1x: memory does not grow with the month)")
-        print(f"RESULT csv_seconds={seconds:.3f} target_seconds={target:.2f} met={'yes' if met else 'no'} "
-              f"row_by_row_seconds={old_seconds:.3f} peak10_mb={small['peak'] / 1e6:.2f} peak100_mb={full['peak'] / 1e6:.2f} "
-              f"growth={growth:.2f}")
+        print(
+            f"RESULT csv_seconds={seconds:.3f} target_seconds={target:.2f} met={'yes' if met else 'no'} "
+            f"row_by_row_seconds={old_seconds:.3f} peak10_mb={small['peak'] / 1e6:.2f} peak100_mb={full['peak'] / 1e6:.2f} "
+            f"growth={growth:.2f}"
+        )
 
         http = run_http(settings, portal, account_id)
         print(

@@ -143,11 +143,13 @@ def main() -> None:
     server_args = ["--host", "127.0.0.1", "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]
     portal = subprocess.Popen(
         [PY, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--port", str(portal_port), *server_args],
-        cwd=ROOT, env=env,
+        cwd=ROOT,
+        env=env,
     )
     hello = subprocess.Popen(
         [PY, "-m", "uvicorn", "hello_app:app", "--port", str(hello_port), *server_args],
-        cwd=ROOT / "bench", env=env,
+        cwd=ROOT / "bench",
+        env=env,
     )
     try:
         host = "aicom.localhost"  # production mode serves tenant hosts only
@@ -177,7 +179,9 @@ def main() -> None:
             admin(args.postgres, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
     baseline = results["hello (bare Litestar)"]["rps"]
-    print(f"\ndatabase={'PostgreSQL (pool)' if scratch else 'SQLite'}, uvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, cores={os.cpu_count()}")
+    print(
+        f"\ndatabase={'PostgreSQL (pool)' if scratch else 'SQLite'}, uvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, cores={os.cpu_count()}"
+    )
     print(f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}")
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
@@ -185,9 +189,11 @@ def main() -> None:
     login, home = results["login page"]["rps"], results["logged-in home"]["rps"]
     share = home / login if login else 0.0
     print(f"logged-in home / login page: {share:.0%} (target: at least 50%: {'met' if share >= 0.5 else 'NOT met'})")
-    print(f"RESULT hello_rps={baseline:.1f} login_page_rps={login:.1f} home_rps={home:.1f} home_vs_login={share:.3f} "
-          f"login_vs_hello={login / baseline if baseline else 0:.3f} home_p99_ms={results['logged-in home']['p99']:.2f} "
-          f"errors={sum(r['errors'] for r in results.values())}")
+    print(
+        f"RESULT hello_rps={baseline:.1f} login_page_rps={login:.1f} home_rps={home:.1f} home_vs_login={share:.3f} "
+        f"login_vs_hello={login / baseline if baseline else 0:.3f} home_p99_ms={results['logged-in home']['p99']:.2f} "
+        f"errors={sum(r['errors'] for r in results.values())}"
+    )
 
 
 if __name__ == "__main__":

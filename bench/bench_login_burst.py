@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_http import free_port, wait_up  # noqa: E402
+from bench_http import free_port, wait_up
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -148,9 +148,25 @@ def main() -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [PY, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--no-proxy-headers", "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "mypage.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     load = None
     try:

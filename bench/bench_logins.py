@@ -109,9 +109,7 @@ def add_accounts(db: Path, count: int) -> None:
             values["login_id"] = values["login_id_display"] = f"bench-{n:05d}"
             values["email"] = f"bench-{n:05d}@example.jp"
             rows.append([values[c] for c in columns])
-        conn.executemany(
-            f"INSERT INTO accounts ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", rows
-        )
+        conn.executemany(f"INSERT INTO accounts ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", rows)
         conn.commit()
     finally:
         conn.close()
@@ -196,7 +194,9 @@ def argon2_verify_cost(samples: int = 20) -> float:
 def run_wrk(wrk: str, script: Path, url: str, duration: int, connections: int, threads: int) -> dict:
     out = subprocess.run(
         [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     import re
 
@@ -219,8 +219,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8,
-                        help="logins in flight (keep below the per-address limit of failed tries, 20 on aicom)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=8,
+        help="logins in flight (keep below the per-address limit of failed tries, 20 on aicom)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="wrk runs against the same server")
     parser.add_argument(
@@ -229,10 +233,17 @@ def main() -> None:
         help="run on PostgreSQL (as production does, with a connection pool): a scratch database is created on "
         "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards",
     )
-    parser.add_argument("--wal", action="store_true", help="switch the scratch SQLite file to WAL journaling first "
-                        "(a what-if: the portal's engine does not set it today)")
-    parser.add_argument("--profile", metavar="OUT", help="record the server with py-spy during the first run "
-                        "(collapsed stacks of CPU samples, to OUT; py-spy on PATH or in --py-spy)")
+    parser.add_argument(
+        "--wal",
+        action="store_true",
+        help="switch the scratch SQLite file to WAL journaling first (a what-if: the portal's engine does not set it today)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="OUT",
+        help="record the server with py-spy during the first run "
+        "(collapsed stacks of CPU samples, to OUT; py-spy on PATH or in --py-spy)",
+    )
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     args = parser.parse_args()
     if args.accounts < 4 * args.connections:
@@ -271,9 +282,24 @@ def main() -> None:
 
     port = free_port()
     portal = subprocess.Popen(
-        [PY, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--port", str(port), "--host", "127.0.0.1",
-         "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "mypage.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     runs = []
     try:
@@ -290,13 +316,32 @@ def main() -> None:
                     raise SystemExit(f"login failed: {response.status_code}")
         threads = min(2, args.connections)
         script = workdir / "login.lua"
-        script.write_text(LUA % {"token": token, "accounts": args.accounts, "threads": threads, "password": PASSWORD, "host": HOST})
+        script.write_text(
+            LUA % {"token": token, "accounts": args.accounts, "threads": threads, "password": PASSWORD, "host": HOST}
+        )
         for run in range(args.repeat):
             spy = None
             if args.profile and run == 0:
-                spy = subprocess.Popen([args.py_spy, "record", "--pid", str(portal.pid), "--subprocesses",
-                                        "--threads", "--rate", "200", "--format", "raw", "--duration", str(args.duration),
-                                        "--output", args.profile], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                spy = subprocess.Popen(
+                    [
+                        args.py_spy,
+                        "record",
+                        "--pid",
+                        str(portal.pid),
+                        "--subprocesses",
+                        "--threads",
+                        "--rate",
+                        "200",
+                        "--format",
+                        "raw",
+                        "--duration",
+                        str(args.duration),
+                        "--output",
+                        args.profile,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 time.sleep(1)
             pids = process_tree(portal.pid)
             load = os.getloadavg()[0]
@@ -314,13 +359,19 @@ def main() -> None:
         if scratch:
             admin(args.postgres, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
-    print(f"\nuvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, "
-          f"cores the server may use={cores}, accounts={args.accounts}, "
-          f"{'PostgreSQL (pool)' if scratch else 'SQLite'}{' (WAL)' if args.wal and not scratch else ''}")
-    print(f"argon2id verify alone (m=19 MiB, t=2, p=1), this process: {verify_cost * 1000:.1f} ms CPU "
-          f"= {1 / verify_cost:.0f} verifications per CPU-second")
-    print(f"{'run':>3} {'load':>5} {'logins':>7} {'not 303':>7} {'logins/s':>9} {'per core':>9} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'srv CPU s':>9} {'per CPU-s':>9} {'login/verify':>12}")
+    print(
+        f"\nuvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, "
+        f"cores the server may use={cores}, accounts={args.accounts}, "
+        f"{'PostgreSQL (pool)' if scratch else 'SQLite'}{' (WAL)' if args.wal and not scratch else ''}"
+    )
+    print(
+        f"argon2id verify alone (m=19 MiB, t=2, p=1), this process: {verify_cost * 1000:.1f} ms CPU "
+        f"= {1 / verify_cost:.0f} verifications per CPU-second"
+    )
+    print(
+        f"{'run':>3} {'load':>5} {'logins':>7} {'not 303':>7} {'logins/s':>9} {'per core':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'srv CPU s':>9} {'per CPU-s':>9} {'login/verify':>12}"
+    )
     per_core, per_cpu = [], []
     for n, r in enumerate(runs, 1):
         rps = r["ok"] / r["seconds"]
@@ -329,20 +380,28 @@ def main() -> None:
         per_core.append(r["per_core"])
         per_cpu.append(r["per_cpu"])
         cost_ratio = (r["server_cpu"] / r["ok"]) / verify_cost if r["ok"] else 0.0
-        print(f"{n:3d} {r['load']:5.1f} {r['ok']:7d} {r['other']:7d} {rps:9.1f} {r['per_core']:9.1f} {r['p50']:8.1f} "
-              f"{r['p99']:8.1f} {r['server_cpu']:9.1f} {r['per_cpu']:9.1f} {cost_ratio:11.2f}x")
+        print(
+            f"{n:3d} {r['load']:5.1f} {r['ok']:7d} {r['other']:7d} {rps:9.1f} {r['per_core']:9.1f} {r['p50']:8.1f} "
+            f"{r['p99']:8.1f} {r['server_cpu']:9.1f} {r['per_cpu']:9.1f} {cost_ratio:11.2f}x"
+        )
     failed = sum(r["other"] for r in runs)
     best, worst = max(per_core), min(per_core)
-    print(f"logins/s per core: median {statistics.median(per_core):.1f} (spread {worst:.1f}–{best:.1f}); "
-          f"logins per server CPU-second: median {statistics.median(per_cpu):.1f} "
-          f"(spread {min(per_cpu):.1f}–{max(per_cpu):.1f})")
+    print(
+        f"logins/s per core: median {statistics.median(per_core):.1f} (spread {worst:.1f}–{best:.1f}); "
+        f"logins per server CPU-second: median {statistics.median(per_cpu):.1f} "
+        f"(spread {min(per_cpu):.1f}–{max(per_cpu):.1f})"
+    )
     met = statistics.median(per_core) >= TARGET_PER_CORE
-    print(f"target ≥ {TARGET_PER_CORE:.0f} logins/s per core (wall clock / cores): "
-          f"{'MET' if met else 'NOT MET'} ({statistics.median(per_core) / TARGET_PER_CORE:.2f}x of target); "
-          f"per server CPU-second: {statistics.median(per_cpu) / TARGET_PER_CORE:.2f}x of target")
-    print(f"RESULT logins_per_core={statistics.median(per_core):.2f} logins_per_cpu_second={statistics.median(per_cpu):.2f} "
-          f"p50_ms={statistics.median(r['p50'] for r in runs):.1f} p99_ms={statistics.median(r['p99'] for r in runs):.1f} "
-          f"verify_ms={verify_cost * 1000:.2f} met={'yes' if met else 'no'}")
+    print(
+        f"target ≥ {TARGET_PER_CORE:.0f} logins/s per core (wall clock / cores): "
+        f"{'MET' if met else 'NOT MET'} ({statistics.median(per_core) / TARGET_PER_CORE:.2f}x of target); "
+        f"per server CPU-second: {statistics.median(per_cpu) / TARGET_PER_CORE:.2f}x of target"
+    )
+    print(
+        f"RESULT logins_per_core={statistics.median(per_core):.2f} logins_per_cpu_second={statistics.median(per_cpu):.2f} "
+        f"p50_ms={statistics.median(r['p50'] for r in runs):.1f} p99_ms={statistics.median(r['p99'] for r in runs):.1f} "
+        f"verify_ms={verify_cost * 1000:.2f} met={'yes' if met else 'no'}"
+    )
     if failed:
         raise SystemExit(f"{failed} answers were not 303 (see the lockout/limits, or a failing login)")
 

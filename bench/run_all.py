@@ -29,8 +29,11 @@ PY = sys.executable
 # name -> (script, fast arguments, quick arguments)
 SUITES = {
     "logins": ("bench_logins.py", ["--duration", "8", "--repeat", "2"], ["--duration", "4", "--repeat", "1"]),
-    "pdf": ("bench_billing.py", ["--customers", "10", "--months", "12", "--runs", "30", "--pdf-runs", "15"],
-            ["--customers", "5", "--months", "6", "--runs", "10", "--pdf-runs", "6"]),
+    "pdf": (
+        "bench_billing.py",
+        ["--customers", "10", "--months", "12", "--runs", "30", "--pdf-runs", "15"],
+        ["--customers", "5", "--months", "6", "--runs", "10", "--pdf-runs", "6"],
+    ),
     "csv": ("bench_calls_csv.py", ["--rows", "100000", "--repeat", "3"], ["--rows", "100000", "--repeat", "1"]),
     "http": ("bench_http.py", ["--duration", "5"], ["--duration", "3"]),
 }
@@ -51,8 +54,10 @@ def run(name: str, quick: bool, postgres: str | None) -> tuple[dict[str, str], s
     found = re.findall(r"^RESULT (.*)$", proc.stdout, re.MULTILINE)
     values = dict(pair.split("=", 1) for pair in found[-1].split()) if found else {}
     if proc.returncode != 0 or not values:
-        print(f"  {script} failed (exit {proc.returncode}); whole output in {log}; its last lines:\n"
-              + "\n".join(out.splitlines()[-15:]))
+        print(
+            f"  {script} failed (exit {proc.returncode}); whole output in {log}; its last lines:\n"
+            + "\n".join(out.splitlines()[-15:])
+        )
     return values, out, elapsed
 
 
@@ -77,8 +82,9 @@ def main() -> None:
     rows: list[tuple[str, str, str, str, str]] = []
 
     def row(target: str, measured: str, ratio: float | None, met: bool | None, note: str = "") -> None:
-        rows.append((target, measured, "-" if ratio is None else f"{ratio:.2f}x",
-                     "-" if met is None else ("yes" if met else "NO"), note))
+        rows.append(
+            (target, measured, "-" if ratio is None else f"{ratio:.2f}x", "-" if met is None else ("yes" if met else "NO"), note)
+        )
 
     def failed(target: str, name: str) -> None:
         rows.append((target, "benchmark failed", "-", "NO", f"see bench/{SUITES[name][0]}"))
@@ -88,10 +94,20 @@ def main() -> None:
         if r:
             per_core = float(r["logins_per_core"])
             per_cpu = float(r["logins_per_cpu_second"])
-            row("password logins >= 30/s per core (wall clock / cores)", f"{per_core:.1f}/s per core", per_core / 30,
-                per_core >= 30, f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; 2 uvicorn workers, SQLite")
-            row("  same, per CPU-second of the server processes", f"{per_cpu:.1f}/CPU-s", per_cpu / 30, per_cpu >= 30,
-                f"argon2id verify alone {r['verify_ms']} ms CPU")
+            row(
+                "password logins >= 30/s per core (wall clock / cores)",
+                f"{per_core:.1f}/s per core",
+                per_core / 30,
+                per_core >= 30,
+                f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; 2 uvicorn workers, SQLite",
+            )
+            row(
+                "  same, per CPU-second of the server processes",
+                f"{per_cpu:.1f}/CPU-s",
+                per_cpu / 30,
+                per_cpu >= 30,
+                f"argon2id verify alone {r['verify_ms']} ms CPU",
+            )
         else:
             failed("password logins >= 30/s per core", "logins")
     if "pdf" in results:
@@ -99,11 +115,21 @@ def main() -> None:
         if r:
             cached, uncached = float(r["pdf_cached_ms"]), float(r["pdf_uncached_ms"])
             layout_cpu = float(r["layout_cpu_ms"])
-            row("invoice PDF < 50 ms warm, repeat download (cache)", f"{cached:.1f} ms", cached / 50, cached < 50,
-                "median, whole route through the test client")
-            row("invoice PDF < 50 ms warm, first download (render)", f"{uncached:.1f} ms", uncached / 50, uncached < 50,
+            row(
+                "invoice PDF < 50 ms warm, repeat download (cache)",
+                f"{cached:.1f} ms",
+                cached / 50,
+                cached < 50,
+                "median, whole route through the test client",
+            )
+            row(
+                "invoice PDF < 50 ms warm, first download (render)",
+                f"{uncached:.1f} ms",
+                uncached / 50,
+                uncached < 50,
                 "median, whole route; WeasyPrint layout + PDF alone: "
-                f"{float(r['layout_wall_ms']):.1f} ms wall, {layout_cpu:.1f} ms CPU")
+                f"{float(r['layout_wall_ms']):.1f} ms wall, {layout_cpu:.1f} ms CPU",
+            )
         else:
             failed("invoice PDF < 50 ms warm", "pdf")
     if "csv" in results:
@@ -111,32 +137,56 @@ def main() -> None:
         if r:
             seconds, target = float(r["csv_seconds"]), float(r["target_seconds"])
             growth = float(r["growth"])
-            row("call CSV, 100,000 rows < 0.5 s", f"{seconds:.3f} s", seconds / target, seconds < target,
-                f"row-by-row export in the same run: {float(r['row_by_row_seconds']):.3f} s")
-            row("call CSV, flat memory (peak at 100% / at 10% <= 1.2)", f"{r['peak100_mb']} MB / {r['peak10_mb']} MB",
-                growth / 1.2, growth <= 1.2, "tracemalloc peak of the generator")
+            row(
+                "call CSV, 100,000 rows < 0.5 s",
+                f"{seconds:.3f} s",
+                seconds / target,
+                seconds < target,
+                f"row-by-row export in the same run: {float(r['row_by_row_seconds']):.3f} s",
+            )
+            row(
+                "call CSV, flat memory (peak at 100% / at 10% <= 1.2)",
+                f"{r['peak100_mb']} MB / {r['peak10_mb']} MB",
+                growth / 1.2,
+                growth <= 1.2,
+                "tracemalloc peak of the generator",
+            )
         else:
             failed("call CSV, 100,000 rows < 0.5 s", "csv")
     if "http" in results:
         r = results["http"]
         if r:
             share = float(r["home_vs_login"])
-            row("logged-in home >= 50% of the login page's req/s", f"{float(r['home_rps']):.0f} vs {float(r['login_page_rps']):.0f} req/s",
-                share / 0.5, share >= 0.5, f"home p99 {r['home_p99_ms']} ms; not this branch's work")
-            row("login page vs bare Litestar hello (information)", f"{float(r['login_page_rps']):.0f} vs {float(r['hello_rps']):.0f} req/s",
-                float(r["login_vs_hello"]), None, "wrk, 2 uvicorn workers")
+            row(
+                "logged-in home >= 50% of the login page's req/s",
+                f"{float(r['home_rps']):.0f} vs {float(r['login_page_rps']):.0f} req/s",
+                share / 0.5,
+                share >= 0.5,
+                f"home p99 {r['home_p99_ms']} ms; not this branch's work",
+            )
+            row(
+                "login page vs bare Litestar hello (information)",
+                f"{float(r['login_page_rps']):.0f} vs {float(r['hello_rps']):.0f} req/s",
+                float(r["login_vs_hello"]),
+                None,
+                "wrk, 2 uvicorn workers",
+            )
         else:
             failed("logged-in home >= 50% of the login page's req/s", "http")
 
     widths = [max(len(r[i]) for r in [("target", "measured", "ratio", "met", "note"), *rows]) for i in range(5)]
-    print(f"\nperformance targets (issue 10) on {os.cpu_count()} cores, load average {load_before:.1f} before / "
-          f"{os.getloadavg()[0]:.1f} after, {time.strftime('%Y-%m-%d %H:%M')}, {time.perf_counter() - started:.0f} s in all")
-    print("ratio: measured / target (for 'at least' targets: measured / required, so >= 1 is met; for 'under' targets <= 1 is met)")
+    print(
+        f"\nperformance targets (issue 10) on {os.cpu_count()} cores, load average {load_before:.1f} before / "
+        f"{os.getloadavg()[0]:.1f} after, {time.strftime('%Y-%m-%d %H:%M')}, {time.perf_counter() - started:.0f} s in all"
+    )
+    print(
+        "ratio: measured / target (for 'at least' targets: measured / required, so >= 1 is met; for 'under' targets <= 1 is met)"
+    )
     header = ("target", "measured", "ratio", "met", "note")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
     print("  ".join("-" * w for w in widths))
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))
 
 
 if __name__ == "__main__":

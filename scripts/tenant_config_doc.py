@@ -57,7 +57,7 @@ def _type(annotation) -> str:
     if typing.get_origin(annotation) is typing.Literal:
         return " | ".join(f"`{json.dumps(v, ensure_ascii=False)}`" for v in _args(annotation))
     if _is_optional(annotation):
-        inner = [a for a in _args(annotation) if a is not type(None)][0]
+        inner = next(a for a in _args(annotation) if a is not type(None))
         return f"{_type(inner)}, optional"
     origin = typing.get_origin(annotation)
     if origin is list:
@@ -149,7 +149,7 @@ def render() -> str:
         "A setting that the tenant's configured journeys would never read is refused too (it would look as",
         "if it did something), as is every combination listed under *Rules*.",
         "",
-        "A **Text** is a phrase in every locale: `{ ja = \"…\", en = \"…\" }`; `ja` is required, an empty or",
+        'A **Text** is a phrase in every locale: `{ ja = "…", en = "…" }`; `ja` is required, an empty or',
         "missing `en` shows the Japanese.",
         "",
         "## Checked by the loader",
@@ -185,12 +185,12 @@ def render() -> str:
     lines += [
         "## `[texts]`: text keys",
         "",
-        "`[texts]` overrides wording the platform shows with a neutral default: `\"<key>\" = { ja = \"…\", en = \"…\" }`.",
+        '`[texts]` overrides wording the platform shows with a neutral default: `"<key>" = { ja = "…", en = "…" }`.',
         "Only the keys below are accepted (an unknown key is refused with the closest known keys), and only",
         "where they are shown: a key that needs a flow or factor the tenant does not have, or a `<field>` key",
         "for a field its registration does not ask for, is refused. The registry is",
-        "`platform/mypage/tenancy/texts.py`; a test fails when it and the code (`t(\"key\", \"default\")` in",
-        "templates, `text(tenant, \"key\", …)`, `config.text(\"key\", …)`) disagree.",
+        '`platform/mypage/tenancy/texts.py`; a test fails when it and the code (`t("key", "default")` in',
+        'templates, `text(tenant, "key", …)`, `config.text("key", …)`) disagree.',
         "",
         "### Convention",
         "",

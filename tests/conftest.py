@@ -24,11 +24,11 @@ from mypage.app import create_app
 from mypage.db.engine import bind_tables, make_engine
 from mypage.db.migrate import migrate
 from mypage.db.registry import all_tables
-from mypage.portal import Portal
-from mypage.settings import Settings
 
 # Still argon2id, with light parameters: production cost would dominate the suite's time.
-from mypage.identity.passwords import use_light_parameters  # noqa: E402
+from mypage.identity.passwords import use_light_parameters
+from mypage.portal import Portal
+from mypage.settings import Settings
 
 use_light_parameters()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
@@ -83,10 +83,8 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
         finally:
             if worker is not None:
                 stop.set()  # the current round finishes: a mail that went out is marked sent
-                try:
+                with suppress(TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(worker, timeout=30)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
-                    pass
             if settings.db_pool and settings.uses_postgres:
                 await engine.close_connection_pool()
 

@@ -31,9 +31,7 @@ class Portal:
             self.themes.chain(tenant.config.theme)
         self.catalogs = i18n.Catalogs(settings.locales_dir)
         i18n.install_catalogs(self.catalogs)
-        self.session_store: SessionStore = (
-            RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore()
-        )
+        self.session_store: SessionStore = RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore()
         globals_ = {"dev_mode": settings.dev_mode}
         self.templates = {t.slug: TenantTemplates(t, self.themes, globals_) for t in self.tenants}
 
@@ -59,7 +57,8 @@ class Portal:
             "default-src 'self'; "
             f"script-src {script}; "
             "style-src 'self'; img-src 'self' data:; font-src 'self'; "
-            f"connect-src 'self' {extra}".strip() + "; "
+            f"connect-src 'self' {extra}".strip()
+            + "; "
             "worker-src 'self' blob:; "
             f"frame-src {frame}; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
@@ -79,7 +78,7 @@ class Portal:
 
     def unknown_host_page(self) -> str:
         return (
-            "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>404</title>"
+            '<!doctype html><html lang="ja"><meta charset="utf-8"><title>404</title>'
             "<h1>ページが見つかりません / Not Found</h1>"
             f"<p>{escape('このアドレスのマイページはありません。')}</p></html>"
         )

@@ -68,11 +68,11 @@ class Settings:
     def uses_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://"))
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         production = env.get("MYPAGE_ENV", "development") == "production"
 

@@ -60,7 +60,7 @@ def live_server(tmp_path_factory):
     }
     mypage = [sys.executable, "-m", "mypage.cli"]
     subprocess.run([*mypage, "demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
-    log = open(folder / "server.log", "w")
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - the server writes to it until the session ends
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
@@ -76,7 +76,7 @@ def live_server(tmp_path_factory):
         except Exception:
             if server.poll() is not None or time.time() > deadline:
                 log.close()
-                raise RuntimeError(f"server did not start:\n{(folder / 'server.log').read_text()}")
+                raise RuntimeError(f"server did not start:\n{(folder / 'server.log').read_text()}") from None
             time.sleep(0.2)
     yield LiveServer(port, sqlite_path)
     server.terminate()

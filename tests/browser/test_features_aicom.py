@@ -20,7 +20,9 @@ def test_menu_list_with_free_of_charge_note(live_server, page):
     login_aicom(page, live_server)
     main = page.locator("main")
     expect(main).to_contain_text("ようこそ、こうか花子様")
-    expect(main).to_contain_text("※ 本サービスのご利用は無料ですが、本サービスのご利用にかかる通信料等は、お客様のご負担となります。")
+    expect(main).to_contain_text(
+        "※ 本サービスのご利用は無料ですが、本サービスのご利用にかかる通信料等は、お客様のご負担となります。"
+    )
     expect(main).to_contain_text("(過去15か月分までご覧いただけます)")
     for label, href in (("ご利用料金", "/billing"), ("ご契約内容", "/contracts"), ("会員情報", "/account/profile")):
         expect(main.get_by_role("link", name=label, exact=True)).to_have_attribute("href", href)
@@ -103,7 +105,11 @@ def _invoice_number(live_server, tenant: str, not_customer: str) -> str:
 
 def test_other_customers_and_tenants_invoices_are_404(live_server, page):
     login_aicom(page, live_server)
-    for number in (_invoice_number(live_server, "aicom", "0001111111"), _invoice_number(live_server, "itscom", "-"), "9999999999999"):
+    for number in (
+        _invoice_number(live_server, "aicom", "0001111111"),
+        _invoice_number(live_server, "itscom", "-"),
+        "9999999999999",
+    ):
         response = page.goto(live_server.url("aicom", f"/billing/{number}/pdf"))
         assert response.status == 404, number
 

@@ -75,7 +75,7 @@ def test_billing_detail_per_rate_tax(live_server, page):
     assert sum(amounts) == base_total
     total = yen(table.locator("tr.billing-totals__total td").first.inner_text())
     assert base_total + tax_total == total
-    name, data = download(page, lambda: main.get_by_role("link", name="請求書ダウンロード").click())
+    _name, data = download(page, lambda: main.get_by_role("link", name="請求書ダウンロード").click())
     text = pdf_text(data)
     assert "玉川　一郎" in text and f"{total:,}円" in text
     assert re.search(r"登録番号\s*T\d{13}", text), text
@@ -131,7 +131,11 @@ def test_contract_pages_confirmation_pdf_and_referral(live_server, page):
     main = page.locator("main")
     expect(main).to_contain_text("1000000010")
     rows = main.locator("table tbody tr")
-    for number, service in (("IT00100005", "イッツコム光"), ("IT00100006", "イッツコムテレビ"), ("IT00100007", "イッツコムひかり電話")):
+    for number, service in (
+        ("IT00100005", "イッツコム光"),
+        ("IT00100006", "イッツコムテレビ"),
+        ("IT00100007", "イッツコムひかり電話"),
+    ):
         expect(main).to_contain_text(number)
         expect(main).to_contain_text(service)
     assert rows.count() >= 3

@@ -57,14 +57,41 @@ def test_contract_information_lines_detail_and_opening_notice(live_server, page,
     rows.nth(0).get_by_role("link", name="詳細").click()
     page.wait_for_url(live_server.url("nmedia", "/contracts/CAF0000000002"))
     terms = [t.strip() for t in main.locator("dl.facts dt").all_inner_texts()]
-    for label in ("契約番号", "顧客カナ", "顧客名", "郵便番号", "住所①", "住所②", "建物名", "サービス名", "契約ステータス",
-                  "開始日", "アクセスキー", "契約電話番号", "サービス名①", "サービス名②", "サービス名③", "サービス名④", "サービス名⑤"):
+    for label in (
+        "契約番号",
+        "顧客カナ",
+        "顧客名",
+        "郵便番号",
+        "住所①",
+        "住所②",
+        "建物名",
+        "サービス名",
+        "契約ステータス",
+        "開始日",
+        "アクセスキー",
+        "契約電話番号",
+        "サービス名①",
+        "サービス名②",
+        "サービス名③",
+        "サービス名④",
+        "サービス名⑤",
+    ):
         assert label in terms, label
     for heading in ("概要情報", "届出場所住所", "アクセスライン", "ひかり電話", "オプション"):
         expect(main.locator("h2", has_text=heading)).to_have_count(1)
     facts = main.inner_text()
-    for value in ("CAF0000000002", "カブシキガイシャ　メディアショウジ", "株式会社　メディア商事", "5300001", "mediaひかり",
-                  "[1G] ビジネス", "ご利用中", "0669005678", "mediaITサポート24", "固定IPアドレス"):
+    for value in (
+        "CAF0000000002",
+        "カブシキガイシャ　メディアショウジ",
+        "株式会社　メディア商事",
+        "5300001",
+        "mediaひかり",
+        "[1G] ビジネス",
+        "ご利用中",
+        "0669005678",
+        "mediaITサポート24",
+        "固定IPアドレス",
+    ):
         assert value in facts, value
     access_key = main.locator("dt", has_text="アクセスキー").locator("xpath=following-sibling::dd[1]").inner_text().strip()
     assert re.fullmatch(r"[A-Za-z0-9]{8}", access_key), access_key
@@ -75,7 +102,14 @@ def test_contract_information_lines_detail_and_opening_notice(live_server, page,
     name, data = download(page, lambda: main.get_by_role("button", name="開通案内ダウンロード").click())
     assert name.endswith(".pdf") and "CAF0000000002" in name
     text = pdf_text(data)
-    for expected in ("開 通 案 内", "株式会社　メディア商事", "C A F 0 0 0 0 0 0 0 0 0 2", "アクセスキー", "ご契約内容", "0669005678"):
+    for expected in (
+        "開 通 案 内",
+        "株式会社　メディア商事",
+        "C A F 0 0 0 0 0 0 0 0 0 2",
+        "アクセスキー",
+        "ご契約内容",
+        "0669005678",
+    ):
         assert expected in text, expected
     assert " ".join(access_key) in re.sub(r"\s+", " ", text), access_key
 
@@ -162,8 +196,14 @@ def _import_calls(live_server, rows: list[list[str]]) -> None:
         "MYPAGE_SMTP_URL": "",
         "PYTHONPATH": os.path.join(ROOT, "platform"),
     }
-    done = subprocess.run([sys.executable, "-m", "mypage.cli", "import", "nmedia", "calls", str(path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypage.cli", "import", "nmedia", "calls", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -209,7 +249,7 @@ def test_call_details_are_paged(live_server, page, inbox):
     expect(pager).to_contain_text("1 / 2 ページ")
 
     # The CSV has every call of the month, not just one page.
-    name, data = download(page, lambda: main.get_by_role("link", name="CSVダウンロード", exact=True).click())
+    _name, data = download(page, lambda: main.get_by_role("link", name="CSVダウンロード", exact=True).click())
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert table[0] == CSV_HEADER and len(table) == count + 1
 

@@ -107,7 +107,9 @@ def test_registration_rules_and_messages(live_server, page, free_customers):
     page.get_by_role("button", name="認証").click()
     expect(page.locator("h1")).to_have_text("初回会員登録(初期情報)")
     expect(page.locator("#f-login_id-rule")).to_contain_text("※半角英数記号で5〜30文字で設定できます。")
-    expect(page.locator("#f-password-rule")).to_contain_text("※大文字・小文字を含む、半角英数字の最低2種類を使用し8〜16文字で設定できます。")
+    expect(page.locator("#f-password-rule")).to_contain_text(
+        "※大文字・小文字を含む、半角英数字の最低2種類を使用し8〜16文字で設定できます。"
+    )
 
     # IDチェック names the broken rule, or says the ID is taken.
     page.locator("#f-login_id").fill("abc")
@@ -155,7 +157,9 @@ def test_forgotten_password_by_email_link(live_server, page, inbox, free_custome
     before = inbox.count(email)
     page.get_by_label("メールアドレス").fill("forgot-browser@EXAMPLE.JP")  # the domain is case-insensitive
     page.get_by_role("button", name="送信する").click()
-    expect(page.locator("main")).to_contain_text("入力されたメールアドレスがご登録のものであれば、アカウントIDとパスワード再設定用のURLをお送りしました。")
+    expect(page.locator("main")).to_contain_text(
+        "入力されたメールアドレスがご登録のものであれば、アカウントIDとパスワード再設定用のURLをお送りしました。"
+    )
     mail = inbox.wait_for(email, before)
     assert "アカウントID: forgot-browser" in inbox.text(mail)
     link = next(url for url in inbox.links(mail) if "/forgot/email/reset" in url)

@@ -131,8 +131,16 @@ def test_login_page_links_and_password_toggle(live_server, page):
 def test_registration_to_login(live_server, page, inbox):
     login_id = "hanako.browser@example.jp"
     link = _register(
-        live_server, page, inbox, kana="イッツ　ハナコ", phone="0337001234", pay_label="機器情報", pay_value="STB0000001",
-        login_id=login_id, password="hanako-pass1", contact="user0000@example.ne.jp",
+        live_server,
+        page,
+        inbox,
+        kana="イッツ　ハナコ",
+        phone="0337001234",
+        pay_label="機器情報",
+        pay_value="STB0000001",
+        login_id=login_id,
+        password="hanako-pass1",
+        contact="user0000@example.ne.jp",
     )
     page.get_by_role("link", name="ログイン画面へ").click()
     _login(live_server, page, login_id, "hanako-pass1")
@@ -184,8 +192,15 @@ def test_recovery_by_code(live_server, page, inbox):
     the 連絡先メールアドレス, a new password twice, login."""
     login_id = "jiro2.browser@example.jp"
     _register(
-        live_server, page, inbox, kana="イッツ　ジロウ", phone="0337005678", pay_label="お客さま番号", pay_value="1000000002",
-        login_id=login_id, password="jiro-pass1",
+        live_server,
+        page,
+        inbox,
+        kana="イッツ　ジロウ",
+        phone="0337005678",
+        pay_label="お客さま番号",
+        pay_value="1000000002",
+        login_id=login_id,
+        password="jiro-pass1",
     )
     _login(live_server, page, login_id, "jiro-pass1")
     _logout(live_server, page)
@@ -279,8 +294,15 @@ def test_change_login_id_and_password(live_server, page, inbox):
     old_id = "jiro3.browser@example.jp"
     new_id = "jiro3.renamed@example.jp"
     _register(
-        live_server, page, inbox, kana="イッツ　ジロウ", phone="0337005678", pay_label="機器情報", pay_value="STB0000003",
-        login_id=old_id, password="jiro3-pass1",
+        live_server,
+        page,
+        inbox,
+        kana="イッツ　ジロウ",
+        phone="0337005678",
+        pay_label="機器情報",
+        pay_value="STB0000003",
+        login_id=old_id,
+        password="jiro3-pass1",
     )
     _login(live_server, page, old_id, "jiro3-pass1")
 

@@ -29,7 +29,9 @@ def _password_step(live_server, page, inbox, access_id, password):
     before = inbox.count(EMAIL)
     page.get_by_role("button", name="送信").click()
     page.wait_for_url(_url(live_server, "/login/email_otp"))
-    expect(page.locator("main")).to_contain_text("ご登録のメールアドレス（me***@example.jp）にワンタイムパスワードを送信しました。")
+    expect(page.locator("main")).to_contain_text(
+        "ご登録のメールアドレス（me***@example.jp）にワンタイムパスワードを送信しました。"
+    )
     mail = inbox.wait_for(EMAIL, before)
     found = OTP.search(inbox.text(mail))
     assert found, inbox.text(mail)

@@ -195,7 +195,15 @@ def test_itscom(live_server, phone_page):
     check(page)
     check_phone_menu(page, groups=4)  # A–D on the top page too
     expect(page.locator("header .menu__group-label").first).to_have_text("料金")
-    for path in ("/billing", "/billing/payment-method", "/contracts", "/contracts/history", "/mailboxes", "/security", "/account"):
+    for path in (
+        "/billing",
+        "/billing/payment-method",
+        "/contracts",
+        "/contracts/history",
+        "/mailboxes",
+        "/security",
+        "/account",
+    ):
         check(page, path, live, "itscom")
     check_phone_menu(page, groups=4)  # an inner page: a short red band, not half the screen
 
@@ -231,7 +239,15 @@ def test_nmedia(live_server, phone_page, inbox):
     login_nmedia(page, live, inbox)
     check(page)
     check_phone_menu(page, groups=1)
-    for path in ("/members", "/billing", "/calls/CAF0000000002", "/inquiries", "/contracts?category=main", "/contracts?category=other", "/contracts/CAF0000000002"):
+    for path in (
+        "/members",
+        "/billing",
+        "/calls/CAF0000000002",
+        "/inquiries",
+        "/contracts?category=main",
+        "/contracts?category=other",
+        "/contracts/CAF0000000002",
+    ):
         check(page, path, live, "nmedia")
     page.goto(live.url("nmedia", "/members"))
     expect(page.locator("label.radio", has_text="一般")).to_be_visible()

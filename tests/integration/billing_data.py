@@ -18,8 +18,14 @@ def run(coro):
 
 def customer(tenant: str, number: str, **fields) -> int:
     async def go():
-        defaults = dict(name="日本　太郎", name_kana="ニホン　タロウ", postal_code="5340024", prefecture="大阪府",
-                        address1="大阪市都島区東野田町", email="")
+        defaults = dict(
+            name="日本　太郎",
+            name_kana="ニホン　タロウ",
+            postal_code="5340024",
+            prefecture="大阪府",
+            address1="大阪市都島区東野田町",
+            email="",
+        )
         row = Customer(tenant=tenant, number=number, **{**defaults, **fields})
         await row.save()
         return row.id
@@ -29,8 +35,16 @@ def customer(tenant: str, number: str, **fields) -> int:
 
 def account(tenant: str, customer_id: int | None, login_id: str, *, email: str = "", role: str = "owner") -> int:
     async def go():
-        row = Account(tenant=tenant, customer=customer_id, login_id=login_id, login_id_display=login_id, email=email,
-                      role=role, password_hash="x", nickname="テスト")
+        row = Account(
+            tenant=tenant,
+            customer=customer_id,
+            login_id=login_id,
+            login_id_display=login_id,
+            email=email,
+            role=role,
+            password_hash="x",
+            nickname="テスト",
+        )
         await row.save()
         return row.id
 
@@ -60,13 +74,29 @@ def invoice(tenant: str, customer_id: int, number: str, month: str, lines: list[
 
     async def go():
         year, mon = (int(p) for p in month.split("-"))
-        row = Invoice(tenant=tenant, customer=customer_id, billing_group=group, number=number, month=month,
-                      issued_on=date(year, mon, 9), due_on=date(year, mon, 27), payment_method="bank")
+        row = Invoice(
+            tenant=tenant,
+            customer=customer_id,
+            billing_group=group,
+            number=number,
+            month=month,
+            issued_on=date(year, mon, 9),
+            due_on=date(year, mon, 27),
+            payment_method="bank",
+        )
         await row.save()
         for position, line in enumerate(lines, start=1):
             description, amount, rate, *rest = line
-            await InvoiceLine(tenant=tenant, invoice=row.id, position=position, description=description, amount=amount,
-                              tax_rate=rate, contract=rest[0] if rest else None, note=rest[1] if len(rest) > 1 else "").save()
+            await InvoiceLine(
+                tenant=tenant,
+                invoice=row.id,
+                position=position,
+                description=description,
+                amount=amount,
+                tax_rate=rate,
+                contract=rest[0] if rest else None,
+                note=rest[1] if len(rest) > 1 else "",
+            ).save()
         return row.id
 
     return run(go())

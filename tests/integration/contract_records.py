@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from conftest import run
-
 from mypage.identity.tables import Account
 from mypage.records.tables import (
     BillingGroup,
@@ -32,21 +31,41 @@ def save(row):
 
 
 def customer(tenant: str, number: str, **fields) -> Customer:
-    defaults = dict(name="顧客r", name_kana="コキヤク", postal_code="5340024", prefecture="大阪府",
-                    address1="大阪市都島区東野田町", email=f"{number}@example.jp")
+    defaults = dict(
+        name="顧客r",
+        name_kana="コキヤク",
+        postal_code="5340024",
+        prefecture="大阪府",
+        address1="大阪市都島区東野田町",
+        email=f"{number}@example.jp",
+    )
     return save(Customer(tenant=tenant, number=number, **{**defaults, **fields}))
 
 
 def account(tenant: str, customer_row: Customer | None, login_id: str, **fields) -> Account:
     defaults = dict(email=f"{login_id}@example.jp", password_hash="x", display_name="", role="owner")
-    return save(Account(tenant=tenant, customer=customer_row.id if customer_row else None, login_id=login_id,
-                        login_id_display=login_id, **{**defaults, **fields}))
+    return save(
+        Account(
+            tenant=tenant,
+            customer=customer_row.id if customer_row else None,
+            login_id=login_id,
+            login_id_display=login_id,
+            **{**defaults, **fields},
+        )
+    )
 
 
 def contract(tenant: str, customer_row: Customer, number: str, **fields) -> Contract:
-    defaults = dict(holder_name=customer_row.name, holder_kana=customer_row.name_kana, postal_code="5340024",
-                    address1="大阪府大阪市都島区東野田町", service_name="[100M] ファミリー", status="サービス提供準備中",
-                    started_on=date(2023, 12, 7), access_key="BUEdeJWm")
+    defaults = dict(
+        holder_name=customer_row.name,
+        holder_kana=customer_row.name_kana,
+        postal_code="5340024",
+        address1="大阪府大阪市都島区東野田町",
+        service_name="[100M] ファミリー",
+        status="サービス提供準備中",
+        started_on=date(2023, 12, 7),
+        access_key="BUEdeJWm",
+    )
     return save(Contract(tenant=tenant, customer=customer_row.id, number=number, **{**defaults, **fields}))
 
 
@@ -62,9 +81,19 @@ def phone_line(tenant: str, contract_row: Contract, number: str, service_name: s
     return save(PhoneLine(tenant=tenant, contract=contract_row.id, number=number, service_name=service_name))
 
 
-def document(tenant: str, customer_row: Customer, contract_row: Contract | None, kind: str, issued_on: date, **fields) -> Document:
-    return save(Document(tenant=tenant, customer=customer_row.id, contract=contract_row.id if contract_row else None,
-                         kind=kind, issued_on=issued_on, **fields))
+def document(
+    tenant: str, customer_row: Customer, contract_row: Contract | None, kind: str, issued_on: date, **fields
+) -> Document:
+    return save(
+        Document(
+            tenant=tenant,
+            customer=customer_row.id,
+            contract=contract_row.id if contract_row else None,
+            kind=kind,
+            issued_on=issued_on,
+            **fields,
+        )
+    )
 
 
 def history(tenant: str, customer_row: Customer, happened_on: date, description: str) -> ServiceHistory:
@@ -86,13 +115,20 @@ def calls(tenant: str, contract_row: Contract, month: str, count: int, *, start:
     async def go():
         batch = []
         for i in range(count):
-            batch.append(CallRecord(
-                tenant=tenant, contract=contract_row.id, month=month,
-                started_at=(start + timedelta(minutes=i)).astimezone(timezone.utc),
-                kind="ひかり電話・県内" if i % 2 == 0 else "PSTN・県間", caller="0611115555",
-                callee=f"063884{i % 10000:04d}", duration_seconds=34 + i % 60,
-                charge=charge(i) if callable(charge) else charge, record_key=f"{contract_row.number}-{month}-{i}",
-            ))
+            batch.append(
+                CallRecord(
+                    tenant=tenant,
+                    contract=contract_row.id,
+                    month=month,
+                    started_at=(start + timedelta(minutes=i)).astimezone(UTC),
+                    kind="ひかり電話・県内" if i % 2 == 0 else "PSTN・県間",
+                    caller="0611115555",
+                    callee=f"063884{i % 10000:04d}",
+                    duration_seconds=34 + i % 60,
+                    charge=charge(i) if callable(charge) else charge,
+                    record_key=f"{contract_row.number}-{month}-{i}",
+                )
+            )
             if len(batch) == 500:
                 await CallRecord.insert(*batch)
                 batch = []

@@ -10,7 +10,6 @@ import secrets
 import time
 
 from conftest import run
-
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
 from mypage.records.tables import Contract, Customer, PhoneLine
@@ -28,19 +27,36 @@ def password_hash() -> str:
 
 def make_customer(tenant: str, number: str = "0000001", *, services: str = "internet", email: str = "") -> int:
     async def go():
-        customer = Customer(tenant=tenant, number=number, name="日本　太郎", name_kana="ニホン　タロウ", services=services, email=email)
+        customer = Customer(
+            tenant=tenant, number=number, name="日本　太郎", name_kana="ニホン　タロウ", services=services, email=email
+        )
         await customer.save()
         return customer.id
 
     return run(go())
 
 
-def make_account(tenant: str, customer_id: int | None, login_id: str, *, email: str = "", role: str = "owner",
-                 mail_notify: bool = True, display_name: str = "") -> int:
+def make_account(
+    tenant: str,
+    customer_id: int | None,
+    login_id: str,
+    *,
+    email: str = "",
+    role: str = "owner",
+    mail_notify: bool = True,
+    display_name: str = "",
+) -> int:
     async def go():
         account = Account(
-            tenant=tenant, customer=customer_id, login_id=login_id, login_id_display=login_id, email=email,
-            role=role, mail_notify=mail_notify, display_name=display_name, password_hash=password_hash(),
+            tenant=tenant,
+            customer=customer_id,
+            login_id=login_id,
+            login_id_display=login_id,
+            email=email,
+            role=role,
+            mail_notify=mail_notify,
+            display_name=display_name,
+            password_hash=password_hash(),
         )
         await account.save()
         return account.id

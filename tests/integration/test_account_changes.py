@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mypage.identity.passwords import hash_password, verify_password
 from mypage.identity.tables import Account, OneTimeToken
@@ -16,7 +16,9 @@ def run(coro):
 
 def make_account(login_id, password="secret1", contact="contact@example.jp"):
     async def go():
-        account = Account(tenant="itscom", login_id=login_id, login_id_display=login_id, password_hash=hash_password(password), email=contact)
+        account = Account(
+            tenant="itscom", login_id=login_id, login_id_display=login_id, password_hash=hash_password(password), email=contact
+        )
         await account.save()
         return account.id
 
@@ -92,8 +94,12 @@ def test_login_id_change(client_for, deliver):
     sink = deliver()
     assert "変更完了" in sink.last_to("New.Id@example.jp")["Subject"]
     assert "変更完了" in sink.last_to("contact@example.jp")["Subject"]  # the previous contact address is told too
-    assert client_for("itscom").submit("/login", {"login_id": "new.id@example.jp", "password": "secret1"},
-                                       follow_redirects=False).status_code == 303
+    assert (
+        client_for("itscom")
+        .submit("/login", {"login_id": "new.id@example.jp", "password": "secret1"}, follow_redirects=False)
+        .status_code
+        == 303
+    )
 
 
 def test_login_id_change_code_expiry_and_keep_contact(client_for, deliver):
@@ -103,7 +109,7 @@ def test_login_id_change_code_expiry_and_keep_contact(client_for, deliver):
     code = read_code(deliver, "contact@example.jp")
 
     async def expire():
-        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
+        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
             OneTimeToken.tenant == "itscom"
         )
 
@@ -112,7 +118,7 @@ def test_login_id_change_code_expiry_and_keep_contact(client_for, deliver):
     assert expired.status_code == 400 and "有効期限が切れています" in expired.text
 
     async def age():
-        await OneTimeToken.update({OneTimeToken.created_at: datetime.now(timezone.utc) - timedelta(minutes=5)}).where(
+        await OneTimeToken.update({OneTimeToken.created_at: datetime.now(UTC) - timedelta(minutes=5)}).where(
             OneTimeToken.tenant == "itscom"
         )
 
@@ -132,15 +138,24 @@ def test_password_change(client_for, deliver):
     client = logged_in(client_for, "pw@example.jp")
     page = client.get("/account/change/password")
     assert "現在のパスワード" in page.text and "新しいパスワード 再入力" in page.text and "この内容で登録する" in page.text
-    wrong = client.submit("/account/change/password", {"current_password": "nope12", "password": "fresh1", "password_confirm": "fresh1"})
+    wrong = client.submit(
+        "/account/change/password", {"current_password": "nope12", "password": "fresh1", "password_confirm": "fresh1"}
+    )
     assert wrong.status_code == 400 and "現在のパスワードが正しくありません。" in wrong.text
-    bad = client.submit("/account/change/password", {"current_password": "secret1", "password": "fr!sh1", "password_confirm": "fr!sh1"})
+    bad = client.submit(
+        "/account/change/password", {"current_password": "secret1", "password": "fr!sh1", "password_confirm": "fr!sh1"}
+    )
     assert bad.status_code == 400 and "使用できない文字" in bad.text
-    mismatch = client.submit("/account/change/password", {"current_password": "secret1", "password": "fresh1", "password_confirm": "fresh2"})
+    mismatch = client.submit(
+        "/account/change/password", {"current_password": "secret1", "password": "fresh1", "password_confirm": "fresh2"}
+    )
     assert mismatch.status_code == 400 and "パスワードが一致しません" in mismatch.text
 
-    response = client.submit("/account/change/password", {"current_password": "secret1", "password": "fresh/1", "password_confirm": "fresh/1"},
-                             follow_redirects=False)
+    response = client.submit(
+        "/account/change/password",
+        {"current_password": "secret1", "password": "fresh/1", "password_confirm": "fresh/1"},
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/account/change/password/confirm"
     confirm = client.get("/account/change/password/confirm")
     assert "新しいiTSCOM IDのパスワードの登録確認" in confirm.text and "登録" in confirm.text and "戻る" in confirm.text
@@ -153,13 +168,22 @@ def test_password_change(client_for, deliver):
     assert verify_password(account_row(account_id)["password_hash"], "fresh/1")
     mail = deliver().last_to("contact@example.jp")
     assert "パスワード変更完了" in mail["Subject"] and "fresh/1" not in deliver().text(mail)
-    assert client_for("itscom").submit("/login", {"login_id": "pw@example.jp", "password": "fresh/1"}, follow_redirects=False).status_code == 303
+    assert (
+        client_for("itscom")
+        .submit("/login", {"login_id": "pw@example.jp", "password": "fresh/1"}, follow_redirects=False)
+        .status_code
+        == 303
+    )
 
 
 def test_wrong_current_password_is_limited(client_for):
     make_account("limit@example.jp")
     client = logged_in(client_for, "limit@example.jp")
     for _ in range(5):
-        client.submit("/account/change/password", {"current_password": "wrong1", "password": "fresh1", "password_confirm": "fresh1"})
-    blocked = client.submit("/account/change/password", {"current_password": "secret1", "password": "fresh1", "password_confirm": "fresh1"})
+        client.submit(
+            "/account/change/password", {"current_password": "wrong1", "password": "fresh1", "password_confirm": "fresh1"}
+        )
+    blocked = client.submit(
+        "/account/change/password", {"current_password": "secret1", "password": "fresh1", "password_confirm": "fresh1"}
+    )
     assert blocked.status_code == 429 and "一時的に変更できません" in blocked.text

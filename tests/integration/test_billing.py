@@ -76,12 +76,19 @@ def test_month_detail_with_mixed_rates_and_discount(client_for):
     cid = customer("aicom", "0000104")
     ct = contract("aicom", cid, "CAF0000000104")
     g = group("aicom", cid, "G104", "一括請求A")
-    invoice("aicom", cid, "D-1", "2023-10", [
-        ("インターネット基本料金", 4500, 10, ct),
-        ("長期割引", -1105, 10, ct, "2023年10月分"),
-        ("情報誌（定期購読）", 1249, 8, ct),
-        ("預り金", 500, 0),
-    ], group=g)
+    invoice(
+        "aicom",
+        cid,
+        "D-1",
+        "2023-10",
+        [
+            ("インターネット基本料金", 4500, 10, ct),
+            ("長期割引", -1105, 10, ct, "2023年10月分"),
+            ("情報誌（定期購読）", 1249, 8, ct),
+            ("預り金", 500, 0),
+        ],
+        group=g,
+    )
     client = sign_in(client_for("aicom"), "aicom", account("aicom", cid, "detail-user"))
     page = client.get("/billing/month/2023-10")
     assert page.status_code == 200
@@ -159,8 +166,14 @@ def test_feature_off_answers_404(db, portal, tmp_path, client_for):
     invoice("aicom", cid, "OFF-1", "2023-10", standard_lines())
     contract("aicom", cid, "CAF0000000108")
     client = sign_in(PortalClient(app, base_url="http://aicom.localhost"), "aicom", account("aicom", cid, "off-user"))
-    for url in ("/billing", "/billing/month/2023-10", "/billing/OFF-1/pdf", "/billing/contract/CAF0000000108",
-                "/billing/payment-method", "/billing/payment-method/card"):
+    for url in (
+        "/billing",
+        "/billing/month/2023-10",
+        "/billing/OFF-1/pdf",
+        "/billing/contract/CAF0000000108",
+        "/billing/payment-method",
+        "/billing/payment-method/card",
+    ):
         assert client.get(url, follow_redirects=False).status_code == 404, url
     assert client.get("/", follow_redirects=False).status_code == 200  # the rest of the portal works
     # Anonymous visitors also get 404 rather than a login page.
@@ -177,10 +190,17 @@ def nmedia_customer(client_for):
     hikari = contract("nmedia", cid, "CAF0000000201", group=g)
     cloud = contract("nmedia", cid, "COP00000202", group=g, service_name="Lite Storage")
     for month in months_back("2023-12", 9):  # 2023-12 ... 2023-04
-        invoice("nmedia", cid, f"000000000000{month.replace('-', '')}", month, [
-            ("mediaITサポート24", 3300, 10, hikari),
-            ("Lite Storage", 1000, 10, cloud),
-        ], group=g)
+        invoice(
+            "nmedia",
+            cid,
+            f"000000000000{month.replace('-', '')}",
+            month,
+            [
+                ("mediaITサポート24", 3300, 10, hikari),
+                ("Lite Storage", 1000, 10, cloud),
+            ],
+            group=g,
+        )
     invoice("nmedia", cid, "000000000000202212", "2022-12", [("mediaひかり 基本料金", 4800, 10, hikari)], group=g)
     owner = account("nmedia", cid, "owner@example.jp")
     member = account("nmedia", cid, "member@example.jp", role="general")
@@ -201,12 +221,12 @@ def test_fiscal_year_flow_per_contract(nmedia_customer, client_for):
     assert page.status_code == 200
     summaries = re.findall(r"</span>(\d{4}年\d{2}月（請求月）)</summary>", page.text)
     assert summaries[0] == "2023年12月（請求月）" and summaries[-1] == "2023年04月（請求月）" and len(summaries) == 9
-    assert page.text.count("<details class=\"billing-month\"") == 9  # (the phone menu is a <details> too)
+    assert page.text.count('<details class="billing-month"') == 9  # (the phone menu is a <details> too)
     assert "料金内訳" in page.text and "金額（円）" in page.text and "備考" in page.text
-    assert "mediaITサポート24" in page.text and "Lite Storage" not in page.text.split("<details class=\"billing-month\"")[1]
+    assert "mediaITサポート24" in page.text and "Lite Storage" not in page.text.split('<details class="billing-month"')[1]
     assert ">3,300<" in page.text and ">330<" in page.text and ">3,630<" in page.text
     assert "10%対象計" in page.text and "消費税（10%）" in page.text and "小計" in page.text
-    assert "円<" not in page.text.split("<details class=\"billing-month\"")[1]  # amounts without 円 in this table
+    assert "円<" not in page.text.split('<details class="billing-month"')[1]  # amounts without 円 in this table
     assert 'href="/calls/CAF0000000201/2023-10"' in page.text
     assert 'href="/billing/000000000000202310/pdf"' in page.text
     assert "※ダウンロードされる請求書PDFは一括請求/一括送付に基づき1ファイルになっています。" in page.text
@@ -264,8 +284,10 @@ def test_payment_method_change_to_card(client_for, deliver, caplog):
     assert form.status_code == 200 and "カード番号" in form.text and "セキュリティコード" in form.text
 
     # Bad input: messages next to the fields, the name and expiry kept, never the number.
-    bad = client.submit("/billing/payment-method/card", {
-        "card_number": "4111111111111112", "expiry": "01/20", "holder": "taro yamada", "cvc": "12"})
+    bad = client.submit(
+        "/billing/payment-method/card",
+        {"card_number": "4111111111111112", "expiry": "01/20", "holder": "taro yamada", "cvc": "12"},
+    )
     assert bad.status_code == 400
     assert "カード番号に誤りがあります。" in bad.text
     assert "有効期限が切れています。" in bad.text
@@ -274,8 +296,11 @@ def test_payment_method_change_to_card(client_for, deliver, caplog):
     assert 'value="taro yamada"' in bad.text and 'value="01/20"' in bad.text
     assert "4111111111111112" not in bad.text
 
-    good = client.submit("/billing/payment-method/card", {
-        "card_number": CARD_SPACED, "expiry": "12/39", "holder": "TARO YAMADA", "cvc": "123"}, follow_redirects=False)
+    good = client.submit(
+        "/billing/payment-method/card",
+        {"card_number": CARD_SPACED, "expiry": "12/39", "holder": "TARO YAMADA", "cvc": "123"},
+        follow_redirects=False,
+    )
     assert good.status_code == 303 and good.headers["location"] == "/billing/payment-method/card/confirm"
     confirm = client.get("/billing/payment-method/card/confirm")
     assert "Visa" in confirm.text and "**** **** **** 1111" in confirm.text and "12/39" in confirm.text

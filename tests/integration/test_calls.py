@@ -18,8 +18,14 @@ def setup_nmedia(call_details_from="2023-12"):
 def test_month_page_rows_format_paging_and_total(app, client_for):
     _, acc, contract = setup_nmedia()
     # 250 calls: 8円 each, every 10th one 16円 -> 225*8 + 25*16
-    rec.calls("nmedia", contract, "2023-12", 250, start=datetime(2023, 12, 1, 10, 19, tzinfo=rec.JST),
-              charge=lambda i: 16 if i % 10 == 9 else 8)
+    rec.calls(
+        "nmedia",
+        contract,
+        "2023-12",
+        250,
+        start=datetime(2023, 12, 1, 10, 19, tzinfo=rec.JST),
+        charge=lambda i: 16 if i % 10 == 9 else 8,
+    )
     rec.calls("nmedia", contract, "2023-11", 3, start=datetime(2023, 11, 30, 9, 0, tzinfo=rec.JST), charge=100)
     client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
     page = client.get("/calls/CAF0000000001/2023-12")
@@ -75,7 +81,6 @@ def test_csv_utf8_bom_header_rows_and_cp932(app, client_for):
 
 def test_keyset_pagination_with_equal_timestamps(app, db, portal):
     from conftest import run
-
     from mypage.calls.export import csv_chunks
     from mypage.calls.repository import CallRepository
 
@@ -118,8 +123,14 @@ def test_other_customers_contract_bad_month_and_other_tenants_are_404(app, clien
     theirs = rec.contract("nmedia", other, "CAF0000000002", call_details_from="2023-01")
     rec.calls("nmedia", theirs, "2023-12", 3)
     client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
-    for path in ("/calls/CAF0000000002", "/calls/CAF0000000002/2023-12", "/calls/CAF0000000002/2023-12/csv",
-                 "/calls/CAF0000000001/2023-13", "/calls/CAF0000000001/202312", "/calls/CAF0000000001/x/csv"):
+    for path in (
+        "/calls/CAF0000000002",
+        "/calls/CAF0000000002/2023-12",
+        "/calls/CAF0000000002/2023-12/csv",
+        "/calls/CAF0000000001/2023-13",
+        "/calls/CAF0000000001/202312",
+        "/calls/CAF0000000001/x/csv",
+    ):
         assert client.get(path).status_code == 404, path
 
 

@@ -29,7 +29,7 @@ def test_lines_grouped_by_billing_group_and_filtered_by_category(app, client_for
     html = page.text
     assert "契約一覧は一括請求/一括送付に基づき表示されます。" in html
     for header in ("契約番号", "顧客名", "設置場所住所"):
-        assert f"<th scope=\"col\">{header}</th>" in html
+        assert f'<th scope="col">{header}</th>' in html
     assert html.index("本社一括") < html.index("CAF0000000001") < html.index("支店一括") < html.index("CAF0000000002")
     assert "大阪府大阪市北区" in html
     assert 'href="/contracts/CAF0000000001">詳細</a>' in html
@@ -41,23 +41,70 @@ def test_lines_grouped_by_billing_group_and_filtered_by_category(app, client_for
 
 def test_line_detail_shows_every_field_of_the_seed(app, client_for):
     cust, acc = nmedia_customer()
-    contract = rec.contract("nmedia", cust, "CAF0000000001", holder_name="顧客r", holder_kana="コキヤク",
-                            postal_code="5340024", address1="大阪府大阪市都島区東野田町", address2="1-2-3",
-                            building="メディアビル", service_name="[100M] ファミリー", status="サービス提供準備中",
-                            started_on=date(2023, 12, 7), access_key="BUEdeJWm")
+    contract = rec.contract(
+        "nmedia",
+        cust,
+        "CAF0000000001",
+        holder_name="顧客r",
+        holder_kana="コキヤク",
+        postal_code="5340024",
+        address1="大阪府大阪市都島区東野田町",
+        address2="1-2-3",
+        building="メディアビル",
+        service_name="[100M] ファミリー",
+        status="サービス提供準備中",
+        started_on=date(2023, 12, 7),
+        access_key="BUEdeJWm",
+    )
     rec.phone_line("nmedia", contract, "1234567890", service_name="mediaひかり電話")
     rec.option("nmedia", contract, 1, "mediaITサポート24")
     rec.option("nmedia", contract, 3, "ウイルスバスター")
     rec.document("nmedia", cust, contract, "opening_notice", date(2023, 12, 1), title="開通案内")
     rec.document("nmedia", cust, contract, "opening_notice", date(2023, 7, 1), title="開通案内")
     html = rec.sign_in(client_for("nmedia"), "nmedia", acc).get("/contracts/CAF0000000001").text
-    for label in ("概要情報", "契約番号", "顧客カナ", "顧客名", "届出場所住所", "郵便番号", "住所①", "住所②", "建物名",
-                  "アクセスライン", "サービス名", "契約ステータス", "開始日", "アクセスキー", "ひかり電話", "契約電話番号",
-                  "オプション", "サービス名①", "サービス名②", "サービス名③", "サービス名④", "サービス名⑤",
-                  "開通案内日付選択", "開通案内ダウンロード", "請求情報"):
+    for label in (
+        "概要情報",
+        "契約番号",
+        "顧客カナ",
+        "顧客名",
+        "届出場所住所",
+        "郵便番号",
+        "住所①",
+        "住所②",
+        "建物名",
+        "アクセスライン",
+        "サービス名",
+        "契約ステータス",
+        "開始日",
+        "アクセスキー",
+        "ひかり電話",
+        "契約電話番号",
+        "オプション",
+        "サービス名①",
+        "サービス名②",
+        "サービス名③",
+        "サービス名④",
+        "サービス名⑤",
+        "開通案内日付選択",
+        "開通案内ダウンロード",
+        "請求情報",
+    ):
         assert label in html, label
-    for value in ("CAF0000000001", "コキヤク", "顧客r", "5340024", "大阪府大阪市都島区東野田町", "1-2-3", "メディアビル",
-                  "[100M] ファミリー", "サービス提供準備中", "2023/12/07", "BUEdeJWm", "1234567890", "mediaITサポート24"):
+    for value in (
+        "CAF0000000001",
+        "コキヤク",
+        "顧客r",
+        "5340024",
+        "大阪府大阪市都島区東野田町",
+        "1-2-3",
+        "メディアビル",
+        "[100M] ファミリー",
+        "サービス提供準備中",
+        "2023/12/07",
+        "BUEdeJWm",
+        "1234567890",
+        "mediaITサポート24",
+    ):
         assert value in html, value
     assert html.index("サービス名①") < html.index("mediaITサポート24") < html.index("サービス名②")
     assert html.index("サービス名③") < html.index("ウイルスバスター") < html.index("サービス名④")
@@ -88,8 +135,16 @@ def test_another_customers_or_tenants_contract_is_not_found(app, client_for):
 
 def test_opening_notice_pdf(app, client_for):
     cust, acc = nmedia_customer()
-    contract = rec.contract("nmedia", cust, "CAF0000000001", holder_name="日本　花子", address1="大阪府大阪市都島区東野田町",
-                            service_name="mediaひかり [1G] ファミリー", started_on=date(2023, 12, 7), access_key="aaAA1234")
+    contract = rec.contract(
+        "nmedia",
+        cust,
+        "CAF0000000001",
+        holder_name="日本　花子",
+        address1="大阪府大阪市都島区東野田町",
+        service_name="mediaひかり [1G] ファミリー",
+        started_on=date(2023, 12, 7),
+        access_key="aaAA1234",
+    )
     first = rec.document("nmedia", cust, contract, "opening_notice", date(2023, 12, 1), title="開通案内")
     rec.document("nmedia", cust, contract, "opening_notice", date(2023, 7, 1), title="開通案内")
     client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
@@ -99,19 +154,39 @@ def test_opening_notice_pdf(app, client_for):
     assert "opening-notice-CAF0000000001-20231201.pdf" in response.headers["content-disposition"]
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     squashed = text.replace(" ", "").replace("\n", "")
-    for expected in ("開通案内", "お客さま情報", "ご契約者名", "日本　花子".replace(" ", ""), "ご利用場所住所",
-                     "大阪府大阪市都島区東野田町", "お客さまID", "CAF0000000001", "アクセスキー", "aaAA1234",
-                     "mediaひかり[1G]ファミリー", "2023年12月7日", "2023年12月1日", "エー・エー・エー・エー・イチ・ニ・サン・ヨン"):
+    for expected in (
+        "開通案内",
+        "お客さま情報",
+        "ご契約者名",
+        "日本　花子".replace(" ", ""),
+        "ご利用場所住所",
+        "大阪府大阪市都島区東野田町",
+        "お客さまID",
+        "CAF0000000001",
+        "アクセスキー",
+        "aaAA1234",
+        "mediaひかり[1G]ファミリー",
+        "2023年12月7日",
+        "2023年12月1日",
+        "エー・エー・エー・エー・イチ・ニ・サン・ヨン",
+    ):
         assert expected.replace(" ", "") in squashed, expected
     assert client.get("/contracts/CAF0000000001/opening-notice?document=999999").status_code == 404
 
 
 def test_summary_contracts_history_and_flags(app, client_for):
-    cust = rec.customer("itscom", "500001", name="世田谷 花子", plan_name="かっとび光 1G", renewal_window="2025年1月~2025年3月",
-                        customer_since=date(2020, 1, 1))
+    cust = rec.customer(
+        "itscom",
+        "500001",
+        name="世田谷 花子",
+        plan_name="かっとび光 1G",
+        renewal_window="2025年1月~2025年3月",
+        customer_since=date(2020, 1, 1),
+    )
     acc = rec.account("itscom", cust, "hanako@example.jp")
-    internet = rec.contract("itscom", cust, "IT0001", service_name="イッツコム光", plan_name="かっとび光 1G", status="ご利用中",
-                            monthly_fee=5280)
+    internet = rec.contract(
+        "itscom", cust, "IT0001", service_name="イッツコム光", plan_name="かっとび光 1G", status="ご利用中", monthly_fee=5280
+    )
     rec.option("itscom", internet, 1, "マルチデバイスセキュリティ")
     rec.history("itscom", cust, date(2021, 4, 1), "テレビサービス 加入")
     rec.history("itscom", cust, date(2023, 9, 15), "インターネット プラン変更")
@@ -123,11 +198,20 @@ def test_summary_contracts_history_and_flags(app, client_for):
     assert "ご契約情報確認・変更" in html
     for value in ("イッツコム光", "かっとび光 1G", "マルチデバイスセキュリティ", "5,280円", "2025年1月~2025年3月"):
         assert value in html
-    for href in ("/contracts/history", "/contracts/confirmation", "/contracts/referral",
-                 "https://www.itscom.co.jp/support/", "https://speedtest.itscom.net/"):
+    for href in (
+        "/contracts/history",
+        "/contracts/confirmation",
+        "/contracts/referral",
+        "https://www.itscom.co.jp/support/",
+        "https://speedtest.itscom.net/",
+    ):
         assert f'href="{href}"' in html
     history = client.get("/contracts/history").text
-    assert history.index("インターネット プラン変更") < history.index("テレビサービス 加入") < history.index("インターネットサービス 加入")
+    assert (
+        history.index("インターネット プラン変更")
+        < history.index("テレビサービス 加入")
+        < history.index("インターネットサービス 加入")
+    )
     confirmation = client.get("/contracts/confirmation")
     assert confirmation.status_code == 200 and 'href="/contracts/confirmation.pdf"' in confirmation.text
     pdf = client.get("/contracts/confirmation.pdf")
@@ -143,11 +227,19 @@ def test_aicom_summary_and_flags_off_are_404(app, client_for):
     client = rec.sign_in(client_for("aicom"), "aicom", acc)
     page = client.get("/contracts")
     assert page.status_code == 200 and "ご契約内容" in page.text and "あいコム光 100M" in page.text
-    for path in ("/contracts/history", "/contracts/confirmation", "/contracts/confirmation.pdf", "/contracts/referral",
-                 "/contracts/A0001/opening-notice", "/calls/A0001", "/calls/A0001/2023-12", "/calls/A0001/2023-12/csv"):
+    for path in (
+        "/contracts/history",
+        "/contracts/confirmation",
+        "/contracts/confirmation.pdf",
+        "/contracts/referral",
+        "/contracts/A0001/opening-notice",
+        "/calls/A0001",
+        "/calls/A0001/2023-12",
+        "/calls/A0001/2023-12/csv",
+    ):
         assert client.get(path).status_code == 404, path
     # nmedia has no history/referral/confirmation
-    ncust, nacc = nmedia_customer()
+    _ncust, nacc = nmedia_customer()
     nclient = rec.sign_in(client_for("nmedia"), "nmedia", nacc)
     for path in ("/contracts/history", "/contracts/confirmation", "/contracts/referral"):
         assert nclient.get(path).status_code == 404, path

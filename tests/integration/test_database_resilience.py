@@ -12,11 +12,11 @@ import threading
 import time
 
 import pytest
+from piccolo.engine.sqlite import TransactionType
 
 from mypage.db import sqlite as embedded
 from mypage.db.errors import DatabaseUnavailable, is_unavailable
 from mypage.db.sqlite import EmbeddedSQLiteEngine, write_slot
-from piccolo.engine.sqlite import TransactionType
 
 
 def engine_at(tmp_path, **kwargs) -> EmbeddedSQLiteEngine:
@@ -34,7 +34,7 @@ def test_wal_and_per_connection_settings(tmp_path):
             values = {}
             for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys"):
                 async with connection.execute(f"PRAGMA {name}") as cursor:
-                    values[name] = list((await cursor.fetchone()).values())[0]
+                    values[name] = next(iter((await cursor.fetchone()).values()))
             return values
         finally:
             await connection.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from conftest import run
-
 from mypage.identity import normalize
 from mypage.identity.passwords import verify_password
 from mypage.identity.tables import Account

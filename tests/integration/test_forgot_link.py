@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from conftest import run
-
 from mypage.audit.tables import AuditEvent
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password, verify_password
@@ -85,7 +84,10 @@ def test_forgot_flow_lists_ids_and_resets_password(app, client_for, portal, deli
     # single use
     again = client.get(paths[0])
     assert again.status_code == 410
-    assert client.submit("/forgot/email/reset", {"token": token, "password": "New99999", "password_confirm": "New99999"}).status_code == 410
+    assert (
+        client.submit("/forgot/email/reset", {"token": token, "password": "New99999", "password_confirm": "New99999"}).status_code
+        == 410
+    )
 
     login = client_for("aicom").submit("/login", {"login_id": "taro.one", "password": "New12345"}, follow_redirects=False)
     assert login.status_code == 303
@@ -109,7 +111,7 @@ def test_expired_and_forged_links(app, client_for, portal, deliver):
     path = reset_paths(sink.last_to("exp@example.jp"), sink)[0]
 
     async def expire():
-        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
+        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
             OneTimeToken.tenant == "aicom"
         )
 

@@ -19,8 +19,14 @@ def test_aicom_home_shows_menu_list_and_free_of_charge_note(app, client_for):
 
 
 def test_itscom_home_shows_plan_renewal_tenure_notices_and_menus(app, client_for):
-    cust = rec.customer("itscom", "500001", name="世田谷 花子", plan_name="かっとび光 1G + ケーブルプラス電話",
-                        renewal_window="2025年1月~2025年3月", customer_since=date(2020, 1, 1))
+    cust = rec.customer(
+        "itscom",
+        "500001",
+        name="世田谷 花子",
+        plan_name="かっとび光 1G + ケーブルプラス電話",
+        renewal_window="2025年1月~2025年3月",
+        customer_since=date(2020, 1, 1),
+    )
     acc = rec.account("itscom", cust, "hanako@example.jp")
     rec.notice("itscom", "メンテナンスのお知らせ", date(2023, 10, 1), body="10月15日 2:00~5:00")
     rec.notice("nmedia", "他社のお知らせ", date(2023, 10, 2))
@@ -38,8 +44,14 @@ def test_itscom_home_shows_plan_renewal_tenure_notices_and_menus(app, client_for
     assert 'href="/account">お客さま情報を変更' in html
     for group in ("料金", "ご契約・手続き", "各種設定", "ヘルプ"):
         assert f"{group}</h2>" in html
-    for label in ("ご契約情報確認・変更", "サービス加入・変更履歴", "契約内容確認書のダウンロード", "お友だち紹介",
-                  "お問い合わせ・サポート", "イッツコム 通信速度測定"):
+    for label in (
+        "ご契約情報確認・変更",
+        "サービス加入・変更履歴",
+        "契約内容確認書のダウンロード",
+        "お友だち紹介",
+        "お問い合わせ・サポート",
+        "イッツコム 通信速度測定",
+    ):
         assert label in html
     assert 'class="side-menu"' in html
 
@@ -84,7 +96,6 @@ def test_home_requires_login(app, client_for):
 
 def test_itscom_top_page_offers_the_security_add_on_until_applied(app, client_for, portal):
     from conftest import run
-
     from mypage.addons import service
 
     internet = rec.customer("itscom", "500010", services="internet,tv")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from conftest import run
-
 from mypage.audit.tables import AuditEvent
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account, OneTimeToken
 from mypage.records.tables import Customer
+
 
 def account_count() -> int:
     async def go():
@@ -191,7 +191,9 @@ def test_id_check_taken_and_profile_errors(app, client_for, portal):
         "/register/chosen-id/check-id", json={"login_id": "Taken-Id"}, headers={"x-csrftoken": client.csrf()}
     ).json()
     assert data == {"status": "taken", "available": False, "message": "このIDは既に使用されています"}
-    data = client.post("/register/chosen-id/check-id", json={"login_id": "free-id"}, headers={"x-csrftoken": client.csrf()}).json()
+    data = client.post(
+        "/register/chosen-id/check-id", json={"login_id": "free-id"}, headers={"x-csrftoken": client.csrf()}
+    ).json()
     assert data["available"] is True and data["message"] == "このIDは利用できます"
     assert client.post("/register/chosen-id/check-id", json={"login_id": "x"}).status_code == 403
 
@@ -227,7 +229,7 @@ def test_expired_link(app, client_for, deliver):
     path = provisional(client, deliver)
 
     async def expire():
-        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
+        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
             OneTimeToken.tenant == "aicom"
         )
 
@@ -298,14 +300,20 @@ def test_account_profile_changes(app, client_for, portal, deliver):
     assert "ニックネーム新" in client.get("/").text
 
     wrong = client.submit("/account/profile/email", {"email": "new@example.jp", "email_current_password": "Wrong999"})
-    assert wrong.status_code == 400 and "現在のパスワードが正しくありません" in wrong.text and 'value="new@example.jp"' in wrong.text
-    ok = client.submit("/account/profile/email", {"email": "ｎｅｗ@example.jp", "email_current_password": "Member123"}, follow_redirects=False)
+    assert (
+        wrong.status_code == 400 and "現在のパスワードが正しくありません" in wrong.text and 'value="new@example.jp"' in wrong.text
+    )
+    ok = client.submit(
+        "/account/profile/email", {"email": "ｎｅｗ@example.jp", "email_current_password": "Member123"}, follow_redirects=False
+    )
     assert ok.status_code == 303
     sink = deliver()
     assert "メールアドレス" in sink.text(sink.last_to("member1@example.jp"))
     assert sink.to("new@example.jp")
 
-    weak = client.submit("/account/profile/password", {"current_password": "Member123", "new_password": "short", "new_password_confirm": "short"})
+    weak = client.submit(
+        "/account/profile/password", {"current_password": "Member123", "new_password": "short", "new_password_confirm": "short"}
+    )
     assert weak.status_code == 400 and "8～16文字で入力してください。" in weak.text
     changed = client.submit(
         "/account/profile/password",
@@ -314,7 +322,10 @@ def test_account_profile_changes(app, client_for, portal, deliver):
     )
     assert changed.status_code == 303
     assert "パスワードを変更しました。" in client.get("/account/profile").text
-    assert client_for("aicom").submit("/login", {"login_id": "member1", "password": "Changed99"}, follow_redirects=False).status_code == 303
+    assert (
+        client_for("aicom").submit("/login", {"login_id": "member1", "password": "Changed99"}, follow_redirects=False).status_code
+        == 303
+    )
 
     async def audit():
         names = {e["event"] for e in await AuditEvent.select(AuditEvent.event).where(AuditEvent.tenant == "aicom")}
@@ -326,9 +337,16 @@ def test_account_profile_changes(app, client_for, portal, deliver):
 def test_too_many_wrong_current_passwords_end_the_session(app, client_for, portal):
     client = logged_in_client(client_for, portal)
     for _ in range(4):
-        assert client.submit("/account/profile/password", {"current_password": "Bad12345", "new_password": "Good1234", "new_password_confirm": "Good1234"}).status_code == 400
+        assert (
+            client.submit(
+                "/account/profile/password",
+                {"current_password": "Bad12345", "new_password": "Good1234", "new_password_confirm": "Good1234"},
+            ).status_code
+            == 400
+        )
     response = client.submit(
-        "/account/profile/password", {"current_password": "Bad12345", "new_password": "Good1234", "new_password_confirm": "Good1234"},
+        "/account/profile/password",
+        {"current_password": "Bad12345", "new_password": "Good1234", "new_password_confirm": "Good1234"},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/login"

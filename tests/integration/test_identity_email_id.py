@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,12 +23,36 @@ PREFIX = "/register/email-id"
 
 def make_customers():
     async def go():
-        a = Customer(tenant="itscom", number="0100001", name="伊津 太郎", name_kana="イツ　タロウ", phone="0312345678",
-                     bank_last4="1234", card_last4="5678", email="onfile@example.jp")
-        b = Customer(tenant="itscom", number="0100002", name="伊津 太郎", name_kana="イツ　タロウ", phone="0312345678",
-                     bank_last4="1234", card_last4="9999", email="")
-        c = Customer(tenant="itscom", number="0100003", name="世田谷 花子", name_kana="セタガヤ　ハナコ", phone="0398765432",
-                     bank_last4="4321", card_last4="1111", email="hanako@example.jp")
+        a = Customer(
+            tenant="itscom",
+            number="0100001",
+            name="伊津 太郎",
+            name_kana="イツ　タロウ",
+            phone="0312345678",
+            bank_last4="1234",
+            card_last4="5678",
+            email="onfile@example.jp",
+        )
+        b = Customer(
+            tenant="itscom",
+            number="0100002",
+            name="伊津 太郎",
+            name_kana="イツ　タロウ",
+            phone="0312345678",
+            bank_last4="1234",
+            card_last4="9999",
+            email="",
+        )
+        c = Customer(
+            tenant="itscom",
+            number="0100003",
+            name="世田谷 花子",
+            name_kana="セタガヤ　ハナコ",
+            phone="0398765432",
+            bank_last4="4321",
+            card_last4="1111",
+            email="hanako@example.jp",
+        )
         for row in (a, b, c):
             await row.save()
         await Device(tenant="itscom", customer=b.id, kind="STB", device_id="STB00012345").save()
@@ -41,7 +65,7 @@ def age_tokens():
     """Lets the re-send interval pass."""
 
     async def go():
-        await OneTimeToken.update({OneTimeToken.created_at: datetime.now(timezone.utc) - timedelta(minutes=5)}).where(
+        await OneTimeToken.update({OneTimeToken.created_at: datetime.now(UTC) - timedelta(minutes=5)}).where(
             OneTimeToken.tenant == "itscom"
         )
 
@@ -50,7 +74,7 @@ def age_tokens():
 
 def expire_tokens():
     async def go():
-        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
+        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
             OneTimeToken.tenant == "itscom"
         )
 
@@ -76,8 +100,9 @@ def register(client, deliver, *, answers, login_id, password, contact="0", extra
     assert response.headers["location"] == f"{PREFIX}/account"
     page = client.get(f"{PREFIX}/account")
     assert "入力可能文字数：4～100文字" in page.text and "入力可能文字数：6～32文字" in page.text
-    response = client.submit(f"{PREFIX}/account", {"login_id": login_id, "password": password, "password_confirm": password},
-                             follow_redirects=False)
+    response = client.submit(
+        f"{PREFIX}/account", {"login_id": login_id, "password": password, "password_confirm": password}, follow_redirects=False
+    )
     assert response.status_code == 303, response.text
     sent = client.get(f"{PREFIX}/sent")
     assert "iTSCOM ID 新規登録" in sent.text and login_id in sent.text
@@ -103,7 +128,7 @@ def test_login_page_links(client_for):
 
 
 def test_full_registration_with_disambiguation_and_reregistration(client_for, deliver):
-    a, b, c = make_customers()
+    a, b, _c = make_customers()
     client = client_for("itscom")
     entry = client.get("/register")
     assert "契約者情報 認証" in entry.text
@@ -112,8 +137,14 @@ def test_full_registration_with_disambiguation_and_reregistration(client_for, de
 
     # kana + phone + bank last 4 fit customers a and b: 追加認証情報 with the STB ID picks b.
     answers = {"name_kana": "いつ たろう", "phone": "03-1234-5678", "pay_kind": "bank_last4", "pay_value": "１２３４"}
-    confirm, link = register(client, deliver, answers=answers, login_id="Taro@Example.jp", password="abc123",
-                             extra={"customer_number": "", "device_id": "stb00012345"})
+    confirm, link = register(
+        client,
+        deliver,
+        answers=answers,
+        login_id="Taro@Example.jp",
+        password="abc123",
+        extra={"customer_number": "", "device_id": "stb00012345"},
+    )
     assert "連絡先メールアドレス(※)を選択してください。" not in confirm.text  # b has no address on file
     rows = accounts_of(b)
     assert len(rows) == 1 and rows[0]["login_id"] == "taro@example.jp" and rows[0]["email"] == "Taro@Example.jp"
@@ -130,8 +161,14 @@ def test_full_registration_with_disambiguation_and_reregistration(client_for, de
     # Registering again for customer b replaces the ID and password on the same account row.
     age_tokens()
     client2 = client_for("itscom")
-    register(client2, deliver, answers=answers, login_id="new-taro@example.jp", password="xyz789",
-             extra={"customer_number": "0100002", "device_id": ""})
+    register(
+        client2,
+        deliver,
+        answers=answers,
+        login_id="new-taro@example.jp",
+        password="xyz789",
+        extra={"customer_number": "0100002", "device_id": ""},
+    )
     rows2 = accounts_of(b)
     assert len(rows2) == 1 and rows2[0]["id"] == rows[0]["id"]
     assert rows2[0]["login_id"] == "new-taro@example.jp"
@@ -148,25 +185,32 @@ def test_full_registration_with_disambiguation_and_reregistration(client_for, de
 
 
 def test_contact_choice_and_unique_id(client_for, deliver):
-    a, b, c = make_customers()
+    _a, _b, c = make_customers()
     run(create_account("someone@example.jp", None))
     client = client_for("itscom")
     answers = {"name_kana": "セタガヤ ハナコ", "phone": "0398765432", "pay_kind": "card_last4", "pay_value": "1111"}
     response = client.submit(PREFIX, answers, follow_redirects=False)
     assert response.headers["location"] == f"{PREFIX}/account"
-    taken = client.submit(f"{PREFIX}/account", {"login_id": "SOMEONE@example.jp", "password": "abc123", "password_confirm": "abc123"})
+    taken = client.submit(
+        f"{PREFIX}/account", {"login_id": "SOMEONE@example.jp", "password": "abc123", "password_confirm": "abc123"}
+    )
     assert taken.status_code == 400 and "すでに使用されています" in taken.text
-    mismatch = client.submit(f"{PREFIX}/account", {"login_id": "hana@example.jp", "password": "abc123", "password_confirm": "abc124"})
+    mismatch = client.submit(
+        f"{PREFIX}/account", {"login_id": "hana@example.jp", "password": "abc123", "password_confirm": "abc124"}
+    )
     assert mismatch.status_code == 400 and "パスワードが一致しません" in mismatch.text
     assert 'value="hana@example.jp"' in mismatch.text
     bad = client.submit(f"{PREFIX}/account", {"login_id": "hana!@example.jp", "password": "abc 12", "password_confirm": "abc 12"})
     assert bad.status_code == 400 and "使用できない文字" in bad.text
 
-    ok = client.submit(f"{PREFIX}/account", {"login_id": "hana@example.jp", "password": "p@ss_w0rd", "password_confirm": "p@ss_w0rd"},
-                       follow_redirects=False)
+    ok = client.submit(
+        f"{PREFIX}/account",
+        {"login_id": "hana@example.jp", "password": "p@ss_w0rd", "password_confirm": "p@ss_w0rd"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     message = deliver().last_to("hana@example.jp")
-    link = [x for x in deliver().links(message) if "/confirm/" in x][0]
+    link = next(x for x in deliver().links(message) if "/confirm/" in x)
     path = "/" + link.split("localhost", 1)[1].split("/", 1)[1]
     page = client.get(path)
     assert "連絡先メールアドレス(※)を選択してください。" in page.text and "hanako@example.jp" in page.text
@@ -181,8 +225,14 @@ def test_contact_choice_and_unique_id(client_for, deliver):
 
 def create_account(login_id, customer):
     async def go():
-        await Account(tenant="itscom", login_id=login_id, login_id_display=login_id, password_hash=hash_password("x12345"),
-                      email=login_id, customer=customer).save()
+        await Account(
+            tenant="itscom",
+            login_id=login_id,
+            login_id_display=login_id,
+            password_hash=hash_password("x12345"),
+            email=login_id,
+            customer=customer,
+        ).save()
 
     return go()
 
@@ -194,7 +244,9 @@ def test_mismatch_message_and_attempt_limit(client_for):
     for _ in range(5):
         response = client.submit(PREFIX, wrong)
         assert response.status_code == 400
-        assert "一致するご契約者情報が見つかりませんでした" in response.text, re.findall(r"(?:field__error|form-error)[^<]*", response.text)
+        assert "一致するご契約者情報が見つかりませんでした" in response.text, re.findall(
+            r"(?:field__error|form-error)[^<]*", response.text
+        )
         assert 'value="イツ タロウ"' in response.text
     blocked = client.submit(PREFIX, {**wrong, "pay_value": "5678"})
     assert blocked.status_code == 429 and "一時的にご利用いただけません" in blocked.text
@@ -212,10 +264,12 @@ def test_field_errors_and_missing_choice(client_for):
 def test_expired_link(client_for, deliver):
     make_customers()
     client = client_for("itscom")
-    client.submit(PREFIX, {"name_kana": "セタガヤ ハナコ", "phone": "0398765432", "pay_kind": "customer_number", "pay_value": "0100003"})
+    client.submit(
+        PREFIX, {"name_kana": "セタガヤ ハナコ", "phone": "0398765432", "pay_kind": "customer_number", "pay_value": "0100003"}
+    )
     client.submit(f"{PREFIX}/account", {"login_id": "late@example.jp", "password": "abc123", "password_confirm": "abc123"})
     expire_tokens()
-    link = [x for x in deliver().links(deliver().last_to("late@example.jp")) if "/confirm/" in x][0]
+    link = next(x for x in deliver().links(deliver().last_to("late@example.jp")) if "/confirm/" in x)
     page = client.get("/" + link.split("localhost", 1)[1].split("/", 1)[1])
     assert page.status_code == 400 and "有効期限が切れています" in page.text
 
@@ -270,7 +324,7 @@ def test_password_allowed_symbols(itscom, symbol):
     assert check_password(f"abc{symbol}123", itscom.password) == []
 
 
-@pytest.mark.parametrize("symbol", list("!#$&*?~ ") + ["あ"])
+@pytest.mark.parametrize("symbol", [*list("!#$&*?~ "), "あ"])
 def test_password_disallowed_symbols(itscom, symbol):
     assert any("使用できない文字" in m for m in check_password(f"abc{symbol}123", itscom.password))
 
@@ -278,4 +332,3 @@ def test_password_disallowed_symbols(itscom, symbol):
 def test_rule_texts_are_the_seed_wording(itscom):
     assert itscom.login_id.rule_text.ja.startswith("入力可能文字数：4～100文字")
     assert "「%」「+」「.」「/」「:」「=」「@」「^」「_」「-」" in itscom.password.rule_text.ja
-

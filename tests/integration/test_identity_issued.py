@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
-from conftest import run
 
+from conftest import run
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.identity.issued import create_issued_account, new_access_id, new_temporary_password
@@ -23,7 +23,9 @@ PASSWORD = "mypass2024"
 
 def make_holder(tenant: str = "nmedia", *, name: str = "株式会社メディア商事", number: str = "CAF0000000001") -> int:
     async def go():
-        customer = Customer(tenant=tenant, number="N" + number[-8:], name=name, name_kana="メディアショウジ", postal_code="5340021")
+        customer = Customer(
+            tenant=tenant, number="N" + number[-8:], name=name, name_kana="メディアショウジ", postal_code="5340021"
+        )
         await customer.save()
         await Contract(tenant=tenant, customer=customer.id, number=number, postal_code="5340021").save()
         return customer.id
@@ -51,7 +53,7 @@ def credentials_from(mail) -> tuple[str, str, str]:
     text = mail.text(mail.last_to(EMAIL))
     access_id = re.search(r"アクセスID : ([a-z0-9]+)", text).group(1)
     temporary = re.search(r"仮パスワード : ([a-z0-9]+)", text).group(1)
-    link = next(l for l in mail.links(mail.last_to(EMAIL)) if "/register/issued-id/login/" in l)
+    link = next(url for url in mail.links(mail.last_to(EMAIL)) if "/register/issued-id/login/" in url)
     return access_id, temporary, urlparse(link).path
 
 
@@ -68,7 +70,10 @@ def test_login_page_wording(app, client_for):
     text = page.text
     assert "アクセスID" in text
     assert ">送信</button>" in text
-    assert "上記で入力されたアカウントの登録メールアドレスにワンタイムパスワードを送信します。よろしければ送信ボタンを押してください。" in text
+    assert (
+        "上記で入力されたアカウントの登録メールアドレスにワンタイムパスワードを送信します。よろしければ送信ボタンを押してください。"
+        in text
+    )
     assert "メールが届かない場合は「info-mediahikari@n-media.co.jp」からの受信許可設定をご確認ください。" in text
     assert "IDまたはパスワードをお忘れの方はこちら" in text
     assert "新規作成の方はこちら" in text
@@ -187,9 +192,13 @@ def test_expired_link_and_too_many_wrong_temporary_passwords(app, client_for, de
     assert register(client_for("nmedia")).status_code == 303
     access_id, temporary, path = credentials_from(deliver())
 
-    run(_first(OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
-        OneTimeToken.purpose == "issued_first_login"
-    )))
+    run(
+        _first(
+            OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
+                OneTimeToken.purpose == "issued_first_login"
+            )
+        )
+    )
     page = client_for("nmedia").get(path)
     assert page.status_code == 410 and "有効期間（10日）が過ぎたため" in page.text and "新規作成の方はこちら" in page.text
 
@@ -210,7 +219,7 @@ def test_expired_link_and_too_many_wrong_temporary_passwords(app, client_for, de
 def test_password_step_needs_the_credentials_step(app, client_for, deliver):
     make_holder()
     assert register(client_for("nmedia")).status_code == 303
-    access_id, temporary, path = credentials_from(deliver())
+    _access_id, _temporary, path = credentials_from(deliver())
     r = client_for("nmedia").submit(path, {"step": "password", "password": PASSWORD, "password_confirm": PASSWORD})
     assert r.status_code == 400 and "もう一度アクセスIDと仮パスワードを入力してください。" in r.text
 
@@ -222,7 +231,13 @@ def test_create_issued_account_for_members(app, portal, deliver):
     async def go():
         async with atomic():
             return await create_issued_account(
-                portal, tenant, customer_id=customer_id, email="member@example.jp", display_name="一般", role="general", mail_notify=False
+                portal,
+                tenant,
+                customer_id=customer_id,
+                email="member@example.jp",
+                display_name="一般",
+                role="general",
+                mail_notify=False,
             )
 
     account, temporary = run(go())
@@ -233,6 +248,7 @@ def test_create_issued_account_for_members(app, portal, deliver):
 
 
 # ------------------------------------------------------------------ rules (no database)
+
 
 @pytest.fixture(scope="module")
 def nmedia_identity():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import run
 
+from conftest import run
 from mypage.records.importer import import_file, run_import
 from mypage.records.tables import (
     BillingGroup,
@@ -41,7 +41,12 @@ def customer(number, tenant="aicom") -> dict:
 
 
 def load_all(settings, tenant="aicom") -> None:
-    for kind, name in (("customers", "customers.csv"), ("contracts", "contracts.csv"), ("invoices", "invoices.csv"), ("calls", "calls.csv")):
+    for kind, name in (
+        ("customers", "customers.csv"),
+        ("contracts", "contracts.csv"),
+        ("invoices", "invoices.csv"),
+        ("calls", "calls.csv"),
+    ):
         assert imp(settings, tenant, kind, name) == 0, kind
 
 
@@ -98,7 +103,10 @@ def test_file_with_errors_writes_nothing_and_reports_line_column_reason(db, caps
 
     result = run(import_file("aicom", "customers", FIXTURES / "customers_errors.csv"))
     assert {(e.line, e.column) for e in result.errors} == {
-        (3, "phone"), (4, "customer_since"), (5, "name"), (6, "payment_method"),
+        (3, "phone"),
+        (4, "customer_since"),
+        (5, "name"),
+        (6, "payment_method"),
     }
     # After fixing the field errors, the duplicate key (line 7) is still refused, and nothing is written.
     fixed = (FIXTURES / "customers_errors.csv").read_text(encoding="utf-8").splitlines()
@@ -123,9 +131,9 @@ def test_hostile_files_never_crash(db, tmp_path, capsys):
         "header_only.csv": b"customer_number,name\n",
         "wrong_header.csv": "番号,氏名\n1,a\n".encode(),
         "binary.csv": b"\x00\x01\x02\xff\xfe",
-        "huge_number.csv": "invoice_number,customer_number,month,issued_on,description,amount\nX1,1,2024-10,2024-11-01,a,99999999999999999999999\n".encode(),
-        "bad_dates.csv": "invoice_number,customer_number,month,issued_on,description,amount\nX1,1,2024-13,2024-11-31,a,1\n".encode(),
-        "unknown_customer.csv": "invoice_number,customer_number,month,issued_on,description,amount\nX1,999,2024-10,2024-11-01,a,1\n".encode(),
+        "huge_number.csv": b"invoice_number,customer_number,month,issued_on,description,amount\nX1,1,2024-10,2024-11-01,a,99999999999999999999999\n",
+        "bad_dates.csv": b"invoice_number,customer_number,month,issued_on,description,amount\nX1,1,2024-13,2024-11-31,a,1\n",
+        "unknown_customer.csv": b"invoice_number,customer_number,month,issued_on,description,amount\nX1,999,2024-10,2024-11-01,a,1\n",
         "ragged.csv": b'customer_number,name\n1,a,b,c\n"unterminated,x\n',
         "long.csv": ("customer_number,name\n1," + "長" * 500 + "\n").encode(),
     }
@@ -158,7 +166,10 @@ def test_unknown_tenant_and_cli(db, tmp_path, monkeypatch):
 
 def test_full_import_and_double_import_does_not_duplicate(db, capsys):
     load_all(db)
-    counts = {t: count(t) for t in (Customer, Device, BillingGroup, Contract, ContractOption, PhoneLine, Invoice, InvoiceLine, CallRecord)}
+    counts = {
+        t: count(t)
+        for t in (Customer, Device, BillingGroup, Contract, ContractOption, PhoneLine, Invoice, InvoiceLine, CallRecord)
+    }
     assert counts[Customer] == 3 and counts[Contract] == 3 and counts[BillingGroup] == 1
     assert counts[ContractOption] == 2 and counts[PhoneLine] == 2
     assert counts[Invoice] == 2 and counts[InvoiceLine] == 6 and counts[CallRecord] == 5
@@ -230,7 +241,10 @@ def test_reference_checks(db):
     )
     result = run(_import_text(db, text, kind="invoices"))
     assert [(e.line, e.column) for e in result.errors] == [
-        (2, "contract_number"), (3, "billing_group"), (4, "contract_number"), (5, "month"),
+        (2, "contract_number"),
+        (3, "billing_group"),
+        (4, "contract_number"),
+        (5, "month"),
     ]
     calls = "contract_number,started_at,kind,caller,callee,duration,charge\nNOPE,2024-10-01 10:00,x,0748621234,117,00:00:10,8\n"
     result = run(_import_text(db, calls, kind="calls"))

@@ -2,17 +2,17 @@
 
 from datetime import date
 
-from conftest import run
-
-
-def fetch(query):
-    return run(query.run())
 from feature_support import make_account, make_contract, make_customer, sign_in
 
+from conftest import run
 from mypage.audit.log import AuditLog
 from mypage.inquiries import staff
 from mypage.inquiries.tables import Inquiry, PaperStop
 from mypage.records.tables import Contract
+
+
+def fetch(query):
+    return run(query.run())
 
 
 def nmedia_client(client_for, email="taro@example.jp"):
@@ -22,13 +22,15 @@ def nmedia_client(client_for, email="taro@example.jp"):
 
 
 def test_inquiry_form_submit_and_acceptance_mail(app, client_for, deliver):
-    client, customer, account = nmedia_client(client_for)
+    client, customer, _account = nmedia_client(client_for)
     page = client.get("/inquiries")
     assert page.status_code == 200
     for label in ("種別", "件名", "内容", "送信", "通話明細記録について", "その他"):
         assert label in page.text
     response = client.submit(
-        "/inquiries", {"category": "other", "subject": "請求書について", "body": "請求書の宛名を変更したい。"}, follow_redirects=False
+        "/inquiries",
+        {"category": "other", "subject": "請求書について", "body": "請求書の宛名を変更したい。"},
+        follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/inquiries/done"
     done = client.get("/inquiries/done")
@@ -72,7 +74,7 @@ def test_validation_errors_keep_the_input(app, client_for, deliver):
 
 
 def test_rate_limit(app, client_for):
-    client, _, account = nmedia_client(client_for)
+    client, _, _account = nmedia_client(client_for)
     for i in range(10):
         assert client.submit("/inquiries", {"category": "other", "body": f"本文{i}"}, follow_redirects=False).status_code == 303
     limited = client.submit("/inquiries", {"category": "other", "body": "11件目"})
@@ -91,7 +93,7 @@ def test_feature_off_and_login_required(app, client_for):
 
 
 def test_call_details_application_approved_from_next_month(app, client_for, portal, deliver):
-    client, customer, account = nmedia_client(client_for)
+    client, customer, _account = nmedia_client(client_for)
     with_phone = make_contract("nmedia", customer, "CAF0000000001", phone="0612345678")
     other_phone = make_contract("nmedia", customer, "CAF0000000002", phone="0612345679")
     no_phone = make_contract("nmedia", customer, "CAF0000000003", service="internet")
@@ -100,7 +102,9 @@ def test_call_details_application_approved_from_next_month(app, client_for, port
     # another customer's contract cannot be chosen
     stranger = make_customer("nmedia", "1000002")
     foreign = make_contract("nmedia", stranger, "CAF0000000009", phone="0612340000")
-    bad = client.submit("/inquiries", {"category": "call_details", "subject": "通話明細記録の希望", "body": "日本太郎", "contract": str(foreign)})
+    bad = client.submit(
+        "/inquiries", {"category": "call_details", "subject": "通話明細記録の希望", "body": "日本太郎", "contract": str(foreign)}
+    )
     assert bad.status_code == 400 and "対象のご契約を一覧から選択してください。" in bad.text
 
     client.submit("/inquiries", {"category": "call_details", "subject": "通話明細記録の希望", "body": "日本太郎・担当 山田"})
@@ -135,7 +139,9 @@ def test_call_details_for_the_chosen_contract_only(app, client_for, portal):
     client, customer, _ = nmedia_client(client_for)
     first = make_contract("nmedia", customer, "CAF0000000001", phone="0612345678")
     second = make_contract("nmedia", customer, "CAF0000000002", phone="0612345679")
-    client.submit("/inquiries", {"category": "call_details", "subject": "通話明細記録の希望", "body": "日本太郎", "contract": str(second)})
+    client.submit(
+        "/inquiries", {"category": "call_details", "subject": "通話明細記録の希望", "body": "日本太郎", "contract": str(second)}
+    )
     inquiry = fetch(Inquiry.objects().first())
     run(staff.approve(portal, portal.tenants.get("nmedia"), inquiry.id, on=date(2025, 3, 31)))
     months = {r["id"]: r["call_details_from"] for r in fetch(Contract.select(Contract.id, Contract.call_details_from))}
@@ -144,7 +150,9 @@ def test_call_details_for_the_chosen_contract_only(app, client_for, portal):
 
 def test_paper_stop_approval_and_rejection(app, client_for, portal):
     client, customer, _ = nmedia_client(client_for)
-    client.submit("/inquiries", {"category": "paper_stop_opening_notice", "subject": "開通案内の紙発送停止希望", "body": "日本太郎"})
+    client.submit(
+        "/inquiries", {"category": "paper_stop_opening_notice", "subject": "開通案内の紙発送停止希望", "body": "日本太郎"}
+    )
     client.submit("/inquiries", {"category": "other", "body": "その他の問い合わせ"})
     first, second = fetch(Inquiry.objects().order_by(Inquiry.id))
     tenant = portal.tenants.get("nmedia")

@@ -21,12 +21,19 @@ def test_invoice_pdf_is_a_qualified_invoice(client_for, portal):
     g = group("nmedia", cid, "G401", "一括請求")
     hikari = contract("nmedia", cid, "CAF0000000401", group=g)
     cloud = contract("nmedia", cid, "COP00000402", group=g, service_name="Lite Storage")
-    invoice("nmedia", cid, "000000000000000012", "2023-10", [
-        ("mediaITサポート24", 3300, 10, hikari),
-        ("情報誌", 1249, 8, hikari),
-        ("Lite Storage", 1000, 10, cloud),
-        ("キャンペーン割引", -500, 10, cloud),
-    ], group=g)
+    invoice(
+        "nmedia",
+        cid,
+        "000000000000000012",
+        "2023-10",
+        [
+            ("mediaITサポート24", 3300, 10, hikari),
+            ("情報誌", 1249, 8, hikari),
+            ("Lite Storage", 1000, 10, cloud),
+            ("キャンペーン割引", -500, 10, cloud),
+        ],
+        group=g,
+    )
     client = sign_in(client_for("nmedia"), "nmedia", account("nmedia", cid, "pdf@example.jp"))
 
     response = client.get("/billing/000000000000000012/pdf")

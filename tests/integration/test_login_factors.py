@@ -7,10 +7,9 @@ import base64
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from conftest import run
-
 from mypage.audit.log import AuditLog
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account, OneTimeToken
@@ -32,8 +31,13 @@ def make_account(tenant: str = "nmedia", login_id: str = ACCESS_ID) -> int:
         customer = Customer(tenant=tenant, number="0000009", name="日本　太郎")
         await customer.save()
         account = Account(
-            tenant=tenant, customer=customer.id, login_id=login_id, login_id_display=login_id, email=EMAIL,
-            password_hash=_HASH, status="active",
+            tenant=tenant,
+            customer=customer.id,
+            login_id=login_id,
+            login_id_display=login_id,
+            email=EMAIL,
+            password_hash=_HASH,
+            status="active",
         )
         await account.save()
         return account.id
@@ -139,7 +143,8 @@ def test_captcha_of_another_tenant_is_refused(app, client_for, deliver, portal):
 
     challenge = AltchaCaptcha(portal.tenants.get("aicom"), portal.settings.secret_key).challenge()
     number = next(
-        n for n in range(challenge["maxNumber"] + 1)
+        n
+        for n in range(challenge["maxNumber"] + 1)
         if hashlib.sha256(f"{challenge['salt']}{n}".encode()).hexdigest() == challenge["challenge"]
     )
     payload = {**{k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}, "number": number}
@@ -156,8 +161,11 @@ def test_captcha_only_step(app, client_for):
     client = client_for("nmedia")
     session_id = secrets.token_urlsafe(32)
     now = int(time.time())
-    data = {"_tenant": "nmedia", "_last_seen": now,
-            "pending_login": {"account_id": account_id, "steps": ["captcha"], "next": "", "started": now}}
+    data = {
+        "_tenant": "nmedia",
+        "_last_seen": now,
+        "pending_login": {"account_id": account_id, "steps": ["captcha"], "next": "", "started": now},
+    }
     run(DatabaseSessionStore().save(_store_key(session_id), data, 3600))
     client.cookies.set(COOKIE_NAME, session_id)
     page = client.get("/login/captcha")
@@ -207,9 +215,14 @@ def test_expired_code_and_resend_throttling(app, client_for, deliver):
     assert throttled.status_code == 429 and "再送信は60秒ほど時間をおいてからお試しください。" in throttled.text
     assert len(deliver().to(EMAIL)) == 1
 
-    past = datetime.now(timezone.utc) - timedelta(minutes=11)
-    run(_q(OneTimeToken.update({OneTimeToken.expires_at: past, OneTimeToken.created_at: past}).where(
-        OneTimeToken.purpose == "login_otp")))
+    past = datetime.now(UTC) - timedelta(minutes=11)
+    run(
+        _q(
+            OneTimeToken.update({OneTimeToken.expires_at: past, OneTimeToken.created_at: past}).where(
+                OneTimeToken.purpose == "login_otp"
+            )
+        )
+    )
     expired = client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)})
     assert expired.status_code == 400 and "ワンタイムパスワードの有効期限が切れています。" in expired.text
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import PortalClient, run
 
+from conftest import PortalClient, run
 from mypage.app import create_app
 from mypage.db.transaction import atomic
 from mypage.mail.delivery import backoff, deliver_due
@@ -96,14 +96,14 @@ def test_nothing_is_lost_while_smtp_is_down_then_sent_exactly_once(db, portal, m
     assert run(deliver_due(down)) == (0, 1)
     [row] = run(rows())
     assert row["attempts"] == 1 and row["sent_at"] is None and row["last_error"]
-    first_wait = row["next_attempt_at"] - datetime.now(timezone.utc)
+    first_wait = row["next_attempt_at"] - datetime.now(UTC)
     assert timedelta(seconds=20) < first_wait <= backoff(1)
 
     # Not due yet: a new round does not touch it.
     assert run(deliver_due(down)) == (0, 0)
 
     async def make_due():
-        await OutboxMail.update({OutboxMail.next_attempt_at: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(
+        await OutboxMail.update({OutboxMail.next_attempt_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
             OutboxMail.id == row["id"]
         )
 
@@ -111,7 +111,7 @@ def test_nothing_is_lost_while_smtp_is_down_then_sent_exactly_once(db, portal, m
     assert run(deliver_due(down)) == (0, 1)
     [row] = run(rows())
     assert row["attempts"] == 2
-    second_wait = row["next_attempt_at"] - datetime.now(timezone.utc)
+    second_wait = row["next_attempt_at"] - datetime.now(UTC)
     assert second_wait > first_wait  # back-off grows
 
     run(make_due())
@@ -186,7 +186,7 @@ def test_dev_mail_viewer_lists_and_shows_mail(app, portal):
     assert detail.status_code == 200
     assert "確認コードのお知らせ" in detail.text and "viewer@example.jp" in detail.text
     assert "&lt;b&gt;太字&lt;/b&gt;ではありません" in detail.text  # text part, escaped
-    assert "<iframe class=\"mail-html\" sandbox srcdoc=\"" in detail.text
+    assert '<iframe class="mail-html" sandbox srcdoc="' in detail.text
     srcdoc = detail.text.split('srcdoc="', 1)[1].split('"', 1)[0]
     assert "<" not in srcdoc and "&lt;html" in srcdoc  # the HTML part is escaped into the attribute
     csp = detail.headers["content-security-policy"]

@@ -3,9 +3,9 @@ virus check, delete, ineligible customers and tenant isolation."""
 
 import re
 
-from conftest import run
 from feature_support import make_account, make_customer, sign_in
 
+from conftest import run
 from mypage.audit.log import AuditLog
 from mypage.identity.passwords import verify_password
 from mypage.mailboxes import service
@@ -40,13 +40,23 @@ def test_registration_walk_password_shown_once(app, client_for, portal):
     listing = client.get("/mailboxes")
     assert listing.status_code == 200 and "新規登録" in listing.text
     page = client.get("/mailboxes/new")
-    assert "入力可能文字数：3～20文字 ご利用可能文字：半角英数字、「-」(マイナス)、「_」(アンダースコア) ※ただし、「-」「_」は先頭、末尾には使用できません。" in page.text
+    assert (
+        "入力可能文字数：3～20文字 ご利用可能文字：半角英数字、「-」(マイナス)、「_」(アンダースコア) ※ただし、「-」「_」は先頭、末尾には使用できません。"
+        in page.text
+    )
 
     bad = client.submit("/mailboxes/new", {"local": "-a"})
-    assert bad.status_code == 400 and "3～20文字で入力してください。" in bad.text and "「-」「_」は先頭、末尾には使用できません。" in bad.text
+    assert (
+        bad.status_code == 400
+        and "3～20文字で入力してください。" in bad.text
+        and "「-」「_」は先頭、末尾には使用できません。" in bad.text
+    )
     assert 'value="-a"' in bad.text
 
-    assert client.submit("/mailboxes/new", {"local": "Taro_Y"}, follow_redirects=False).headers["location"] == "/mailboxes/new/subdomain"
+    assert (
+        client.submit("/mailboxes/new", {"local": "Taro_Y"}, follow_redirects=False).headers["location"]
+        == "/mailboxes/new/subdomain"
+    )
     page = client.get("/mailboxes/new/subdomain")
     first = re.findall(r'name="subdomain" value="([^"]+)"', page.text)
     assert len(first) == 3 and all(re.fullmatch(r"[a-z]0[0-9]", s) for s in first)
@@ -88,14 +98,28 @@ def test_candidates_are_only_free_addresses(app, portal):
     taken = [s for s in service.ALL_SUBDOMAINS if s != "k07"]
 
     async def fill():
-        await Mailbox.insert(*(
-            Mailbox(tenant="itscom", customer=customer, local_part="popular", subdomain=sub,
-                    address=f"popular@{sub}.itscom.net", password_hash="x")
-            for sub in taken
-        ))
+        await Mailbox.insert(
+            *(
+                Mailbox(
+                    tenant="itscom",
+                    customer=customer,
+                    local_part="popular",
+                    subdomain=sub,
+                    address=f"popular@{sub}.itscom.net",
+                    password_hash="x",
+                )
+                for sub in taken
+            )
+        )
         # the same local part on another tenant does not count
-        await Mailbox(tenant="aicom", customer=customer, local_part="popular", subdomain="k07",
-                      address="popular@k07.itscom.net", password_hash="x").save()
+        await Mailbox(
+            tenant="aicom",
+            customer=customer,
+            local_part="popular",
+            subdomain="k07",
+            address="popular@k07.itscom.net",
+            password_hash="x",
+        ).save()
 
     run(fill())
     assert run(service.candidates(tenant, "popular")) == ["k07"]
@@ -108,8 +132,15 @@ def test_at_most_five_and_delete_and_virus_toggle(app, client_for):
 
     async def fill():
         for i in range(5):
-            await Mailbox(tenant="itscom", customer=customer, local_part=f"user{i}", subdomain="a01",
-                          address=f"user{i}@a01.itscom.net", password_hash="x", virus_check=True).save()
+            await Mailbox(
+                tenant="itscom",
+                customer=customer,
+                local_part=f"user{i}",
+                subdomain="a01",
+                address=f"user{i}@a01.itscom.net",
+                password_hash="x",
+                virus_check=True,
+            ).save()
 
     run(fill())
     listing = client.get("/mailboxes")
@@ -130,11 +161,18 @@ def test_at_most_five_and_delete_and_virus_toggle(app, client_for):
 
 
 def test_another_customers_mailbox_is_404(app, client_for):
-    client, customer = itscom_client(client_for)
+    client, _customer = itscom_client(client_for)
     other = make_customer("itscom", "3000002")
 
     async def make():
-        box = Mailbox(tenant="itscom", customer=other, local_part="other", subdomain="b02", address="other@b02.itscom.net", password_hash="x")
+        box = Mailbox(
+            tenant="itscom",
+            customer=other,
+            local_part="other",
+            subdomain="b02",
+            address="other@b02.itscom.net",
+            password_hash="x",
+        )
         await box.save()
         return box.id
 
@@ -149,7 +187,10 @@ def test_customer_without_internet_sees_an_explanation(app, client_for):
     client, _ = itscom_client(client_for, services="tv")
     page = client.get("/mailboxes")
     assert page.status_code == 200
-    assert "インターネットサービスご契約のお客さまがご利用いただけます" in page.text and "新規登録" not in page.text.split("</h1>", 1)[1]
+    assert (
+        "インターネットサービスご契約のお客さまがご利用いただけます" in page.text
+        and "新規登録" not in page.text.split("</h1>", 1)[1]
+    )
     assert client.get("/mailboxes/new", follow_redirects=False).status_code == 303
     assert client.submit("/mailboxes/new", {"local": "taro"}, follow_redirects=False).headers["location"] == "/mailboxes"
 

@@ -3,9 +3,9 @@ last-administrator protection, notifications to users with メール通知 あ�
 
 from urllib.parse import urlsplit
 
-from conftest import run
 from feature_support import make_account, make_customer, sign_in
 
+from conftest import run
 from mypage.audit.log import AuditLog
 from mypage.identity.tables import Account
 from mypage.members.notify import notify_members
@@ -26,17 +26,30 @@ def accounts_of(customer):
 
 
 def test_general_users_get_404_and_admins_see_the_page(app, client_for):
-    client, customer, admin = setup_customer(client_for)
+    client, customer, _admin = setup_customer(client_for)
     general = make_account("nmedia", customer, "gen001", email="gen@example.jp", role="general", display_name="一般")
     page = client.get("/members")
     assert page.status_code == 200
-    for text in ("ユーザ管理", "メールアドレス", "ユーザ名", "ユーザ種別", "メール通知", "登録", "更新", "クリア", "削除",
-                 "ユーザー一覧", "※管理者ユーザはユーザ管理機能へのアクセス可、一般ユーザはユーザ管理機能へのアクセス不可になります。"):
+    for text in (
+        "ユーザ管理",
+        "メールアドレス",
+        "ユーザ名",
+        "ユーザ種別",
+        "メール通知",
+        "登録",
+        "更新",
+        "クリア",
+        "削除",
+        "ユーザー一覧",
+        "※管理者ユーザはユーザ管理機能へのアクセス可、一般ユーザはユーザ管理機能へのアクセス不可になります。",
+    ):
         assert text in page.text
     assert "gen@example.jp" in page.text and "admin@example.jp" in page.text
     general_client = sign_in(client_for("nmedia"), "nmedia", general)
     assert general_client.get("/members").status_code == 404
-    assert general_client.submit("/members", {"action": "register", "email": "x@example.jp", "display_name": "x"}).status_code == 404
+    assert (
+        general_client.submit("/members", {"action": "register", "email": "x@example.jp", "display_name": "x"}).status_code == 404
+    )
     # not logged in: the login page; other tenants: the feature is off
     assert client_for("nmedia").get("/members", follow_redirects=False).status_code in (302, 303)
     other = make_customer("itscom", "2000001")
@@ -45,7 +58,7 @@ def test_general_users_get_404_and_admins_see_the_page(app, client_for):
 
 
 def test_register_member_mails_access_id_and_temporary_password(app, client_for, deliver):
-    client, customer, admin = setup_customer(client_for)
+    client, customer, _admin = setup_customer(client_for)
     response = client.submit(
         "/members",
         {"action": "register", "email": "Hanako@Example.JP", "display_name": "花子", "role": "general", "mail_notify": "no"},
@@ -67,7 +80,9 @@ def test_register_member_mails_access_id_and_temporary_password(app, client_for,
     assert client_for("nmedia").get(urlsplit(links[0]).path).status_code == 200
     assert run(AuditLog("nmedia").events(event="member.created"))
     # the same address again is refused, the input kept
-    again = client.submit("/members", {"action": "register", "email": "hanako@example.jp", "display_name": "花子2", "role": "admin"})
+    again = client.submit(
+        "/members", {"action": "register", "email": "hanako@example.jp", "display_name": "花子2", "role": "admin"}
+    )
     assert again.status_code == 400 and "このメールアドレスは既に登録されています。" in again.text and "花子2" in again.text
     bad = client.submit("/members", {"action": "register", "email": "not-an-address", "display_name": "", "role": "admin"})
     assert bad.status_code == 400
@@ -76,22 +91,31 @@ def test_register_member_mails_access_id_and_temporary_password(app, client_for,
 
 
 def test_max_members(app, client_for, portal):
-    client, customer, admin = setup_customer(client_for)
+    client, customer, _admin = setup_customer(client_for)
     limit = portal.tenants.get("nmedia").config.features.members.max_members
     for i in range(limit - 1):
         make_account("nmedia", customer, f"m{i:05d}", email=f"m{i}@example.jp", role="general")
-    full = client.submit("/members", {"action": "register", "email": "late@example.jp", "display_name": "遅刻", "role": "general"})
+    full = client.submit(
+        "/members", {"action": "register", "email": "late@example.jp", "display_name": "遅刻", "role": "general"}
+    )
     assert full.status_code == 400 and f"登録できるユーザは{limit}人までです。" in full.text
 
 
 def test_select_update_and_delete(app, client_for):
-    client, customer, admin = setup_customer(client_for)
+    client, customer, _admin = setup_customer(client_for)
     member = make_account("nmedia", customer, "mem001", email="mem@example.jp", role="general", display_name="メンバー")
     page = client.get(f"/members?edit={member}")
     assert 'value="mem@example.jp"' in page.text and 'value="メンバー"' in page.text
     updated = client.submit(
         "/members",
-        {"action": "update", "id": str(member), "email": "mem2@example.jp", "display_name": "メンバー2", "role": "admin", "mail_notify": "no"},
+        {
+            "action": "update",
+            "id": str(member),
+            "email": "mem2@example.jp",
+            "display_name": "メンバー2",
+            "role": "admin",
+            "mail_notify": "no",
+        },
         follow_redirects=False,
     )
     assert updated.status_code == 303
@@ -108,7 +132,7 @@ def test_select_update_and_delete(app, client_for):
 
 
 def test_other_customers_members_are_404(app, client_for):
-    client, customer, admin = setup_customer(client_for)
+    client, _customer, _admin = setup_customer(client_for)
     stranger_customer = make_customer("nmedia", "1000002")
     stranger = make_account("nmedia", stranger_customer, "str001", email="str@example.jp", role="admin")
     assert client.get(f"/members?edit={stranger}").status_code == 404
@@ -116,7 +140,9 @@ def test_other_customers_members_are_404(app, client_for):
     assert "str@example.jp" not in client.get("/members").text
     response = client.submit("/members/delete", {"id": str(stranger)})
     assert response.status_code == 400
-    response = client.submit("/members", {"action": "update", "id": str(stranger), "email": "x@example.jp", "display_name": "x", "role": "general"})
+    response = client.submit(
+        "/members", {"action": "update", "id": str(stranger), "email": "x@example.jp", "display_name": "x", "role": "general"}
+    )
     assert response.status_code == 400
     assert fetch(Account.objects().where(Account.id == stranger).first()).email == "str@example.jp"
 
@@ -126,17 +152,41 @@ def test_last_administrator_is_protected(app, client_for):
     member = make_account("nmedia", customer, "mem001", email="mem@example.jp", role="general")
     demote = client.submit(
         "/members",
-        {"action": "update", "id": str(admin), "email": "admin@example.jp", "display_name": "管理者", "role": "general", "mail_notify": "yes"},
+        {
+            "action": "update",
+            "id": str(admin),
+            "email": "admin@example.jp",
+            "display_name": "管理者",
+            "role": "general",
+            "mail_notify": "yes",
+        },
     )
     assert demote.status_code == 400 and "管理者ユーザが1人のため、ユーザ種別を一般に変更できません。" in demote.text
     delete = client.submit("/members/delete", {"id": str(admin)})
     assert delete.status_code == 400 and "管理者ユーザが1人のため、このユーザは削除できません。" in delete.text
     assert fetch(Account.objects().where(Account.id == admin).first()).role == "owner"
     # with a second administrator, the first may step down (and then loses access)
-    client.submit("/members", {"action": "update", "id": str(member), "email": "mem@example.jp", "display_name": "m", "role": "admin", "mail_notify": "yes"})
+    client.submit(
+        "/members",
+        {
+            "action": "update",
+            "id": str(member),
+            "email": "mem@example.jp",
+            "display_name": "m",
+            "role": "admin",
+            "mail_notify": "yes",
+        },
+    )
     stepped = client.submit(
         "/members",
-        {"action": "update", "id": str(admin), "email": "admin@example.jp", "display_name": "管理者", "role": "general", "mail_notify": "yes"},
+        {
+            "action": "update",
+            "id": str(admin),
+            "email": "admin@example.jp",
+            "display_name": "管理者",
+            "role": "general",
+            "mail_notify": "yes",
+        },
         follow_redirects=False,
     )
     assert stepped.status_code == 303 and stepped.headers["location"] == "/"
@@ -149,7 +199,14 @@ def test_a_pending_administrator_does_not_count_as_one(app, client_for):
     fetch(Account.update({Account.status: "pending"}).where(Account.id == pending))
     demote = client.submit(
         "/members",
-        {"action": "update", "id": str(admin), "email": "admin@example.jp", "display_name": "管理者", "role": "general", "mail_notify": "yes"},
+        {
+            "action": "update",
+            "id": str(admin),
+            "email": "admin@example.jp",
+            "display_name": "管理者",
+            "role": "general",
+            "mail_notify": "yes",
+        },
     )
     assert demote.status_code == 400 and "管理者ユーザが1人のため、ユーザ種別を一般に変更できません。" in demote.text
     delete = client.submit("/members/delete", {"id": str(admin)})
@@ -158,7 +215,14 @@ def test_a_pending_administrator_does_not_count_as_one(app, client_for):
     # the pending administrator itself may still be demoted or deleted by the active one
     stepped = client.submit(
         "/members",
-        {"action": "update", "id": str(pending), "email": "admin2@example.jp", "display_name": "p", "role": "general", "mail_notify": "yes"},
+        {
+            "action": "update",
+            "id": str(pending),
+            "email": "admin2@example.jp",
+            "display_name": "p",
+            "role": "general",
+            "mail_notify": "yes",
+        },
         follow_redirects=False,
     )
     assert stepped.status_code == 303
@@ -172,7 +236,7 @@ def test_an_administrator_demoted_meanwhile_can_no_longer_change_members(app, cl
 
     from mypage.members import service
 
-    client, customer, admin = setup_customer(client_for)
+    _client, customer, admin = setup_customer(client_for)
     other = make_account("nmedia", customer, "adm002", email="admin2@example.jp", role="admin")
     member = make_account("nmedia", customer, "gen001", email="gen@example.jp", role="general")
     # the guard let the request in with this account; another request demotes it before the change runs
@@ -245,7 +309,9 @@ def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, db, cl
 
     customer = make_customer("nmedia", "1000003")
     make_account("nmedia", customer, "adm003", email="notify@example.jp", role="owner")
-    notice, mails = run(post_notice(portal, portal.tenants.get("nmedia"), title="メンテナンスのお知らせ", body="11月30日 2:00~5:00"))
+    _notice, mails = run(
+        post_notice(portal, portal.tenants.get("nmedia"), title="メンテナンスのお知らせ", body="11月30日 2:00~5:00")
+    )
     assert mails == 1
     sink = deliver()
     assert "メンテナンスのお知らせ" in sink.text(sink.last_to("notify@example.jp"))

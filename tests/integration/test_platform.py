@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PortalClient, run
 from litestar import get
 
+from conftest import PortalClient, run
 from mypage.app import create_app
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password
@@ -312,4 +312,7 @@ def test_a_fourth_tenant_is_served_by_configuration_alone(fourth):
     assert browser.get("/", follow_redirects=False).headers["location"].startswith("/login")
     # The other tenants do not know this account.
     other = client(app, "itscom.localhost")
-    assert other.submit("/login", {"login_id": "four@example.jp", "password": "Abcdefgh12"}, follow_redirects=False).status_code == 400
+    assert (
+        other.submit("/login", {"login_id": "four@example.jp", "password": "Abcdefgh12"}, follow_redirects=False).status_code
+        == 400
+    )

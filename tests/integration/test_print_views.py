@@ -8,13 +8,12 @@ import re
 
 from feature_support import make_account, make_customer, sign_in
 
+from conftest import run
 from mypage.identity import normalize
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
 from mypage.web import printview
 from mypage.web.sessions import COOKIE_NAME
-
-from conftest import run
 
 GONE = "この画面の内容は表示できなくなりました。"
 
@@ -43,7 +42,11 @@ def test_password_change_print_view(client_for, monkeypatch):
     assert anonymous.status_code in (302, 303) and anonymous.headers["location"].startswith("/login")
     assert_gone(client.get(url))  # nothing completed yet
 
-    client.submit("/account/change/password", {"current_password": "Passw0rd1", "password": "fresh/1", "password_confirm": "fresh/1"}, follow_redirects=False)
+    client.submit(
+        "/account/change/password",
+        {"current_password": "Passw0rd1", "password": "fresh/1", "password_confirm": "fresh/1"},
+        follow_redirects=False,
+    )
     assert_gone(client.get(url))  # not before the completion
     client.submit("/account/change/password/confirm", {}, follow_redirects=False)
     done = client.get("/account/change/password/done")
@@ -93,7 +96,11 @@ def test_login_id_change_print_view(client_for, deliver):
     assert "<dt>新しいiTSCOM ID</dt><dd>after@example.jp</dd>" in page.text and "<dt>変更日</dt>" in page.text
 
     # another completion takes the slot: only the latest completion can be printed
-    client.submit("/account/change/password", {"current_password": "Passw0rd1", "password": "fresh/1", "password_confirm": "fresh/1"}, follow_redirects=False)
+    client.submit(
+        "/account/change/password",
+        {"current_password": "Passw0rd1", "password": "fresh/1", "password_confirm": "fresh/1"},
+        follow_redirects=False,
+    )
     client.submit("/account/change/password/confirm", {}, follow_redirects=False)
     client.get("/account/change/password/done")
     assert_gone(client.get(url))
@@ -107,9 +114,14 @@ def test_login_id_change_print_view(client_for, deliver):
 def test_recovery_question_print_view(client_for, deliver):
     async def go():
         account = Account(
-            tenant="itscom", login_id="forgot@itscom.example", login_id_display="forgot@itscom.example",
-            password_hash=hash_password("oldpass1"), email="contact@example.jp", recovery_method="secret_question",
-            secret_question=0, secret_answer_hash=hash_password(normalize.name_key("さくら")),
+            tenant="itscom",
+            login_id="forgot@itscom.example",
+            login_id_display="forgot@itscom.example",
+            password_hash=hash_password("oldpass1"),
+            email="contact@example.jp",
+            recovery_method="secret_question",
+            secret_question=0,
+            secret_answer_hash=hash_password(normalize.name_key("さくら")),
         )
         await account.save()
 
@@ -120,7 +132,7 @@ def test_recovery_question_print_view(client_for, deliver):
     client.submit("/forgot", {"what": "password"}, follow_redirects=False)
     client.submit("/forgot/identify", {"login_id": "forgot@itscom.example"}, follow_redirects=False)
     client.submit("/forgot/question", {"question": "0", "answer": "さくら"}, follow_redirects=False)
-    link = [x for x in deliver().links(deliver().last_to("contact@example.jp")) if "/forgot/question/answer/" in x][0]
+    link = next(x for x in deliver().links(deliver().last_to("contact@example.jp")) if "/forgot/question/answer/" in x)
     path = "/" + link.split("localhost", 1)[1].split("/", 1)[1]
     browser = client_for("itscom")  # no login: the completion needs none, neither does its print view
     done = browser.submit(path, {"question": "0", "answer": "サクラ"}, follow_redirects=False)
@@ -172,14 +184,17 @@ def test_mailbox_print_view(client_for):
         assert other.status_code in (302, 303, 404) and password not in other.text
 
 
-
 def test_a_stale_print_state_leaves_the_session_store_on_the_next_request(client_for, deliver, monkeypatch):
     """The one-time password kept for the print view must not stay at rest after the print window."""
     from mypage.web.sessions import _store_key
     from mypage.web.tables import SessionRecord
 
     client = itscom_client(client_for, login="stale@example.jp")
-    client.submit("/account/change/password", {"current_password": "Passw0rd1", "password": "fresh/2", "password_confirm": "fresh/2"}, follow_redirects=False)
+    client.submit(
+        "/account/change/password",
+        {"current_password": "Passw0rd1", "password": "fresh/2", "password_confirm": "fresh/2"},
+        follow_redirects=False,
+    )
     client.submit("/account/change/password/confirm", {}, follow_redirects=False)
     client.get("/account/change/password/done")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mypage.identity import normalize
 from mypage.identity.passwords import hash_password
@@ -19,8 +19,13 @@ def run(coro):
 def make_account(login_id, *, method, contact, password="oldpass1", question=None, answer=None):
     async def go():
         account = Account(
-            tenant="itscom", login_id=login_id, login_id_display=login_id, password_hash=hash_password(password),
-            email=contact, recovery_method=method, secret_question=question,
+            tenant="itscom",
+            login_id=login_id,
+            login_id_display=login_id,
+            password_hash=hash_password(password),
+            email=contact,
+            recovery_method=method,
+            secret_question=question,
             secret_answer_hash=hash_password(normalize.name_key(answer)) if answer else "",
         )
         await account.save()
@@ -38,7 +43,7 @@ def account_row(account_id):
 
 def expire_tokens():
     async def go():
-        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(minutes=1)}).where(
+        await OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}).where(
             OneTimeToken.tenant == "itscom"
         )
 
@@ -73,7 +78,9 @@ def test_choice_screen(client_for):
 
 
 def test_secret_question_path(client_for, deliver):
-    account_id = make_account("aikotoba@itscom.example", method="secret_question", contact="contact@example.jp", question=0, answer="さくら")
+    account_id = make_account(
+        "aikotoba@itscom.example", method="secret_question", contact="contact@example.jp", question=0, answer="さくら"
+    )
     client = client_for("itscom")
     response = start(client, "AIKOTOBA@itscom.example")
     assert response.headers["location"] == "/forgot/question"
@@ -89,7 +96,7 @@ def test_secret_question_path(client_for, deliver):
     assert "本人認証 完了" in client.get("/forgot/question/sent").text
 
     mail = deliver().last_to("contact@example.jp")
-    link = [x for x in deliver().links(mail) if "/forgot/question/answer/" in x][0]
+    link = next(x for x in deliver().links(mail) if "/forgot/question/answer/" in x)
     other = client_for("itscom")  # the link works in another browser (the mail may be read elsewhere)
     page = other.get(path_of(link))
     assert "合言葉入力" in page.text and "ID・パスワード再発行" in page.text
@@ -110,7 +117,9 @@ def test_secret_question_path(client_for, deliver):
 
 
 def test_secret_question_lock_after_five_wrong_answers(client_for):
-    account_id = make_account("lock@itscom.example", method="secret_question", contact="lock@example.jp", question=2, answer="みなみ")
+    account_id = make_account(
+        "lock@itscom.example", method="secret_question", contact="lock@example.jp", question=2, answer="みなみ"
+    )
     client = client_for("itscom")
     start(client, "lock@itscom.example")
     for attempt in range(5):
@@ -128,7 +137,7 @@ def test_secret_question_link_expiry(client_for, deliver):
     client = client_for("itscom")
     start(client, "late@itscom.example")
     client.submit("/forgot/question", {"question": "0", "answer": "さくら"})
-    link = [x for x in deliver().links(deliver().last_to("late@example.jp")) if "/answer/" in x][0]
+    link = next(x for x in deliver().links(deliver().last_to("late@example.jp")) if "/answer/" in x)
     expire_tokens()
     page = client.get(path_of(link))
     assert page.status_code == 400 and "有効期限が切れています" in page.text
@@ -167,7 +176,9 @@ def test_email_code_path(client_for, deliver):
     assert mismatch.status_code == 400 and "パスワードが一致しません" in mismatch.text
     bad = client.submit("/forgot/code/password", {"password": "new pass", "password_confirm": "new pass"})
     assert bad.status_code == 400 and "使用できない文字" in bad.text
-    response = client.submit("/forgot/code/password", {"password": "newpass1", "password_confirm": "newpass1"}, follow_redirects=False)
+    response = client.submit(
+        "/forgot/code/password", {"password": "newpass1", "password_confirm": "newpass1"}, follow_redirects=False
+    )
     assert response.headers["location"] == "/forgot/code/done"
     assert "これでパスワードの再発行は完了です。" in client.get("/forgot/code/done").text
     assert login_ok(client_for, "code@itscom.example", "newpass1")
@@ -186,7 +197,7 @@ def test_email_code_expiry_attempts_and_resend(client_for, deliver):
     assert expired.status_code == 400 and "有効期限が切れています" in expired.text
 
     async def age():
-        await OneTimeToken.update({OneTimeToken.created_at: datetime.now(timezone.utc) - timedelta(minutes=5)}).where(
+        await OneTimeToken.update({OneTimeToken.created_at: datetime.now(UTC) - timedelta(minutes=5)}).where(
             OneTimeToken.tenant == "itscom"
         )
 

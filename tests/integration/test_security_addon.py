@@ -1,8 +1,8 @@
 """インターネットセキュリティサービス: product page, apply with confirmation, status, cancel, mails, upsell."""
 
-from conftest import run
 from feature_support import make_account, make_customer, sign_in
 
+from conftest import run
 from mypage.addons import service
 from mypage.addons.tables import AddonSubscription
 from mypage.audit.log import AuditLog
@@ -20,11 +20,19 @@ def itscom_client(client_for, services="internet", number="3000001", login="taro
 
 
 def test_product_apply_status_cancel(app, client_for, deliver):
-    client, customer, account = itscom_client(client_for)
+    client, customer, _account = itscom_client(client_for)
     page = client.get("/security")
     assert page.status_code == 200
-    for text in ("マルチデバイスセキュリティ with Norton Security", "627円", "(税込)", "3台まで", "Windows/macOS/iOS/Android",
-                 "オンラインデータバックアップ", "未申込", "申し込む"):
+    for text in (
+        "マルチデバイスセキュリティ with Norton Security",
+        "627円",
+        "(税込)",
+        "3台まで",
+        "Windows/macOS/iOS/Android",
+        "オンラインデータバックアップ",
+        "未申込",
+        "申し込む",
+    ):
         assert text in page.text, text
     confirm = client.get("/security/apply")
     assert "お申込み内容の確認" in confirm.text and "627円" in confirm.text
@@ -54,7 +62,7 @@ def test_product_apply_status_cancel(app, client_for, deliver):
 
 
 def test_customer_without_internet(app, client_for):
-    client, customer, account = itscom_client(client_for, services="tv")
+    client, _customer, _account = itscom_client(client_for, services="tv")
     page = client.get("/security")
     assert page.status_code == 200 and "インターネットサービスご契約のお客さまがお申込みいただける" in page.text
     assert "/security/apply" not in page.text
@@ -65,7 +73,7 @@ def test_customer_without_internet(app, client_for):
 
 def test_upsell_for(app, client_for, portal):
     itscom = portal.tenants.get("itscom")
-    client, customer, account_id = itscom_client(client_for)
+    client, _customer, account_id = itscom_client(client_for)
     account = fetch(Account.objects().where(Account.id == account_id).first())
     offer = run(service.upsell_for(itscom, account))
     assert offer["price_yen"] == 627 and offer["href"] == "/security" and offer["name"].ja.startswith("マルチデバイス")

@@ -7,10 +7,11 @@ import hashlib
 import json
 import os
 import time
+from datetime import UTC
 
 import pytest
-from conftest import PortalClient, run
 
+from conftest import PortalClient, run
 from mypage.app import create_app
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password
@@ -187,12 +188,15 @@ def test_redis_store_login_and_logout(redis_app, portal):
 
 
 def test_expired_sessions_are_purged_when_the_app_starts(app, portal):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    past = datetime.now(timezone.utc) - timedelta(minutes=1)
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
-    run(SessionRecord.insert(SessionRecord(key="old", value=b"{}", expires_at=past),
-                             SessionRecord(key="live", value=b"{}", expires_at=future)).run())
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
+    run(
+        SessionRecord.insert(
+            SessionRecord(key="old", value=b"{}", expires_at=past), SessionRecord(key="live", value=b"{}", expires_at=future)
+        ).run()
+    )
     with PortalClient(app, base_url="http://aicom.localhost"):  # runs the lifespan
         pass
     keys = {row["key"] for row in run(SessionRecord.select(SessionRecord.key).run())}

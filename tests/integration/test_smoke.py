@@ -1,5 +1,4 @@
 from conftest import run
-
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password
 

@@ -1,10 +1,10 @@
 """Single-use tokens and codes: keyed hashes only, expiry, attempt limit, throttling, no collisions."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import run
 
+from conftest import run
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError, Tokens
 
@@ -31,7 +31,7 @@ def test_link_token_is_stored_hashed_and_used_once(db):
 
 def test_expired_token_is_refused(db):
     issued = run(tokens().issue("reset", minutes=10, subject="7"))
-    run(OneTimeToken.update({OneTimeToken.expires_at: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(OneTimeToken.id > 0).run())
+    run(OneTimeToken.update({OneTimeToken.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(OneTimeToken.id > 0).run())
     with pytest.raises(TokenError) as expired:
         run(tokens().consume("reset", issued.secret))
     assert expired.value.reason == "expired"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pyotp
-from conftest import run
 
+from conftest import run
 from mypage.audit.tables import AuditEvent
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password

@@ -26,7 +26,9 @@ def run(coro):
 
 def make_customer(tenant: str, **fields) -> int:
     async def go():
-        customer = Customer(tenant=tenant, number=fields.pop("number", "0000001"), name=fields.pop("name", "日本　太郎"), **fields)
+        customer = Customer(
+            tenant=tenant, number=fields.pop("number", "0000001"), name=fields.pop("name", "日本　太郎"), **fields
+        )
         await customer.save()
         return customer.id
 
@@ -36,9 +38,14 @@ def make_customer(tenant: str, **fields) -> int:
 def make_account(tenant: str, login_id: str, *, customer: int | None = None, **fields) -> int:
     async def go():
         account = Account(
-            tenant=tenant, customer=customer, login_id=login_id.lower() if "@" in login_id else login_id,
-            login_id_display=login_id, password_hash=fields.pop("password_hash", _HASH),
-            email=fields.pop("email", "owner@example.jp"), status="active", **fields,
+            tenant=tenant,
+            customer=customer,
+            login_id=login_id.lower() if "@" in login_id else login_id,
+            login_id_display=login_id,
+            password_hash=fields.pop("password_hash", _HASH),
+            email=fields.pop("email", "owner@example.jp"),
+            status="active",
+            **fields,
         )
         await account.save()
         return account.id
@@ -69,9 +76,7 @@ def audit_count(event: str, **where) -> int:
 
 def last_mail_to(address: str) -> str:
     async def go():
-        row = await (
-            OutboxMail.select().where(OutboxMail.recipient == address).order_by(OutboxMail.id, ascending=False).first()
-        )
+        row = await OutboxMail.select().where(OutboxMail.recipient == address).order_by(OutboxMail.id, ascending=False).first()
         assert row is not None, f"no mail to {address}"
         return row["text_body"]
 

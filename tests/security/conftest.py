@@ -8,6 +8,7 @@ tenant's host that keeps its cookies and knows the CSRF token, and can fire one 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -31,7 +32,7 @@ class LiveServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def tenant(self, slug: str) -> "Attacker":
+    def tenant(self, slug: str) -> Attacker:
         return Attacker(self, f"{slug}.localhost")
 
 
@@ -41,9 +42,7 @@ class Attacker:
     def __init__(self, server: LiveServer, host: str):
         self.server = server
         self.host = host
-        self.client = httpx.Client(
-            base_url=server.base_url, headers={"Host": host}, follow_redirects=False, timeout=60
-        )
+        self.client = httpx.Client(base_url=server.base_url, headers={"Host": host}, follow_redirects=False, timeout=60)
 
     def close(self) -> None:
         self.client.close()
@@ -81,10 +80,8 @@ def parallel(task, items: list, workers: int = MAX_WORKERS) -> list:
     barrier = threading.Barrier(min(workers, len(items)) or 1)
 
     def gated(item):
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=10)
-        except threading.BrokenBarrierError:
-            pass
         return task(item)
 
     with ThreadPoolExecutor(max_workers=min(workers, len(items)) or 1) as pool:

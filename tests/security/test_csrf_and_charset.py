@@ -49,7 +49,9 @@ def test_every_kind_of_response_has_exactly_one_charset(live, app):
             "404": attacker.get("/no-such-page"),
             "403": attacker.client.post("/login", data={"login_id": "x"}),  # no CSRF token
             "400": attacker.submit("/login", {"login_id": "", "password": ""}),
-            "400 form layer": attacker.client.post("/login", content=b"a=%FF", headers={"content-type": "application/x-www-form-urlencoded"}),
+            "400 form layer": attacker.client.post(
+                "/login", content=b"a=%FF", headers={"content-type": "application/x-www-form-urlencoded"}
+            ),
             "css": attacker.get("/brand.css"),
             "static": attacker.get("/static/css/portal.css"),
         }
@@ -66,4 +68,3 @@ def test_every_kind_of_response_has_exactly_one_charset(live, app):
     assert unknown.status_code == 404 and _charsets(unknown) == 1
     dev = httpx.get(f"{live.base_url}/", headers={"Host": "localhost"})
     assert _charsets(dev) == 1, dev.headers.get("content-type")
-

@@ -11,8 +11,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import run
 
+from conftest import run
 from mypage.calls.export import csv_row
 from mypage.identity.tables import Account
 from mypage.records.csvparse import CsvSyntaxError, read_csv
@@ -30,7 +30,9 @@ PAYLOADS = [
     "\t=1+1",
     "\r=1+1",
     "＝1+1",  # full-width: stored before normalisation, or normalised by the spreadsheet
-    "＋1", "－1+1", "＠SUM(1)",
+    "＋1",
+    "－1+1",
+    "＠SUM(1)",
     "=1+1",  # what NFKC makes of ＝1+1
 ]
 
@@ -49,21 +51,39 @@ def _setup_calls(tenant: str = "nmedia") -> dict[str, str]:
     async def go():
         customer = Customer(tenant=tenant, number="CAF0000000001", name="顧客", name_kana="コキヤク")
         await customer.save()
-        account = Account(tenant=tenant, customer=customer.id, login_id="csvuser", login_id_display="csvuser",
-                          email="csv@example.jp", password_hash="x", role="owner")
+        account = Account(
+            tenant=tenant,
+            customer=customer.id,
+            login_id="csvuser",
+            login_id_display="csvuser",
+            email="csv@example.jp",
+            password_hash="x",
+            role="owner",
+        )
         await account.save()
-        contract = Contract(tenant=tenant, customer=customer.id, number="CAF0000000001", service="phone",
-                            call_details_from="2023-12")
+        contract = Contract(
+            tenant=tenant, customer=customer.id, number="CAF0000000001", service="phone", call_details_from="2023-12"
+        )
         await contract.save()
         start = datetime(2023, 12, 1, 10, 0, tzinfo=JST)
         for index, kind in enumerate([*PAYLOADS, "ひかり電話・県内"]):
-            await CallRecord(tenant=tenant, contract=contract.id, month="2023-12", started_at=start + timedelta(minutes=index),
-                             kind=kind, caller="0611115555", callee="0638840000", duration_seconds=34,
-                             charge=-300 if index == 0 else 8, record_key=f"k{index}").save()
+            await CallRecord(
+                tenant=tenant,
+                contract=contract.id,
+                month="2023-12",
+                started_at=start + timedelta(minutes=index),
+                kind=kind,
+                caller="0611115555",
+                callee="0638840000",
+                duration_seconds=34,
+                charge=-300 if index == 0 else 8,
+                record_key=f"k{index}",
+            ).save()
         session_id = secrets.token_urlsafe(32)
         now = int(time.time())
-        await DatabaseSessionStore().save(_store_key(session_id),
-                                          {"_tenant": tenant, "account_id": account.id, "login_at": now, "_last_seen": now}, 3600)
+        await DatabaseSessionStore().save(
+            _store_key(session_id), {"_tenant": tenant, "account_id": account.id, "login_at": now, "_last_seen": now}, 3600
+        )
         return {COOKIE_NAME: session_id}
 
     return run(go())
@@ -99,8 +119,14 @@ def test_exported_call_csv_neutralises_formula_cells(live, encoding):
 
 
 def test_csv_row_cells_are_neutralised_after_normalisation():
-    row = {"started_at": datetime(2023, 12, 1, tzinfo=JST), "kind": "=1+1", "caller": "+81", "callee": "@x",
-           "duration_seconds": 1, "charge": -1}
+    row = {
+        "started_at": datetime(2023, 12, 1, tzinfo=JST),
+        "kind": "=1+1",
+        "caller": "+81",
+        "callee": "@x",
+        "duration_seconds": 1,
+        "charge": -1,
+    }
     cells = safe_row(csv_row(row))
     assert cells[1:4] == ["'=1+1", "'+81", "'@x"] and cells[5] == -1
 
@@ -117,7 +143,9 @@ def _calls_contract(tenant="aicom"):
     run(go())
 
 
-@pytest.mark.parametrize("kind", ["=cmd|' /C calc'!A0", "+SUM(1)", "@SUM(1)", "＝1+1", "＋1", "＠SUM(1)", "-2+3+cmd|' /C calc'!A0", "－1+1"])
+@pytest.mark.parametrize(
+    "kind", ["=cmd|' /C calc'!A0", "+SUM(1)", "@SUM(1)", "＝1+1", "＋1", "＠SUM(1)", "-2+3+cmd|' /C calc'!A0", "－1+1"]
+)
 def test_import_refuses_free_text_that_is_a_formula(db, kind):
     _calls_contract()
     text = CALLS_HEADER + f'CAF9000000001,2024-01-05 10:00:00,"{kind}",0611115555,0638840000,00:00:34,8\n'
@@ -138,7 +166,7 @@ def test_import_keeps_ordinary_text_and_plain_dashes(db):
     result = run(import_rows("aicom", "calls", read_csv((CALLS_HEADER + rows).encode())))
     assert not result.errors, [str(e) for e in result.errors]
     # customer names go through the same check
-    names = "customer_number,name\n0000001,=HYPERLINK(\"http://x\")\n0000002,山田　太郎\n"
+    names = 'customer_number,name\n0000001,=HYPERLINK("http://x")\n0000002,山田　太郎\n'
     result = run(import_rows("aicom", "customers", read_csv(names.encode())))
     assert [(e.line, e.column) for e in result.errors] == [(2, "name")]
 
@@ -150,10 +178,12 @@ def test_negative_amounts_are_still_numbers_on_import(db):
 
 
 def test_unclosed_quote_is_an_error_with_its_line(db, tmp_path):
-    text = (CALLS_HEADER
-            + "CAF9000000001,2024-01-05 10:00:00,ひかり電話,0611115555,0638840000,00:00:34,8\n"
-            + 'CAF9000000001,2024-01-05 10:01:00,"ひかり電話,0611115555,0638840000,00:00:34,8\n'
-            + "CAF9000000001,2024-01-05 10:02:00,ひかり電話,0611115555,0638840000,00:00:34,8\n")
+    text = (
+        CALLS_HEADER
+        + "CAF9000000001,2024-01-05 10:00:00,ひかり電話,0611115555,0638840000,00:00:34,8\n"
+        + 'CAF9000000001,2024-01-05 10:01:00,"ひかり電話,0611115555,0638840000,00:00:34,8\n'
+        + "CAF9000000001,2024-01-05 10:02:00,ひかり電話,0611115555,0638840000,00:00:34,8\n"
+    )
     with pytest.raises(CsvSyntaxError) as raised:
         read_csv(text.encode())
     assert raised.value.line == 3
@@ -167,10 +197,12 @@ def test_unclosed_quote_is_an_error_with_its_line(db, tmp_path):
 
 def test_quote_closed_on_a_later_line_does_not_merge_rows(db, tmp_path):
     # the quote opened on line 3 is "closed" by the one on line 4: rows 3 and 4 would become one
-    text = (CALLS_HEADER
-            + 'CAF9000000001,2024-01-05 10:01:00,"ひかり電話,0611115555,0638840000,00:00:34,8\n'
-            + 'CAF9000000001,2024-01-05 10:02:00,"x",0611115555,0638840000,00:00:34,8\n'
-            + "CAF9000000001,2024-01-05 10:03:00,ひかり電話,0611115555,0638840000,00:00:34,8\n")
+    text = (
+        CALLS_HEADER
+        + 'CAF9000000001,2024-01-05 10:01:00,"ひかり電話,0611115555,0638840000,00:00:34,8\n'
+        + 'CAF9000000001,2024-01-05 10:02:00,"x",0611115555,0638840000,00:00:34,8\n'
+        + "CAF9000000001,2024-01-05 10:03:00,ひかり電話,0611115555,0638840000,00:00:34,8\n"
+    )
     with pytest.raises(CsvSyntaxError) as raised:
         read_csv(text.encode())
     assert raised.value.line == 2

@@ -113,7 +113,10 @@ def test_recovery_code_guesses_are_bounded(app, live):
 def test_secret_answer_guesses_are_bounded_and_lock(app, live):
     limit = _tokens(app, "itscom").max_attempts
     account_id = make_account(
-        "itscom", "aikotoba.victim@itscom.example", recovery_method="secret_question", secret_question=0,
+        "itscom",
+        "aikotoba.victim@itscom.example",
+        recovery_method="secret_question",
+        secret_question=0,
         secret_answer_hash=answer_hash("さくら"),
     )
     attacker = _itscom_recovery(live, "aikotoba.victim@itscom.example", "secret_question")
@@ -138,9 +141,7 @@ def test_login_otp_guesses_are_bounded(app, live):
     make_account("nmedia", "otpv01", email="otp.victim@example.jp")
     attacker = _nmedia_password_step(live, "otpv01")
     right = mailed_code(last_mail_to("otp.victim@example.jp"))
-    forms = [
-        {"otp": f"{(int(right) + 1 + i) % 1000000:06d}", "altcha": solve_captcha(attacker)} for i in range(GUESSES)
-    ]
+    forms = [{"otp": f"{(int(right) + 1 + i) % 1000000:06d}", "altcha": solve_captcha(attacker)} for i in range(GUESSES)]
     answers = attacker.fire("/login/email_otp", forms)
     assert all(r.status_code < 500 for r in answers)
     assert count(answers, "ワンタイムパスワードが正しくありません") <= limit - 1
@@ -191,13 +192,21 @@ def test_current_password_guesses_are_bounded(app, live):
 def test_record_guesses_are_limited_per_customer_whatever_the_address(app, live):
     """iTSCOM re-registration: guessing the お支払情報等 of one customer from many sessions."""
     limit = _lockout(app, "itscom").max_failures
-    make_customer("itscom", number="1000000009", name="イッツ　サブロウ", name_kana="イッツ　サブロウ", phone="0337009999", bank_last4="4321")
+    make_customer(
+        "itscom",
+        number="1000000009",
+        name="イッツ　サブロウ",
+        name_kana="イッツ　サブロウ",
+        phone="0337009999",
+        bank_last4="4321",
+    )
     base = {"name_kana": "イッツ　サブロウ", "phone": "0337009999", "pay_kind": "bank_last4"}
     attackers = [live.tenant("itscom") for _ in range(12)]
     from security.conftest import parallel
 
     answers = parallel(
-        lambda pair: pair[0].submit("/register/email-id", {**base, "pay_value": f"{pair[1]:04d}"}), list(zip(attackers, range(12)))
+        lambda pair: pair[0].submit("/register/email-id", {**base, "pay_value": f"{pair[1]:04d}"}),
+        list(zip(attackers, range(12), strict=False)),
     )
     assert all(r.status_code in (400, 429) for r in answers), [r.status_code for r in answers]
     assert count(answers, "一致するご契約者情報が見つかりませんでした") <= limit
@@ -205,13 +214,14 @@ def test_record_guesses_are_limited_per_customer_whatever_the_address(app, live)
     assert right.status_code == 429
 
 
-
 def test_id_availability_checks_are_rate_limited(app, live):
     """IDチェック tells which IDs exist: one address gets ``id_checks_per_address`` answers, in parallel too."""
     allowed = _lockout(app, "aicom").id_checks_per_address
     make_customer("aicom", number="0001234567", phone="0748621234", name_kana="アイコム　タロウ")
     attacker = live.tenant("aicom")
-    verified = attacker.submit("/register/chosen-id", {"customer_number": "1234567", "phone": "0748621234", "name_kana": "アイコム　タロウ"})
+    verified = attacker.submit(
+        "/register/chosen-id", {"customer_number": "1234567", "phone": "0748621234", "name_kana": "アイコム　タロウ"}
+    )
     assert verified.status_code == 303, verified.text
     answers = attacker.fire("/register/chosen-id/check-id", [{"login_id": f"probe-{n:03d}"} for n in range(allowed * 2)])
     kinds = [r.json()["status"] for r in answers]

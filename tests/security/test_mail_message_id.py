@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from conftest import run
 
+from conftest import run
 from mypage.mail import delivery
 from mypage.mail.delivery import LEASE_SECONDS, SMTP_STEPS, SMTP_TIMEOUT_SECONDS, deliver_due
 from mypage.mail.outbox import enqueue, message_id
@@ -58,7 +58,7 @@ async def _rows() -> list[dict]:
 
 
 async def _make_due() -> None:
-    await OutboxMail.update({OutboxMail.next_attempt_at: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(
+    await OutboxMail.update({OutboxMail.next_attempt_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
         OutboxMail.sent_at.is_null()
     )
 
@@ -102,7 +102,7 @@ def test_lease_outlasts_the_longest_send(db, portal):
     assert LEASE_SECONDS > SMTP_TIMEOUT_SECONDS * SMTP_STEPS
     _enqueue(portal)
     [row] = run(_rows())
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     assert run(delivery._claim(row["id"])) is True
     [claimed] = run(_rows())
     lease = claimed["next_attempt_at"] - before

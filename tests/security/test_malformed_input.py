@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, run
 from litestar.routes import HTTPRoute
 
+from conftest import ROOT, run
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
 from mypage.records.tables import Contract, Customer, PhoneLine
@@ -132,15 +132,25 @@ def bodies(names: list[str], token: str | None, index: int) -> list[tuple[str, b
 
 def make_owner(tenant: str) -> None:
     async def go():
-        customer = Customer(tenant=tenant, number="0009001", name="不正　太郎", name_kana="フセイ　タロウ",
-                            services="internet,phone", email=EMAIL)
+        customer = Customer(
+            tenant=tenant, number="0009001", name="不正　太郎", name_kana="フセイ　タロウ", services="internet,phone", email=EMAIL
+        )
         await customer.save()
-        contract = Contract(tenant=tenant, customer=customer.id, number="CAF9000000001", service="phone",
-                            service_name="ひかり電話")
+        contract = Contract(
+            tenant=tenant, customer=customer.id, number="CAF9000000001", service="phone", service_name="ひかり電話"
+        )
         await contract.save()
         await PhoneLine(tenant=tenant, contract=contract.id, service_name="ひかり電話", number="0748000001").save()
-        await Account(tenant=tenant, customer=customer.id, login_id=LOGINS[tenant], login_id_display=LOGINS[tenant],
-                      email=EMAIL, role="owner", password_hash=_password_hash(), status="active").save()
+        await Account(
+            tenant=tenant,
+            customer=customer.id,
+            login_id=LOGINS[tenant],
+            login_id_display=LOGINS[tenant],
+            email=EMAIL,
+            role="owner",
+            password_hash=_password_hash(),
+            status="active",
+        ).save()
 
     run(go())
 
@@ -205,8 +215,9 @@ class Fuzzer:
                 self.clients.append(self.local.client)
         return self.local.client
 
-    def send(self, method: str, path: str, *, cookies: dict, body: bytes = b"", content_type: str = "",
-             headers: dict | None = None) -> httpx.Response:
+    def send(
+        self, method: str, path: str, *, cookies: dict, body: bytes = b"", content_type: str = "", headers: dict | None = None
+    ) -> httpx.Response:
         all_headers = {"Host": self.host, **(headers or {})}
         if cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
@@ -276,7 +287,7 @@ def test_malformed_posts_never_fail_the_server(live, app, deliver):
             with_token = bodies(names, token, index)
             # Every path gets the core bodies; the rarer ones rotate over the paths (bounded time, every kind sent).
             rotation = index + TENANTS.index(tenant)
-            chosen = with_token[:CORE] + [with_token[CORE + rotation % (len(with_token) - CORE)]]
+            chosen = [*with_token[:CORE], with_token[CORE + rotation % (len(with_token) - CORE)]]
             for label, body, content_type in chosen:
                 jobs.append((fuzzer, path, cookies, label, body, content_type, tenant))
             label, body, content_type = bodies(names, None, index)[rotation % 3]
@@ -348,10 +359,17 @@ def test_malformed_addresses_answer_400_or_404_themed(live, app, tenant):
         fuzzer.close()
 
 
-@pytest.mark.parametrize("host", [
-    "{t}.localhost:8612:1", "{t}.localhost:abc", "{t}.localhost:99999999", "{t}.localhost:-1", "{t}.localhost:8612:",
-    "{t}.localhost:80:80:80",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "{t}.localhost:8612:1",
+        "{t}.localhost:abc",
+        "{t}.localhost:99999999",
+        "{t}.localhost:-1",
+        "{t}.localhost:8612:",
+        "{t}.localhost:80:80:80",
+    ],
+)
 def test_odd_host_headers_answer_400_in_the_tenants_theme(live, host):
     fuzzer = Fuzzer(live, host.format(t="aicom"))
     try:
@@ -398,8 +416,11 @@ def test_a_form_field_with_a_file_or_bad_bytes_is_a_themed_400_in_english_too(li
         assert "Please check your input" in response.text and "/brand.css" in response.text
         check_answer(response, "invalid UTF-8 multipart")
         # a valid form still works the same after the strict decoding (blank fields dropped as before)
-        ok = attacker.client.post("/login?lang=ja", content=urlencoded({"_csrf_token": token.encode(), "login_id": b"", "password": b""})[0],
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        ok = attacker.client.post(
+            "/login?lang=ja",
+            content=urlencoded({"_csrf_token": token.encode(), "login_id": b"", "password": b""})[0],
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert ok.status_code == 400 and "入力してください。" in ok.text
     finally:
         attacker.close()
@@ -415,8 +436,9 @@ def test_json_strings_with_nul_or_lone_surrogates_are_refused(live):
     try:
         token = attacker.csrf()
         for body in (b'{"login_id": "a\\u0000b"}', b'{"login_id": "\\ud800"}', b'{"x": [{"y": "\\u0001"}]}'):
-            response = attacker.client.post("/register/chosen-id/check-id", content=body,
-                                            headers={"Content-Type": "application/json", "x-csrftoken": token})
+            response = attacker.client.post(
+                "/register/chosen-id/check-id", content=body, headers={"Content-Type": "application/json", "x-csrftoken": token}
+            )
             assert response.status_code == 400, (body, response.status_code)
             check_answer(response, f"JSON {body!r}")
     finally:

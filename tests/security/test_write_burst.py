@@ -35,10 +35,12 @@ def test_a_burst_of_concurrent_writing_posts_gets_no_500(live, db):
 
     async def make_accounts() -> None:
         digest = hash_password("Passw0rd1")
-        await Account.insert(*[
-            Account(tenant="aicom", login_id=f"burst-{i}", login_id_display=f"burst-{i}", password_hash=digest)
-            for i in range(0, BURST, 2)
-        ])
+        await Account.insert(
+            *[
+                Account(tenant="aicom", login_id=f"burst-{i}", login_id_display=f"burst-{i}", password_hash=digest)
+                for i in range(0, BURST, 2)
+            ]
+        )
 
     asyncio.run(make_accounts())
     tokens = {host: _token(live, host) for host in ("aicom.localhost", "itscom.localhost")}
@@ -46,7 +48,8 @@ def test_a_burst_of_concurrent_writing_posts_gets_no_500(live, db):
     # unknown login IDs on another tenant (attempt counters and audit rows). Each request comes from its own
     # loopback address (127.0.0.2, 127.0.0.3 …): the per-ID and per-address limits stay out of the burst's way.
     forms = [
-        ("aicom.localhost", {"login_id": f"burst-{i}", "password": "Passw0rd1"}) if i % 2 == 0
+        ("aicom.localhost", {"login_id": f"burst-{i}", "password": "Passw0rd1"})
+        if i % 2 == 0
         else ("itscom.localhost", {"login_id": f"nobody-{i}", "password": "Wrong-pass-1"})
         for i in range(BURST)
     ]
@@ -54,18 +57,25 @@ def test_a_burst_of_concurrent_writing_posts_gets_no_500(live, db):
     def post(item):
         index, (host, form) = item
         transport = httpx.HTTPTransport(local_address=f"127.0.{index // 250}.{index % 250 + 2}")
-        with httpx.Client(base_url=live.base_url, timeout=120, headers={"Host": host}, transport=transport,
-                          cookies={"mypage_csrf": tokens[host]}) as client:
+        with httpx.Client(
+            base_url=live.base_url,
+            timeout=120,
+            headers={"Host": host},
+            transport=transport,
+            cookies={"mypage_csrf": tokens[host]},
+        ) as client:
             return client.post("/login", data={**form, "_csrf_token": tokens[host]})
 
     started = time.monotonic()
     responses = parallel(post, list(enumerate(forms)), workers=BURST)
     elapsed = time.monotonic() - started
 
-    assert not [r.status_code for r in responses if r.status_code >= 500], [r.text[:200] for r in responses if r.status_code >= 500][:3]
+    assert not [r.status_code for r in responses if r.status_code >= 500], [
+        r.text[:200] for r in responses if r.status_code >= 500
+    ][:3]
     assert not any("database is locked" in r.text for r in responses)
-    logins = [r for (host, _), r in zip(forms, responses) if host == "aicom.localhost"]
-    failures = [r for (host, _), r in zip(forms, responses) if host == "itscom.localhost"]
+    logins = [r for (host, _), r in zip(forms, responses, strict=False) if host == "aicom.localhost"]
+    failures = [r for (host, _), r in zip(forms, responses, strict=False) if host == "itscom.localhost"]
     assert [r.status_code for r in logins] == [303] * len(logins)
     assert len({r.cookies["mypage_session"] for r in logins}) == len(logins)
     assert [r.status_code for r in failures] == [400] * len(failures)

@@ -14,7 +14,12 @@ SKIP_SUFFIXES = {".po", ".pot", ".mo", ".pyc"}
 
 def platform_files():
     for path in sorted(PLATFORM.rglob("*")):
-        if path.is_file() and path.suffix not in SKIP_SUFFIXES and "__pycache__" not in path.parts and ".egg-info" not in str(path):
+        if (
+            path.is_file()
+            and path.suffix not in SKIP_SUFFIXES
+            and "__pycache__" not in path.parts
+            and ".egg-info" not in str(path)
+        ):
             yield path
 
 
@@ -78,7 +83,9 @@ def test_no_tenant_wording_in_platform_or_base_theme():
             for phrase, owner in phrases.items():
                 if phrase in text:
                     hits.append(f"{path.relative_to(ROOT)}: 「{phrase}」 ({owner})")
-    assert not hits, "tenant wording in platform/ or themes/base/ (use the tenant's texts or a neutral default):\n" + "\n".join(hits)
+    assert not hits, "tenant wording in platform/ or themes/base/ (use the tenant's texts or a neutral default):\n" + "\n".join(
+        hits
+    )
 
 
 def test_the_wording_check_knows_the_tenants_words():

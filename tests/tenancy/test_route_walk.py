@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PortalClient, run
 
+from conftest import PortalClient, run
 from mypage.db.registry import tenant_owned_tables
 from mypage.identity.tables import Account
 from mypage.web.sessions import COOKIE_NAME, Session, save_session
@@ -31,7 +31,6 @@ MAX_SAMPLES = 3
 def demo_data(backend_settings, tmp_path_factory):
     """A small demo data set for every tenant, loaded once for this module."""
     from conftest import _truncate
-
     from mypage.db.engine import bind_tables, make_engine
     from mypage.records.demo import load_demo
 
@@ -106,7 +105,7 @@ def _urls(path_format: str, names: list[str], samples: dict[str, list[str]]) -> 
         choices.append(options[:MAX_SAMPLES])
     urls = []
     for combo in itertools.islice(itertools.product(*choices), 6):
-        urls.append(path_format.format(**dict(zip(names, combo))))
+        urls.append(path_format.format(**dict(zip(names, combo, strict=False))))
     return urls
 
 
@@ -159,7 +158,7 @@ def test_the_walk_covers_routes(walk):
 
 
 def test_another_tenants_ids_answer_404_or_login(walk):
-    app, accounts, samples, cookies = walk
+    app, _accounts, samples, cookies = walk
     leaks = []
     checked = 0
     for owner, visitor in itertools.permutations(TENANTS, 2):
@@ -179,7 +178,7 @@ def test_another_tenants_ids_answer_404_or_login(walk):
 
 def test_owner_sees_own_records(walk):
     """The walk is not vacuous: with its own session, a tenant's customer gets some of those URLs."""
-    app, accounts, samples, cookies = walk
+    app, _accounts, samples, cookies = walk
     ok = 0
     for slug in TENANTS:
         client = _client(app, slug, cookies[slug])
@@ -213,7 +212,7 @@ async def _other_customers_samples(slug: str, customer_id: int) -> dict[str, lis
 
 def test_another_customers_ids_answer_404_or_login(walk):
     """Within one tenant: a customer asking for another customer's records gets 404."""
-    app, accounts, _samples_, cookies = walk
+    app, accounts, _, cookies = walk
     leaks = []
     for slug in TENANTS:
         others = run(_other_customers_samples(slug, accounts[slug]["customer"]))

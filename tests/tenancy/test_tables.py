@@ -4,9 +4,10 @@ present in the migrated database) or on an explicit global list."""
 from __future__ import annotations
 
 import pytest
-from conftest import run
 
+from conftest import run
 from mypage.db.base import GlobalTable, TenantOwned
+from mypage.db.errors import is_unique_violation
 from mypage.db.registry import all_tables
 
 GLOBAL_TABLES = {
@@ -104,7 +105,8 @@ def test_a_unique_index_really_refuses_duplicates_within_a_tenant_only(db):
     async def go():
         await Account.insert(account("aicom"))
         await Account.insert(account("itscom"))  # the same login ID on another tenant is fine
-        with pytest.raises(Exception):
+        with pytest.raises(Exception) as refused:
             await Account.insert(account("aicom"))
+        assert is_unique_violation(refused.value)
 
     run(go())

@@ -33,7 +33,7 @@ def test_local_terms_links_have_their_document(tenants):
         for link in _terms_links(tenant.config):
             if not link.startswith("/"):
                 continue  # an operator's own site
-            assert link == "/terms" or (link.startswith("/terms/") and DOCUMENT_NAME.fullmatch(link[len("/terms/"):])), link
+            assert link == "/terms" or (link.startswith("/terms/") and DOCUMENT_NAME.fullmatch(link[len("/terms/") :])), link
             for locale in tenant.config.locales:
                 assert document_path(tenant, link.strip("/"), locale), f"{tenant.slug}: {link} has no document in content/"
             checked += 1
@@ -57,7 +57,7 @@ def test_a_document_cannot_inject_markup(tmp_path):
     )
     title, html = render_document(SimpleNamespace(folder=tmp_path), "terms", "ja")
     assert "<script" not in html and "<img" not in html and "<b>" not in html
-    assert "href=\"javascript" not in html.lower()
+    assert 'href="javascript' not in html.lower()
     assert "&lt;script&gt;" in html
     assert title.startswith("規約")
 

@@ -33,8 +33,14 @@ def test_fast_rows_match_the_reference_rows():
         for text in texts:
             seconds = durations[n % len(durations)]
             charge = -300 if n % 7 == 0 else 8 * n
-            row = {"started_at": start, "kind": text, "caller": texts[(n + 1) % len(texts)],
-                   "callee": texts[(n + 2) % len(texts)], "duration_seconds": seconds, "charge": charge}
+            row = {
+                "started_at": start,
+                "kind": text,
+                "caller": texts[(n + 1) % len(texts)],
+                "callee": texts[(n + 2) % len(texts)],
+                "duration_seconds": seconds,
+                "charge": charge,
+            }
             reference.append(safe_row(csv_row(row)))
             unix = int(start.timestamp())
             fast.extend(_page_rows([(n, unix, row["kind"], row["caller"], row["callee"], seconds, charge)], clock))

@@ -65,8 +65,13 @@ def test_altcha_solution_decodes_and_carries_expiry(tenants):
 
 @pytest.mark.parametrize(
     "payload",
-    ["", "!!!", base64.b64encode(b"[1,2]").decode(), base64.b64encode(b'{"algorithm": "SHA-256"}').decode(),
-     base64.b64encode(b'{"algorithm":"SHA-256","challenge":"a","number":"1","salt":"s","signature":"x"}').decode()],
+    [
+        "",
+        "!!!",
+        base64.b64encode(b"[1,2]").decode(),
+        base64.b64encode(b'{"algorithm": "SHA-256"}').decode(),
+        base64.b64encode(b'{"algorithm":"SHA-256","challenge":"a","number":"1","salt":"s","signature":"x"}').decode(),
+    ],
 )
 def test_altcha_rejects_malformed_payloads(tenants, payload):
     provider = AltchaCaptcha(tenants.get("nmedia"), SECRET)
@@ -119,7 +124,10 @@ def test_siteverify_request_building(tenants, provider, url, field):
     tenant = with_captcha(tenants.get("nmedia"), provider=provider, site_key="site-key", secret_key="secret-key")
     captcha = SiteverifyCaptcha(tenant)
     assert captcha.field == field
-    assert captcha.build_request("tok", "192.0.2.1") == (url, {"secret": "secret-key", "response": "tok", "remoteip": "192.0.2.1"})
+    assert captcha.build_request("tok", "192.0.2.1") == (
+        url,
+        {"secret": "secret-key", "response": "tok", "remoteip": "192.0.2.1"},
+    )
     assert captcha.build_request("tok") == (url, {"secret": "secret-key", "response": "tok"})
 
 
@@ -179,8 +187,11 @@ def test_widget_and_script_per_provider(tenants, provider):
         context = {"provider": "altcha", "field": "altcha", "challenge_url": "/captcha/challenge"}
     else:
         context = {
-            "provider": provider, "field": SiteverifyCaptcha.FIELDS[provider], "site_key": "site-key-1",
-            "script": SiteverifyCaptcha.SCRIPTS[provider], "widget_class": SiteverifyCaptcha.WIDGET_CLASSES[provider],
+            "provider": provider,
+            "field": SiteverifyCaptcha.FIELDS[provider],
+            "site_key": "site-key-1",
+            "script": SiteverifyCaptcha.SCRIPTS[provider],
+            "widget_class": SiteverifyCaptcha.WIDGET_CLASSES[provider],
         }
     module = templates.env.get_template("identity/captcha_widget.html").make_module({})
     html = str(module.captcha_widget(context)) + str(module.captcha_script(context))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -170,8 +170,9 @@ def test_labels_kept_in_python_tables_are_extracted_and_translated(locale):
         assert catalog.get(label) is not None and catalog.get(label).string, label
     locale("en")
     assert i18n.gettext(verification.LABELS["customer_number"]) == "Customer number"
-    rules = policy.PasswordPolicy(min_length=4, max_length=8, allowed="a-z0-9", min_classes=2, classes=["lower", "digit"],
-                                  rule_text={"ja": "半角英数字"})
+    rules = policy.PasswordPolicy(
+        min_length=4, max_length=8, allowed="a-z0-9", min_classes=2, classes=["lower", "digit"], rule_text={"ja": "半角英数字"}
+    )
     errors = policy.check_password("abcd", rules)
     assert "Use at least 2 of: lower-case letters, digits." in errors
     locale("ja")
@@ -247,11 +248,11 @@ def test_padded_date_as_operators_print_document_dates():
 
 
 def test_dates_follow_the_tenant_time_zone_not_the_server_clock():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from mypage import i18n
 
-    evening_utc = datetime(2026, 11, 22, 20, 30, tzinfo=timezone.utc)  # 05:30 on the 23rd in Tokyo
+    evening_utc = datetime(2026, 11, 22, 20, 30, tzinfo=UTC)  # 05:30 on the 23rd in Tokyo
     token = i18n.set_zone("Asia/Tokyo")
     try:
         assert i18n.long_date(evening_utc, "ja") == "2026年11月23日"
@@ -260,7 +261,7 @@ def test_dates_follow_the_tenant_time_zone_not_the_server_clock():
         assert i18n.long_date(evening_utc, "ja") == "2026年11月22日"
     finally:
         i18n._current_zone.reset(token)
-    assert i18n.today("Asia/Tokyo") == datetime.now(timezone.utc).astimezone(i18n.ZoneInfo("Asia/Tokyo")).date()
+    assert i18n.today("Asia/Tokyo") == datetime.now(UTC).astimezone(i18n.ZoneInfo("Asia/Tokyo")).date()
 
 
 def test_unknown_time_zone_is_refused_in_tenant_config(tmp_path):
@@ -268,13 +269,16 @@ def test_unknown_time_zone_is_refused_in_tenant_config(tmp_path):
 
     import pytest
 
-    from mypage.tenancy.registry import TenantConfigError, load_tenant
     from mypage.settings import PROJECT_ROOT
+    from mypage.tenancy.registry import TenantConfigError, load_tenant
 
     folder = tmp_path / "aicom"
     shutil.copytree(PROJECT_ROOT / "tenants" / "aicom", folder)
     toml = folder / "tenant.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('default_locale = "ja"', 'default_locale = "ja"\ntimezone = "Mars/Olympus"'), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('default_locale = "ja"', 'default_locale = "ja"\ntimezone = "Mars/Olympus"'),
+        encoding="utf-8",
+    )
     with pytest.raises(TenantConfigError) as error:
         load_tenant(folder)
     assert "timezone" in str(error.value) and "Mars/Olympus" in str(error.value)

@@ -127,7 +127,16 @@ def test_full_width_digits_spaces_and_brackets():
 
 @pytest.mark.parametrize(
     "typed",
-    ["アイコム　タロウ", "アイコム タロウ", "ｱｲｺﾑ ﾀﾛｳ", "ｱｲｺﾑ　ﾀﾛｳ", "あいこむ　たろう", "あいこむ たろう", "  アイコム   タロウ  ", "アイコム\tタロウ"],
+    [
+        "アイコム　タロウ",
+        "アイコム タロウ",
+        "ｱｲｺﾑ ﾀﾛｳ",
+        "ｱｲｺﾑ　ﾀﾛｳ",
+        "あいこむ　たろう",
+        "あいこむ たろう",
+        "  アイコム   タロウ  ",
+        "アイコム\tタロウ",
+    ],
 )
 def test_kana_names_become_full_width_katakana_with_one_full_width_space(typed):
     assert normalize.katakana_name(typed) == "アイコム\u3000タロウ"
@@ -157,7 +166,9 @@ def test_clean_customer_number_rejects_letters():
     assert clean("customer_number", "", RULES).error == "入力してください。"
 
 
-@pytest.mark.parametrize("typed", ["0748621234", "0748-62-1234", "０７４８－６２－１２３４", "0748ー62ー1234", "0748−62−1234", "090-1234-5678"])
+@pytest.mark.parametrize(
+    "typed", ["0748621234", "0748-62-1234", "０７４８－６２－１２３４", "0748ー62ー1234", "0748−62−1234", "090-1234-5678"]
+)
 def test_clean_phone(typed):
     answer = clean("phone", typed, RULES)
     assert answer.error is None and answer.value.isdigit()

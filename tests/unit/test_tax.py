@@ -105,7 +105,14 @@ def test_visible_months_newest_first_limit_and_earliest():
     months = [f"2020-{m:02d}" for m in range(1, 13)] + ["2021-01", "2021-01"]
     assert visible_months(months, limit=3, earliest="2020-07") == ["2021-01", "2020-12", "2020-11"]
     assert visible_months(months, limit=15, earliest="2020-07") == [
-        "2021-01", "2020-12", "2020-11", "2020-10", "2020-09", "2020-08", "2020-07"]
+        "2021-01",
+        "2020-12",
+        "2020-11",
+        "2020-10",
+        "2020-09",
+        "2020-08",
+        "2020-07",
+    ]
     assert visible_months([], limit=15, earliest="2020-07") == []
 
 
@@ -195,7 +202,7 @@ def test_valid_card():
 def test_invalid_card_fields(changes, field):
     card, errors = validate_card(form(**changes), TODAY)
     assert card is None
-    assert field in errors and errors[field]
+    assert errors.get(field)
 
 
 def test_full_width_input_is_accepted():

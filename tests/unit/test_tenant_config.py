@@ -163,7 +163,7 @@ def test_cli_tenant_check_fails_with_the_message(folders):
 
 
 def test_cli_tenant_check_passes_on_the_shipped_tenants(folders):
-    tenants, themes = folders
+    tenants, _themes = folders
     result = CliRunner().invoke(main, ["tenant", "check"], env={"MYPAGE_TENANTS_DIR": str(tenants)})
     assert result.exit_code == 0, result.output
     for slug in ("aicom", "itscom", "nmedia"):

@@ -30,7 +30,10 @@ from mypage.tenancy.config import (
 from mypage.tenancy.registry import TenantConfigError, TenantRegistry, load_tenant, validate_config
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = {slug: tomllib.loads((ROOT / "tenants" / slug / "tenant.toml").read_text(encoding="utf-8")) for slug in ("aicom", "itscom", "nmedia")}
+SHIPPED = {
+    slug: tomllib.loads((ROOT / "tenants" / slug / "tenant.toml").read_text(encoding="utf-8"))
+    for slug in ("aicom", "itscom", "nmedia")
+}
 
 
 def _walk(data: dict, dotted: str) -> tuple[dict | list, str | int]:
@@ -79,16 +82,46 @@ QUESTION = [{"ja": "母親の旧姓は?"}]
 CASES = [
     # registration flow and login-ID kind
     ("nmedia", put("identity.login_id.kind", "chosen"), "identity.login_id.kind", "does not fit registration.flow 'issued_id'"),
-    ("aicom", put("identity.registration.flow", "email_id"), "identity.login_id.kind", "use kind = 'email' or flow = 'chosen_id'"),
+    (
+        "aicom",
+        put("identity.registration.flow", "email_id"),
+        "identity.login_id.kind",
+        "use kind = 'email' or flow = 'chosen_id'",
+    ),
     # entry paths must be pages the app serves
-    ("aicom", put("identity.recovery.entry_path", "/nowhere"), "identity.recovery.entry_path", "not the entry of a configured method; use '/forgot/email'"),
+    (
+        "aicom",
+        put("identity.recovery.entry_path", "/nowhere"),
+        "identity.recovery.entry_path",
+        "not the entry of a configured method; use '/forgot/email'",
+    ),
     ("itscom", put("identity.recovery.entry_path", "/forgot/email"), "identity.recovery.entry_path", "use '/forgot'"),
-    ("aicom", put("identity.registration.entry_path", "/register/issued-id"), "identity.registration.entry_path", "use '/register' or '/register/chosen-id'"),
+    (
+        "aicom",
+        put("identity.registration.entry_path", "/register/issued-id"),
+        "identity.registration.entry_path",
+        "use '/register' or '/register/chosen-id'",
+    ),
     # recovery methods, questions and id_forgotten
-    ("itscom", put("identity.recovery.secret_questions", []), "identity.recovery.secret_questions", "needs at least one question"),
+    (
+        "itscom",
+        put("identity.recovery.secret_questions", []),
+        "identity.recovery.secret_questions",
+        "needs at least one question",
+    ),
     ("aicom", put("identity.recovery.secret_questions", QUESTION), "identity.recovery.secret_questions", "has no effect"),
-    ("aicom", put("identity.recovery.id_forgotten", "reregister"), "identity.recovery.id_forgotten", "needs method 'secret_question' or 'email_code'"),
-    ("itscom", put("identity.recovery.id_forgotten", "email_lookup"), "identity.recovery.id_forgotten", "'email_link', which is not in methods"),
+    (
+        "aicom",
+        put("identity.recovery.id_forgotten", "reregister"),
+        "identity.recovery.id_forgotten",
+        "needs method 'secret_question' or 'email_code'",
+    ),
+    (
+        "itscom",
+        put("identity.recovery.id_forgotten", "email_lookup"),
+        "identity.recovery.id_forgotten",
+        "'email_link', which is not in methods",
+    ),
     ("aicom", put("identity.recovery.methods", ["email_link", "email_link"]), "identity.recovery.methods", "listed twice"),
     ("aicom", put("identity.recovery.methods", []), "identity.recovery.methods", "at least 1 item"),
     # terms
@@ -98,62 +131,212 @@ CASES = [
     ("nmedia", put("identity.registration.terms_url", "/terms/../x"), "identity.registration.terms_url", "should match pattern"),
     ("aicom", put("identity.registration.require_terms", True), "identity.registration.require_terms", "only the issued_id flow"),
     # verification fields
-    ("aicom", put("identity.registration.verify_one_of", ["bank_last4"]), "identity.registration.verify_one_of", "only the email_id flow"),
-    ("aicom", put("identity.registration.disambiguate_with", ["device_id"]), "identity.registration.disambiguate_with", "only the email_id flow"),
-    ("itscom", put("identity.registration.verify_one_of", ["phone", "bank_last4"]), "identity.registration.verify_one_of", "phone already in verify_fields"),
-    ("itscom", put("identity.registration.disambiguate_with", ["name_kana"]), "identity.registration.disambiguate_with", "already in verify_fields"),
-    ("nmedia", put("identity.registration.verify_fields", ["postal_code", "name"]), "identity.registration.verify_fields", "needs at least one of customer_number"),
-    ("nmedia", put("identity.registration.verify_fields", ["contract_number", "name", "name"]), "identity.registration.verify_fields", "'name' is listed twice"),
+    (
+        "aicom",
+        put("identity.registration.verify_one_of", ["bank_last4"]),
+        "identity.registration.verify_one_of",
+        "only the email_id flow",
+    ),
+    (
+        "aicom",
+        put("identity.registration.disambiguate_with", ["device_id"]),
+        "identity.registration.disambiguate_with",
+        "only the email_id flow",
+    ),
+    (
+        "itscom",
+        put("identity.registration.verify_one_of", ["phone", "bank_last4"]),
+        "identity.registration.verify_one_of",
+        "phone already in verify_fields",
+    ),
+    (
+        "itscom",
+        put("identity.registration.disambiguate_with", ["name_kana"]),
+        "identity.registration.disambiguate_with",
+        "already in verify_fields",
+    ),
+    (
+        "nmedia",
+        put("identity.registration.verify_fields", ["postal_code", "name"]),
+        "identity.registration.verify_fields",
+        "needs at least one of customer_number",
+    ),
+    (
+        "nmedia",
+        put("identity.registration.verify_fields", ["contract_number", "name", "name"]),
+        "identity.registration.verify_fields",
+        "'name' is listed twice",
+    ),
     ("nmedia", put("identity.registration.verify_fields", []), "identity.registration.verify_fields", "at least 1 item"),
-    ("nmedia", put("identity.registration.strip_leading_zeros", True), "identity.registration.strip_leading_zeros", "does not ask for customer_number"),
-    ("aicom", put("identity.registration.contract_number_patterns", ["^\\d+$"]), "identity.registration.contract_number_patterns", "does not ask for contract_number"),
-    ("aicom", put("identity.registration.contract_number_strip_prefixes", ["2N"]), "identity.registration.contract_number_strip_prefixes", "does not ask for contract_number"),
-    ("nmedia", put("identity.registration.contract_number_patterns", ["^CAF(\\d"]), "identity.registration.contract_number_patterns.0", "not a valid regular expression"),
-    ("aicom", put("identity.registration.corporate_forms", ["株式会社"]), "identity.registration.corporate_forms", "does not ask for name"),
-    ("aicom", put("identity.registration.collect_email", False), "identity.registration.collect_email", "always asks for an e-mail address"),
-    ("itscom", put("identity.registration.collect_email", True), "identity.registration.collect_email", "login ID is the e-mail address"),
+    (
+        "nmedia",
+        put("identity.registration.strip_leading_zeros", True),
+        "identity.registration.strip_leading_zeros",
+        "does not ask for customer_number",
+    ),
+    (
+        "aicom",
+        put("identity.registration.contract_number_patterns", ["^\\d+$"]),
+        "identity.registration.contract_number_patterns",
+        "does not ask for contract_number",
+    ),
+    (
+        "aicom",
+        put("identity.registration.contract_number_strip_prefixes", ["2N"]),
+        "identity.registration.contract_number_strip_prefixes",
+        "does not ask for contract_number",
+    ),
+    (
+        "nmedia",
+        put("identity.registration.contract_number_patterns", ["^CAF(\\d"]),
+        "identity.registration.contract_number_patterns.0",
+        "not a valid regular expression",
+    ),
+    (
+        "aicom",
+        put("identity.registration.corporate_forms", ["株式会社"]),
+        "identity.registration.corporate_forms",
+        "does not ask for name",
+    ),
+    (
+        "aicom",
+        put("identity.registration.collect_email", False),
+        "identity.registration.collect_email",
+        "always asks for an e-mail address",
+    ),
+    (
+        "itscom",
+        put("identity.registration.collect_email", True),
+        "identity.registration.collect_email",
+        "login ID is the e-mail address",
+    ),
     # mail to an address nobody collected
-    ("nmedia", put("identity.registration.collect_email", False), "identity.factors", "'email_otp' mails the customer, but registration collects no e-mail address"),
+    (
+        "nmedia",
+        put("identity.registration.collect_email", False),
+        "identity.factors",
+        "'email_otp' mails the customer, but registration collects no e-mail address",
+    ),
     ("nmedia", put("identity.registration.collect_email", False), "identity.recovery.methods", "'email_link' mails the customer"),
     # factors and captcha
     ("aicom", put("identity.factors", ["password", "totp"]), "identity.totp_optional", "makes the authenticator app required"),
     ("aicom", put("identity.factors", ["password", "password"]), "identity.factors", "listed twice"),
     ("aicom", put("identity.captcha", {"provider": "altcha"}), "identity.captcha", "'captcha' is not in factors"),
     ("nmedia", put("identity.captcha", {"provider": "recaptcha"}), "identity.captcha.site_key", "needs site_key and secret_key"),
-    ("nmedia", put("identity.captcha", {"provider": "turnstile", "site_key": "s"}), "identity.captcha.secret_key", "needs site_key and secret_key"),
+    (
+        "nmedia",
+        put("identity.captcha", {"provider": "turnstile", "site_key": "s"}),
+        "identity.captcha.secret_key",
+        "needs site_key and secret_key",
+    ),
     ("nmedia", put("identity.captcha.secret_key", "k"), "identity.captcha.secret_key", "provider 'altcha' uses no keys"),
-    ("nmedia", put("identity.captcha", {"provider": "recaptcha", "site_key": "s", "secret_key": "k", "altcha_max_number": 90000}), "identity.captcha.altcha_max_number", "provider is 'recaptcha'"),
+    (
+        "nmedia",
+        put("identity.captcha", {"provider": "recaptcha", "site_key": "s", "secret_key": "k", "altcha_max_number": 90000}),
+        "identity.captcha.altcha_max_number",
+        "provider is 'recaptcha'",
+    ),
     # token lifetimes, lockout, session
     ("aicom", put("identity.tokens.login_otp_minutes", 5), "identity.tokens.login_otp_minutes", "'email_otp' is not in factors"),
-    ("itscom", put("identity.tokens.resend_interval_seconds", 900), "identity.tokens.resend_interval_seconds", "a code would expire before a new one may be sent"),
-    ("aicom", put("identity.lockout", {"max_failures": 10, "per_address_max_failures": 5}), "identity.lockout.per_address_max_failures", "below max_failures (10)"),
-    ("aicom", put("session", {"idle_timeout_minutes": 600, "absolute_timeout_hours": 8}), "session.idle_timeout_minutes", "longer than absolute_timeout_hours"),
+    (
+        "itscom",
+        put("identity.tokens.resend_interval_seconds", 900),
+        "identity.tokens.resend_interval_seconds",
+        "a code would expire before a new one may be sent",
+    ),
+    (
+        "aicom",
+        put("identity.lockout", {"max_failures": 10, "per_address_max_failures": 5}),
+        "identity.lockout.per_address_max_failures",
+        "below max_failures (10)",
+    ),
+    (
+        "aicom",
+        put("session", {"idle_timeout_minutes": 600, "absolute_timeout_hours": 8}),
+        "session.idle_timeout_minutes",
+        "longer than absolute_timeout_hours",
+    ),
     # login-ID and password policies
     ("aicom", put("identity.login_id.min_length", 40), "identity.login_id.min_length", "greater than max_length (30)"),
     ("aicom", put("identity.login_id.allowed", "z-a"), "identity.login_id.allowed", "not a valid regular expression"),
     ("itscom", put("identity.login_id.allowed", "A-Za-z0-9_-"), "identity.login_id.allowed", "needs '@' and '.'"),
     ("nmedia", put("identity.login_id.allowed", "a-z"), "identity.login_id.allowed", "'23456789' are not allowed"),
-    ("nmedia", put("identity.login_id.issued_length", 8), "identity.login_id.issued_length", "outside min_length..max_length (6..6)"),
+    (
+        "nmedia",
+        put("identity.login_id.issued_length", 8),
+        "identity.login_id.issued_length",
+        "outside min_length..max_length (6..6)",
+    ),
     ("aicom", put("identity.login_id.issued_length", 8), "identity.login_id.issued_length", "only issued IDs are generated"),
-    ("nmedia", put("identity.password.required_classes", ["upper", "digit"]), "identity.password.required_classes", "class 'upper' cannot occur"),
+    (
+        "nmedia",
+        put("identity.password.required_classes", ["upper", "digit"]),
+        "identity.password.required_classes",
+        "class 'upper' cannot occur",
+    ),
     ("nmedia", put("identity.password.classes", ["lower", "digit"]), "identity.password.classes", "min_classes is 0"),
     ("aicom", put("identity.password.min_classes", 4), "identity.password.min_classes", "greater than the number of classes (3)"),
     ("aicom", put("identity.password.allowed", "a-z\\"), "identity.password.allowed", "not a valid regular expression"),
-    ("itscom", put("identity.account_changes", {"login_id": False, "password": False}), "identity.account_changes.login_id", "remove the [identity.account_changes] table"),
+    (
+        "itscom",
+        put("identity.account_changes", {"login_id": False, "password": False}),
+        "identity.account_changes.login_id",
+        "remove the [identity.account_changes] table",
+    ),
     # features
-    ("aicom", put("features.billing.fiscal_year_start_month", 4), "features.billing.fiscal_year_start_month", "layout is 'month_list'"),
+    (
+        "aicom",
+        put("features.billing.fiscal_year_start_month", 4),
+        "features.billing.fiscal_year_start_month",
+        "layout is 'month_list'",
+    ),
     ("aicom", put("features.billing.gateway", "builtin"), "features.billing.gateway", "payment_method is false"),
-    ("itscom", put("features.contracts.categories", [{"key": "main", "label": {"ja": "主"}}]), "features.contracts.categories", "layout is 'summary'"),
+    (
+        "itscom",
+        put("features.contracts.categories", [{"key": "main", "label": {"ja": "主"}}]),
+        "features.contracts.categories",
+        "layout is 'summary'",
+    ),
     ("nmedia", put("features.contracts.categories.1.key", "main"), "features.contracts.categories", "'main' is listed twice"),
-    ("nmedia", put("features.inquiries.categories.3.key", "call_details"), "features.inquiries.categories", "'call_details' is listed twice"),
+    (
+        "nmedia",
+        put("features.inquiries.categories.3.key", "call_details"),
+        "features.inquiries.categories",
+        "'call_details' is listed twice",
+    ),
     ("nmedia", both(drop("features.call_details")), "features.inquiries.categories.0.applies", "the call_details feature is off"),
-    ("nmedia", put("features.call_details.csv_encodings", ["cp932", "cp932"]), "features.call_details.csv_encodings", "listed twice"),
-    ("itscom", put("features.contracts.speed_test_url", "speedtest"), "features.contracts.speed_test_url", "should match pattern"),
+    (
+        "nmedia",
+        put("features.call_details.csv_encodings", ["cp932", "cp932"]),
+        "features.call_details.csv_encodings",
+        "listed twice",
+    ),
+    (
+        "itscom",
+        put("features.contracts.speed_test_url", "speedtest"),
+        "features.contracts.speed_test_url",
+        "should match pattern",
+    ),
     # menu
-    ("itscom", put("menu.1.items.1.feature", "contracts.histroy"), "menu.1.items.1.feature", "unknown feature 'contracts.histroy'; known: billing"),
-    ("itscom", put("features.contracts.history", False), "menu.1.items.1.feature", "needs feature 'contracts.history', which is off"),
+    (
+        "itscom",
+        put("menu.1.items.1.feature", "contracts.histroy"),
+        "menu.1.items.1.feature",
+        "unknown feature 'contracts.histroy'; known: billing",
+    ),
+    (
+        "itscom",
+        put("features.contracts.history", False),
+        "menu.1.items.1.feature",
+        "needs feature 'contracts.history', which is off",
+    ),
     ("aicom", add_menu_item(href="/mailboxes"), "menu.0.items.3.href", "answers 404 unless feature 'mailboxes' is on"),
-    ("aicom", add_menu_item(href="/billing/payment-method", feature="billing"), "menu.0.items.3.href", "unless feature 'billing.payment_method' is on"),
+    (
+        "aicom",
+        add_menu_item(href="/billing/payment-method", feature="billing"),
+        "menu.0.items.3.href",
+        "unless feature 'billing.payment_method' is on",
+    ),
     ("aicom", add_menu_item(href="/contracts/history?x=1"), "menu.0.items.3.href", "unless feature 'contracts.history' is on"),
     ("aicom", add_menu_item(href="/account"), "menu.0.items.3.href", "without [identity.account_changes]"),
     ("aicom", add_menu_item(href="/", roles=["boss"]), "menu.0.items.3.roles.0", "'owner', 'admin' or 'general'"),
@@ -162,7 +345,12 @@ CASES = [
     ("aicom", put("locales", ["ja", "en", "ja"]), "locales", "listed twice"),
     ("aicom", put("hosts", ["aicom.localhost", "AICOM.localhost"]), "hosts", "'aicom.localhost' is listed twice"),
     # [texts]
-    ("itscom", add_text("link.regsiter"), 'texts."link.regsiter"', "unknown text key; did you mean 'link.register'? known keys: billing.title"),
+    (
+        "itscom",
+        add_text("link.regsiter"),
+        'texts."link.regsiter"',
+        "unknown text key; did you mean 'link.register'? known keys: billing.title",
+    ),
     ("itscom", add_text("verify.postal_code"), 'texts."verify.postal_code"', "registration does not ask for 'postal_code'"),
     ("aicom", add_text("register.rule.phone"), 'texts."register.rule.phone"', "never shown: it needs flow:issued_id"),
     ("aicom", add_text("link.email_forgotten"), 'texts."link.email_forgotten"', "needs factor:email_otp"),
@@ -326,7 +514,7 @@ def test_the_path_registries_match_the_identity_modules():
     from mypage.identity import recovery_link, recovery_question
     from mypage.identity.registration import flow_path
 
-    assert REGISTRATION_FLOW_PATHS == {flow: flow_path(flow) for flow in REGISTRATION_FLOW_PATHS}
+    assert {flow: flow_path(flow) for flow in REGISTRATION_FLOW_PATHS} == REGISTRATION_FLOW_PATHS
     assert set(REGISTRATION_FLOW_PATHS) == set(LOGIN_ID_KIND_OF_FLOW) == set(Flow.__args__)
     assert RECOVERY_METHOD_PATHS["email_link"] == recovery_link.PREFIX
     assert {RECOVERY_METHOD_PATHS[m] for m in recovery_question.METHODS} == {recovery_question.PREFIX}

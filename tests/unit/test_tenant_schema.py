@@ -179,7 +179,11 @@ def test_the_text_key_registry_is_the_set_of_keys_the_code_looks_up():
 
 def test_the_registered_default_wording_is_the_code_s():
     keys, _families, _dynamic = code_text_keys()
-    wrong = {key: (sorted(TEXT_KEYS[key].defaults), sorted(defaults)) for key, defaults in keys.items() if set(TEXT_KEYS[key].defaults) != defaults}
+    wrong = {
+        key: (sorted(TEXT_KEYS[key].defaults), sorted(defaults))
+        for key, defaults in keys.items()
+        if set(TEXT_KEYS[key].defaults) != defaults
+    }
     assert not wrong, f"default wording in texts.py differs from the code's (registry, code): {wrong}"
 
 

@@ -18,9 +18,14 @@ class AddonRepository:
         return await Customer.objects().where(Customer.tenant == self.tenant).where(Customer.id == customer_id).first()
 
     async def active(self, customer_id: int, product: str) -> AddonSubscription | None:
-        return await AddonSubscription.objects().where(AddonSubscription.tenant == self.tenant).where(
-            AddonSubscription.customer == customer_id
-        ).where(AddonSubscription.product == product).where(AddonSubscription.cancelled_on.is_null()).first()
+        return (
+            await AddonSubscription.objects()
+            .where(AddonSubscription.tenant == self.tenant)
+            .where(AddonSubscription.customer == customer_id)
+            .where(AddonSubscription.product == product)
+            .where(AddonSubscription.cancelled_on.is_null())
+            .first()
+        )
 
     async def create(self, **fields) -> AddonSubscription:
         row = AddonSubscription(tenant=self.tenant, **fields)
@@ -29,6 +34,9 @@ class AddonRepository:
 
     async def cancel(self, subscription: AddonSubscription, on: date) -> None:
         subscription.cancelled_on = on
-        await AddonSubscription.update({AddonSubscription.cancelled_on: on}).where(
-            AddonSubscription.tenant == self.tenant
-        ).where(AddonSubscription.id == subscription.id).where(AddonSubscription.customer == subscription.customer)
+        await (
+            AddonSubscription.update({AddonSubscription.cancelled_on: on})
+            .where(AddonSubscription.tenant == self.tenant)
+            .where(AddonSubscription.id == subscription.id)
+            .where(AddonSubscription.customer == subscription.customer)
+        )

@@ -32,13 +32,13 @@ async def _change(request: Request, change, done: str) -> Response:
 
 @get("/security", guards=GUARDS)
 async def security_page(request: Request) -> Response:
-    tenant, account, status = await _status(request)
+    _tenant, _account, status = await _status(request)
     return render(request, "addons/security.html", status=status, product=status.product)
 
 
 @get("/security/apply", guards=GUARDS)
 async def apply_confirm(request: Request) -> Response:
-    tenant, account, status = await _status(request)
+    _tenant, _account, status = await _status(request)
     if not status.eligible or status.active:
         return redirect("/security")
     return render(request, "addons/security_apply.html", status=status, product=status.product, error="")
@@ -46,12 +46,14 @@ async def apply_confirm(request: Request) -> Response:
 
 @post("/security/apply", guards=GUARDS)
 async def apply_submit(request: Request) -> Response:
-    return await _change(request, service.apply, _("お申込みを受け付けました。ご登録のメールアドレスにお申込み内容をお送りしました。"))
+    return await _change(
+        request, service.apply, _("お申込みを受け付けました。ご登録のメールアドレスにお申込み内容をお送りしました。")
+    )
 
 
 @get("/security/cancel", guards=GUARDS)
 async def cancel_confirm(request: Request) -> Response:
-    tenant, account, status = await _status(request)
+    _tenant, _account, status = await _status(request)
     if not status.active:
         return redirect("/security")
     return render(request, "addons/security_cancel.html", status=status, product=status.product)

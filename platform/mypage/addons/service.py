@@ -93,13 +93,15 @@ def _recipient(account: Account, customer: Customer) -> str:
     return account.email or customer.email or ""
 
 
-async def _tell(portal, tenant: Tenant, account: Account, status: Status, on: date, *, template: str, event: str,
-                address: str) -> None:
+async def _tell(
+    portal, tenant: Tenant, account: Account, status: Status, on: date, *, template: str, event: str, address: str
+) -> None:
     """Mails the customer (where there is an address to mail) and audits the change, inside the caller's transaction."""
     to = _recipient(account, status.customer)
     if to:
-        await enqueue(portal, tenant, to=to, template=template,
-                      context=_mail_context(tenant, account, status.customer, status.product, on))
+        await enqueue(
+            portal, tenant, to=to, template=template, context=_mail_context(tenant, account, status.customer, status.product, on)
+        )
     await AuditLog(tenant.slug).record(event, account_id=account.id, address=address, product=PRODUCT)
 
 

@@ -105,7 +105,9 @@ def validate_card(form: dict, today: date | None = None) -> tuple[CardInput | No
     else:
         brand = brand_of(number)
         if brand is None:
-            errors["card_number"] = _("ご利用いただけないカードです。Visa、Mastercard、JCB、American Express、Diners Clubのカードをご利用ください。")
+            errors["card_number"] = _(
+                "ご利用いただけないカードです。Visa、Mastercard、JCB、American Express、Diners Clubのカードをご利用ください。"
+            )
         elif len(number) not in lengths_of(brand) or not luhn_ok(number):
             errors["card_number"] = _("カード番号に誤りがあります。ご確認の上、再度入力してください。")
 

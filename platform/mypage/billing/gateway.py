@@ -28,7 +28,13 @@ class CardRegistration:
         return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
 
     def as_dict(self) -> dict:
-        return {"token": self.token, "brand": self.brand, "last4": self.last4, "exp_month": self.exp_month, "exp_year": self.exp_year}
+        return {
+            "token": self.token,
+            "brand": self.brand,
+            "last4": self.last4,
+            "exp_month": self.exp_month,
+            "exp_year": self.exp_year,
+        }
 
 
 class GatewayError(Exception):

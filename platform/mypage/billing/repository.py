@@ -26,12 +26,7 @@ class BillingRepository:
         )
 
     async def customer(self) -> dict | None:
-        return (
-            await Customer.select()
-            .where(Customer.tenant == self.slug)
-            .where(Customer.id == self.customer_id)
-            .first()
-        )
+        return await Customer.select().where(Customer.tenant == self.slug).where(Customer.id == self.customer_id).first()
 
     async def invoice_months(self, *, contract_id: int | None = None) -> list[str]:
         """Months that have an invoice (with a line of ``contract_id`` when given)."""
@@ -55,7 +50,12 @@ class BillingRepository:
     async def invoices_in(self, months: list[str]) -> list[dict]:
         if not months:
             return []
-        return await self._invoices().where(Invoice.month.is_in(months)).order_by(Invoice.month, ascending=False).order_by(Invoice.number)
+        return (
+            await self._invoices()
+            .where(Invoice.month.is_in(months))
+            .order_by(Invoice.month, ascending=False)
+            .order_by(Invoice.number)
+        )
 
     async def invoice_by_number(self, number: str) -> dict | None:
         return await self._invoices().where(Invoice.number == number).first()
@@ -116,7 +116,14 @@ class BillingRepository:
 
     async def save_card(self, *, gateway: str, token: str, brand: str, last4: str, exp_month: int, exp_year: int) -> None:
         """Replaces the customer's card and makes card payment the customer's method (call inside ``atomic()``)."""
-        values = {"gateway": gateway, "token": token, "brand": brand, "last4": last4, "exp_month": exp_month, "exp_year": exp_year}
+        values = {
+            "gateway": gateway,
+            "token": token,
+            "brand": brand,
+            "last4": last4,
+            "exp_month": exp_month,
+            "exp_year": exp_year,
+        }
         updated = await (
             PaymentCard.update({getattr(PaymentCard, k): v for k, v in values.items()})
             .where(PaymentCard.tenant == self.slug)

@@ -80,9 +80,7 @@ async def billing_month(request: Request, month: FromPath[str]) -> Response:
 
 
 @get("/billing/contract/{contract_number:str}", guards=GUARDS)
-async def billing_contract(
-    request: Request, contract_number: FromPath[str], year: FromQuery[str | None] = None
-) -> Response:
+async def billing_contract(request: Request, contract_number: FromPath[str], year: FromQuery[str | None] = None) -> Response:
     repo = await _repo(request)
     contract = await repo.contract_by_number(contract_number) if repo else None
     if contract is None:
@@ -122,7 +120,10 @@ async def invoice_pdf(request: Request, invoice_number: FromPath[str]) -> Respon
     same_month = await statements.repo.invoices_in([view.month])
     filename = f"invoice-{view.month}.pdf" if len(same_month) == 1 else f"invoice-{view.month}-{view.number}.pdf"
     content = await render_pdf(
-        portal_of(request), tenant, "billing/invoice_pdf.html", {"invoice": view, "customer": customer},
+        portal_of(request),
+        tenant,
+        "billing/invoice_pdf.html",
+        {"invoice": view, "customer": customer},
         stylesheets=("billing/invoice_pdf.css",),
     )
     return pdf_response(content, filename)
@@ -140,9 +141,7 @@ async def payment_method(request: Request) -> Response:
 
 
 def _card_form(request: Request, errors: dict | None = None, values: dict | None = None, status_code: int = 200) -> Response:
-    return render(
-        request, "billing/card_form.html", errors=errors or {}, values=values or {}, status_code=status_code
-    )
+    return render(request, "billing/card_form.html", errors=errors or {}, values=values or {}, status_code=status_code)
 
 
 @get("/billing/payment-method/card", guards=PAYMENT_GUARDS)

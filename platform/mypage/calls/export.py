@@ -23,7 +23,14 @@ from mypage.web.csvout import neutralise_text as _text
 from mypage.web.csvout import safe_row
 
 JST = timezone(timedelta(hours=9), "JST")
-ENCODINGS = {"utf-8-sig": "utf-8-sig", "utf-8": "utf-8-sig", "utf8": "utf-8-sig", "cp932": "cp932", "sjis": "cp932", "shift_jis": "cp932"}
+ENCODINGS = {
+    "utf-8-sig": "utf-8-sig",
+    "utf-8": "utf-8-sig",
+    "utf8": "utf-8-sig",
+    "cp932": "cp932",
+    "sjis": "cp932",
+    "shift_jis": "cp932",
+}
 
 
 def local_time(value: datetime) -> datetime:
@@ -96,7 +103,9 @@ def _page_rows(rows, clock: _Clock):
         yield stamp(unix_seconds), _text(kind), _text(caller), _text(callee), _duration(seconds), charge
 
 
-async def csv_chunks(repo: CallRepository, month: str, encoding: str = "utf-8-sig", batch_size: int = PAGE_SIZE) -> AsyncIterator[bytes]:
+async def csv_chunks(
+    repo: CallRepository, month: str, encoding: str = "utf-8-sig", batch_size: int = PAGE_SIZE
+) -> AsyncIterator[bytes]:
     """Encoded CSV: the header, then one chunk per page of rows. UTF-8 starts with a BOM (Excel)."""
     encoder = codecs.getincrementalencoder(ENCODINGS.get(encoding, "utf-8-sig"))(errors="replace")
     buffer = io.StringIO()

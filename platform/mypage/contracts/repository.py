@@ -93,21 +93,12 @@ class ContractRepository:
         self.customer_id = customer_id
 
     def _contracts(self):
-        return (
-            Contract.objects()
-            .where(Contract.tenant == self.slug)
-            .where(Contract.customer == self.customer_id)
-        )
+        return Contract.objects().where(Contract.tenant == self.slug).where(Contract.customer == self.customer_id)
 
     async def customer(self) -> Customer | None:
         if self.customer_id is None:
             return None
-        return (
-            await Customer.objects()
-            .where(Customer.tenant == self.slug)
-            .where(Customer.id == self.customer_id)
-            .first()
-        )
+        return await Customer.objects().where(Customer.tenant == self.slug).where(Customer.id == self.customer_id).first()
 
     async def contracts(self, category: str | None = None) -> list[Contract]:
         if self.customer_id is None:

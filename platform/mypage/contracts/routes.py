@@ -133,4 +133,13 @@ async def referral_landing(request: Request, code: FromPath[str]) -> Response:
     return render(request, "contracts/referral_landing.html", code=code)
 
 
-ROUTES = [contract_list, contract_history, referral, referral_landing, confirmation, confirmation_pdf, contract_detail, opening_notice]
+ROUTES = [
+    contract_list,
+    contract_history,
+    referral,
+    referral_landing,
+    confirmation,
+    confirmation_pdf,
+    contract_detail,
+    opening_notice,
+]

@@ -27,9 +27,7 @@ def tenure(since: date | None, today: date | None = None) -> str:
 
 def referral_code(secret_key: str, tenant_slug: str, customer_id: int) -> str:
     """A personal code: stable for the customer, different per customer, not guessable without the key."""
-    digest = hmac.new(
-        secret_key.encode(), f"referral:{tenant_slug}:{customer_id}".encode(), hashlib.sha256
-    ).digest()
+    digest = hmac.new(secret_key.encode(), f"referral:{tenant_slug}:{customer_id}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest[:10]).decode().rstrip("=")
 
 
@@ -50,9 +48,9 @@ def opening_notice_context(customer: Customer, contract: Contract, document: Doc
     if isinstance(data, str):  # Piccolo hands JSON columns back as text
         data = json.loads(data or "{}")
     data = data if isinstance(data, dict) else {}
-    address = " ".join(
-        part for part in (contract.address1, contract.address2, contract.building) if part
-    ) or " ".join(part for part in (customer.prefecture, customer.address1, customer.address2, customer.building) if part)
+    address = " ".join(part for part in (contract.address1, contract.address2, contract.building) if part) or " ".join(
+        part for part in (customer.prefecture, customer.address1, customer.address2, customer.building) if part
+    )
     return {
         "issued_on": document.issued_on,
         "title": document.title,
@@ -70,11 +68,41 @@ def opening_notice_context(customer: Customer, contract: Contract, document: Doc
     }
 
 
-_LETTERS = dict(zip(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    "エー ビー シー ディー イー エフ ジー エイチ アイ ジェー ケー エル エム エヌ オー ピー キュー アール エス ティー ユー ブイ ダブリュー エックス ワイ ゼット".split(),
-))
-_DIGITS = dict(zip("0123456789", "ゼロ イチ ニ サン ヨン ゴ ロク ナナ ハチ キュウ".split()))
+_LETTERS = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        [
+            "エー",
+            "ビー",
+            "シー",
+            "ディー",
+            "イー",
+            "エフ",
+            "ジー",
+            "エイチ",
+            "アイ",
+            "ジェー",
+            "ケー",
+            "エル",
+            "エム",
+            "エヌ",
+            "オー",
+            "ピー",
+            "キュー",
+            "アール",
+            "エス",
+            "ティー",
+            "ユー",
+            "ブイ",
+            "ダブリュー",
+            "エックス",
+            "ワイ",
+            "ゼット",
+        ],
+        strict=False,
+    )
+)
+_DIGITS = dict(zip("0123456789", ["ゼロ", "イチ", "ニ", "サン", "ヨン", "ゴ", "ロク", "ナナ", "ハチ", "キュウ"], strict=False))
 
 
 def phonetic(value: str) -> str:

@@ -8,7 +8,7 @@ migrations, which work on SQLite and PostgreSQL alike). Tables that are not tena
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from piccolo.columns import Timestamptz, Varchar
@@ -17,7 +17,7 @@ from piccolo.table import Table
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class TenantOwned(Table):

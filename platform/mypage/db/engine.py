@@ -54,7 +54,7 @@ async def check_database(timeout: float = 2.0) -> str | None:
     """``SELECT 1`` on the bound database within ``timeout`` seconds: None when it answers, else the reason."""
     try:
         await asyncio.wait_for(current_engine().run_ddl("SELECT 1"), timeout=timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return f"no answer within {timeout:g} s"
     except Exception as exc:  # anything at all: the database cannot serve requests
         return f"{type(exc).__name__}: {exc}"[:200]

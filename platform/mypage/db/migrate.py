@@ -18,8 +18,9 @@ CONF_MODULE = "mypage.db.piccolo_conf"
 
 def _use_engine(engine: Engine) -> None:
     os.environ["PICCOLO_CONF"] = CONF_MODULE
-    import mypage.db.piccolo_conf as conf
     from piccolo.apps.migrations.tables import Migration
+
+    import mypage.db.piccolo_conf as conf
 
     conf.DB = engine
     Migration._meta.db = engine

@@ -76,8 +76,10 @@ async def write_slot(path: str):
     lock = _slot(path)
     try:
         await asyncio.wait_for(lock.acquire(), timeout=WRITE_QUEUE_TIMEOUT)
-    except asyncio.TimeoutError:
-        raise DatabaseUnavailable(f"the embedded database is overloaded: no write slot within {WRITE_QUEUE_TIMEOUT:.0f} s") from None
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"the embedded database is overloaded: no write slot within {WRITE_QUEUE_TIMEOUT:.0f} s"
+        ) from None
     token = _held.set(held | {path})
     try:
         yield

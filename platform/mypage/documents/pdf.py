@@ -56,7 +56,7 @@ def _fetcher():
         def __init__(self) -> None:
             super().__init__(allowed_protocols=_DATA_ONLY, allow_redirects=False, timeout=1)
 
-        def fetch(self, url, headers=None):  # noqa: D401 - WeasyPrint's interface
+        def fetch(self, url, headers=None):
             if not url.lower().startswith("data:"):
                 raise ValueError(f"resource refused in PDF documents: {url[:60]}")
             return super().fetch(url, headers)

@@ -8,8 +8,8 @@ from mypage.addons.service import upsell_for
 from mypage.contracts.repository import ContractRepository, NoticeRepository
 from mypage.contracts.service import tenure
 from mypage.identity.session_auth import customer_of, load_account
-from mypage.web.render import redirect, render, tenant_of
 from mypage.web.dev import dev_index
+from mypage.web.render import redirect, render, tenant_of
 
 
 @get("/")

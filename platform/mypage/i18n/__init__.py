@@ -6,7 +6,6 @@ import contextvars
 import io
 from datetime import date, datetime
 from pathlib import Path
-
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -18,7 +17,7 @@ from babel.support import NullTranslations, Translations
 
 SUPPORTED = ("ja", "en")
 _current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("mypage_locale", default="ja")
-_current_zone: contextvars.ContextVar[ZoneInfo] = contextvars.ContextVar("mypage_zone", default=ZoneInfo("Asia/Tokyo"))
+_current_zone: contextvars.ContextVar[ZoneInfo] = contextvars.ContextVar("mypage_zone", default=ZoneInfo("Asia/Tokyo"))  # noqa: B039 - a ZoneInfo is immutable
 
 
 class Catalogs:

@@ -11,7 +11,7 @@ password of the logged-in account.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -100,7 +100,9 @@ async def change_menu(request: Request) -> Response:
 # -- ログインIDの変更 ---------------------------------------------------------------------------------
 
 
-def _id_form(request: Request, account, *, status: int = 200, values: dict | None = None, errors: dict | None = None, form_error: str = "") -> Response:
+def _id_form(
+    request: Request, account, *, status: int = 200, values: dict | None = None, errors: dict | None = None, form_error: str = ""
+) -> Response:
     return render(
         request,
         "identity/account_change_id.html",
@@ -134,8 +136,14 @@ async def id_submit(request: Request) -> Response:
         return _id_form(request, account, status=400, values=values, errors={"login_id": problems})
     try:
         await mail_code(
-            request, tenant, account, purpose=CODE_PURPOSE, to=contact_address(account), template="account_change_code",
-            event="login_id.change_code_sent", payload={"new": new_id},
+            request,
+            tenant,
+            account,
+            purpose=CODE_PURPOSE,
+            to=contact_address(account),
+            template="account_change_code",
+            event="login_id.change_code_sent",
+            payload={"new": new_id},
         )
     except TokenError:
         return _id_form(
@@ -194,8 +202,13 @@ async def id_confirm_page(request: Request) -> Response:
     if state is None or not state.get("verified"):
         return redirect(f"{PREFIX}/change/id")
     return render(
-        request, "identity/account_change_id_confirm.html", current=_shown_id(account), new=state["new"],
-        contact=contact_address(account), errors={}, value="",
+        request,
+        "identity/account_change_id_confirm.html",
+        current=_shown_id(account),
+        new=state["new"],
+        contact=contact_address(account),
+        errors={},
+        value="",
     )
 
 
@@ -213,8 +226,11 @@ async def id_confirm_submit(request: Request) -> Response:
     context = {"current": _shown_id(account), "new": new_id, "contact": contact_address(account), "value": choice}
     if choice not in ("new", "keep"):
         return render(
-            request, "identity/account_change_id_confirm.html", status_code=400,
-            errors={"contact": _("いずれか1つを選択してください。")}, **context,
+            request,
+            "identity/account_change_id_confirm.html",
+            status_code=400,
+            errors={"contact": _("いずれか1つを選択してください。")},
+            **context,
         )
     old_contact = contact_address(account)
     changes = {"login_id": new_id}
@@ -222,7 +238,10 @@ async def id_confirm_submit(request: Request) -> Response:
         changes["email"] = new_id
     repo = AccountRepository(tenant)
     taken = render(
-        request, "identity/account_change_id_confirm.html", status_code=409, errors={},
+        request,
+        "identity/account_change_id_confirm.html",
+        status_code=409,
+        errors={},
         form_error=_("この{label}はすでに使用されています。別の{label}を入力してください。").format(label=login_label(tenant)),
         **context,
     )
@@ -243,7 +262,10 @@ async def id_confirm_submit(request: Request) -> Response:
                     context={"new": new_id, "changed_on": today(), "label": login_label(tenant)},
                 )
             await AuditLog(tenant.slug).record(
-                "login_id.changed", account_id=account.id, address=client_address(request), old=old_id[:100],
+                "login_id.changed",
+                account_id=account.id,
+                address=client_address(request),
+                old=old_id[:100],
                 contact_changed=choice == "new",
             )
     except LoginIdTaken:  # taken by another account after the check: the unique index decided
@@ -291,9 +313,9 @@ async def password_submit(request: Request) -> Response:
     current = (form.get("current_password") or "")[:200]
     new = (form.get("password") or "")[:200]
     confirm = (form.get("password_confirm") or "")[:200]
-    blocked = _("現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。").format(
-        minutes=tenant.config.identity.lockout.lock_minutes
-    )
+    blocked = _(
+        "現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。"
+    ).format(minutes=tenant.config.identity.lockout.lock_minutes)
     errors: dict = {}
     if not current:
         errors["current_password"] = _("入力してください。")
@@ -314,7 +336,12 @@ async def password_submit(request: Request) -> Response:
             errors["current_password"] = _("現在のパスワードが正しくありません。")
     if errors:
         return render(request, "identity/account_change_password.html", status_code=400, errors=errors)
-    session_of(request)[PW_STATE] = {"account_id": account.id, "hash": await hash_password_async(new), "length": len(new), "t": int(time.time())}
+    session_of(request)[PW_STATE] = {
+        "account_id": account.id,
+        "hash": await hash_password_async(new),
+        "length": len(new),
+        "t": int(time.time()),
+    }
     return redirect(f"{PREFIX}/change/password/confirm")
 
 
@@ -335,12 +362,15 @@ async def password_confirm_submit(request: Request) -> Response:
         return redirect(f"{PREFIX}/change/password")
     async with atomic():
         await AccountRepository(tenant).update(
-            account, password_hash=state["hash"], password_changed_at=datetime.now(timezone.utc), must_change_password=False
+            account, password_hash=state["hash"], password_changed_at=datetime.now(UTC), must_change_password=False
         )
         to = contact_address(account)
         if to:
             await enqueue(
-                portal, tenant, to=to, template="account_change_password_done",
+                portal,
+                tenant,
+                to=to,
+                template="account_change_password_done",
                 context={"changed_on": today(), "label": login_label(tenant)},
             )
         await AuditLog(tenant.slug).record("password.changed", account_id=account.id, address=client_address(request))
@@ -358,7 +388,10 @@ async def password_done_page(request: Request) -> Response:
         return redirect(PREFIX)
     keep_for_print(request, "password_changed", done)
     return render(
-        request, "identity/account_change_password_done.html", masked="●" * int(done["length"]), changed_on=date.fromisoformat(done["on"])
+        request,
+        "identity/account_change_password_done.html",
+        masked="●" * int(done["length"]),
+        changed_on=date.fromisoformat(done["on"]),
     )
 
 

@@ -7,7 +7,7 @@ passwords (counted per account) end the session.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar import Request, Response, get, post
 
@@ -46,9 +46,15 @@ def _render(request: Request, account: Account, *, errors=None, values=None, sta
 async def _notice(request: Request, tenant: Tenant, account: Account, changes: list[str], to: list[str]) -> None:
     for address in dict.fromkeys(a for a in to if a):
         await enqueue(
-            portal_of(request), tenant, to=address, template="account_changed",
-            context={"name": account.nickname or account.display_name, "login_id": account.login_id_display or account.login_id,
-                     "changes": changes},
+            portal_of(request),
+            tenant,
+            to=address,
+            template="account_changed",
+            context={
+                "name": account.nickname or account.display_name,
+                "login_id": account.login_id_display or account.login_id,
+                "changes": changes,
+            },
         )
 
 
@@ -82,7 +88,9 @@ async def change_nickname(request: Request) -> Response:
     form = await request.form()
     nickname = normalize.name(str(form.get("nickname") or "")).replace("\u3000", " ")[:100]
     if not nickname:
-        return _render(request, account, errors={"nickname": _("入力してください。")}, values={"nickname": nickname}, status_code=400)
+        return _render(
+            request, account, errors={"nickname": _("入力してください。")}, values={"nickname": nickname}, status_code=400
+        )
     if len(nickname) > NICKNAME_MAX:
         message = _("{n}文字以内で入力してください。").format(n=NICKNAME_MAX)
         return _render(request, account, errors={"nickname": message}, values={"nickname": nickname}, status_code=400)
@@ -145,7 +153,7 @@ async def change_password(request: Request) -> Response:
     new_hash = await hash_password_async(new)
     async with atomic():
         await AccountRepository(tenant).update(
-            account, password_hash=new_hash, password_changed_at=datetime.now(timezone.utc), must_change_password=False
+            account, password_hash=new_hash, password_changed_at=datetime.now(UTC), must_change_password=False
         )
         await _notice(request, tenant, account, [_("パスワード")], [account.email])
         await AuditLog(tenant.slug).record("password.changed", account_id=account.id, address=client_address(request))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mypage.db.errors import is_unique_violation
 from mypage.identity import normalize
@@ -121,4 +121,4 @@ class AccountRepository:
 
     @staticmethod
     def now() -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)

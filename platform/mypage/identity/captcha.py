@@ -15,7 +15,8 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import altcha
 from litestar import Request, Response, get
@@ -55,7 +56,7 @@ class AltchaCaptcha:
             algorithm=ALGORITHM,
             max_number=self.config.altcha_max_number,
             hmac_key=self._key,
-            expires=datetime.now(timezone.utc) + timedelta(minutes=minutes),
+            expires=datetime.now(UTC) + timedelta(minutes=minutes),
         )
         return created.to_dict()
 
@@ -80,7 +81,7 @@ class AltchaCaptcha:
     def expires_at(data: dict) -> datetime | None:
         params = altcha.extract_params_v1(data)
         try:
-            return datetime.fromtimestamp(int(params["expires"][0]), tz=timezone.utc)
+            return datetime.fromtimestamp(int(params["expires"][0]), tz=UTC)
         except (KeyError, IndexError, ValueError, OverflowError):
             return None
 
@@ -96,7 +97,7 @@ class AltchaCaptcha:
         expires = self.expires_at(data)
         if expires is None:
             return CaptchaResult(False, "invalid")  # our challenges always expire
-        if expires < datetime.now(timezone.utc):
+        if expires < datetime.now(UTC):
             return CaptchaResult(False, "expired")
         ok, _ = altcha.verify_solution_v1(data, self._key, check_expires=True)
         if not ok:
@@ -108,9 +109,7 @@ class AltchaCaptcha:
     async def _remember(self, signature: str, expires: datetime) -> bool:
         """Marks a solved challenge used; ``False`` if it was used before."""
         digest = self._tokens.digest(f"{USED_PURPOSE}:{signature}")
-        seen = await (
-            OneTimeToken.count().where(OneTimeToken.tenant == self.tenant.slug).where(OneTimeToken.token_hash == digest)
-        )
+        seen = await OneTimeToken.count().where(OneTimeToken.tenant == self.tenant.slug).where(OneTimeToken.token_hash == digest)
         if seen:
             return False
         try:
@@ -122,7 +121,7 @@ class AltchaCaptcha:
                     token_hash=digest,
                     payload={},
                     expires_at=expires,
-                    used_at=datetime.now(timezone.utc),
+                    used_at=datetime.now(UTC),
                 )
             )
         except Exception:  # the unique (tenant, token_hash) constraint: a concurrent replay
@@ -135,23 +134,23 @@ class AltchaCaptcha:
             OneTimeToken.delete()
             .where(OneTimeToken.tenant == self.tenant.slug)
             .where(OneTimeToken.purpose == USED_PURPOSE)
-            .where(OneTimeToken.expires_at < datetime.now(timezone.utc) - timedelta(minutes=5))
+            .where(OneTimeToken.expires_at < datetime.now(UTC) - timedelta(minutes=5))
         )
 
 
 class SiteverifyCaptcha:
     """reCAPTCHA v2 / Turnstile: the token from their widget is checked by their siteverify endpoint."""
 
-    ENDPOINTS = {
+    ENDPOINTS: ClassVar[dict[str, str]] = {
         "recaptcha": "https://www.google.com/recaptcha/api/siteverify",
         "turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
     }
-    FIELDS = {"recaptcha": "g-recaptcha-response", "turnstile": "cf-turnstile-response"}
-    SCRIPTS = {
+    FIELDS: ClassVar[dict[str, str]] = {"recaptcha": "g-recaptcha-response", "turnstile": "cf-turnstile-response"}
+    SCRIPTS: ClassVar[dict[str, str]] = {
         "recaptcha": "https://www.google.com/recaptcha/api.js",
         "turnstile": "https://challenges.cloudflare.com/turnstile/v0/api.js",
     }
-    WIDGET_CLASSES = {"recaptcha": "g-recaptcha", "turnstile": "cf-turnstile"}
+    WIDGET_CLASSES: ClassVar[dict[str, str]] = {"recaptcha": "g-recaptcha", "turnstile": "cf-turnstile"}
 
     def __init__(self, tenant: Tenant, transport=None, timeout: float = 10.0):
         self.tenant = tenant
@@ -268,4 +267,4 @@ async def captcha_challenge(request: Request) -> Response:
 
 ROUTES = [captcha_challenge]
 
-__all__ = ["AltchaCaptcha", "SiteverifyCaptcha", "CaptchaResult", "provider_for", "check", "widget_context", "ROUTES"]
+__all__ = ["ROUTES", "AltchaCaptcha", "CaptchaResult", "SiteverifyCaptcha", "check", "provider_for", "widget_context"]

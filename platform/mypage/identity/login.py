@@ -8,7 +8,7 @@ same lock after the same number of failures) and in time (a dummy hash is verifi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mypage.audit.log import AuditLog
 from mypage.identity.accounts import AccountRepository
@@ -29,7 +29,7 @@ class LoginResult:
 def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def login_id_limit(tenant: Tenant) -> AttemptLimit:
@@ -44,7 +44,7 @@ def address_limit(tenant: Tenant) -> AttemptLimit:
 
 def locked_minutes_left(account: Account) -> int:
     locked_until = _aware(account.locked_until)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if locked_until is None or locked_until <= now:
         return 0
     return max(1, int((locked_until - now).total_seconds() // 60) + 1)
@@ -73,7 +73,9 @@ class PasswordLogin:
         if held or not id_claim.allowed:
             await self.by_id.release(id_claim)
             await verify_password_async(None, password)
-            await self.audit.record("login.locked", account_id=account.id if account else None, address=address, login_id=logged_id)
+            await self.audit.record(
+                "login.locked", account_id=account.id if account else None, address=address, login_id=logged_id
+            )
             return LoginResult(None, "locked", held or await self.by_id.minutes_left(login_id))
         if not await verify_password_async(account.password_hash if account else None, password):
             return await self._failure(account, login_id, address, id_claim.is_last(self.policy.max_failures))
@@ -98,11 +100,11 @@ class PasswordLogin:
         if not locks:
             return LoginResult(None, "invalid")
         if account is not None:
-            until = datetime.now(timezone.utc) + timedelta(minutes=self.policy.lock_minutes)
+            until = datetime.now(UTC) + timedelta(minutes=self.policy.lock_minutes)
             await self.accounts.update(account, locked_until=until)
             await self.audit.record("account.locked", account_id=account.id, address=address)
         return LoginResult(None, "locked", self.policy.lock_minutes)
 
     async def complete(self, account: Account, address: str) -> None:
-        await self.accounts.update(account, last_login_at=datetime.now(timezone.utc))
+        await self.accounts.update(account, last_login_at=datetime.now(UTC))
         await self.audit.record("login.success", account_id=account.id, address=address)

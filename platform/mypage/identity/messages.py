@@ -11,7 +11,9 @@ from mypage.i18n import gettext as _
 
 def code_message(reason: str, *, expired: str, too_many_attempts: str, used: str) -> str:
     """For an e-mailed code that was not accepted."""
-    return {"expired": expired, "too_many_attempts": too_many_attempts, "used": used}.get(reason, _("認証コードが正しくありません。"))
+    return {"expired": expired, "too_many_attempts": too_many_attempts, "used": used}.get(
+        reason, _("認証コードが正しくありません。")
+    )
 
 
 def link_message(reason: str, *, expired: str, otherwise: str) -> str:

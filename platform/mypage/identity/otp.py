@@ -13,7 +13,7 @@ screen when the tenant has both) and the captcha-only step. See :mod:`mypage.ide
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from litestar import Request, Response, get, post
 
@@ -45,7 +45,7 @@ def mask_email(address: str) -> str:
 async def _live_code_recent(tenant: Tenant, account: Account) -> bool:
     """Whether an unused, unexpired code was mailed within the re-send interval (no need to send again)."""
     interval = tenant.config.identity.tokens.resend_interval_seconds
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return (
         await OneTimeToken.count()
         .where(OneTimeToken.tenant == tenant.slug)
@@ -68,9 +68,7 @@ async def send_code(request: Request, tenant: Tenant, account: Account, *, throt
         code = await tokens.issue_code(
             PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), throttle=throttle, length=CODE_LENGTH
         )
-        await enqueue(
-            portal, tenant, to=account.email, template="login_otp", context={"code": code, "minutes": minutes}
-        )
+        await enqueue(portal, tenant, to=account.email, template="login_otp", context={"code": code, "minutes": minutes})
         await AuditLog(tenant.slug).record(
             "login.otp_sent", account_id=account.id, address=client_address(request), resend=throttle
         )
@@ -98,7 +96,9 @@ def _needs_captcha(tenant: Tenant) -> bool:
     return "captcha" in tenant.config.identity.factors
 
 
-def _otp_page(request: Request, account: Account, *, status_code: int = 200, errors=None, form_error=None, notice=None) -> Response:
+def _otp_page(
+    request: Request, account: Account, *, status_code: int = 200, errors=None, form_error=None, notice=None
+) -> Response:
     tenant = tenant_of(request)
     return render(
         request,
@@ -122,7 +122,7 @@ async def email_otp_page(request: Request) -> Response:
     if not data.get("otp_sent"):
         if not await _live_code_recent(tenant, account):
             await send_code(request, tenant, account, throttle=False)
-        session_of(request)["pending_login"] = {**data, "otp_sent": int(datetime.now(timezone.utc).timestamp())}
+        session_of(request)["pending_login"] = {**data, "otp_sent": int(datetime.now(UTC).timestamp())}
     return _otp_page(request, account)
 
 
@@ -162,7 +162,9 @@ async def email_otp_submit(request: Request) -> Response:
         if exc.reason == "used":  # ended by a parallel try (or a finished login): this code is gone
             return _start_over(request)
         if exc.reason == "expired":
-            message = _("ワンタイムパスワードの有効期限が切れています。「再送信」ボタンを押して、新しいワンタイムパスワードを受け取ってください。")
+            message = _(
+                "ワンタイムパスワードの有効期限が切れています。「再送信」ボタンを押して、新しいワンタイムパスワードを受け取ってください。"
+            )
         else:
             message = _("ワンタイムパスワードが正しくありません。")
         return _otp_page(request, account, status_code=400, errors={"otp": message})
@@ -185,22 +187,28 @@ async def email_otp_resend(request: Request) -> Response:
             request,
             account,
             status_code=429,
-            form_error=_("ワンタイムパスワードを送信したばかりです。再送信は{seconds}秒ほど時間をおいてからお試しください。").format(seconds=seconds),
+            form_error=_(
+                "ワンタイムパスワードを送信したばかりです。再送信は{seconds}秒ほど時間をおいてからお試しください。"
+            ).format(seconds=seconds),
         )
-    session_of(request)["pending_login"] = {**data, "otp_sent": int(datetime.now(timezone.utc).timestamp())}
+    session_of(request)["pending_login"] = {**data, "otp_sent": int(datetime.now(UTC).timestamp())}
     session_of(request).flash(_("ワンタイムパスワードを再送信しました。"), "info")
     return redirect("/login/email_otp")
 
 
 def _captcha_page(request: Request, *, status_code: int = 200, errors=None) -> Response:
     return render(
-        request, "identity/captcha_login.html", status_code=status_code, errors=errors or {}, captcha=captcha.widget_context(request)
+        request,
+        "identity/captcha_login.html",
+        status_code=status_code,
+        errors=errors or {},
+        captcha=captcha.widget_context(request),
     )
 
 
 @get("/login/captcha")
 async def captcha_page(request: Request) -> Response:
-    data, account = await _pending_account(request, "captcha")
+    data, _account = await _pending_account(request, "captcha")
     if data is None:
         return redirect("/login")
     return _captcha_page(request)

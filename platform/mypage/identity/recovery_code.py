@@ -26,7 +26,9 @@ from mypage.web.render import client_address, portal_of, redirect, render, sessi
 
 def unknown_id_limit(tenant) -> AttemptLimit:
     return AttemptLimit(
-        tenant.slug, "recovery.unknown_id", limit=tenant.config.identity.tokens.max_attempts,
+        tenant.slug,
+        "recovery.unknown_id",
+        limit=tenant.config.identity.tokens.max_attempts,
         window_minutes=tenant.config.identity.tokens.email_code_minutes,
     )
 
@@ -138,7 +140,9 @@ async def new_password_submit(request: Request) -> Response:
         to = contact_address(account)
         if to:
             await enqueue(portal, tenant, to=to, template="recover_password_done", context={"label": login_label(tenant)})
-        await AuditLog(tenant.slug).record("password.reset", account_id=account.id, address=client_address(request), method="email_code")
+        await AuditLog(tenant.slug).record(
+            "password.reset", account_id=account.id, address=client_address(request), method="email_code"
+        )
     session = session_of(request)
     session.pop(STATE)
     session["recover_done"] = True

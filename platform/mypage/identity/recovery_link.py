@@ -59,7 +59,11 @@ async def forgot_submit(request: Request) -> Response:
     problems = check_email(email)
     if problems:
         return render(
-            request, "identity/forgot_request.html", status_code=400, values={"email": email}, errors={"email": problems},
+            request,
+            "identity/forgot_request.html",
+            status_code=400,
+            values={"email": email},
+            errors={"email": problems},
             action=PREFIX,
         )
     repo = AccountRepository(tenant)
@@ -77,10 +81,18 @@ async def forgot_submit(request: Request) -> Response:
                     issued = await tokens.issue(PURPOSE, minutes=minutes, account_id=account.id, subject=f"account:{account.id}")
                 except TokenError:
                     continue  # a link was sent moments ago; the same answer is shown
-                items.append({"login_id": account.login_id_display or account.login_id, "url": f"{base}{PREFIX}/reset?token={issued.secret}"})
+                items.append(
+                    {
+                        "login_id": account.login_id_display or account.login_id,
+                        "url": f"{base}{PREFIX}/reset?token={issued.secret}",
+                    }
+                )
             if items:
                 await enqueue(
-                    portal, tenant, to=email, template="forgot_link",
+                    portal,
+                    tenant,
+                    to=email,
+                    template="forgot_link",
                     context={"items": items, "validity": _minutes_text(minutes)},
                 )
             await audit.record(
@@ -99,18 +111,27 @@ async def forgot_sent(request: Request) -> Response:
     if not email:
         return redirect(PREFIX)
     return render(
-        request, "identity/forgot_sent.html", email=email,
+        request,
+        "identity/forgot_sent.html",
+        email=email,
         validity=_minutes_text(tenant.config.identity.tokens.password_reset_minutes),
     )
 
 
 def _render_invalid(request: Request, reason: str) -> Response:
-    return render(request, "identity/forgot_invalid.html", status_code=410 if reason in ("expired", "used") else 400, reason=reason)
+    return render(
+        request, "identity/forgot_invalid.html", status_code=410 if reason in ("expired", "used") else 400, reason=reason
+    )
 
 
 def _render_reset(request: Request, token: str, login_id: str, *, errors=None, status_code=200) -> Response:
     return render(
-        request, "identity/forgot_reset.html", status_code=status_code, token=token, login_id=login_id, errors=errors or {},
+        request,
+        "identity/forgot_reset.html",
+        status_code=status_code,
+        token=token,
+        login_id=login_id,
+        errors=errors or {},
         action=f"{PREFIX}/reset",
     )
 
@@ -171,11 +192,19 @@ async def reset_submit(request: Request) -> Response:
             await repo.update(account, **changes)
             if account.email:
                 await enqueue(
-                    portal_of(request), tenant, to=account.email, template="account_changed",
-                    context={"name": account.nickname or account.display_name, "login_id": account.login_id_display or account.login_id,
-                             "changes": [_("パスワード")]},
+                    portal_of(request),
+                    tenant,
+                    to=account.email,
+                    template="account_changed",
+                    context={
+                        "name": account.nickname or account.display_name,
+                        "login_id": account.login_id_display or account.login_id,
+                        "changes": [_("パスワード")],
+                    },
                 )
-            await AuditLog(tenant.slug).record("password.reset", account_id=account.id, address=client_address(request), via="email_link")
+            await AuditLog(tenant.slug).record(
+                "password.reset", account_id=account.id, address=client_address(request), via="email_link"
+            )
     except TokenError as exc:
         return _render_invalid(request, exc.reason)
     return render(request, "identity/forgot_done.html")

@@ -18,7 +18,7 @@ This module has the entry, the guard and state of both ways, and way (A); way (B
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -28,17 +28,21 @@ from litestar.params import FromPath
 
 from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
-from mypage.i18n import current_locale
+from mypage.i18n import current_locale, long_date, today
 from mypage.i18n import gettext as _
-from mypage.i18n import long_date, today
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
+from mypage.identity.attempts import AttemptLimit
 from mypage.identity.issued import link_validity, tokens_for
 from mypage.identity.messages import link_message
-from mypage.identity.attempts import AttemptLimit
 from mypage.identity.passwords import hash_password_async, verify_password_async
 from mypage.identity.recovery_support import (
-    contact_address, generate_password, is_locked, login_label, mail_code, reset_changes,
+    contact_address,
+    generate_password,
+    is_locked,
+    login_label,
+    mail_code,
+    reset_changes,
 )
 from mypage.identity.tables import Account
 from mypage.identity.tokens import TokenError
@@ -112,7 +116,13 @@ async def choose_submit(request: Request) -> Response:
         return redirect(f"{PREFIX}/identify")
     if what == "id" and tenant.config.identity.recovery.id_forgotten == "reregister":
         return redirect(tenant.config.identity.registration.entry_path)
-    return render(request, "identity/recover_choose.html", status_code=400, errors={"what": _("いずれか1つを選択してください。")}, value=what)
+    return render(
+        request,
+        "identity/recover_choose.html",
+        status_code=400,
+        errors={"what": _("いずれか1つを選択してください。")},
+        value=what,
+    )
 
 
 # -- 本人認証: the login ID ------------------------------------------------------------------------
@@ -122,13 +132,16 @@ async def choose_submit(request: Request) -> Response:
 async def identify_page(request: Request) -> Response:
     return render(request, "identity/recover_identify.html", errors={}, values={})
 
+
 async def send_code(request: Request, tenant: Tenant, account: Account) -> bool:
     """Mails a new code to the account's contact address; False when one was sent moments ago."""
     to = contact_address(account)
     if not to:
         return True
     try:
-        await mail_code(request, tenant, account, purpose=CODE_PURPOSE, to=to, template="recover_code", event="recovery.code_sent")
+        await mail_code(
+            request, tenant, account, purpose=CODE_PURPOSE, to=to, template="recover_code", event="recovery.code_sent"
+        )
     except TokenError:
         return False
     return True
@@ -140,7 +153,9 @@ async def identify_submit(request: Request) -> Response:
     form = await request.form()
     login_id = normalize.ascii_text(form.get("login_id") or "")[:254]
     if not login_id:
-        return render(request, "identity/recover_identify.html", status_code=400, errors={"login_id": _("入力してください。")}, values={})
+        return render(
+            request, "identity/recover_identify.html", status_code=400, errors={"login_id": _("入力してください。")}, values={}
+        )
     account = await AccountRepository(tenant).by_login_id(login_id)
     if account is not None and account.status == "disabled":
         account = None
@@ -169,7 +184,9 @@ async def identify_submit(request: Request) -> Response:
 def answer_limit(tenant: Tenant) -> AttemptLimit:
     """Wrong 合言葉 answers per account, counted before the compare."""
     return AttemptLimit(
-        tenant.slug, "recovery.answer", limit=tenant.config.identity.tokens.max_attempts,
+        tenant.slug,
+        "recovery.answer",
+        limit=tenant.config.identity.tokens.max_attempts,
         window_minutes=tenant.config.identity.lockout.lock_minutes,
     )
 
@@ -199,7 +216,7 @@ async def _check_answer(
     await audit.record(ANSWER_WRONG, account_id=account.id if account else None, address=address)
     if claim is not None and claim.is_last(limit.limit):
         minutes = tenant.config.identity.lockout.lock_minutes
-        await AccountRepository(tenant).update(account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=minutes))
+        await AccountRepository(tenant).update(account, locked_until=datetime.now(UTC) + timedelta(minutes=minutes))
         await audit.record("account.locked", account_id=account.id, address=address, reason="secret_answer")
         return locked_message(tenant)
     return _("秘密の質問または答えが正しくありません。")
@@ -236,11 +253,20 @@ async def question_submit(request: Request) -> Response:
     values = {"question": form.get("question") or ""}
     questions = _questions(tenant)
     if errors:
-        return render(request, "identity/recover_question.html", status_code=400, questions=questions, errors=errors, values=values)
+        return render(
+            request, "identity/recover_question.html", status_code=400, questions=questions, errors=errors, values=values
+        )
     account = await AccountRepository(tenant).by_id(state.get("account_id"))
     if account is not None and is_locked(account):
-        return render(request, "identity/recover_question.html", status_code=429, questions=questions, errors={}, values=values,
-                      form_error=locked_message(tenant))
+        return render(
+            request,
+            "identity/recover_question.html",
+            status_code=429,
+            questions=questions,
+            errors={},
+            values=values,
+            form_error=locked_message(tenant),
+        )
     pending: dict = {}
     if account is not None and not account.secret_answer_hash:
         # 合言葉登録: the account has none yet; it is kept with the link and checked again after the mail.
@@ -249,8 +275,15 @@ async def question_submit(request: Request) -> Response:
     else:
         message = await _check_answer(request, tenant, account, question, answer)
     if message or account is None:
-        return render(request, "identity/recover_question.html", status_code=400, questions=questions, errors={}, values=values,
-                      form_error=message)
+        return render(
+            request,
+            "identity/recover_question.html",
+            status_code=400,
+            questions=questions,
+            errors={},
+            values=values,
+            form_error=message,
+        )
     minutes = tenant.config.identity.tokens.password_reset_minutes
     to = contact_address(account)
     try:
@@ -274,8 +307,15 @@ async def question_submit(request: Request) -> Response:
                 )
             await AuditLog(tenant.slug).record("recovery.link_sent", account_id=account.id, address=client_address(request))
     except TokenError:
-        return render(request, "identity/recover_question.html", status_code=429, questions=questions, errors={}, values=values,
-                      form_error=_("確認メールを送信したばかりです。しばらく時間をおいてからお試しください。"))
+        return render(
+            request,
+            "identity/recover_question.html",
+            status_code=429,
+            questions=questions,
+            errors={},
+            values=values,
+            form_error=_("確認メールを送信したばかりです。しばらく時間をおいてからお試しください。"),
+        )
     session_of(request).pop(STATE)
     session_of(request)["recover_sent"] = True
     return redirect(f"{PREFIX}/question/sent")
@@ -327,7 +367,9 @@ async def answer_submit(request: Request, token: FromPath[str]) -> Response:
     if errors:
         return render(request, "identity/recover_answer.html", status_code=400, errors=errors, **context)
     if is_locked(account):
-        return render(request, "identity/recover_answer.html", status_code=429, errors={}, form_error=locked_message(tenant), **context)
+        return render(
+            request, "identity/recover_answer.html", status_code=429, errors={}, form_error=locked_message(tenant), **context
+        )
     message = await _check_answer(request, tenant, account, question, answer, payload)
     if message:
         return render(request, "identity/recover_answer.html", status_code=400, errors={}, form_error=message, **context)
@@ -369,8 +411,14 @@ async def done_print(request: Request) -> Response:
         return print_gone(request, back="/login")
     label = login_label(tenant_of(request))
     new_password = _("新しいパスワード")
-    facts = [(label, done["login_id"]), (new_password, done["password"]), (_("再発行日"), long_date(date.fromisoformat(done["on"])))]
-    return render_print(request, title=_("{label}のパスワード").format(label=label), facts=facts, secret=(new_password,), back="/login")
+    facts = [
+        (label, done["login_id"]),
+        (new_password, done["password"]),
+        (_("再発行日"), long_date(date.fromisoformat(done["on"]))),
+    ]
+    return render_print(
+        request, title=_("{label}のパスワード").format(label=label), facts=facts, secret=(new_password,), back="/login"
+    )
 
 
 ROUTES = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar import Request
 
@@ -20,7 +20,6 @@ from mypage.identity.tables import Account
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of
-
 
 
 def login_label(tenant: Tenant) -> str:
@@ -38,12 +37,12 @@ def contact_address(account: Account) -> str:
 def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def is_locked(account: Account) -> bool:
     locked = _aware(account.locked_until)
-    return bool(locked and locked > datetime.now(timezone.utc))
+    return bool(locked and locked > datetime.now(UTC))
 
 
 _POOLS = {
@@ -81,14 +80,21 @@ async def reset_changes(tenant: Tenant, account: Account, password: str) -> dict
     await login_id_limit(tenant).clear(account.login_id)
     return {
         "password_hash": await hash_password_async(password),
-        "password_changed_at": datetime.now(timezone.utc),
+        "password_changed_at": datetime.now(UTC),
         "locked_until": None,
         "must_change_password": False,
     }
 
 
 async def mail_code(
-    request: Request, tenant: Tenant, account: Account, *, purpose: str, to: str, template: str, event: str,
+    request: Request,
+    tenant: Tenant,
+    account: Account,
+    *,
+    purpose: str,
+    to: str,
+    template: str,
+    event: str,
     payload: dict | None = None,
 ) -> None:
     """Issues a code for ``purpose``, mails it to ``to`` and audits ``event``, in one transaction; raises

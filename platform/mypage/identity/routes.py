@@ -16,9 +16,9 @@ from mypage.web.render import client_address, redirect, render, safe_next, sessi
 def login_error_message(tenant, result) -> str:
     label = tenant.config.identity.login_id.label.get(session_locale())
     if result.error == "locked":
-        return _("ログインに続けて失敗したため、ログインを一時的に停止しています。{minutes}分後にもう一度お試しください。").format(
-            minutes=result.locked_minutes
-        )
+        return _(
+            "ログインに続けて失敗したため、ログインを一時的に停止しています。{minutes}分後にもう一度お試しください。"
+        ).format(minutes=result.locked_minutes)
     if result.error == "address_limited":
         return _("短時間に多くのログイン失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(
             minutes=result.locked_minutes
@@ -64,7 +64,9 @@ async def login_submit(request: Request) -> Response:
     if not password:
         errors["password"] = _("入力してください。")
     if errors:
-        return render(request, "identity/login.html", status_code=400, next=next_path, values={"login_id": login_id}, errors=errors)
+        return render(
+            request, "identity/login.html", status_code=400, next=next_path, values={"login_id": login_id}, errors=errors
+        )
     result = await PasswordLogin(tenant).authenticate(login_id, password, client_address(request))
     if result.account is None:
         return render(
@@ -78,7 +80,15 @@ async def login_submit(request: Request) -> Response:
         )
     pending_message = await refuse_pending_login(request, result.account)
     if pending_message:
-        return render(request, "identity/login.html", status_code=403, next=next_path, values={"login_id": login_id}, errors={}, form_error=pending_message)
+        return render(
+            request,
+            "identity/login.html",
+            status_code=403,
+            next=next_path,
+            values={"login_id": login_id},
+            errors={},
+            form_error=pending_message,
+        )
     return await factors.after_password(request, tenant, result.account, next_path)
 
 

@@ -12,17 +12,17 @@ import hmac
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mypage.identity.tables import OneTimeToken
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class TokenError(Exception):
@@ -117,8 +117,14 @@ class Tokens:
         """Stores a new numeric code for ``subject`` (checked by :meth:`verify_code`) and returns it."""
         code = self.new_code(length)
         await self.issue(
-            purpose, minutes=minutes, account_id=account_id, payload=payload, secret=code,
-            subject=subject, throttle=throttle, code=True,
+            purpose,
+            minutes=minutes,
+            account_id=account_id,
+            payload=payload,
+            secret=code,
+            subject=subject,
+            throttle=throttle,
+            code=True,
         )
         return code
 

@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import segno
@@ -88,7 +88,10 @@ def recovery_hash(secret_key: str, tenant: str, account_id: int, code: str) -> s
 async def store_recovery_codes(secret_key: str, tenant: str, account_id: int, codes: list[str]) -> None:
     await RecoveryCode.delete().where(RecoveryCode.tenant == tenant).where(RecoveryCode.account == account_id)
     await RecoveryCode.insert(
-        *[RecoveryCode(tenant=tenant, account=account_id, code_hash=recovery_hash(secret_key, tenant, account_id, c)) for c in codes]
+        *[
+            RecoveryCode(tenant=tenant, account=account_id, code_hash=recovery_hash(secret_key, tenant, account_id, c))
+            for c in codes
+        ]
     )
 
 
@@ -105,7 +108,7 @@ async def use_recovery_code(secret_key: str, tenant: str, account_id: int, code:
     if not 6 <= len(clean_code(code)) <= 20:
         return False
     updated = await (
-        RecoveryCode.update({RecoveryCode.used_at: datetime.now(timezone.utc)})
+        RecoveryCode.update({RecoveryCode.used_at: datetime.now(UTC)})
         .where(RecoveryCode.tenant == tenant)
         .where(RecoveryCode.account == account_id)
         .where(RecoveryCode.code_hash == recovery_hash(secret_key, tenant, account_id, code))
@@ -159,9 +162,15 @@ def grouped(secret: str) -> str:
 async def _notice(request: Request, tenant: Tenant, account: Account, change: str) -> None:
     if account.email:
         await enqueue(
-            portal_of(request), tenant, to=account.email, template="account_changed",
-            context={"name": account.nickname or account.display_name, "login_id": account.login_id_display or account.login_id,
-                     "changes": [change]},
+            portal_of(request),
+            tenant,
+            to=account.email,
+            template="account_changed",
+            context={
+                "name": account.nickname or account.display_name,
+                "login_id": account.login_id_display or account.login_id,
+                "changes": [change],
+            },
         )
 
 
@@ -196,7 +205,11 @@ def _render_setup(request: Request, tenant: Tenant, account: Account, secret: st
     label = account.login_id_display or account.login_id
     uri = pyotp.TOTP(secret).provisioning_uri(name=label, issuer_name=tenant.config.portal_title.get("ja"))
     return render(
-        request, "identity/totp_setup.html", status_code=status_code, qr=qr_data_uri(uri), secret=grouped(secret),
+        request,
+        "identity/totp_setup.html",
+        status_code=status_code,
+        qr=qr_data_uri(uri),
+        secret=grouped(secret),
         errors=errors or {},
     )
 
@@ -250,9 +263,11 @@ async def _check_current_password(request: Request, tenant: Tenant, account: Acc
         return {name: _("入力してください。")}
     outcome = await check_current_password(tenant, account, password, client_address(request))
     if outcome is Reauth.BLOCKED:
-        return {name: _("現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。").format(
-            minutes=tenant.config.identity.lockout.lock_minutes
-        )}
+        return {
+            name: _(
+                "現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。"
+            ).format(minutes=tenant.config.identity.lockout.lock_minutes)
+        }
     if outcome is not Reauth.OK:
         return {name: _("現在のパスワードが正しくありません。")}
     return {}
@@ -346,9 +361,7 @@ async def login_step_submit(request: Request) -> Response:
     await audit.record("login.totp_failure", account_id=account.id, address=address, failures=claim.count)
     if claim.is_last(limit.limit):
         lockout = tenant.config.identity.lockout
-        await AccountRepository(tenant).update(
-            account, locked_until=datetime.now(timezone.utc) + timedelta(minutes=lockout.lock_minutes)
-        )
+        await AccountRepository(tenant).update(account, locked_until=datetime.now(UTC) + timedelta(minutes=lockout.lock_minutes))
         await audit.record("account.locked", account_id=account.id, address=address, reason="totp")
         return await _locked_out(request, tenant, account, None)
     message = _("確認コードまたはリカバリーコードが正しくありません。")

@@ -69,7 +69,7 @@ def clean(field: str, raw: str, rules: Registration) -> Answer:
         value = normalize.upper_code(raw)
         for prefix in rules.contract_number_strip_prefixes:
             if value.startswith(prefix.upper()) and len(value) > len(prefix):
-                value = value[len(prefix):]
+                value = value[len(prefix) :]
         patterns = rules.contract_number_patterns
         if patterns and not any(re.fullmatch(p, value) for p in patterns):
             return Answer(value, _("契約番号の形式が正しくありません。"))
@@ -106,8 +106,10 @@ class CustomerMatcher:
     async def _candidates(self, answers: dict[str, str]) -> list[dict]:
         query = Customer.select().where(Customer.tenant == self.slug)
         if "contract_number" in answers:
-            rows = await Contract.select(Contract.customer).where(Contract.tenant == self.slug).where(
-                Contract.number == answers["contract_number"]
+            rows = (
+                await Contract.select(Contract.customer)
+                .where(Contract.tenant == self.slug)
+                .where(Contract.number == answers["contract_number"])
             )
             ids = [r["customer"] for r in rows]
             if not ids:
@@ -118,8 +120,10 @@ class CustomerMatcher:
         elif "customer_number" in answers:
             query = query.where(Customer.number.like(f"%{answers['customer_number'].lstrip('0')}"))
         elif "device_id" in answers:
-            rows = await Device.select(Device.customer).where(Device.tenant == self.slug).where(
-                Device.device_id == answers["device_id"]
+            rows = (
+                await Device.select(Device.customer)
+                .where(Device.tenant == self.slug)
+                .where(Device.device_id == answers["device_id"])
             )
             if not rows:
                 return []
@@ -145,13 +149,21 @@ class CustomerMatcher:
         if field == "postal_code":
             if customer["postal_code"] == value:
                 return True
-            return await Contract.count().where(Contract.tenant == self.slug).where(
-                Contract.customer == customer["id"]
-            ).where(Contract.postal_code == value) > 0
+            return (
+                await Contract.count()
+                .where(Contract.tenant == self.slug)
+                .where(Contract.customer == customer["id"])
+                .where(Contract.postal_code == value)
+                > 0
+            )
         if field == "contract_number":
-            return await Contract.count().where(Contract.tenant == self.slug).where(
-                Contract.customer == customer["id"]
-            ).where(Contract.number == value) > 0
+            return (
+                await Contract.count()
+                .where(Contract.tenant == self.slug)
+                .where(Contract.customer == customer["id"])
+                .where(Contract.number == value)
+                > 0
+            )
         if field == "bank_last4":
             return customer["bank_last4"] == value
         if field == "card_last4":

@@ -33,46 +33,64 @@ class InquiryRepository:
         return await query.order_by(Inquiry.id, ascending=False).limit(limit)
 
     async def sent_since(self, account_id: int, since: datetime) -> int:
-        return await Inquiry.count().where(Inquiry.tenant == self.tenant).where(Inquiry.account == account_id).where(
-            Inquiry.created_at >= since
+        return (
+            await Inquiry.count()
+            .where(Inquiry.tenant == self.tenant)
+            .where(Inquiry.account == account_id)
+            .where(Inquiry.created_at >= since)
         )
 
     async def decide(self, inquiry: Inquiry, **fields) -> None:
         for name, value in fields.items():
             setattr(inquiry, name, value)
-        await Inquiry.update({getattr(Inquiry, k): v for k, v in fields.items()}).where(
-            Inquiry.tenant == self.tenant
-        ).where(Inquiry.id == inquiry.id)
+        await (
+            Inquiry.update({getattr(Inquiry, k): v for k, v in fields.items()})
+            .where(Inquiry.tenant == self.tenant)
+            .where(Inquiry.id == inquiry.id)
+        )
 
     # --- contracts with phone lines (通話明細記録) ---
 
     async def phone_contracts(self, customer_id: int) -> list[Contract]:
-        contracts = await Contract.objects().where(Contract.tenant == self.tenant).where(
-            Contract.customer == customer_id
-        ).order_by(Contract.number)
+        contracts = (
+            await Contract.objects()
+            .where(Contract.tenant == self.tenant)
+            .where(Contract.customer == customer_id)
+            .order_by(Contract.number)
+        )
         if not contracts:
             return []
-        rows = await PhoneLine.select(PhoneLine.contract).where(PhoneLine.tenant == self.tenant).where(
-            PhoneLine.contract.is_in([c.id for c in contracts])
+        rows = (
+            await PhoneLine.select(PhoneLine.contract)
+            .where(PhoneLine.tenant == self.tenant)
+            .where(PhoneLine.contract.is_in([c.id for c in contracts]))
         )
         with_lines = {row["contract"] for row in rows}
         return [c for c in contracts if c.id in with_lines]
 
     async def set_call_details_from(self, contract_ids: list[int], month: str) -> None:
         if contract_ids:
-            await Contract.update({Contract.call_details_from: month}).where(Contract.tenant == self.tenant).where(
-                Contract.id.is_in(contract_ids)
+            await (
+                Contract.update({Contract.call_details_from: month})
+                .where(Contract.tenant == self.tenant)
+                .where(Contract.id.is_in(contract_ids))
             )
 
     # --- paper stops ---
 
     async def paper_stop(self, customer_id: int, kind: str) -> PaperStop | None:
-        return await PaperStop.objects().where(PaperStop.tenant == self.tenant).where(
-            PaperStop.customer == customer_id
-        ).where(PaperStop.kind == kind).first()
+        return (
+            await PaperStop.objects()
+            .where(PaperStop.tenant == self.tenant)
+            .where(PaperStop.customer == customer_id)
+            .where(PaperStop.kind == kind)
+            .first()
+        )
 
     async def record_paper_stop(self, customer_id: int, kind: str, effective_from: str, inquiry_id: int) -> None:
         if await self.paper_stop(customer_id, kind) is None:
             await PaperStop.insert(
-                PaperStop(tenant=self.tenant, customer=customer_id, kind=kind, effective_from=effective_from, inquiry_id=inquiry_id)
+                PaperStop(
+                    tenant=self.tenant, customer=customer_id, kind=kind, effective_from=effective_from, inquiry_id=inquiry_id
+                )
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from mypage.audit.log import AuditLog
 from mypage.db.locks import serialised
@@ -46,7 +46,7 @@ class InquiryInput:
     contract: str = ""
 
     @classmethod
-    def from_form(cls, form) -> "InquiryInput":
+    def from_form(cls, form) -> InquiryInput:
         def value(name: str) -> str:
             raw = form.get(name)
             return raw.strip() if isinstance(raw, str) else ""
@@ -106,11 +106,13 @@ async def submit(portal, tenant: Tenant, account: Account, data: InquiryInput, *
     reply_to = account.email or (customer.email if customer else "")
     # "At most max_per_hour per account": the count and the insert under the account's lock (db/locks.py).
     async with serialised(Account, account.id):
-        since = datetime.now(timezone.utc) - timedelta(hours=1)
+        since = datetime.now(UTC) - timedelta(hours=1)
         if await repo.sent_since(account.id, since) >= feature.max_per_hour:
             await AuditLog(tenant.slug).record("inquiry.rate_limited", account_id=account.id, address=address)
             return Outcome(
-                form_error=_("短時間に多くのお問い合わせをいただいたため、受付を一時的に停止しています。しばらく時間をおいてから再度お試しください。"),
+                form_error=_(
+                    "短時間に多くのお問い合わせをいただいたため、受付を一時的に停止しています。しばらく時間をおいてから再度お試しください。"
+                ),
                 rate_limited=True,
             )
         inquiry = await repo.create(

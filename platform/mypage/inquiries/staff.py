@@ -13,7 +13,7 @@ There is no admin console yet: ``mypage staff inquiries`` / ``approve`` / ``reje
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import click
 
@@ -73,7 +73,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
         await repo.decide(
             inquiry,
             status="approved",
-            decided_at=datetime.now(timezone.utc),
+            decided_at=datetime.now(UTC),
             decided_by=staff,
             effective_from=effective if inquiry.applies != "none" else "",
         )
@@ -103,9 +103,7 @@ async def reject(tenant: Tenant, inquiry_id: int, *, staff: str = "staff", note:
     repo = InquiryRepository(tenant.slug)
     async with serialised(Inquiry, inquiry_id):
         inquiry = await _pending(tenant, inquiry_id)
-        await repo.decide(
-            inquiry, status="rejected", decided_at=datetime.now(timezone.utc), decided_by=staff, note=note[:500]
-        )
+        await repo.decide(inquiry, status="rejected", decided_at=datetime.now(UTC), decided_by=staff, note=note[:500])
         await AuditLog(tenant.slug).record("inquiry.rejected", inquiry_id=inquiry.id, staff=staff)
     return inquiry
 

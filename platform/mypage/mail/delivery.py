@@ -18,8 +18,9 @@ claimed by a second worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate
 from urllib.parse import unquote, urlparse
@@ -46,7 +47,7 @@ send is cancelled at ``SMTP_TIMEOUT_SECONDS * SMTP_STEPS``), so only a worker th
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def build_message(row: dict, secret_key: str) -> EmailMessage:
@@ -57,7 +58,7 @@ def build_message(row: dict, secret_key: str) -> EmailMessage:
     message["Subject"] = row["subject"]
     created = row.get("created_at")
     if isinstance(created, datetime):
-        created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
         message["Date"] = format_datetime(created)
     else:
         message["Date"] = formatdate(localtime=True)
@@ -123,7 +124,7 @@ async def deliver_due(settings: Settings, limit: int = 100, *, timeout: float = 
             continue  # another worker has it
         try:
             await asyncio.wait_for(aiosmtplib.send(build_message(row, settings.secret_key), **options), send_limit)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             attempts = row["attempts"] + 1
             await OutboxMail.update(
                 {
@@ -156,7 +157,5 @@ async def run_worker(settings: Settings, interval_seconds: float | None = None, 
             await deliver_due(settings)
         except Exception:  # keep the worker alive; the next round retries
             log.exception("outbox delivery round failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except asyncio.TimeoutError:
-            pass

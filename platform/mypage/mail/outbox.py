@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formataddr, parseaddr
 
 from mypage import i18n
@@ -13,7 +13,9 @@ from mypage.mail.tables import OutboxMail
 from mypage.tenancy.registry import Tenant
 
 
-async def enqueue(portal, tenant: Tenant, *, to: str, template: str, context: dict | None = None, locale: str | None = None) -> OutboxMail:
+async def enqueue(
+    portal, tenant: Tenant, *, to: str, template: str, context: dict | None = None, locale: str | None = None
+) -> OutboxMail:
     """Renders ``mail/<template>.subject.txt``, ``.txt`` and ``.html`` for the tenant and stores the mail.
 
     Call it inside the same ``atomic()`` block as the change that causes the mail.
@@ -60,7 +62,7 @@ def message_id(row: dict, secret_key: str) -> str:
     """
     created = row.get("created_at")
     if isinstance(created, datetime):
-        created = (created if created.tzinfo else created.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        created = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
         created = created.strftime("%Y%m%dT%H%M%S.%fZ")
     material = f"{row['tenant']}|{row['id']}|{created}".encode()
     digest = hmac.new(secret_key.encode(), material, hashlib.sha256).hexdigest()[:8]

@@ -29,8 +29,8 @@ class MailboxRepository:
 
     async def taken_subdomains(self, local_part: str) -> set[str]:
         """Subdomains already used with this local part, by any customer of the tenant."""
-        rows = await Mailbox.select(Mailbox.subdomain).where(Mailbox.tenant == self.tenant).where(
-            Mailbox.local_part == local_part
+        rows = (
+            await Mailbox.select(Mailbox.subdomain).where(Mailbox.tenant == self.tenant).where(Mailbox.local_part == local_part)
         )
         return {row["subdomain"] for row in rows}
 
@@ -43,11 +43,17 @@ class MailboxRepository:
         return mailbox
 
     async def set_virus_check(self, mailbox: Mailbox, on: bool) -> None:
-        await Mailbox.update({Mailbox.virus_check: on}).where(Mailbox.tenant == self.tenant).where(
-            Mailbox.id == mailbox.id
-        ).where(Mailbox.customer == mailbox.customer)
+        await (
+            Mailbox.update({Mailbox.virus_check: on})
+            .where(Mailbox.tenant == self.tenant)
+            .where(Mailbox.id == mailbox.id)
+            .where(Mailbox.customer == mailbox.customer)
+        )
 
     async def delete(self, mailbox: Mailbox) -> None:
-        await Mailbox.delete().where(Mailbox.tenant == self.tenant).where(Mailbox.id == mailbox.id).where(
-            Mailbox.customer == mailbox.customer
+        await (
+            Mailbox.delete()
+            .where(Mailbox.tenant == self.tenant)
+            .where(Mailbox.id == mailbox.id)
+            .where(Mailbox.customer == mailbox.customer)
         )

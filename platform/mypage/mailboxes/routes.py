@@ -65,7 +65,7 @@ async def _step(request: Request, *required: str):
 
 @get("/mailboxes", guards=GUARDS)
 async def mailbox_list(request: Request) -> Response:
-    tenant, account, ctx = await _context(request)
+    tenant, _account, ctx = await _context(request)
     return render(request, "mailboxes/index.html", ctx=ctx, feature=tenant.config.features.mailboxes)
 
 
@@ -78,8 +78,14 @@ async def new_local(request: Request) -> Response:
     state = _flow(request) if request.query_params.get("back") else {}
     if not state:
         session_of(request).pop(FLOW)
-    return render(request, "mailboxes/new_local.html", steps=steps(), values={"local": state.get("local", "")}, errors={},
-                  domain=tenant.config.features.mailboxes.domain)
+    return render(
+        request,
+        "mailboxes/new_local.html",
+        steps=steps(),
+        values={"local": state.get("local", "")},
+        errors={},
+        domain=tenant.config.features.mailboxes.domain,
+    )
 
 
 @post("/mailboxes/new", guards=GUARDS)
@@ -93,16 +99,30 @@ async def new_local_submit(request: Request) -> Response:
     local = service.normalize_local(raw)
     errors = service.check_local(local)
     if errors:
-        return render(request, "mailboxes/new_local.html", status_code=400, steps=steps(), values={"local": raw},
-                      errors={"local": errors}, domain=tenant.config.features.mailboxes.domain)
+        return render(
+            request,
+            "mailboxes/new_local.html",
+            status_code=400,
+            steps=steps(),
+            values={"local": raw},
+            errors={"local": errors},
+            domain=tenant.config.features.mailboxes.domain,
+        )
     shown = await service.candidates(tenant, local)
     _save_flow(request, {"local": local, "offered": shown, "shown": shown})
     return redirect("/mailboxes/new/subdomain")
 
 
 async def _subdomain_page(request: Request, tenant, state: dict, *, error: str = "", status_code: int = 200) -> Response:
-    return render(request, "mailboxes/new_subdomain.html", status_code=status_code, steps=steps(), state=state,
-                  error=error, domain=tenant.config.features.mailboxes.domain)
+    return render(
+        request,
+        "mailboxes/new_subdomain.html",
+        status_code=status_code,
+        steps=steps(),
+        state=state,
+        error=error,
+        domain=tenant.config.features.mailboxes.domain,
+    )
 
 
 @get("/mailboxes/new/subdomain", guards=GUARDS)
@@ -135,7 +155,11 @@ async def new_subdomain_submit(request: Request) -> Response:
         return await _subdomain_page(request, tenant, state, error=_("サブドメインを選択してください。"), status_code=400)
     if chosen in await MailboxRepository(tenant.slug).taken_subdomains(state["local"]):
         return await _subdomain_page(
-            request, tenant, state, error=_("このメールアドレスは既に使用されています。別のサブドメインを選択してください。"), status_code=400
+            request,
+            tenant,
+            state,
+            error=_("このメールアドレスは既に使用されています。別のサブドメインを選択してください。"),
+            status_code=400,
         )
     state["subdomain"] = chosen
     _save_flow(request, state)
@@ -143,8 +167,16 @@ async def new_subdomain_submit(request: Request) -> Response:
 
 
 def _options_page(request: Request, tenant, state: dict, *, errors: dict, status_code: int = 200) -> Response:
-    return render(request, "mailboxes/new_options.html", status_code=status_code, steps=steps(), state=state, errors=errors,
-                  address=service.address_of(tenant, state["local"], state["subdomain"]), feature=tenant.config.features.mailboxes)
+    return render(
+        request,
+        "mailboxes/new_options.html",
+        status_code=status_code,
+        steps=steps(),
+        state=state,
+        errors=errors,
+        address=service.address_of(tenant, state["local"], state["subdomain"]),
+        feature=tenant.config.features.mailboxes,
+    )
 
 
 @get("/mailboxes/new/options", guards=GUARDS)
@@ -178,8 +210,15 @@ async def new_options_submit(request: Request) -> Response:
 
 
 def _confirm_page(request: Request, tenant, state: dict, *, error: str = "", status_code: int = 200) -> Response:
-    return render(request, "mailboxes/new_confirm.html", status_code=status_code, steps=steps(), state=state, error=error,
-                  address=service.address_of(tenant, state["local"], state["subdomain"]))
+    return render(
+        request,
+        "mailboxes/new_confirm.html",
+        status_code=status_code,
+        steps=steps(),
+        state=state,
+        error=error,
+        address=service.address_of(tenant, state["local"], state["subdomain"]),
+    )
 
 
 @get("/mailboxes/new/confirm", guards=GUARDS)
@@ -212,7 +251,7 @@ async def new_confirm_submit(request: Request) -> Response:
 @get("/mailboxes/new/done", guards=GUARDS)
 async def new_done(request: Request) -> Response:
     """Shows the address and its initial password once; the print view may show them while web/printview.py keeps them."""
-    tenant, account, ctx = await _context(request)
+    tenant, _account, ctx = await _context(request)
     done = session_of(request).pop(DONE)
     mailbox = None
     if isinstance(done, dict) and ctx.customer is not None and isinstance(done.get("id"), int):
@@ -226,7 +265,7 @@ async def new_done(request: Request) -> Response:
 @get("/mailboxes/new/done/print", guards=GUARDS)
 async def new_done_print(request: Request) -> Response:
     """The print view (「印刷画面へ」) of the completion, while the completion is kept (web/printview.py)."""
-    tenant, account, ctx = await _context(request)
+    tenant, _account, ctx = await _context(request)
     done = printable(request, DONE)
     mailbox = None
     if done and ctx.customer is not None and isinstance(done.get("id"), int):
@@ -261,14 +300,16 @@ async def virus_check(request: Request, mailbox_id: FromPath[int]) -> Response:
     if value not in ("on", "off"):
         return redirect("/mailboxes")
     await service.set_virus_check(tenant, account, mailbox, value == "on", address=client_address(request))
-    message = _("{address} のメールウィルスチェックを{state}にしました。").format(address=mailbox.address, state="ON" if value == "on" else "OFF")
+    message = _("{address} のメールウィルスチェックを{state}にしました。").format(
+        address=mailbox.address, state="ON" if value == "on" else "OFF"
+    )
     session_of(request).flash(message, "success")
     return redirect("/mailboxes")
 
 
 @get("/mailboxes/{mailbox_id:int}/delete", guards=GUARDS)
 async def delete_confirm(request: Request, mailbox_id: FromPath[int]) -> Response:
-    tenant, account, mailbox = await _own(request, mailbox_id)
+    _tenant, _account, mailbox = await _own(request, mailbox_id)
     return render(request, "mailboxes/delete.html", mailbox=mailbox)
 
 

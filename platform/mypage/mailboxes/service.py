@@ -14,10 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from mypage.audit.log import AuditLog
+from mypage.db.errors import is_unique_violation
 from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
-from mypage.db.errors import is_unique_violation
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.tables import Account
 from mypage.mailboxes.repository import MailboxRepository
@@ -111,7 +111,9 @@ class RegistrationError(Exception):
     pass
 
 
-async def register(tenant: Tenant, account: Account, local: str, subdomain: str, virus_check: bool, *, address: str = "") -> tuple[Mailbox, str]:
+async def register(
+    tenant: Tenant, account: Account, local: str, subdomain: str, virus_check: bool, *, address: str = ""
+) -> tuple[Mailbox, str]:
     """Creates the mailbox; returns it with its initial password (shown once, stored only as a hash)."""
     if check_local(local) or not SUBDOMAIN_RE.match(subdomain):
         raise RegistrationError(_("入力内容に誤りがあります。最初からやり直してください。"))

@@ -29,7 +29,9 @@ async def _as_admin(change) -> service.Outcome:
         raise NotFoundException() from None
 
 
-async def _page(request: Request, data: service.MemberInput, *, errors=None, problem="", status_code=200, editing=None) -> Response:
+async def _page(
+    request: Request, data: service.MemberInput, *, errors=None, problem="", status_code=200, editing=None
+) -> Response:
     tenant = tenant_of(request)
     admin = await _admin(request)
     members = await MemberRepository(tenant, admin.customer).all()

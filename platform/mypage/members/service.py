@@ -53,7 +53,7 @@ class MemberInput:
     member_id: str = ""
 
     @classmethod
-    def from_form(cls, form) -> "MemberInput":
+    def from_form(cls, form) -> MemberInput:
         def value(name: str, default: str = "") -> str:
             raw = form.get(name)
             return raw.strip() if isinstance(raw, str) else default
@@ -67,7 +67,7 @@ class MemberInput:
         )
 
     @classmethod
-    def of(cls, account: Account) -> "MemberInput":
+    def of(cls, account: Account) -> MemberInput:
         return cls(
             email=account.email,
             display_name=account.display_name,
@@ -147,7 +147,9 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
         else:
             role = "general"
             if await _leaves_no_admin(repo, member):
-                return Outcome(problem=_("管理者ユーザが1人のため、ユーザ種別を一般に変更できません。先に他のユーザを管理者にしてください。"))
+                return Outcome(
+                    problem=_("管理者ユーザが1人のため、ユーザ種別を一般に変更できません。先に他のユーザを管理者にしてください。")
+                )
         changes = {
             "email": data.email,
             "display_name": data.display_name,
@@ -157,8 +159,13 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
         before = {"role": member.role, "email": member.email}
         await repo.update(member, **changes)
         await AuditLog(tenant.slug).record(
-            "member.updated", account_id=admin.id, address=address, member_id=member.id,
-            role_from=before["role"], role_to=role, email_changed=before["email"] != data.email,
+            "member.updated",
+            account_id=admin.id,
+            address=address,
+            member_id=member.id,
+            role_from=before["role"],
+            role_to=role,
+            email_changed=before["email"] != data.email,
         )
     return Outcome(ok=True, account=member)
 
@@ -171,7 +178,9 @@ async def delete(tenant: Tenant, admin: Account, member_id, *, address: str = ""
         if member is None:
             return Outcome(problem=_("ユーザー一覧から対象のユーザを選択してください。"))
         if await _leaves_no_admin(repo, member):
-            return Outcome(problem=_("管理者ユーザが1人のため、このユーザは削除できません。先に他のユーザを管理者にしてください。"))
+            return Outcome(
+                problem=_("管理者ユーザが1人のため、このユーザは削除できません。先に他のユーザを管理者にしてください。")
+            )
         await repo.delete(member)
         await AuditLog(tenant.slug).record("member.deleted", account_id=admin.id, address=address, member_id=member.id)
     return Outcome(ok=True, account=member)

@@ -9,7 +9,7 @@ PostgreSQL alike. Columns missing from a row get the column's null/empty default
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.columns import JSON, JSONB, Boolean, Integer, Text, Timestamptz, Varchar
@@ -39,7 +39,7 @@ def _converter(column):
     if isinstance(column, (JSON, JSONB)):
         return lambda value: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     if isinstance(column, Timestamptz):
-        return lambda value: value.astimezone(timezone.utc) if isinstance(value, datetime) and value.tzinfo else value
+        return lambda value: value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
     return None
 
 
@@ -58,7 +58,7 @@ async def bulk_insert(table: type[Table], rows: list[dict], returning: tuple[str
     """
     if not rows:
         return []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     columns = [c for c in table._meta.columns if not c._meta.primary_key]
     names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
     tail = (" RETURNING " + ", ".join(f'"{name}"' for name in returning)) if returning else ""
@@ -84,11 +84,9 @@ async def bulk_insert(table: type[Table], rows: list[dict], returning: tuple[str
             cursor = await connection.execute(sql, values)
             result = await cursor.fetchall() if returning else []
             await cursor.close()
-            out.extend(r if isinstance(r, dict) else dict(zip(returning, r)) for r in result)
+            out.extend(r if isinstance(r, dict) else dict(zip(returning, r, strict=False)) for r in result)
         elif connection is not None and engine_type == "postgres":
-            groups = ", ".join(
-                "(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(len(chunk))
-            )
+            groups = ", ".join("(" + ", ".join(f"${i * width + j + 1}" for j in range(width)) + ")" for i in range(len(chunk)))
             sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES {groups}{tail}'
             if returning:
                 out.extend(dict(r) for r in await connection.fetch(sql, *values))

@@ -14,7 +14,7 @@ import random
 import time
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import click
@@ -82,7 +82,7 @@ class Profile:
     fixed: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path) -> "Profile":
+    def load(cls, path) -> Profile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
@@ -261,7 +261,11 @@ class Generator:
         number = spec.get("number") or self.next_number("other_contract" if category == "other" else "contract", "contract")
         phones = []
         if plan.get("phone_line"):
-            landline = customer["phone"] if customer["phone"] not in self.used_line_numbers and not customer["phone"].startswith(("090", "080", "070")) else ""
+            landline = (
+                customer["phone"]
+                if customer["phone"] not in self.used_line_numbers and not customer["phone"].startswith(("090", "080", "070"))
+                else ""
+            )
             phones.append(landline or self.phone(self.area_prefix(customer)))
             self.used_line_numbers.add(phones[0])
             if customer["_business"] and rng.random() < 0.5:
@@ -327,7 +331,9 @@ class Generator:
             group = None
             if p.billing_groups:
                 group = self.next_number("billing_group")
-                plan.groups.append({"tenant": self.slug, "code": group, "name": f"{customer['name']} 様", "_customer": customer["number"]})
+                plan.groups.append(
+                    {"tenant": self.slug, "code": group, "name": f"{customer['name']} 様", "_customer": customer["number"]}
+                )
             contract_specs = rest.get("contracts")
             if contract_specs is None:
                 contract_specs = [{"service": s} for s in customer["services"].split(",") if self.plans_for(s)]
@@ -372,22 +378,34 @@ class Generator:
                 units = -(-seconds // kind["seconds_per_unit"])
                 charge = units * kind["yen_per_unit"]
                 prefix = kind.get("callee_prefix", "")
-                callee = self.mobile() if prefix == "mobile" else prefix + "".join(
-                    str(rng.randint(0, 9)) for _ in range(10 - len(prefix))
+                callee = (
+                    self.mobile()
+                    if prefix == "mobile"
+                    else prefix + "".join(str(rng.randint(0, 9)) for _ in range(10 - len(prefix)))
                 )
-                moment = datetime(start.year, start.month, rng.randint(1, days), rng.randint(7, 22), rng.randint(0, 59), rng.randint(0, 59), tzinfo=JST)
-                plan.calls.append({
-                    "tenant": self.slug,
-                    "_contract": contract["number"],
-                    "month": month,
-                    "started_at": moment,
-                    "kind": kind["kind"],
-                    "caller": rng.choice(contract["_phones"]),
-                    "callee": callee,
-                    "duration_seconds": seconds,
-                    "charge": charge,
-                    "record_key": f"demo-{contract['number']}-{month}-{k:03d}",
-                })
+                moment = datetime(
+                    start.year,
+                    start.month,
+                    rng.randint(1, days),
+                    rng.randint(7, 22),
+                    rng.randint(0, 59),
+                    rng.randint(0, 59),
+                    tzinfo=JST,
+                )
+                plan.calls.append(
+                    {
+                        "tenant": self.slug,
+                        "_contract": contract["number"],
+                        "month": month,
+                        "started_at": moment,
+                        "kind": kind["kind"],
+                        "caller": rng.choice(contract["_phones"]),
+                        "callee": callee,
+                        "duration_seconds": seconds,
+                        "charge": charge,
+                        "record_key": f"demo-{contract['number']}-{month}-{k:03d}",
+                    }
+                )
                 totals[month] = totals.get(month, 0) + charge
         contract["_calls"] = totals
 
@@ -402,7 +420,9 @@ class Generator:
                 continue
             lines = []
             for contract in active:
-                lines.append((contract["number"], f"{contract['service_name']} {contract['plan_name']}", contract["monthly_fee"], 10, ""))
+                lines.append(
+                    (contract["number"], f"{contract['service_name']} {contract['plan_name']}", contract["monthly_fee"], 10, "")
+                )
                 for option in contract["_options"]:
                     lines.append((contract["number"], option["name"], option["fee"], 10, ""))
                 if contract["_phones"]:
@@ -416,23 +436,27 @@ class Generator:
             following = _next_month(month)
             issued = min(following.replace(day=min(p.issue_day, 28)), self.today)
             due = following.replace(day=min(p.due_day, 28))
-            plan.invoices.append({
-                "tenant": self.slug,
-                "number": self.next_number("invoice", month=month.replace("-", "")),
-                "month": month,
-                "issued_on": issued,
-                "due_on": due,
-                "payment_method": customer["payment_method"],
-                "_customer": customer["number"],
-                "_group": contracts[0]["_group"],
-                "_lines": lines,
-            })
+            plan.invoices.append(
+                {
+                    "tenant": self.slug,
+                    "number": self.next_number("invoice", month=month.replace("-", "")),
+                    "month": month,
+                    "issued_on": issued,
+                    "due_on": due,
+                    "payment_method": customer["payment_method"],
+                    "_customer": customer["number"],
+                    "_group": contracts[0]["_group"],
+                    "_lines": lines,
+                }
+            )
 
     def history_for(self, customer: dict, contracts: list[dict], plan: Plan) -> None:
         rng, labels = self.rng, self.p.service_labels
         for contract in contracts:
             label = labels.get(contract["service"], contract["service"])
-            plan.history.append((customer["number"], contract["started_on"], f"{label} 加入: {contract['service_name']} {contract['plan_name']}"))
+            plan.history.append(
+                (customer["number"], contract["started_on"], f"{label} 加入: {contract['service_name']} {contract['plan_name']}")
+            )
             for option in contract["_options"]:
                 when = contract["started_on"] + timedelta(days=rng.randint(0, 400))
                 plan.history.append((customer["number"], min(when, self.today), f"オプション追加: {option['name']}"))
@@ -457,61 +481,65 @@ class Generator:
                     if later < self.today:
                         dates.append(later)
                 for when in dates:
-                    plan.documents.append({
-                        "tenant": self.slug,
-                        "kind": spec["kind"],
-                        "issued_on": when,
-                        "title": spec["title"],
-                        "_customer": customer["number"],
-                        "_contract": contract["number"],
-                        "data": {
-                            "contract_number": contract["number"],
-                            "holder_name": contract["holder_name"],
-                            "holder_kana": contract["holder_kana"],
-                            "postal_code": contract["postal_code"],
-                            "address": contract["address1"] + contract["address2"],
-                            "building": contract["building"],
-                            "access_key": contract["access_key"],
-                            "service_name": contract["service_name"],
-                            "plan_name": contract["plan_name"],
-                            "monthly_fee": contract["monthly_fee"],
-                            "started_on": contract["started_on"].isoformat(),
-                            "phone_numbers": contract["_phones"],
-                            "options": [o["name"] for o in contract["_options"]],
-                        },
-                    })
+                    plan.documents.append(
+                        {
+                            "tenant": self.slug,
+                            "kind": spec["kind"],
+                            "issued_on": when,
+                            "title": spec["title"],
+                            "_customer": customer["number"],
+                            "_contract": contract["number"],
+                            "data": {
+                                "contract_number": contract["number"],
+                                "holder_name": contract["holder_name"],
+                                "holder_kana": contract["holder_kana"],
+                                "postal_code": contract["postal_code"],
+                                "address": contract["address1"] + contract["address2"],
+                                "building": contract["building"],
+                                "access_key": contract["access_key"],
+                                "service_name": contract["service_name"],
+                                "plan_name": contract["plan_name"],
+                                "monthly_fee": contract["monthly_fee"],
+                                "started_on": contract["started_on"].isoformat(),
+                                "phone_numbers": contract["_phones"],
+                                "options": [o["name"] for o in contract["_options"]],
+                            },
+                        }
+                    )
         else:
             issued = customer["customer_since"]
-            plan.documents.append({
-                "tenant": self.slug,
-                "kind": spec["kind"],
-                "issued_on": issued,
-                "title": spec["title"],
-                "_customer": customer["number"],
-                "_contract": contracts[0]["number"] if contracts else None,
-                "data": {
-                    "customer_number": customer["number"],
-                    "name": customer["name"],
-                    "name_kana": customer["name_kana"],
-                    "postal_code": customer["postal_code"],
-                    "address": address,
-                    "phone": customer["phone"],
-                    "payment_method": customer["payment_method"],
-                    "renewal_window": customer["renewal_window"],
-                    "contracts": [
-                        {
-                            "contract_number": c["number"],
-                            "service": c["service"],
-                            "service_name": c["service_name"],
-                            "plan_name": c["plan_name"],
-                            "monthly_fee": c["monthly_fee"],
-                            "started_on": c["started_on"].isoformat(),
-                            "options": [o["name"] for o in c["_options"]],
-                        }
-                        for c in contracts
-                    ],
-                },
-            })
+            plan.documents.append(
+                {
+                    "tenant": self.slug,
+                    "kind": spec["kind"],
+                    "issued_on": issued,
+                    "title": spec["title"],
+                    "_customer": customer["number"],
+                    "_contract": contracts[0]["number"] if contracts else None,
+                    "data": {
+                        "customer_number": customer["number"],
+                        "name": customer["name"],
+                        "name_kana": customer["name_kana"],
+                        "postal_code": customer["postal_code"],
+                        "address": address,
+                        "phone": customer["phone"],
+                        "payment_method": customer["payment_method"],
+                        "renewal_window": customer["renewal_window"],
+                        "contracts": [
+                            {
+                                "contract_number": c["number"],
+                                "service": c["service"],
+                                "service_name": c["service_name"],
+                                "plan_name": c["plan_name"],
+                                "monthly_fee": c["monthly_fee"],
+                                "started_on": c["started_on"].isoformat(),
+                                "options": [o["name"] for o in c["_options"]],
+                            }
+                            for c in contracts
+                        ],
+                    },
+                }
+            )
 
 
 # --- writing ------------------------------------------------------------------------------------------------
@@ -540,7 +568,9 @@ async def _write(slug: str, plan: Plan) -> dict[str, int]:
     options, phones = [], []
     for row in plan.contracts:
         contract_id = contracts[row["number"]]
-        options += [{"tenant": slug, "contract": contract_id, "position": i, "name": o["name"]} for i, o in enumerate(row["_options"], 1)]
+        options += [
+            {"tenant": slug, "contract": contract_id, "position": i, "name": o["name"]} for i, o in enumerate(row["_options"], 1)
+        ]
         phones += [{"tenant": slug, "contract": contract_id, "service_name": "ひかり電話", "number": n} for n in row["_phones"]]
     await _insert(ContractOption, options)
     await _insert(PhoneLine, phones)
@@ -555,21 +585,36 @@ async def _write(slug: str, plan: Plan) -> dict[str, int]:
     for row in plan.invoices:
         invoice_id = invoices[row["number"]]
         for position, (contract, description, amount, rate, note) in enumerate(row["_lines"], 1):
-            lines.append({
-                "tenant": slug, "invoice": invoice_id, "contract": contracts.get(contract) if contract else None,
-                "position": position, "description": description, "amount": amount, "tax_rate": rate, "note": note,
-            })
+            lines.append(
+                {
+                    "tenant": slug,
+                    "invoice": invoice_id,
+                    "contract": contracts.get(contract) if contract else None,
+                    "position": position,
+                    "description": description,
+                    "amount": amount,
+                    "tax_rate": rate,
+                    "note": note,
+                }
+            )
     await _insert(InvoiceLine, lines)
-    await _insert(ServiceHistory, [
-        {"tenant": slug, "customer": customers[c], "happened_on": when, "description": text} for c, when, text in plan.history
-    ])
+    await _insert(
+        ServiceHistory,
+        [{"tenant": slug, "customer": customers[c], "happened_on": when, "description": text} for c, when, text in plan.history],
+    )
     for row in plan.documents:
         row["customer"] = customers[row["_customer"]]
         row["contract"] = contracts.get(row["_contract"]) if row["_contract"] else None
     await _insert(Document, plan.documents)
     return {
-        "customers": len(customers), "devices": len(plan.devices), "contracts": len(contracts), "phone lines": len(phones), "invoices": len(invoices), "invoice lines": len(lines),
-        "calls": len(plan.calls), "documents": len(plan.documents),
+        "customers": len(customers),
+        "devices": len(plan.devices),
+        "contracts": len(contracts),
+        "phone lines": len(phones),
+        "invoices": len(invoices),
+        "invoice lines": len(lines),
+        "calls": len(plan.calls),
+        "documents": len(plan.documents),
     }
 
 
@@ -620,7 +665,7 @@ async def _hash_all(profiles: list[Profile]) -> dict[str, str]:
                 secrets.add(normalize.name_key(spec["secret_answer"]))
     secrets = sorted(secrets)
     hashes = await asyncio.gather(*[asyncio.to_thread(hash_password, secret) for secret in secrets])
-    return dict(zip(secrets, hashes))
+    return dict(zip(secrets, hashes, strict=False))
 
 
 async def _accounts(tenant, profile: Profile, hashes: dict[str, str]) -> int:
@@ -630,9 +675,12 @@ async def _accounts(tenant, profile: Profile, hashes: dict[str, str]) -> int:
     repo = AccountRepository(tenant)
     count = 0
     for spec in profile.fixed.get("accounts", []):
-        customer = await Customer.select(Customer.id).where(Customer.tenant == tenant.slug).where(
-            Customer.number == spec["customer"]
-        ).first()
+        customer = (
+            await Customer.select(Customer.id)
+            .where(Customer.tenant == tenant.slug)
+            .where(Customer.number == spec["customer"])
+            .first()
+        )
         password = spec["password"]
         fields: dict[str, Any] = {
             "customer": customer["id"] if customer else None,
@@ -642,7 +690,7 @@ async def _accounts(tenant, profile: Profile, hashes: dict[str, str]) -> int:
             "display_name": spec.get("display_name", ""),
             "role": spec.get("role", "owner"),
             "recovery_method": spec.get("recovery_method", ""),
-            "password_changed_at": datetime.now(timezone.utc),
+            "password_changed_at": datetime.now(UTC),
         }
         if "secret_answer" in spec:
             # Stored like the recovery flow compares: argon2 of the answer's name_key (width/kana/space-insensitive).
@@ -670,7 +718,7 @@ async def load_demo(settings, today: date | None = None) -> dict[str, dict[str, 
             click.echo(f"{slug}: already has customers; skipped")
             continue
         todo.append((tenant, Profile.load(path)))
-    hashing = asyncio.ensure_future(_hash_all([profile for _, profile in todo]))
+    hashing = asyncio.ensure_future(_hash_all([profile for _, profile in todo]))  # noqa: RUF006 - awaited below
     summary: dict[str, dict[str, int]] = {}
     try:
         for tenant, profile in todo:

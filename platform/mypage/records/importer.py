@@ -50,7 +50,9 @@ async def import_rows(tenant: str, kind: str, csv_file: p.CsvFile, *, show_progr
     return result
 
 
-async def import_file(tenant: str, kind: str, path: str | Path, encoding: str = "auto", *, show_progress: bool = False) -> ImportResult:
+async def import_file(
+    tenant: str, kind: str, path: str | Path, encoding: str = "auto", *, show_progress: bool = False
+) -> ImportResult:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:

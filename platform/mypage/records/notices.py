@@ -14,15 +14,21 @@ from mypage.records.tables import Notice
 from mypage.tenancy.registry import Tenant
 
 
-async def post_notice(portal, tenant: Tenant, *, title: str, body: str, important: bool = False,
-                      published_on: date | None = None) -> tuple[Notice, int]:
+async def post_notice(
+    portal, tenant: Tenant, *, title: str, body: str, important: bool = False, published_on: date | None = None
+) -> tuple[Notice, int]:
     """Stores the notice and, in the same transaction, the notification mails; returns (notice, mails)."""
     title, body = title.strip(), body.strip()
     if not title or len(title) > 200:
         raise ValueError("title must be 1-200 characters")
     async with atomic():
-        notice = Notice(tenant=tenant.slug, title=title, body=body, important=important,
-                        published_on=published_on or i18n.today(tenant.config.timezone))
+        notice = Notice(
+            tenant=tenant.slug,
+            title=title,
+            body=body,
+            important=important,
+            published_on=published_on or i18n.today(tenant.config.timezone),
+        )
         await notice.save()
         mails = await notify_members(portal, tenant, None, "notice", {"title": title})
     forget_notices(tenant.slug)

@@ -158,8 +158,7 @@ class Session(Strict):
     """A session ends this long after login however active it is, in hours."""
 
     def check(self, rules: Rules) -> None:
-        """- ``idle_timeout_minutes`` is at most ``absolute_timeout_hours`` × 60.
-        """
+        """- ``idle_timeout_minutes`` is at most ``absolute_timeout_hours`` × 60."""
         if self.idle_timeout_minutes > self.absolute_timeout_hours * 60:
             rules.refuse(
                 "idle_timeout_minutes",
@@ -194,8 +193,7 @@ class Lockout(Strict):
     """Login-ID availability checks (IDチェック) one client address may make in ``lock_minutes``."""
 
     def check(self, rules: Rules) -> None:
-        """- ``per_address_max_failures`` is at least ``max_failures`` (else one address is refused before any account locks).
-        """
+        """- ``per_address_max_failures`` is at least ``max_failures`` (else one address is refused before any account locks)."""
         if self.per_address_max_failures < self.max_failures:
             rules.refuse(
                 "per_address_max_failures",
@@ -333,7 +331,11 @@ LOGIN_ID_KIND_OF_FLOW = {"chosen_id": "chosen", "email_id": "email", "issued_id"
 """The login-ID kind each registration flow creates."""
 REGISTRATION_ENTRY = "/register"
 """Redirects to the tenant's flow (``identity/registration/__init__.py``)."""
-REGISTRATION_FLOW_PATHS = {"chosen_id": "/register/chosen-id", "email_id": "/register/email-id", "issued_id": "/register/issued-id"}
+REGISTRATION_FLOW_PATHS = {
+    "chosen_id": "/register/chosen-id",
+    "email_id": "/register/email-id",
+    "issued_id": "/register/issued-id",
+}
 """The first page of each registration flow (a test checks the app serves them)."""
 RecoveryMethod = Literal["secret_question", "email_code", "email_link"]
 RECOVERY_METHOD_PATHS = {"secret_question": "/forgot", "email_code": "/forgot", "email_link": "/forgot/email"}
@@ -466,7 +468,9 @@ class Recovery(Strict):
                 rules.refuse("id_forgotten", "'email_lookup' is done by method 'email_link', which is not in methods")
         served = sorted({RECOVERY_METHOD_PATHS[m] for m in self.methods})
         if self.entry_path not in served:
-            rules.refuse("entry_path", f"{self.entry_path!r} is not the entry of a configured method; use {' or '.join(map(repr, served))}")
+            rules.refuse(
+                "entry_path", f"{self.entry_path!r} is not the entry of a configured method; use {' or '.join(map(repr, served))}"
+            )
 
 
 class Captcha(Strict):
@@ -481,8 +485,7 @@ class Captcha(Strict):
     """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
 
     def check(self, rules: Rules) -> None:
-        """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys.
-        """
+        """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys."""
         if self.provider != "altcha":
             for key in ("site_key", "secret_key"):
                 if not getattr(self, key):
@@ -503,8 +506,7 @@ class AccountChanges(Strict):
     """The customer may change the password."""
 
     def check(self, rules: Rules) -> None:
-        """- At least one of ``login_id`` and ``password`` is true (else omit the table).
-        """
+        """- At least one of ``login_id`` and ``password`` is true (else omit the table)."""
         if not self.login_id and not self.password:
             rules.refuse("login_id", "both login_id and password are false: remove the [identity.account_changes] table")
 
@@ -581,9 +583,15 @@ class Identity(Strict):
         if not self.collects_email():
             needing = [m for m in self.recovery.methods if m in ("email_code", "email_link")]
             for method in needing:
-                rules.refuse("recovery.methods", f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email is false)")
+                rules.refuse(
+                    "recovery.methods",
+                    f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email is false)",
+                )
             if "email_otp" in self.factors:
-                rules.refuse("factors", "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email is false)")
+                rules.refuse(
+                    "factors",
+                    "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email is false)",
+                )
         shortest = min(self.tokens.email_code_minutes, self.tokens.login_otp_minutes) * 60
         if self.tokens.resend_interval_seconds >= shortest:
             rules.refuse(
@@ -631,8 +639,7 @@ class BillingFeature(Strict):
     """``fiscal_year`` layout: the month a 年度 starts (1: calendar years, 4: April–March)."""
 
     def check(self, rules: Rules) -> None:
-        """- ``fiscal_year_start_month`` only with ``layout = "fiscal_year"``; ``gateway`` only with ``payment_method = true``.
-        """
+        """- ``fiscal_year_start_month`` only with ``layout = "fiscal_year"``; ``gateway`` only with ``payment_method = true``."""
         if self.layout != "fiscal_year":
             rules.unused(self, "fiscal_year_start_month", f"layout is {self.layout!r}, not 'fiscal_year'")
         if not self.payment_method:
@@ -667,8 +674,7 @@ class ContractsFeature(Strict):
     """``lines`` layout: buttons on the home page (契約内容), one per contract category; empty: no buttons."""
 
     def check(self, rules: Rules) -> None:
-        """- ``categories`` only with ``layout = "lines"``; category keys are unique.
-        """
+        """- ``categories`` only with ``layout = "lines"``; category keys are unique."""
         if self.layout != "lines":
             rules.unused(self, "categories", f"layout is {self.layout!r}, not 'lines'")
         rules.duplicates("categories", [c.key for c in self.categories])
@@ -681,8 +687,7 @@ class CallDetailsFeature(Strict):
     """Encodings offered for the CSV download, the first preselected."""
 
     def check(self, rules: Rules) -> None:
-        """- No encoding listed twice.
-        """
+        """- No encoding listed twice."""
         rules.duplicates("csv_encodings", self.csv_encodings)
 
 
@@ -707,8 +712,7 @@ class InquiriesFeature(Strict):
     """Inquiries one account may send per hour."""
 
     def check(self, rules: Rules) -> None:
-        """- Category keys are unique.
-        """
+        """- Category keys are unique."""
         rules.duplicates("categories", [c.key for c in self.categories])
 
 
@@ -790,8 +794,7 @@ class Features(Strict):
         return names
 
     def check(self, rules: Rules) -> None:
-        """- An inquiry category that ``applies = "call_details"`` needs the ``call_details`` feature.
-        """
+        """- An inquiry category that ``applies = "call_details"`` needs the ``call_details`` feature."""
         if self.inquiries is not None and self.call_details is None:
             for index, category in enumerate(self.inquiries.categories):
                 if category.applies == "call_details":

@@ -29,6 +29,8 @@ HEALTH_PATHS = ("/healthz", "/readyz")
 def _is_dev_path(path: str) -> bool:
     """What ``localhost`` serves in development: the tenant index and the ``/_dev/`` pages."""
     return path in ("/", "/healthz") or path.startswith("/_dev/") or path == "/_dev"
+
+
 LAST_SEEN_STEP = 60
 
 
@@ -211,7 +213,7 @@ class PortalMiddleware:
         await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
     async def _plain(self, send: Send, status: int) -> None:
-        body = f"<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>{status}</title><h1>{status}</h1></html>".encode()
+        body = f'<!doctype html><html lang="ja"><meta charset="utf-8"><title>{status}</title><h1>{status}</h1></html>'.encode()
         start: Message = {
             "type": "http.response.start",
             "status": status,

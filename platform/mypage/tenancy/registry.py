@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from mypage.tenancy.config import ConfigProblems, TenantConfig
 
-
 LOADER_RULES = (
     "The file is valid TOML and `slug` equals the folder name.",
     "`branding.logo` is a file under the tenant's `static/`.",
@@ -144,7 +143,7 @@ class TenantRegistry:
                 self._by_host[host] = tenant
 
     @classmethod
-    def load(cls, tenants_dir: Path, themes_dir: Path | None = None) -> "TenantRegistry":
+    def load(cls, tenants_dir: Path, themes_dir: Path | None = None) -> TenantRegistry:
         if not tenants_dir.is_dir():
             raise TenantConfigError(f"{tenants_dir}: tenants folder is missing")
         folders = sorted(p for p in tenants_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))

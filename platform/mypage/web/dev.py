@@ -74,8 +74,7 @@ async def mail_list(request: Request) -> Response:
     if tenant and tenant not in portal.tenants.slugs:
         tenant = ""
     mails = await recent_mail_all_tenants(limit=200, tenant=tenant or None)
-    return _page("mail_list.html", mails=mails, tenant=tenant, slugs=portal.tenants.slugs,
-                 smtp=bool(portal.settings.smtp_url))
+    return _page("mail_list.html", mails=mails, tenant=tenant, slugs=portal.tenants.slugs, smtp=bool(portal.settings.smtp_url))
 
 
 @get("/_dev/mail/{mail_id:int}", guards=[dev_only], include_in_schema=False)

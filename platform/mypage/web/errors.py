@@ -42,8 +42,11 @@ def error_page(request: Request, status: int) -> Response:
     message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else "")
     message = _(message) if message else ""  # gettext("") would answer the catalog's header
     if request.scope.get("state", {}).get("tenant") is None:
-        return Response(content=f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{title}</h1><p>{message}</p>",
-                        media_type=MediaType.HTML, status_code=status)  # Litestar adds "; charset=utf-8"
+        return Response(
+            content=f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{title}</h1><p>{message}</p>",
+            media_type=MediaType.HTML,
+            status_code=status,
+        )  # Litestar adds "; charset=utf-8"
     return render(request, "error.html", status_code=status, status=status, title=title, message=message)
 
 

@@ -95,7 +95,7 @@ def parse_multipart(body: bytes, boundary: str | None) -> dict[str, str | list[s
                         raise BadForm("multipart part without headers")
                     pairs.append((segment.name, data.decode("utf-8")))
                     data, segment = bytearray(), None
-            for part in parser.parse(b""):  # end of input: an unterminated body is an error
+            for _part in parser.parse(b""):  # end of input: an unterminated body is an error
                 pass
             if not parser.closed:
                 raise BadForm("unterminated multipart body")

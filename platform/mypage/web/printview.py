@@ -54,7 +54,15 @@ def forget_print(request: Request) -> None:
     session_of(request).pop(SLOT)
 
 
-def render_print(request: Request, *, title: str, facts: list[tuple[str, str]], lead: str | None = None, secret: tuple[str, ...] = (), back: str = "/") -> Response:
+def render_print(
+    request: Request,
+    *,
+    title: str,
+    facts: list[tuple[str, str]],
+    lead: str | None = None,
+    secret: tuple[str, ...] = (),
+    back: str = "/",
+) -> Response:
     """The print view: ``facts`` are (label, value) pairs; labels in ``secret`` are shown as secrets."""
     return render(
         request,

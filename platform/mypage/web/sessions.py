@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 import weakref
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from mypage.web.tables import SessionRecord
@@ -37,23 +37,23 @@ class SessionStore(Protocol):
 
 class DatabaseSessionStore:
     async def load(self, key: str) -> dict | None:
-        row = await SessionRecord.select(SessionRecord.value, SessionRecord.expires_at).where(
-            SessionRecord.key == key
-        ).first()
+        row = await SessionRecord.select(SessionRecord.value, SessionRecord.expires_at).where(SessionRecord.key == key).first()
         if row is None:
             return None
         expires = row["expires_at"]
-        if expires is not None and expires.replace(tzinfo=expires.tzinfo or timezone.utc) < datetime.now(timezone.utc):
+        if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) < datetime.now(UTC):
             await self.delete(key)
             return None
         return json.loads(bytes(row["value"]).decode())
 
     async def save(self, key: str, data: dict, ttl_seconds: int) -> None:
         value = json.dumps(data).encode()
-        expires = datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds)
-        updated = await SessionRecord.update({SessionRecord.value: value, SessionRecord.expires_at: expires}).where(
-            SessionRecord.key == key
-        ).returning(SessionRecord.id)
+        expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+        updated = (
+            await SessionRecord.update({SessionRecord.value: value, SessionRecord.expires_at: expires})
+            .where(SessionRecord.key == key)
+            .returning(SessionRecord.id)
+        )
         if not updated:
             await SessionRecord.insert(SessionRecord(key=key, value=value, expires_at=expires))
 
@@ -61,7 +61,7 @@ class DatabaseSessionStore:
         await SessionRecord.delete().where(SessionRecord.key == key)
 
     async def purge_expired(self) -> None:
-        await SessionRecord.delete().where(SessionRecord.expires_at < datetime.now(timezone.utc))
+        await SessionRecord.delete().where(SessionRecord.expires_at < datetime.now(UTC))
 
 
 class RedisSessionStore:

@@ -100,7 +100,10 @@ class TenantTemplates:
         self.env.globals.update(globals_)
         self.env.globals["tenant"] = tenant.config
         self.env.filters.update(
-            {name: _locale_filter(getattr(i18n, name)) for name in ("yen", "number", "month", "long_date", "padded_date", "short_date", "date_time")}
+            {
+                name: _locale_filter(getattr(i18n, name))
+                for name in ("yen", "number", "month", "long_date", "padded_date", "short_date", "date_time")
+            }
         )
 
     def render(self, name: str, context: dict) -> str:

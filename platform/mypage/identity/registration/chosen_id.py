@@ -28,10 +28,10 @@ from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
+from mypage.identity.attempts import AttemptLimit
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_email, check_login_id, check_password
 from mypage.identity.tokens import TokenError, Tokens
-from mypage.identity.attempts import AttemptLimit
 from mypage.identity.verification import LABELS, VerificationGate, clean
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
@@ -43,7 +43,13 @@ STATE = "reg_chosen"
 FAILS = "reg_chosen_fails"
 STATE_MAX_SECONDS = 60 * 60
 NICKNAME_MAX = 30
-INPUT_MODES = {"customer_number": "numeric", "phone": "tel", "postal_code": "numeric", "bank_last4": "numeric", "card_last4": "numeric"}
+INPUT_MODES = {
+    "customer_number": "numeric",
+    "phone": "tel",
+    "postal_code": "numeric",
+    "bank_last4": "numeric",
+    "card_last4": "numeric",
+}
 
 
 def flow_tenant(request: Request) -> Tenant:
@@ -185,7 +191,9 @@ async def _id_status(request: Request, tenant: Tenant, login_id: str) -> tuple[s
     if problems:
         return "invalid", " ".join(problems)
     lockout = tenant.config.identity.lockout
-    checks = AttemptLimit(tenant.slug, "register.id_check", limit=lockout.id_checks_per_address, window_minutes=lockout.lock_minutes)
+    checks = AttemptLimit(
+        tenant.slug, "register.id_check", limit=lockout.id_checks_per_address, window_minutes=lockout.lock_minutes
+    )
     if not (await checks.claim(client_address(request))).allowed:
         return "limited", _("IDチェックの回数が多すぎます。しばらく時間をおいてからお試しください。")
     if await AccountRepository(tenant).login_id_taken(login_id):
@@ -193,7 +201,9 @@ async def _id_status(request: Request, tenant: Tenant, login_id: str) -> tuple[s
     return "ok", _("このIDは利用できます")
 
 
-def _render_profile(request: Request, tenant: Tenant, state: dict, *, values=None, errors=None, id_check=None, status_code=200) -> Response:
+def _render_profile(
+    request: Request, tenant: Tenant, state: dict, *, values=None, errors=None, id_check=None, status_code=200
+) -> Response:
     return render(
         request,
         "identity/register_chosen_profile.html",
@@ -235,7 +245,9 @@ async def profile_submit(request: Request) -> Response:
     if form.get("action") == "check":
         status, message = await _id_status(request, tenant, values["login_id"])
         errors = {"password": password_errors} if password_errors else {}
-        return _render_profile(request, tenant, state, values=values, errors=errors, id_check={"status": status, "message": message})
+        return _render_profile(
+            request, tenant, state, values=values, errors=errors, id_check={"status": status, "message": message}
+        )
     errors: dict = {}
     problems = check_login_id(values["login_id"], identity.login_id)
     if problems:
@@ -274,7 +286,9 @@ async def confirm_page(request: Request) -> Response:
     state = _state(request)
     if not _ready(state):
         return redirect(PREFIX if state is None else f"{PREFIX}/profile")
-    return render(request, "identity/register_chosen_confirm.html", values=state["values"], error_message=None, action=f"{PREFIX}/confirm")
+    return render(
+        request, "identity/register_chosen_confirm.html", values=state["values"], error_message=None, action=f"{PREFIX}/confirm"
+    )
 
 
 @post(f"{PREFIX}/confirm")
@@ -293,9 +307,7 @@ async def confirm_submit(request: Request) -> Response:
         session.pop(STATE)
         return render(request, "identity/register_chosen_exists.html", status_code=409)
     if await repo.login_id_taken(values["login_id"]):
-        return _render_profile(
-            request, tenant, state, errors={"login_id": _("このIDは既に使用されています")}, status_code=409
-        )
+        return _render_profile(request, tenant, state, errors={"login_id": _("このIDは既に使用されています")}, status_code=409)
     tokens = flow_tokens(request, tenant)
     minutes = tenant.config.identity.tokens.registration_link_minutes
     portal = portal_of(request)
@@ -331,7 +343,11 @@ async def confirm_submit(request: Request) -> Response:
     except TokenError:
         message = _("仮登録の受付から時間がたっていません。しばらく時間をおいてからもう一度お試しください。")
         return render(
-            request, "identity/register_chosen_confirm.html", status_code=429, values=values, error_message=message,
+            request,
+            "identity/register_chosen_confirm.html",
+            status_code=429,
+            values=values,
+            error_message=message,
             action=f"{PREFIX}/confirm",
         )
     session.pop(STATE)

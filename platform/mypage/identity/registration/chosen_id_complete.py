@@ -5,7 +5,7 @@ the transaction); 登録完了 offers [そのままログイン]."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar import Request, Response, get, post
 
@@ -53,14 +53,21 @@ async def _token_row(tokens: Tokens, secret: str) -> dict | None:
 
 def _render_invalid(request: Request, tenant: Tenant, reason: str) -> Response:
     return render(
-        request, "identity/register_chosen_invalid.html", status_code=410 if reason in ("expired", "used") else 400,
-        reason=reason, help=_expired_help(tenant),
+        request,
+        "identity/register_chosen_invalid.html",
+        status_code=410 if reason in ("expired", "used") else 400,
+        reason=reason,
+        help=_expired_help(tenant),
     )
 
 
 def _render_complete(request: Request, token: str, *, errors=None, status_code=200) -> Response:
     return render(
-        request, "identity/register_chosen_complete.html", status_code=status_code, token=token, errors=errors or {},
+        request,
+        "identity/register_chosen_complete.html",
+        status_code=status_code,
+        token=token,
+        errors=errors or {},
         action=f"{PREFIX}/complete",
     )
 
@@ -126,9 +133,11 @@ async def complete_submit(request: Request) -> Response:
                 nickname=payload["nickname"],
                 role="owner",
                 status="active",
-                password_changed_at=datetime.now(timezone.utc),
+                password_changed_at=datetime.now(UTC),
             )
-            await audit.record("register.completed", account_id=account.id, address=client_address(request), customer_id=customer_id)
+            await audit.record(
+                "register.completed", account_id=account.id, address=client_address(request), customer_id=customer_id
+            )
     except TokenError as exc:
         return _render_invalid(request, tenant, exc.reason)
     except LoginIdTaken:

@@ -79,9 +79,9 @@ def _blocked(request: Request, minutes: int) -> Response:
         step="blocked",
         values={},
         errors={},
-        form_error=_("認証に続けて失敗したため、一時的にご利用いただけません。{minutes}分ほど時間をおいてからお試しください。").format(
-            minutes=minutes
-        ),
+        form_error=_(
+            "認証に続けて失敗したため、一時的にご利用いただけません。{minutes}分ほど時間をおいてからお試しください。"
+        ).format(minutes=minutes),
         **_verify_context(tenant_of(request)),
     )
 
@@ -225,7 +225,9 @@ async def extra_submit(request: Request) -> Response:
 # -- 3. ログインIDの登録 ----------------------------------------------------------------------------
 
 
-async def login_id_errors(tenant, login_id: str, *, customer_id: int | None = None, except_account: int | None = None) -> list[str]:
+async def login_id_errors(
+    tenant, login_id: str, *, customer_id: int | None = None, except_account: int | None = None
+) -> list[str]:
     """The policy's messages, or that the ID is taken by someone else in this tenant."""
     errors = check_login_id(login_id, tenant.config.identity.login_id)
     if errors:
@@ -275,7 +277,12 @@ async def account_submit(request: Request) -> Response:
     errors.update(password_errors(tenant, password, confirm))
     if errors:
         return render(
-            request, "identity/register_email_account.html", status_code=400, values={"login_id": login_id}, errors=errors, prefix=PREFIX
+            request,
+            "identity/register_email_account.html",
+            status_code=400,
+            values={"login_id": login_id},
+            errors=errors,
+            prefix=PREFIX,
         )
     minutes = tenant.config.identity.tokens.registration_link_minutes
     password_hash = await hash_password_async(password)
@@ -301,9 +308,7 @@ async def account_submit(request: Request) -> Response:
                     "valid_unit": unit,
                 },
             )
-            await AuditLog(tenant.slug).record(
-                "registration.link_sent", address=client_address(request), customer_id=customer_id
-            )
+            await AuditLog(tenant.slug).record("registration.link_sent", address=client_address(request), customer_id=customer_id)
     except TokenError:
         return render(
             request,

@@ -4,7 +4,7 @@ the existing account's login ID and password replaced, on the same row."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -59,7 +59,13 @@ async def confirm_page(request: Request, token: FromPath[str]) -> Response:
         return _invalid_link(request, exc.reason)
     choices = await _contact_choices(tenant, payload)
     return render(
-        request, "identity/register_email_confirm.html", login_id=payload["login_id"], choices=choices, token=token, errors={}, prefix=PREFIX
+        request,
+        "identity/register_email_confirm.html",
+        login_id=payload["login_id"],
+        choices=choices,
+        token=token,
+        errors={},
+        prefix=PREFIX,
     )
 
 
@@ -90,7 +96,7 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
     customer_id = int(payload["customer_id"])
     login_id = payload["login_id"]
     repo = AccountRepository(tenant)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         # One registration per customer at a time: the account lookups and the write under the customer's lock.
         async with serialised(Customer, customer_id):
@@ -119,9 +125,12 @@ async def confirm_submit(request: Request, token: FromPath[str]) -> Response:
                 await _tell_previous_contact(portal, tenant, account, previous, contact)
             else:
                 replaced = False
-                name = await Customer.select(Customer.name).where(Customer.tenant == tenant.slug).where(
-                    Customer.id == customer_id
-                ).first()
+                name = (
+                    await Customer.select(Customer.name)
+                    .where(Customer.tenant == tenant.slug)
+                    .where(Customer.id == customer_id)
+                    .first()
+                )
                 account = await repo.create(
                     customer=customer_id,
                     role="owner",
@@ -172,7 +181,10 @@ async def _tell_previous_contact(portal, tenant, account, previous: dict, new_co
         return
     changes = [login_label(tenant), _("パスワード"), _("連絡先メールアドレス")]
     await enqueue(
-        portal, tenant, to=previous["to"], template="account_changed",
+        portal,
+        tenant,
+        to=previous["to"],
+        template="account_changed",
         context={"name": account.nickname or account.display_name, "login_id": previous["login_id"], "changes": changes},
     )
 

@@ -17,7 +17,7 @@ not depend on the tenant's registration flow; the registration form itself answe
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -44,7 +44,13 @@ PREFIX = "/register/issued-id"
 FIRST_LOGIN_STATE = "issued_first_login"
 FIRST_LOGIN_MAX_SECONDS = 30 * 60
 SENT_FLAG = "issued_register_sent"
-INPUT_MODES = {"customer_number": "numeric", "phone": "tel", "postal_code": "numeric", "bank_last4": "numeric", "card_last4": "numeric"}
+INPUT_MODES = {
+    "customer_number": "numeric",
+    "phone": "tel",
+    "postal_code": "numeric",
+    "bank_last4": "numeric",
+    "card_last4": "numeric",
+}
 AUTOCOMPLETE = {"postal_code": "postal-code", "name": "name", "phone": "tel"}
 
 
@@ -89,7 +95,13 @@ def _validity_text(tenant: Tenant) -> str:
 def _form(request: Request, tenant: Tenant, *, values=None, errors=None, form_error=None, status_code=200) -> Response:
     rules = tenant.config.identity.registration
     fields = [
-        {"name": f, "label": field_label(f), "rule": field_rule(tenant, f), "inputmode": INPUT_MODES.get(f, ""), "autocomplete": AUTOCOMPLETE.get(f, "")}
+        {
+            "name": f,
+            "label": field_label(f),
+            "rule": field_rule(tenant, f),
+            "inputmode": INPUT_MODES.get(f, ""),
+            "autocomplete": AUTOCOMPLETE.get(f, ""),
+        }
         for f in rules.verify_fields
         if f != "email"
     ]
@@ -146,7 +158,9 @@ async def register_submit(request: Request) -> Response:
             tenant,
             values=values,
             status_code=429,
-            form_error=_("短時間に多くの登録失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(minutes=verification.minutes),
+            form_error=_("短時間に多くの登録失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(
+                minutes=verification.minutes
+            ),
         )
     matches = verification.found
     if len(matches) != 1:
@@ -164,9 +178,9 @@ async def register_submit(request: Request) -> Response:
                 tenant,
                 values=values,
                 status_code=409,
-                form_error=_("このご契約は既に登録されています。{label}またはパスワードをお忘れの場合は、ログイン画面の「{link}」からお手続きください。").format(
-                    label=login_label(tenant), link=text(tenant, "link.forgot", "IDまたはパスワードをお忘れの方")
-                ),
+                form_error=_(
+                    "このご契約は既に登録されています。{label}またはパスワードをお忘れの場合は、ログイン画面の「{link}」からお手続きください。"
+                ).format(label=login_label(tenant), link=text(tenant, "link.forgot", "IDまたはパスワードをお忘れの方")),
             )
         for old in owners:  # an unfinished registration is replaced by the new one
             await repo.delete(old)
@@ -178,7 +192,9 @@ async def register_submit(request: Request) -> Response:
             display_name=customer.get("name") or "",
             role="owner",
         )
-        await audit.record("register.issued", account_id=account.id, address=address, customer_id=customer["id"], replaced=len(owners))
+        await audit.record(
+            "register.issued", account_id=account.id, address=address, customer_id=customer["id"], replaced=len(owners)
+        )
     session_of(request)[SENT_FLAG] = int(time.time())
     return redirect(f"{PREFIX}/sent")
 
@@ -312,9 +328,11 @@ async def _check_credentials(request: Request, tenant: Tenant, token: str, link:
     if not (id_ok and password_ok):
         await audit.record("register.first_login_failed", account_id=account.id, address=address, attempts=attempts)
         if attempts >= tenant.config.identity.tokens.max_attempts:
-            await OneTimeToken.update({OneTimeToken.used_at: datetime.now(timezone.utc)}).where(
-                OneTimeToken.tenant == tenant.slug
-            ).where(OneTimeToken.id == link["row"]["id"])
+            await (
+                OneTimeToken.update({OneTimeToken.used_at: datetime.now(UTC)})
+                .where(OneTimeToken.tenant == tenant.slug)
+                .where(OneTimeToken.id == link["row"]["id"])
+            )
             await audit.record("register.first_login_locked", account_id=account.id, address=address)
             return _invalid(request, "too_many_attempts")
         label = tenant.config.identity.login_id.label.get(_locale())
@@ -335,7 +353,12 @@ async def _check_credentials(request: Request, tenant: Tenant, token: str, link:
 async def _set_password(request: Request, tenant: Tenant, token: str, link: dict, form) -> Response:
     session = session_of(request)
     if not _state_matches(session.get(FIRST_LOGIN_STATE), link):
-        return _credentials_page(request, token, status_code=400, form_error=_("もう一度{label}と仮パスワードを入力してください。").format(label=login_label(tenant)))
+        return _credentials_page(
+            request,
+            token,
+            status_code=400,
+            form_error=_("もう一度{label}と仮パスワードを入力してください。").format(label=login_label(tenant)),
+        )
     account = link["account"]
     password = form.get("password") or ""
     confirm = form.get("password_confirm") or ""
@@ -363,7 +386,7 @@ async def _set_password(request: Request, tenant: Tenant, token: str, link: dict
                 password_hash=new_hash,
                 status="active",
                 must_change_password=False,
-                password_changed_at=datetime.now(timezone.utc),
+                password_changed_at=datetime.now(UTC),
                 locked_until=None,
             )
             await AuditLog(tenant.slug).record("register.completed", account_id=account.id, address=client_address(request))

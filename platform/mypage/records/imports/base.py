@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -36,9 +36,7 @@ class ImportResult:
         return not self.errors
 
     def summary(self) -> str:
-        return (
-            f"{self.kind}: {self.rows}行 — 新規 {self.created}件 / 更新 {self.updated}件 / 変更なし {self.unchanged}件"
-        )
+        return f"{self.kind}: {self.rows}行 — 新規 {self.created}件 / 更新 {self.updated}件 / 変更なし {self.unchanged}件"
 
     def note_added(self, customer_id: int, kind: str) -> None:
         pair = (customer_id, kind)
@@ -134,8 +132,8 @@ async def by_key(table: type[Table], key_column, keys: Iterable, tenant: str, *c
 
 def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, datetime) and isinstance(b, datetime):
-        a = a if a.tzinfo else a.replace(tzinfo=timezone.utc)
-        b = b if b.tzinfo else b.replace(tzinfo=timezone.utc)
+        a = a if a.tzinfo else a.replace(tzinfo=UTC)
+        b = b if b.tzinfo else b.replace(tzinfo=UTC)
         return a == b
     if isinstance(a, date) and isinstance(b, str):
         return a.isoformat() == b[:10]
@@ -155,9 +153,7 @@ async def insert_rows(table: type[Table], rows: list[dict], *returning) -> list[
 
 
 async def update_row(table: type[Table], tenant: str, row_id: int, changes: dict) -> None:
-    await table.update({getattr(table, k): v for k, v in changes.items()}).where(table.tenant == tenant).where(
-        table.id == row_id
-    )
+    await table.update({getattr(table, k): v for k, v in changes.items()}).where(table.tenant == tenant).where(table.id == row_id)
 
 
 class NumberedUpsert:
@@ -193,7 +189,7 @@ class Progress:
     def __init__(self, total: int, label: str, show: bool):
         self.bar = click.progressbar(length=total, label=label, file=sys.stderr) if show else None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.bar is not None:
             self.bar.__enter__()
         return self

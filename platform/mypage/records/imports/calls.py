@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mypage.records import csvparse as p
 from mypage.records.csvparse import RowError
@@ -13,7 +13,7 @@ from mypage.records.tables import CallRecord, Contract
 
 def derived_record_key(contract_number: str, started_at: datetime, caller: str, callee: str, seconds: int) -> str:
     """A stable key for a call record without one: the same call always gets the same key."""
-    moment = started_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    moment = started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256(f"{contract_number}|{moment}|{caller}|{callee}|{seconds}".encode()).hexdigest()
     return f"h:{digest[:40]}"
 
@@ -27,11 +27,19 @@ async def check(tenant: str, rows) -> tuple[list[RowError], dict]:
             )
     errors.extend(duplicate_keys(rows, "record_key", "record_key", "明細キー"))
     contracts = await by_key(
-        Contract, Contract.number, [v["contract_number"] for _, v in rows], tenant, Contract.id, Contract.number, Contract.customer
+        Contract,
+        Contract.number,
+        [v["contract_number"] for _, v in rows],
+        tenant,
+        Contract.id,
+        Contract.number,
+        Contract.customer,
     )
     for line, values in rows:
         if values["contract_number"] not in contracts:
-            errors.append(RowError(line, "contract_number", f"契約番号「{values['contract_number']}」の契約が登録されていません。"))
+            errors.append(
+                RowError(line, "contract_number", f"契約番号「{values['contract_number']}」の契約が登録されていません。")
+            )
     existing = await by_key(CallRecord, CallRecord.record_key, [v.get("record_key") for _, v in rows], tenant)
     return errors, {"contracts": contracts, "existing": existing}
 

@@ -10,6 +10,7 @@ from typing import Any
 from mypage.records import csvparse as p
 from mypage.records.csvparse import FieldError
 
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -23,15 +24,27 @@ class Column:
 
 
 PAYMENT_METHODS = {
-    "bank": "bank", "口座振替": "bank", "口座": "bank",
-    "card": "card", "クレジットカード": "card", "カード": "card",
-    "invoice": "invoice", "請求書": "invoice", "払込票": "invoice", "コンビニ払込票": "invoice",
+    "bank": "bank",
+    "口座振替": "bank",
+    "口座": "bank",
+    "card": "card",
+    "クレジットカード": "card",
+    "カード": "card",
+    "invoice": "invoice",
+    "請求書": "invoice",
+    "払込票": "invoice",
+    "コンビニ払込票": "invoice",
 }
 SERVICES = {
-    "internet": "internet", "インターネット": "internet", "net": "internet",
-    "tv": "tv", "テレビ": "tv",
-    "phone": "phone", "電話": "phone",
-    "cloud": "cloud", "クラウド": "cloud",
+    "internet": "internet",
+    "インターネット": "internet",
+    "net": "internet",
+    "tv": "tv",
+    "テレビ": "tv",
+    "phone": "phone",
+    "電話": "phone",
+    "cloud": "cloud",
+    "クラウド": "cloud",
 }
 CATEGORIES = {"main": "main", "主契約": "main", "other": "other", "その他": "other"}
 TAX_RATES = {"10": 10, "10%": 10, "8": 8, "8%": 8, "0": 0, "0%": 0, "非課税": 0, "対象外": 0}

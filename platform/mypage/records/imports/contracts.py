@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from mypage.records.csvparse import RowError
-from mypage.records.imports.base import ImportResult, NumberedUpsert, Progress, by_key, chunks, duplicate_keys, insert_rows, update_row
+from mypage.records.imports.base import (
+    ImportResult,
+    NumberedUpsert,
+    Progress,
+    by_key,
+    chunks,
+    duplicate_keys,
+    insert_rows,
+    update_row,
+)
 from mypage.records.tables import BillingGroup, Contract, ContractOption, Customer, PhoneLine
 
-
 CONTRACT_FIELDS = [
-    "category", "service", "service_name", "plan_name", "status", "started_on", "ended_on", "access_key",
-    "holder_name", "holder_kana", "postal_code", "address1", "address2", "building", "monthly_fee",
+    "category",
+    "service",
+    "service_name",
+    "plan_name",
+    "status",
+    "started_on",
+    "ended_on",
+    "access_key",
+    "holder_name",
+    "holder_kana",
+    "postal_code",
+    "address1",
+    "address2",
+    "building",
+    "monthly_fee",
     "call_details_from",
 ]
 
@@ -25,7 +46,13 @@ async def check(tenant: str, rows) -> tuple[list[RowError], dict]:
     for line, values in rows:
         customer = customers.get(values["customer_number"])
         if customer is None:
-            errors.append(RowError(line, "customer_number", f"お客様番号「{values['customer_number']}」のお客様が登録されていません(先に customers を取り込んでください)。"))
+            errors.append(
+                RowError(
+                    line,
+                    "customer_number",
+                    f"お客様番号「{values['customer_number']}」のお客様が登録されていません(先に customers を取り込んでください)。",
+                )
+            )
             continue
         code = values.get("billing_group")
         if code:
@@ -35,7 +62,9 @@ async def check(tenant: str, rows) -> tuple[list[RowError], dict]:
             elif group is None:
                 other = new_groups.get(code)
                 if other is not None and other[0] != values["customer_number"]:
-                    errors.append(RowError(line, "billing_group", f"請求グループ「{code}」は{other[1]}行目で別のお客様に使われています。"))
+                    errors.append(
+                        RowError(line, "billing_group", f"請求グループ「{code}」は{other[1]}行目で別のお客様に使われています。")
+                    )
                 else:
                     new_groups.setdefault(code, (values["customer_number"], line))
     errors.extend(await _check_phone_numbers(tenant, rows, existing))
@@ -77,9 +106,14 @@ async def write(tenant: str, rows, context, result: ImportResult, progress: Prog
                 groups[code]["name"] = name
         elif code not in new_groups:
             new_groups[code] = {
-                "tenant": tenant, "customer": customers[values["customer_number"]]["id"], "code": code, "name": name or code,
+                "tenant": tenant,
+                "customer": customers[values["customer_number"]]["id"],
+                "code": code,
+                "name": name or code,
             }
-    for row in await insert_rows(BillingGroup, list(new_groups.values()), BillingGroup.id, BillingGroup.code, BillingGroup.customer):
+    for row in await insert_rows(
+        BillingGroup, list(new_groups.values()), BillingGroup.id, BillingGroup.code, BillingGroup.customer
+    ):
         groups[row["code"]] = row
 
     upsert = NumberedUpsert(Contract, tenant, existing)
@@ -100,9 +134,12 @@ async def write(tenant: str, rows, context, result: ImportResult, progress: Prog
     if rows and "options" in rows[0][1]:
         current: dict[int, list[str]] = {}
         for chunk in chunks(existing_ids):
-            for row in await ContractOption.select().where(ContractOption.tenant == tenant).where(
-                ContractOption.contract.is_in(chunk)
-            ).order_by(ContractOption.position):
+            for row in (
+                await ContractOption.select()
+                .where(ContractOption.tenant == tenant)
+                .where(ContractOption.contract.is_in(chunk))
+                .order_by(ContractOption.position)
+            ):
                 current.setdefault(row["contract"], []).append(row["name"])
         replace, inserts = [], []
         for _, values in rows:

@@ -9,7 +9,6 @@ from mypage.records.imports.base import ImportResult, NumberedUpsert, Progress, 
 from mypage.records.imports.columns import SPECS
 from mypage.records.tables import Customer, Device
 
-
 CUSTOMER_FIELDS = [c.name for c in SPECS["customers"] if c.name not in ("customer_number", "devices")]
 
 
@@ -25,8 +24,10 @@ async def check(tenant: str, rows: list[tuple[int, dict]]) -> tuple[list[RowErro
         owner_numbers = {}
         owner_ids = {row["customer"] for row in owners.values()}
         for chunk in chunks(list(owner_ids)):
-            for row in await Customer.select(Customer.id, Customer.number).where(Customer.tenant == tenant).where(
-                Customer.id.is_in(chunk)
+            for row in (
+                await Customer.select(Customer.id, Customer.number)
+                .where(Customer.tenant == tenant)
+                .where(Customer.id.is_in(chunk))
             ):
                 owner_numbers[row["id"]] = row["number"]
         first: dict[str, int] = {}
@@ -41,7 +42,9 @@ async def check(tenant: str, rows: list[tuple[int, dict]]) -> tuple[list[RowErro
                     number = owner_numbers.get(owner["customer"])
                     if number != values["customer_number"] and number not in in_file:
                         errors.append(
-                            RowError(line, "devices", f"機器ID「{device_id}」は別のお客様({number})の機器として登録されています。")
+                            RowError(
+                                line, "devices", f"機器ID「{device_id}」は別のお客様({number})の機器として登録されています。"
+                            )
                         )
     return errors, context
 
@@ -77,9 +80,7 @@ async def _replace_devices(tenant: str, rows, existing: dict, ids: dict) -> set[
         replace.append(customer_id)
         if number in existing:
             touched.add(number)
-        inserts.extend(
-            {"tenant": tenant, "customer": customer_id, "kind": k, "device_id": d} for k, d in values["devices"]
-        )
+        inserts.extend({"tenant": tenant, "customer": customer_id, "kind": k, "device_id": d} for k, d in values["devices"])
     for chunk in chunks(replace):
         await Device.delete().where(Device.tenant == tenant).where(Device.customer.is_in(chunk))
     # A device moving from one customer of the file to another (checked before) is removed from the first.

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from mypage.records.csvparse import RowError
-from mypage.records.imports.base import ImportResult, Progress, by_key, changed_fields, chunks, insert_rows, update_row, same_value
+from mypage.records.imports.base import (
+    ImportResult,
+    Progress,
+    by_key,
+    changed_fields,
+    chunks,
+    insert_rows,
+    same_value,
+    update_row,
+)
 from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
-
 
 INVOICE_HEADER = ("customer_number", "month", "issued_on", "due_on", "payment_method", "billing_group")
 LINE_FIELDS = ("contract", "description", "amount", "tax_rate", "note")
@@ -24,24 +32,40 @@ async def check(tenant: str, rows) -> tuple[list[RowError], dict]:
             for k in INVOICE_HEADER:
                 if k in values and not same_value(invoice["header"].get(k), values[k]):
                     errors.append(
-                        RowError(line, k, f"ご請求番号「{number}」の{invoice['line']}行目と値が異なります(同じ請求書の行は同じ値にしてください)。")
+                        RowError(
+                            line,
+                            k,
+                            f"ご請求番号「{number}」の{invoice['line']}行目と値が異なります(同じ請求書の行は同じ値にしてください)。",
+                        )
                     )
         invoice["lines"].append((line, values))
     customers = await by_key(
         Customer, Customer.number, [v["customer_number"] for _, v in rows], tenant, Customer.id, Customer.number
     )
     contracts = await by_key(
-        Contract, Contract.number, [v.get("contract_number") for _, v in rows], tenant,
-        Contract.id, Contract.number, Contract.customer,
+        Contract,
+        Contract.number,
+        [v.get("contract_number") for _, v in rows],
+        tenant,
+        Contract.id,
+        Contract.number,
+        Contract.customer,
     )
     groups = await by_key(
-        BillingGroup, BillingGroup.code, [v.get("billing_group") for _, v in rows], tenant,
-        BillingGroup.id, BillingGroup.code, BillingGroup.customer,
+        BillingGroup,
+        BillingGroup.code,
+        [v.get("billing_group") for _, v in rows],
+        tenant,
+        BillingGroup.id,
+        BillingGroup.code,
+        BillingGroup.customer,
     )
     for line, values in rows:
         customer = customers.get(values["customer_number"])
         if customer is None:
-            errors.append(RowError(line, "customer_number", f"お客様番号「{values['customer_number']}」のお客様が登録されていません。"))
+            errors.append(
+                RowError(line, "customer_number", f"お客様番号「{values['customer_number']}」のお客様が登録されていません。")
+            )
             continue
         contract_number = values.get("contract_number")
         if contract_number:
@@ -54,7 +78,9 @@ async def check(tenant: str, rows) -> tuple[list[RowError], dict]:
         if code:
             group = groups.get(code)
             if group is None:
-                errors.append(RowError(line, "billing_group", f"請求グループ「{code}」が登録されていません(contracts で作られます)。"))
+                errors.append(
+                    RowError(line, "billing_group", f"請求グループ「{code}」が登録されていません(contracts で作られます)。")
+                )
             elif group["customer"] != customer["id"]:
                 errors.append(RowError(line, "billing_group", f"請求グループ「{code}」は別のお客様のものです。"))
     existing = await by_key(Invoice, Invoice.number, list(invoices), tenant)
@@ -63,13 +89,20 @@ async def check(tenant: str, rows) -> tuple[list[RowError], dict]:
 
 async def write(tenant: str, rows, context, result: ImportResult, progress: Progress) -> None:
     invoices, customers, contracts, groups, existing = (
-        context["invoices"], context["customers"], context["contracts"], context["groups"], context["existing"],
+        context["invoices"],
+        context["customers"],
+        context["contracts"],
+        context["groups"],
+        context["existing"],
     )
     current_lines: dict[int, list[dict]] = {}
     for chunk in chunks([row["id"] for row in existing.values()]):
-        for row in await InvoiceLine.select().where(InvoiceLine.tenant == tenant).where(
-            InvoiceLine.invoice.is_in(chunk)
-        ).order_by(InvoiceLine.position):
+        for row in (
+            await InvoiceLine.select()
+            .where(InvoiceLine.tenant == tenant)
+            .where(InvoiceLine.invoice.is_in(chunk))
+            .order_by(InvoiceLine.position)
+        ):
             current_lines.setdefault(row["invoice"], []).append(row)
 
     def header_fields(invoice: dict) -> dict:
