@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Sets up everything (Debian packages, .venv) and runs the whole test suite on SQLite and PostgreSQL.
+# Sets up everything (Debian packages, .venv), runs the lint and type checks, then the whole test suite on
+# SQLite and PostgreSQL.
 # Uses the PostgreSQL and Redis named by MYPAGE_TEST_POSTGRES / MYPAGE_TEST_REDIS (defaults: 127.0.0.1:5432
 # database test, 127.0.0.1:6379) when they answer, else throwaway ones (scripts/test_servers.sh) that are
 # stopped and removed at the end, also when the tests fail or the run is interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --with-browser
+
+# Lint, format and type checks first (seconds), as configured in pyproject.toml; MYPAGE_SKIP_LINT=1 skips them.
+if [ "${MYPAGE_SKIP_LINT:-0}" != 1 ]; then
+  echo "lint: ruff check, ruff format --check, mypy"
+  .venv/bin/ruff check --quiet .
+  .venv/bin/ruff format --check --quiet .
+  .venv/bin/mypy
+fi
+
 source scripts/test_servers.sh
 
 pytest_pid=""

@@ -15,6 +15,8 @@ import math
 import time
 from dataclasses import dataclass
 
+from piccolo.columns.combination import Combinable
+
 from mypage.identity.tables import AttemptCounter
 
 _TABLE = AttemptCounter._meta.tablename
@@ -46,7 +48,7 @@ class AttemptLimit:
         self.limit = limit
         self.window = window_minutes * 60
 
-    def _where(self, subject: str):
+    def _where(self, subject: str) -> Combinable:
         return (
             (AttemptCounter.tenant == self.tenant)
             & (AttemptCounter.scope == self.scope)

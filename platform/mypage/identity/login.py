@@ -77,7 +77,8 @@ class PasswordLogin:
                 "login.locked", account_id=account.id if account else None, address=address, login_id=logged_id
             )
             return LoginResult(None, "locked", held or await self.by_id.minutes_left(login_id))
-        if not await verify_password_async(account.password_hash if account else None, password):
+        verified = await verify_password_async(account.password_hash if account else None, password)
+        if account is None or not verified:
             return await self._failure(account, login_id, address, id_claim.is_last(self.policy.max_failures))
         if account.status == "disabled":
             await self.audit.record("login.disabled", account_id=account.id, address=address)

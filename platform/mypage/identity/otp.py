@@ -74,14 +74,14 @@ async def send_code(request: Request, tenant: Tenant, account: Account, *, throt
         )
 
 
-async def _pending_account(request: Request, step: str) -> tuple[dict | None, Account | None]:
+async def _pending_account(request: Request, step: str) -> tuple[dict, Account] | None:
     data = pending(request, step)
     if data is None:
-        return None, None
+        return None
     account = await AccountRepository(tenant_of(request)).by_id(data.get("account_id"))
     if account is None or account.status == "disabled":
         session_of(request).pop("pending_login")
-        return None, None
+        return None
     return data, account
 
 
@@ -116,9 +116,10 @@ def _otp_page(
 @get("/login/email_otp")
 async def email_otp_page(request: Request) -> Response:
     tenant = tenant_of(request)
-    data, account = await _pending_account(request, "email_otp")
-    if data is None:
+    pending_login = await _pending_account(request, "email_otp")
+    if pending_login is None:
         return redirect("/login")
+    data, account = pending_login
     if not data.get("otp_sent"):
         if not await _live_code_recent(tenant, account):
             await send_code(request, tenant, account, throttle=False)
@@ -129,9 +130,10 @@ async def email_otp_page(request: Request) -> Response:
 @post("/login/email_otp")
 async def email_otp_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    data, account = await _pending_account(request, "email_otp")
-    if data is None:
+    pending_login = await _pending_account(request, "email_otp")
+    if pending_login is None:
         return _start_over(request)
+    data, account = pending_login
     form = await request.form()
     code = normalize.digits_only(form.get("otp") or "")
     errors: dict[str, str] = {}
@@ -175,9 +177,10 @@ async def email_otp_submit(request: Request) -> Response:
 @post("/login/email_otp/resend")
 async def email_otp_resend(request: Request) -> Response:
     tenant = tenant_of(request)
-    data, account = await _pending_account(request, "email_otp")
-    if data is None:
+    pending_login = await _pending_account(request, "email_otp")
+    if pending_login is None:
         return _start_over(request)
+    data, account = pending_login
     try:
         await send_code(request, tenant, account, throttle=True)
     except TokenError:
@@ -208,18 +211,20 @@ def _captcha_page(request: Request, *, status_code: int = 200, errors=None) -> R
 
 @get("/login/captcha")
 async def captcha_page(request: Request) -> Response:
-    data, _account = await _pending_account(request, "captcha")
-    if data is None:
+    pending_login = await _pending_account(request, "captcha")
+    if pending_login is None:
         return redirect("/login")
+    data, _account = pending_login
     return _captcha_page(request)
 
 
 @post("/login/captcha")
 async def captcha_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    data, account = await _pending_account(request, "captcha")
-    if data is None:
+    pending_login = await _pending_account(request, "captcha")
+    if pending_login is None:
         return _start_over(request)
+    data, account = pending_login
     form = await request.form()
     result = await captcha.check(request, form)
     if not result.ok:

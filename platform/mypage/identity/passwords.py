@@ -14,9 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-OWASP = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
-
-_hasher = PasswordHasher(**OWASP)
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)  # OWASP's argon2id parameters
 # Verifying against this keeps the time of a login for an unknown ID like that of a known one.
 _DUMMY_HASH = _hasher.hash("dummy-password-for-timing")
 _pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="argon2")

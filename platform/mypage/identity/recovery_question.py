@@ -214,7 +214,7 @@ async def _check_answer(
     audit = AuditLog(tenant.slug)
     address = client_address(request)
     await audit.record(ANSWER_WRONG, account_id=account.id if account else None, address=address)
-    if claim is not None and claim.is_last(limit.limit):
+    if account is not None and claim is not None and claim.is_last(limit.limit):
         minutes = tenant.config.identity.lockout.lock_minutes
         await AccountRepository(tenant).update(account, locked_until=datetime.now(UTC) + timedelta(minutes=minutes))
         await audit.record("account.locked", account_id=account.id, address=address, reason="secret_answer")

@@ -66,7 +66,7 @@ def _secret_key(request: Request) -> str:
 
 
 def new_recovery_codes(count: int = RECOVERY_CODES) -> list[str]:
-    codes = []
+    codes: list[str] = []
     while len(codes) < count:
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
         code = f"{raw[:5]}-{raw[5:]}"
