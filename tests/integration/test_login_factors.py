@@ -9,6 +9,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+from captcha_support import solve_altcha
 from conftest import run
 from mypage.audit.log import AuditLog
 from mypage.identity.passwords import hash_password
@@ -45,17 +46,6 @@ def make_account(tenant: str = "nmedia", login_id: str = ACCESS_ID) -> int:
     return run(go())
 
 
-def solve(client) -> str:
-    """Solves the ALTCHA challenge like the browser script: SHA-256(salt + n) == challenge."""
-    challenge = client.get("/captcha/challenge").json()
-    for number in range(challenge["maxNumber"] + 1):
-        if hashlib.sha256(f"{challenge['salt']}{number}".encode()).hexdigest() == challenge["challenge"]:
-            payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-            payload["number"] = number
-            return base64.b64encode(json.dumps(payload).encode()).decode()
-    raise AssertionError("challenge not solvable")
-
-
 def password_step(client, login_id: str = ACCESS_ID):
     response = client.submit("/login", {"login_id": login_id, "password": PASSWORD}, follow_redirects=False)
     assert response.status_code == 303, response.text
@@ -87,7 +77,7 @@ def test_login_with_mailed_otp_and_captcha(app, client_for, deliver):
     client.get("/login/email_otp")  # a reload does not mail another code
     assert len(deliver().to(EMAIL)) == 1
 
-    done = client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)}, follow_redirects=False)
+    done = client.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(client)}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/"
     home = client.get("/", follow_redirects=False)
     assert home.status_code == 200
@@ -113,21 +103,21 @@ def test_captcha_missing_invalid_and_replayed(app, client_for, deliver):
     missing = client.submit("/login/email_otp", {"otp": code})
     assert missing.status_code == 400 and "「私はロボットではありません」にチェックを入れてください。" in missing.text
 
-    forged = json.loads(base64.b64decode(solve(client)))
+    forged = json.loads(base64.b64decode(solve_altcha(client)))
     forged["number"] += 1
     bad = client.submit("/login/email_otp", {"otp": code, "altcha": base64.b64encode(json.dumps(forged).encode()).decode()})
     assert bad.status_code == 400 and "ロボット認証を確認できませんでした" in bad.text
     garbage = client.submit("/login/email_otp", {"otp": code, "altcha": "not base64 !!"})
     assert garbage.status_code == 400
 
-    solution = solve(client)
+    solution = solve_altcha(client)
     wrong_code = "000000" if code != "000000" else "111111"
     first = client.submit("/login/email_otp", {"otp": wrong_code, "altcha": solution})
     assert first.status_code == 400 and "ワンタイムパスワードが正しくありません。" in first.text
     replay = client.submit("/login/email_otp", {"otp": code, "altcha": solution})
     assert replay.status_code == 400 and "ロボット認証の有効期限が切れました" in replay.text
     # the code itself is still good with a fresh solution
-    ok = client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)}, follow_redirects=False)
+    ok = client.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(client)}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     assert any(e["event"] == "captcha.failed" for e in run(AuditLog("nmedia").events()))
 
@@ -172,7 +162,7 @@ def test_captcha_only_step(app, client_for):
     assert page.status_code == 200 and "私はロボットではありません" in page.text
     missing = client.submit("/login/captcha", {})
     assert missing.status_code == 400 and "チェックを入れてください" in missing.text
-    ok = client.submit("/login/captcha", {"altcha": solve(client)}, follow_redirects=False)
+    ok = client.submit("/login/captcha", {"altcha": solve_altcha(client)}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     assert client.get("/", follow_redirects=False).status_code == 200
 
@@ -185,13 +175,13 @@ def test_five_wrong_codes_start_over(app, client_for, deliver):
     code = otp_from(deliver())
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(4):
-        r = client.submit("/login/email_otp", {"otp": wrong, "altcha": solve(client)})
+        r = client.submit("/login/email_otp", {"otp": wrong, "altcha": solve_altcha(client)})
         assert r.status_code == 400 and "ワンタイムパスワードが正しくありません。" in r.text
-    r = client.submit("/login/email_otp", {"otp": wrong, "altcha": solve(client)}, follow_redirects=False)
+    r = client.submit("/login/email_otp", {"otp": wrong, "altcha": solve_altcha(client)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert "ワンタイムパスワードの入力に続けて失敗したため" in client.get("/login").text
     # the right code is of no use now: the pending login is gone
-    r = client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)}, follow_redirects=False)
+    r = client.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(client)}, follow_redirects=False)
     assert r.headers["location"] == "/login"
     assert client.get("/", follow_redirects=False).status_code in (302, 303)
     assert any(e["event"] == "login.otp_locked" for e in run(AuditLog("nmedia").events(account_id=account_id)))
@@ -200,7 +190,7 @@ def test_five_wrong_codes_start_over(app, client_for, deliver):
     client.get("/login/email_otp")
     mail = deliver()
     new_code = otp_from(mail)
-    ok = client.submit("/login/email_otp", {"otp": new_code, "altcha": solve(client)}, follow_redirects=False)
+    ok = client.submit("/login/email_otp", {"otp": new_code, "altcha": solve_altcha(client)}, follow_redirects=False)
     assert ok.headers["location"] == "/"
 
 
@@ -223,7 +213,7 @@ def test_expired_code_and_resend_throttling(app, client_for, deliver):
             )
         )
     )
-    expired = client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)})
+    expired = client.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(client)})
     assert expired.status_code == 400 and "ワンタイムパスワードの有効期限が切れています。" in expired.text
 
     resent = client.submit("/login/email_otp/resend", {}, follow_redirects=False)
@@ -233,9 +223,9 @@ def test_expired_code_and_resend_throttling(app, client_for, deliver):
     assert len(mail.to(EMAIL)) == 2
     new_code = otp_from(mail)
     if new_code != code:
-        old = client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)})
+        old = client.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(client)})
         assert old.status_code == 400
-    ok = client.submit("/login/email_otp", {"otp": new_code, "altcha": solve(client)}, follow_redirects=False)
+    ok = client.submit("/login/email_otp", {"otp": new_code, "altcha": solve_altcha(client)}, follow_redirects=False)
     assert ok.headers["location"] == "/"
 
 
@@ -245,7 +235,7 @@ def test_forced_logout_after_idle_minutes(app, client_for, deliver):
     password_step(client)
     client.get("/login/email_otp")
     code = otp_from(deliver())
-    client.submit("/login/email_otp", {"otp": code, "altcha": solve(client)})
+    client.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(client)})
     assert client.get("/", follow_redirects=False).status_code == 200
 
     async def age_session(seconds: int):

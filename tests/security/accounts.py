@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import json
 
 import pyotp
 
@@ -100,14 +97,3 @@ def token_attempts(purpose: str) -> list[int]:
 
 def totp_now(secret: str) -> str:
     return pyotp.TOTP(secret).now()
-
-
-def solve_captcha(attacker) -> str:
-    """Solves an ALTCHA challenge like the browser script does: SHA-256(salt + n) == challenge."""
-    challenge = attacker.get("/captcha/challenge").json()
-    for number in range(challenge["maxNumber"] + 1):
-        if hashlib.sha256(f"{challenge['salt']}{number}".encode()).hexdigest() == challenge["challenge"]:
-            payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-            payload["number"] = number
-            return base64.b64encode(json.dumps(payload).encode()).decode()
-    raise AssertionError("challenge not solvable")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyotp
 
+from captcha_support import solve_altcha
 from security.accounts import (
     PASSWORD,
     account_row,
@@ -18,7 +19,6 @@ from security.accounts import (
     last_mail_to,
     make_account,
     make_customer,
-    solve_captcha,
     token_attempts,
     totp_now,
 )
@@ -141,7 +141,7 @@ def test_login_otp_guesses_are_bounded(app, live):
     make_account("nmedia", "otpv01", email="otp.victim@example.jp")
     attacker = _nmedia_password_step(live, "otpv01")
     right = mailed_code(last_mail_to("otp.victim@example.jp"))
-    forms = [{"otp": f"{(int(right) + 1 + i) % 1000000:06d}", "altcha": solve_captcha(attacker)} for i in range(GUESSES)]
+    forms = [{"otp": f"{(int(right) + 1 + i) % 1000000:06d}", "altcha": solve_altcha(attacker)} for i in range(GUESSES)]
     answers = attacker.fire("/login/email_otp", forms)
     assert all(r.status_code < 500 for r in answers)
     assert count(answers, "ワンタイムパスワードが正しくありません") <= limit - 1

@@ -10,9 +10,6 @@ error answers the themed HTML page with the security headers.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import re
 import secrets
 import threading
@@ -24,6 +21,7 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
+from captcha_support import solve_altcha
 from conftest import ROOT, run
 from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
@@ -164,17 +162,6 @@ def _password_hash() -> str:
     return _HASH[0]
 
 
-def solve(client: httpx.Client) -> str:
-    """Solves the ALTCHA challenge like the browser script (as tests/integration/test_login_factors.py does)."""
-    challenge = client.get("/captcha/challenge").json()
-    for number in range(challenge["maxNumber"] + 1):
-        if hashlib.sha256(f"{challenge['salt']}{number}".encode()).hexdigest() == challenge["challenge"]:
-            payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-            payload["number"] = number
-            return base64.b64encode(json.dumps(payload).encode()).decode()
-    raise AssertionError("challenge not solvable")
-
-
 def log_in(live, tenant: str, deliver) -> dict[str, str]:
     """Logs in through the live server (password; for nmedia also the mailed code and the captcha)."""
     attacker = live.tenant(tenant)
@@ -185,7 +172,7 @@ def log_in(live, tenant: str, deliver) -> dict[str, str]:
             attacker.get("/login/email_otp")
             mail = deliver()
             code = re.search(r"^\s*(\d{6})\s*$", mail.text(mail.last_to(EMAIL)), re.M).group(1)
-            step = attacker.submit("/login/email_otp", {"otp": code, "altcha": solve(attacker.client)})
+            step = attacker.submit("/login/email_otp", {"otp": code, "altcha": solve_altcha(attacker.client)})
             assert step.status_code == 303, step.text[:500]
         assert step.headers["location"] == "/"
         home = attacker.get("/")

@@ -133,7 +133,7 @@ async def email_otp_submit(request: Request) -> Response:
     pending_login = await _pending_account(request, "email_otp")
     if pending_login is None:
         return _start_over(request)
-    data, account = pending_login
+    account = pending_login[1]
     form = await request.form()
     code = normalize.digits_only(form.get("otp") or "")
     errors: dict[str, str] = {}
@@ -214,7 +214,6 @@ async def captcha_page(request: Request) -> Response:
     pending_login = await _pending_account(request, "captcha")
     if pending_login is None:
         return redirect("/login")
-    data, _account = pending_login
     return _captcha_page(request)
 
 
@@ -224,7 +223,7 @@ async def captcha_submit(request: Request) -> Response:
     pending_login = await _pending_account(request, "captcha")
     if pending_login is None:
         return _start_over(request)
-    data, account = pending_login
+    account = pending_login[1]
     form = await request.form()
     result = await captcha.check(request, form)
     if not result.ok:
