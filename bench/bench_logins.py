@@ -1,7 +1,7 @@
 """Login benchmark: password logins per second per core, end to end over HTTP (issue 10, target 2).
 
     python bench/bench_logins.py [--accounts 200] [--duration 10] [--connections 8] [--workers 2] [--repeat 2]
-                                 [--postgres SERVER_URL] [--wal] [--profile OUT]
+                                 [--postgres SERVER_URL] [--profile OUT]
 
 Starts `mypage` with uvicorn (production settings, ``--workers`` processes, embedded SQLite with demo data
 in a temporary folder, or a scratch PostgreSQL database with ``--postgres``), adds ``--accounts`` aicom accounts (password-only login) that share the demo
@@ -234,11 +234,6 @@ def main() -> None:
         "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards",
     )
     parser.add_argument(
-        "--wal",
-        action="store_true",
-        help="switch the scratch SQLite file to WAL journaling first (a what-if: the portal's engine does not set it today)",
-    )
-    parser.add_argument(
         "--profile",
         metavar="OUT",
         help="record the server with py-spy during the first run "
@@ -275,9 +270,6 @@ def main() -> None:
         add_accounts_postgres(env["MYPAGE_DATABASE_URL"], args.accounts)
     else:
         add_accounts(db, args.accounts)
-    if args.wal and not scratch:
-        with sqlite3.connect(db) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
     verify_cost = argon2_verify_cost()
 
     port = free_port()
@@ -362,7 +354,7 @@ def main() -> None:
     print(
         f"\nuvicorn workers={args.workers}, wrk connections={args.connections}, duration={args.duration}s, "
         f"cores the server may use={cores}, accounts={args.accounts}, "
-        f"{'PostgreSQL (pool)' if scratch else 'SQLite'}{' (WAL)' if args.wal and not scratch else ''}"
+        f"{'PostgreSQL (pool)' if scratch else 'SQLite (WAL, as db/sqlite.py sets it)'}"
     )
     print(
         f"argon2id verify alone (m=19 MiB, t=2, p=1), this process: {verify_cost * 1000:.1f} ms CPU "
