@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 
 from mypage.db.engine import bind_tables, make_engine
 from mypage.db.errors import is_unavailable
+from mypage.identity.attempts import purge_stale as purge_stale_counters
 from mypage.identity.session_auth import LoginRequired, login_redirect_target
 from mypage.portal import Portal
 from mypage.settings import Settings
@@ -64,15 +65,16 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
                 # An empty pool connects on demand: the portal starts and answers 503 until PostgreSQL is back.
                 logging.getLogger("mypage").warning("database unavailable at start-up: %s", exc)
                 await engine.start_connection_pool(min_size=0, max_size=10)
-        if isinstance(portal.session_store, DatabaseSessionStore):
-            # Expired sessions are otherwise deleted only when presented again.
-            try:
+        try:
+            await purge_stale_counters()  # guessing-limit counters that no window needs any more
+            if isinstance(portal.session_store, DatabaseSessionStore):
+                # Expired sessions are otherwise deleted only when presented again.
                 await portal.session_store.purge_expired()
-            except Exception as exc:
-                if not is_unavailable(exc):
-                    raise
-                # Start anyway: pages answer 503 and /readyz says so until the database is back.
-                logging.getLogger("mypage").warning("database unavailable at start-up: %s", exc)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Start anyway: pages answer 503 and /readyz says so until the database is back.
+            logging.getLogger("mypage").warning("database unavailable at start-up: %s", exc)
         worker, stop = None, asyncio.Event()
         if settings.smtp_url and settings.run_mail_worker:
             from mypage.mail.delivery import run_worker

@@ -41,6 +41,16 @@ class Claim:
         return self.allowed and self.count >= limit
 
 
+async def purge_stale(now: float | None = None) -> None:
+    """Deletes the counters that no window can still need (older than the longest lock the schema allows)."""
+    oldest = int((now or time.time()) - MAX_WINDOW_SECONDS)
+    await AttemptCounter.delete().where(AttemptCounter.last_at < oldest)
+
+
+MAX_WINDOW_SECONDS = 24 * 60 * 60
+"""The longest window: ``lockout.lock_minutes`` is at most a day."""
+
+
 class AttemptLimit:
     def __init__(self, tenant: str, scope: str, *, limit: int, window_minutes: int):
         self.tenant = tenant
@@ -57,15 +67,20 @@ class AttemptLimit:
 
     async def claim(self, subject: str) -> Claim:
         subject = subject[:254]
-        now = int(time.time())
-        await AttemptCounter.insert(AttemptCounter(tenant=self.tenant, scope=self.scope, subject=subject)).on_conflict(
-            action="DO NOTHING"
-        )
-        expired = now - self.window
-        counted = await AttemptCounter.raw(_CLAIM, expired, now, self.tenant, self.scope, subject, self.limit, expired)
+        counted = await self._count_one(subject)
+        if not counted:  # no row yet for this subject (or no try left): make sure the row exists, then once more
+            await AttemptCounter.insert(AttemptCounter(tenant=self.tenant, scope=self.scope, subject=subject)).on_conflict(
+                action="DO NOTHING"
+            )
+            counted = await self._count_one(subject)
         if counted:
             return Claim(True, counted[0]["failures"], subject)
         return Claim(False, self.limit, subject)
+
+    async def _count_one(self, subject: str) -> list[dict]:
+        now = int(time.time())
+        expired = now - self.window
+        return await AttemptCounter.raw(_CLAIM, expired, now, self.tenant, self.scope, subject, self.limit, expired)
 
     async def release(self, claim: Claim) -> None:
         """The try succeeded: it does not count as a failure."""
@@ -75,8 +90,9 @@ class AttemptLimit:
             )
 
     async def clear(self, subject: str) -> None:
-        """Forget the subject's failures (a correct password, a reset, staff unlocking)."""
-        await AttemptCounter.delete().where(self._where(subject))
+        """Forget the subject's failures (a correct password, a reset, staff unlocking). The row stays: the
+        subject's next try is then one statement."""
+        await AttemptCounter.update({AttemptCounter.failures: 0}).where(self._where(subject) & (AttemptCounter.failures > 0))
 
     async def _row(self, subject: str) -> dict | None:
         row = await AttemptCounter.select(AttemptCounter.failures, AttemptCounter.last_at).where(self._where(subject)).first()

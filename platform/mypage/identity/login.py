@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from mypage.audit.log import AuditLog
+from mypage.db.transaction import atomic
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.passwords import hash_password_async, needs_rehash, verify_password_async
@@ -83,14 +84,15 @@ class PasswordLogin:
         if account.status == "disabled":
             await self.audit.record("login.disabled", account_id=account.id, address=address)
             return LoginResult(None, "disabled")
-        await self.by_id.clear(login_id)
-        await self.by_address.release(address_claim)
         changes: dict = {"locked_until": None} if account.locked_until else {}
         if needs_rehash(account.password_hash):
             changes["password_hash"] = await hash_password_async(password)
-        if changes:
-            await self.accounts.update(account, keep_sessions=True, **changes)
-        await self.audit.record("login.password_ok", account_id=account.id, address=address)
+        async with atomic():  # the bookkeeping of a good password in one commit
+            await self.by_id.clear(login_id)
+            await self.by_address.release(address_claim)
+            if changes:
+                await self.accounts.update(account, keep_sessions=True, **changes)
+            await self.audit.record("login.password_ok", account_id=account.id, address=address)
         return LoginResult(account)
 
     async def _failure(self, account: Account | None, login_id: str, address: str, locks: bool) -> LoginResult:
@@ -107,5 +109,6 @@ class PasswordLogin:
         return LoginResult(None, "locked", self.policy.lock_minutes)
 
     async def complete(self, account: Account, address: str) -> None:
-        await self.accounts.update(account, last_login_at=datetime.now(UTC))
-        await self.audit.record("login.success", account_id=account.id, address=address)
+        async with atomic():
+            await self.accounts.update(account, last_login_at=datetime.now(UTC))
+            await self.audit.record("login.success", account_id=account.id, address=address)
