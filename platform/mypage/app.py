@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 
 from mypage.db.engine import bind_tables, make_engine
 from mypage.db.errors import is_unavailable
+from mypage.db.sqlite import EmbeddedSQLiteEngine
 from mypage.identity.attempts import purge_stale as purge_stale_counters
 from mypage.identity.session_auth import LoginRequired, login_redirect_target
 from mypage.portal import Portal
@@ -56,7 +57,9 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
-        if settings.db_pool and settings.uses_postgres:
+        if isinstance(engine, EmbeddedSQLiteEngine):
+            await engine.start_connection_pool()
+        elif settings.db_pool and settings.uses_postgres:
             try:
                 await engine.start_connection_pool(min_size=2, max_size=10)
             except Exception as exc:
@@ -87,7 +90,7 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
                 stop.set()  # the current round finishes: a mail that went out is marked sent
                 with suppress(TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(worker, timeout=30)
-            if settings.db_pool and settings.uses_postgres:
+            if isinstance(engine, EmbeddedSQLiteEngine) or (settings.db_pool and settings.uses_postgres):
                 await engine.close_connection_pool()
 
     app = Litestar(

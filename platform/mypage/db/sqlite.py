@@ -152,13 +152,38 @@ class QueuedTransaction(SQLiteTransaction):
             await self._slot_cm.__aexit__(None, None, None)
 
 
+POOL_SIZE = 4
+"""Connections a server's event loop keeps open for queries outside transactions (see ``start_connection_pool``);
+a query waits for one of them rather than open more."""
+
+
+class _LoopPool:
+    def __init__(self) -> None:
+        self.idle: list[aiosqlite.Connection] = []
+        self.free = asyncio.Semaphore(POOL_SIZE)
+
+
 class EmbeddedSQLiteEngine(SQLiteEngine):
-    """Piccolo's SQLite engine with WAL, a per-connection busy timeout and queued writers (see module doc)."""
+    """Piccolo's SQLite engine with WAL, a per-connection busy timeout and queued writers (see module doc).
+
+    While the app runs (its lifespan calls :meth:`start_connection_pool`), queries outside transactions reuse
+    a few open connections of the server's event loop instead of opening a connection (a thread and three
+    pragmas) per query. Elsewhere (the CLI, the tests' own loops) every query opens its own, as Piccolo does.
+    """
 
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         connection_kwargs.setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
         super().__init__(path=path, **connection_kwargs)
         prepare_file(path)
+        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+
+    async def start_connection_pool(self, **_: Any) -> None:
+        self._pools.setdefault(asyncio.get_running_loop(), _LoopPool())
+
+    async def close_connection_pool(self) -> None:
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        for connection in pool.idle if pool else []:
+            await connection.close()
 
     async def _configure(self, connection) -> None:
         connection.row_factory = dict_factory
@@ -182,6 +207,9 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
             return await self._run_alone(query, args, query_type, table)
 
     async def _run_alone(self, query: str, args, query_type: str, table):
+        pool = self._pools.get(asyncio.get_running_loop()) if self._pools else None
+        if pool is not None and self.get_version_sync() >= 3.35:
+            return await self._run_pooled(pool, query, args)
         async with aiosqlite.connect(**self.connection_kwargs) as connection:
             await self._configure(connection)
             async with connection.execute(query, args or []) as cursor:
@@ -191,6 +219,19 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
                     pk = await self._get_inserted_pk(cursor, table)
                     return [{table._meta.primary_key._meta.db_column_name: pk}]
                 return await cursor.fetchall()
+
+    async def _run_pooled(self, pool: _LoopPool, query: str, args) -> list:
+        async with pool.free:
+            connection = pool.idle.pop() if pool.idle else await self.get_connection()
+            try:
+                async with connection.execute(query, args or []) as cursor:
+                    await connection.commit()
+                    rows = await cursor.fetchall()
+            except BaseException:
+                await connection.close()  # never hand on a connection in an unknown state
+                raise
+            pool.idle.append(connection)
+            return list(rows)
 
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True

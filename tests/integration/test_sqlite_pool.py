@@ -1,0 +1,70 @@
+"""The embedded database's open connections while the app runs: reused, never handed on after an error,
+closed at shutdown, and writers still queued one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mypage.db.sqlite import POOL_SIZE, EmbeddedSQLiteEngine
+
+
+@pytest.fixture
+def engine(tmp_path) -> EmbeddedSQLiteEngine:
+    return EmbeddedSQLiteEngine(path=str(tmp_path / "pool.sqlite3"))
+
+
+def test_queries_reuse_a_few_connections_and_shutdown_closes_them(engine):
+    opened = []
+
+    async def go():
+        real = engine.get_connection
+
+        async def counting():
+            connection = await real()
+            opened.append(connection)
+            return connection
+
+        engine.get_connection = counting
+        await engine.start_connection_pool()
+        await engine.run_ddl("CREATE TABLE items (n INTEGER)")
+        await asyncio.gather(*(engine.run_ddl(f"INSERT INTO items (n) VALUES ({n})") for n in range(60)))
+        counts = await asyncio.gather(*(engine.run_ddl("SELECT count(*) AS c FROM items") for _ in range(60)))
+        idle = list(engine._pools[asyncio.get_running_loop()].idle)
+        await engine.close_connection_pool()
+        return counts, idle
+
+    counts, idle = asyncio.run(go())
+    assert all(rows == [{"c": 60}] for rows in counts)
+    assert len(opened) <= POOL_SIZE, "queries wait for one of a few open connections"
+    assert len(idle) == len(opened)
+    assert not engine._pools
+
+
+def test_a_failed_query_does_not_hand_its_connection_on(engine):
+    async def go():
+        await engine.start_connection_pool()
+        await engine.run_ddl("SELECT 1")
+        idle = engine._pools[asyncio.get_running_loop()].idle
+        before = list(idle)
+        with pytest.raises(Exception, match="no such table"):
+            await engine.run_ddl("SELECT * FROM missing")
+        after = list(idle)
+        rows = await engine.run_ddl("SELECT 2 AS two")
+        await engine.close_connection_pool()
+        return before, after, rows
+
+    before, after, rows = asyncio.run(go())
+    assert len(after) == len(before) - 1  # the connection that failed was closed, not put back
+    assert rows == [{"two": 2}]
+
+
+def test_without_the_app_every_query_opens_its_own(engine):
+    async def go():
+        await engine.run_ddl("CREATE TABLE t (n INTEGER)")
+        await engine.run_ddl("INSERT INTO t (n) VALUES (1)")
+        return await engine.run_ddl("SELECT n FROM t")
+
+    assert asyncio.run(go()) == [{"n": 1}]
+    assert not engine._pools
