@@ -125,7 +125,7 @@ def test_registration_rules_and_messages(live_server, page, free_customers):
     page.locator("#f-email").fill("someone@")
     page.locator("#f-nickname").fill("")
     page.get_by_role("button", name="確認する").click()
-    expect(page.locator("#f-login_id-error")).to_have_text("使用できない文字が含まれています: " + " ")
+    expect(page.locator("#f-login_id-error")).to_have_text("使用できない文字が含まれています: 「スペース」")
     expect(page.locator("#f-password-error")).to_have_text("英大文字・英小文字・数字のうち2種類以上を使用してください。")
     expect(page.locator("#f-email-error")).to_have_text("メールアドレスの形式で入力してください。")
     expect(page.locator("#f-nickname-error")).to_have_text("入力してください。")
@@ -138,7 +138,7 @@ def test_registration_rules_and_messages(live_server, page, free_customers):
     page.locator("#f-email").fill("rules-browser@example.jp")
     page.locator("#f-nickname").fill("ルール確認")
     page.get_by_role("button", name="確認する").click()
-    expect(page.locator("#f-password-error")).to_have_text("使用できない文字が含まれています: !")
+    expect(page.locator("#f-password-error")).to_have_text("使用できない文字が含まれています: 「!」")
     page.locator("#f-password").fill("Abcdefghijklmnopq")
     assert page.locator("#f-password").input_value() == "Abcdefghijklmnop"  # maxlength=16
     page.locator("#f-password").fill("Ab1")

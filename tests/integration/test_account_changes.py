@@ -187,3 +187,28 @@ def test_wrong_current_password_is_limited(client_for):
         "/account/change/password", {"current_password": "secret1", "password": "fresh1", "password_confirm": "fresh1"}
     )
     assert blocked.status_code == 429 and "一時的に変更できません" in blocked.text
+
+
+def test_refused_characters_are_named_and_each_message_stands_alone(client_for):
+    make_account("chars@example.jp")
+    client = logged_in(client_for, "chars@example.jp")
+    spaced = client.submit("/account/change/id", {"login_id": "new id@example.jp"})
+    assert spaced.status_code == 400 and "使用できない文字が含まれています: 「スペース」" in spaced.text
+    wide = client.submit(
+        "/account/change/password", {"current_password": "secret1", "password": "ｆ　ｆ", "password_confirm": "ｆ　ｆ"}
+    )
+    assert wide.status_code == 400
+    assert (
+        '<span class="field__error-item">6～32文字で入力してください。</span> '
+        '<span class="field__error-item">使用できない文字が含まれています: 「ｆ」「全角スペース」</span>'
+    ) in wide.text
+
+
+def test_throttled_code_resend_says_how_long_to_wait(client_for, deliver):
+    make_account("wait@example.jp")
+    client = logged_in(client_for, "wait@example.jp")
+    first = client.submit("/account/change/id", {"login_id": "wait2@example.jp"}, follow_redirects=False)
+    assert first.headers["location"] == "/account/change/id/code"
+    again = client.submit("/account/change/id", {"login_id": "wait2@example.jp"})
+    assert again.status_code == 429
+    assert "認証コードを送信したばかりです。60秒ほど時間をおいてからお試しください。" in again.text

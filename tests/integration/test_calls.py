@@ -47,8 +47,10 @@ def test_month_page_rows_format_paging_and_total(app, client_for):
     assert client.get("/calls/CAF0000000001/2023-12?page=abc").status_code == 200
     assert client.get("/calls/CAF0000000001/2023-12?page=99").status_code == 200
     november = client.get("/calls/CAF0000000001/2023-11")
-    # applied from 2023-12: November is before recording started
-    assert "通話明細のご利用には別途申請が必要です。" in november.text
+    # applied from 2023-12: November is before recording started, and no second application is asked for
+    assert "2023年11月分の通話明細はありません。" in november.text
+    assert "この契約の通話明細は2023年12月分からご覧いただけます。" in november.text
+    assert "別途申請が必要" not in november.text and "/inquiries?category=call_details" not in november.text
     months = client.get("/calls/CAF0000000001").text
     assert 'href="/calls/CAF0000000001/2023-12"' in months and "/calls/CAF0000000001/2023-11" not in months
 
@@ -106,6 +108,7 @@ def test_keyset_pagination_with_equal_timestamps(app, db, portal):
 
 def test_not_applied_contract_shows_how_to_apply(app, client_for):
     _, acc, contract = setup_nmedia(call_details_from=None)
+    rec.phone_line("nmedia", contract, "0611115555")
     rec.calls("nmedia", contract, "2023-12", 3)
     client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
     for path in ("/calls/CAF0000000001/2023-12", "/calls/CAF0000000001"):
@@ -142,3 +145,27 @@ def test_call_details_off_is_404(app, client_for, tenant):
     client = rec.sign_in(client_for(tenant), tenant, acc)
     assert client.get("/calls/X0001/2023-12").status_code == 404
     assert client.get("/calls/X0001/2023-12/csv").status_code == 404
+
+
+def test_contract_without_a_phone_line_offers_no_application(app, client_for):
+    cust, acc, _contract = setup_nmedia(call_details_from=None)
+    cloud = rec.contract("nmedia", cust, "COP00000001", category="other", service="cloud", service_name="クラウド")
+    client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
+    for path in ("/calls/COP00000001", "/calls/COP00000001/2023-12"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "この契約には電話サービスがないため、通話明細はご利用いただけません。" in page.text
+        assert "通話明細の利用を申請する" not in page.text and "別途申請が必要" not in page.text
+    detail = client.get(f"/contracts/{cloud.number}")
+    assert detail.status_code == 200 and f'href="/calls/{cloud.number}"' not in detail.text
+
+
+def test_applied_contract_before_its_first_month_says_when_it_starts(app, client_for):
+    _, acc, contract = setup_nmedia(call_details_from="2024-02")
+    rec.phone_line("nmedia", contract, "0611115555")
+    client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
+    months = client.get("/calls/CAF0000000001")
+    assert "通話明細はまだありません。" in months.text
+    assert "この契約の通話明細は2024年2月分からご覧いただけます。" in months.text
+    detail = client.get("/contracts/CAF0000000001")
+    assert 'href="/calls/CAF0000000001"' in detail.text

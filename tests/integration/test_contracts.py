@@ -283,3 +283,18 @@ def test_referral_link_leads_a_friend_to_the_code_and_contact(app, client_for, d
     assert friend.get(f"/referral/{code.lower()}").status_code == 200
     assert friend.get("/referral/not-a-code").status_code == 404
     assert client_for("aicom").get(f"/referral/{code}").status_code == 404  # aicom has no referral feature
+
+
+def test_summary_monthly_fee_with_and_without_tax(app, client_for, portal):
+    assert portal.tenants.get("itscom").config.features.contracts.tax_rate == 10
+    cust = rec.customer("itscom", "500011", name="世田谷 一郎")
+    acc = rec.account("itscom", cust, "ichiro@example.jp")
+    rec.contract("itscom", cust, "IT0011", service_name="イッツコム光", plan_name="かっとび光 1G", monthly_fee=5280)
+    rec.contract("itscom", cust, "IT0012", service_name="テレビ", plan_name="ベーシック", monthly_fee=1045)
+    client = rec.sign_in(client_for("itscom"), "itscom", acc)
+    html = client.get("/contracts").text
+    assert "5,280円(税抜)<br>5,808円(税込)" in html
+    assert "1,045円(税抜)<br>1,149円(税込)" in html  # 104.5円 of tax truncated, as on invoices
+    pdf = client.get("/contracts/confirmation.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace(" ", "").replace("\n", "")
+    assert "5,280円(税抜)" in text and "5,808円(税込)" in text

@@ -30,7 +30,7 @@ def test_local_part_rules_at_the_boundaries():
     assert service.check_local("a-b_c") == []
     for bad in ("-abc", "abc-", "_abc", "abc_"):
         assert service.check_local(bad) == ["「-」「_」は先頭、末尾には使用できません。"], bad
-    assert service.check_local("ab.c") == ["使用できない文字が含まれています: ."]
+    assert service.check_local("ab.c") == ["使用できない文字が含まれています: 「.」"]
     assert service.check_local("") == ["メールアドレスを入力してください。"]
     assert service.normalize_local(" Ｔａｒｏ－１ ".replace("－", "-")) == "taro-1"
 

@@ -191,7 +191,7 @@ def test_email_code_expiry_attempts_and_resend(client_for, deliver):
     start(client, "code2@itscom.example")
     code = read_code(deliver, "code2@example.jp")
     throttled = client.post("/forgot/code/resend", data={"_csrf_token": client.csrf()})
-    assert "送信したばかり" in throttled.text
+    assert "認証コードを送信したばかりです。60秒ほど時間をおいてから再送信してください。" in throttled.text
     expire_tokens()
     expired = client.submit("/forgot/code", {"code": code})
     assert expired.status_code == 400 and "有効期限が切れています" in expired.text

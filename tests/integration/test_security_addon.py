@@ -97,3 +97,19 @@ def test_feature_off_for_other_tenants(app, client_for):
     customer = make_customer("nmedia", "1000001", services="internet")
     account = make_account("nmedia", customer, "abc123")
     assert sign_in(client_for("nmedia"), "nmedia", account).get("/security").status_code == 404
+
+
+def test_application_and_cancellation_appear_in_the_service_history(app, client_for, portal):
+    from mypage import i18n
+
+    client, _customer, _account = itscom_client(client_for)
+    assert client.submit("/security/apply", {}, follow_redirects=False).status_code == 303
+    history = client.get("/contracts/history")
+    today = i18n.today(portal.tenants.get("itscom").config.timezone)  # the tenant's date, as the application's
+    row = f'<time datetime="{today.isoformat()}">'
+    assert "オプション加入: マルチデバイスセキュリティ with Norton Security" in history.text and row in history.text
+    assert client.submit("/security/cancel", {}, follow_redirects=False).status_code == 303
+    history = client.get("/contracts/history").text
+    assert history.index("オプション解約: マルチデバイスセキュリティ") < history.index(
+        "オプション加入: マルチデバイスセキュリティ"
+    )

@@ -234,7 +234,9 @@ def test_nmedia_inquiry_form_in_english(client_for, portal):
     assert response.status_code == 200
     text = _visible_text(response.text, "body")
     assert "Inquiries" in text and "Subject" in text
-    assert _japanese_left(text, _tenant_phrases(portal, "nmedia")) == []
+    # the header greets the contract holder by the name on record: data, not wording
+    assert "日本\u3000太郎" in text
+    assert _japanese_left(text, [*_tenant_phrases(portal, "nmedia"), "日本\u3000太郎"]) == []
 
 
 def test_padded_date_as_operators_print_document_dates():

@@ -54,8 +54,9 @@ def test_login_id_rules(value, ok):
 
 def test_login_id_messages_name_the_rule():
     assert check_login_id("abcd", LOGIN_ID) == ["5～30文字で入力してください。"]
-    assert check_login_id("abc de", LOGIN_ID)[0].startswith("使用できない文字が含まれています")
-    assert "使用できない文字が含まれています: あ い う え お" in check_login_id("あいうえお", LOGIN_ID)
+    assert check_login_id("abc de", LOGIN_ID) == ["使用できない文字が含まれています: 「スペース」"]
+    assert check_login_id("abc\u3000de", LOGIN_ID) == ["使用できない文字が含まれています: 「全角スペース」"]
+    assert "使用できない文字が含まれています: 「あ」「い」「う」「え」「お」" in check_login_id("あいうえお", LOGIN_ID)
     assert check_login_id("", LOGIN_ID) == ["入力してください。"]
 
 
@@ -101,7 +102,14 @@ def test_password_rules(value, ok):
 def test_password_messages():
     assert check_password("Abcdef1", PASSWORD) == ["8～16文字で入力してください。"]
     assert check_password("abcdefgh", PASSWORD) == ["英大文字・英小文字・数字のうち2種類以上を使用してください。"]
-    assert check_password("Abcdefg!", PASSWORD) == ["使用できない文字が含まれています: !"]
+    assert check_password("Abcdefg!", PASSWORD) == ["使用できない文字が含まれています: 「!」"]
+
+
+def test_refused_characters_in_input_order_each_once_and_visible():
+    errors = check_password("ｚＡ b　ｚＡ1", PASSWORD)
+    assert errors[0] == "使用できない文字が含まれています: 「ｚ」「Ａ」「スペース」「全角スペース」"
+    assert check_password("Abc\tdefg1", PASSWORD) == ["使用できない文字が含まれています: 「タブ」"]
+    assert check_password("Abc\u200bdefg1", PASSWORD) == ["使用できない文字が含まれています: 「U+200B」"]
 
 
 def test_email_check_accepts_carrier_addresses():

@@ -354,7 +354,8 @@ CASES = [
     ("itscom", add_text("verify.postal_code"), 'texts."verify.postal_code"', "registration does not ask for 'postal_code'"),
     ("aicom", add_text("register.rule.phone"), 'texts."register.rule.phone"', "never shown: it needs flow:issued_id"),
     ("aicom", add_text("link.email_forgotten"), 'texts."link.email_forgotten"', "needs factor:email_otp"),
-    ("itscom", add_text("mail.greeting"), 'texts."mail.greeting"', "needs flow:issued_id or factor:email_otp"),
+    # mail.greeting is no longer here: every mail of a tenant greets with it, so any tenant may set it
+    ("itscom", add_text("register.help.email"), 'texts."register.help.email"', "needs flow:chosen_id"),
     ("nmedia", add_text("register.verify.intro"), 'texts."register.verify.intro"', "needs flow:chosen_id"),
 ]
 

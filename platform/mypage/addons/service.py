@@ -13,6 +13,7 @@ from mypage import i18n
 from mypage.addons.repository import AddonRepository
 from mypage.addons.tables import AddonSubscription
 from mypage.audit.log import AuditLog
+from mypage.contracts.repository import ContractRepository
 from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity.tables import Account
@@ -22,6 +23,9 @@ from mypage.tenancy.config import SecurityAddonFeature
 from mypage.tenancy.registry import Tenant
 
 PRODUCT = "security_addon"
+# サービス加入・変更履歴 rows are records, stored in the records' language like imported ones (not per request locale).
+HISTORY_APPLIED = "オプション加入: {name}"
+HISTORY_CANCELLED = "オプション解約: {name}"
 
 
 def has_service(customer: Customer | None, service: str) -> bool:
@@ -127,6 +131,7 @@ async def apply(portal, tenant: Tenant, account: Account, *, address: str = "", 
             started_on=on,
             applied_by=account.id,
         )
+        await ContractRepository(tenant, status.customer.id).add_history(on, HISTORY_APPLIED.format(name=product.name.ja))
         await _tell(portal, tenant, account, status, on, template="addon_applied", event="addon.applied", address=address)
     return subscription
 
@@ -141,4 +146,7 @@ async def cancel(portal, tenant: Tenant, account: Account, *, address: str = "",
         if status is None or not status.active:
             raise AddonError(_("お申込み中のサービスはありません。"))
         await repo.cancel(status.subscription, on)
+        await ContractRepository(tenant, status.customer.id).add_history(
+            on, HISTORY_CANCELLED.format(name=status.product.name.ja)
+        )
         await _tell(portal, tenant, account, status, on, template="addon_cancelled", event="addon.cancelled", address=address)

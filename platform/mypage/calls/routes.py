@@ -43,15 +43,18 @@ def recorded(contract: Contract, month: str | None = None) -> bool:
     return month is None or month >= start
 
 
-def _apply(request: Request, contract: Contract, month: str | None) -> Response:
-    return render(request, "calls/apply.html", contract=contract, month=month)
+async def _apply(request: Request, contract: Contract, month: str | None) -> Response:
+    """Why no call details are shown: the month is before recording started, or the contract has not applied
+    (only a contract with a phone line may apply)."""
+    has_phone = bool(await ContractRepository(tenant_of(request), contract.customer).phone_lines(contract))
+    return render(request, "calls/apply.html", contract=contract, month=month, has_phone=has_phone)
 
 
 @get("/calls/{number:str}", guards=GUARDS)
 async def call_months(request: Request, number: FromPath[str]) -> Response:
     contract = await _contract(request, number)
     if not recorded(contract):
-        return _apply(request, contract, None)
+        return await _apply(request, contract, None)
     months = [m for m in await CallRepository(tenant_of(request), contract.id).months() if m >= contract.call_details_from]
     return render(request, "calls/months.html", contract=contract, months=months)
 
@@ -61,7 +64,7 @@ async def call_month(request: Request, number: FromPath[str], month: FromPath[st
     contract = await _contract(request, number)
     month = _month(month)
     if not recorded(contract, month):
-        return _apply(request, contract, month)
+        return await _apply(request, contract, month)
     tenant = tenant_of(request)
     page_size = tenant.config.features.call_details.page_size
     repo = CallRepository(tenant, contract.id)

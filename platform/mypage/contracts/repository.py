@@ -199,6 +199,14 @@ class ContractRepository:
             opening_notices=await self.documents(OPENING_NOTICE, contract),
         )
 
+    async def add_history(self, happened_on: date, description: str) -> None:
+        """Adds a row to the customer's サービス加入・変更履歴 (e.g. an add-on applied for or cancelled)."""
+        if self.customer_id is None:
+            return
+        await ServiceHistory(
+            tenant=self.slug, customer=self.customer_id, happened_on=happened_on, description=description[:300]
+        ).save()
+
     async def history(self) -> list[ServiceHistory]:
         if self.customer_id is None:
             return []

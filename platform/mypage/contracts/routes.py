@@ -47,6 +47,7 @@ async def contract_list(request: Request) -> Response:
         tenure=service.tenure(customer.customer_since) if customer else "",
         contracts=contracts,
         options=await repo.options_for(contracts),
+        fees=service.monthly_fees(contracts, feature.tax_rate),
     )
 
 
@@ -88,6 +89,7 @@ async def confirmation_pdf(request: Request) -> Response:
         "customer": customer,
         "contracts": contracts,
         "options": await repo.options_for(contracts),
+        "fees": service.monthly_fees(contracts, tenant.config.features.contracts.tax_rate),
         "tenure": service.tenure(customer.customer_since),
         "issued_on": i18n.today(),
     }

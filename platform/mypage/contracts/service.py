@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import json
 import re
+from dataclasses import dataclass
 from datetime import date
 
 import segno
 
 from mypage import i18n
+from mypage.billing.service import tax_for
 from mypage.contracts.repository import months_between
 from mypage.i18n import gettext as _
 from mypage.records.tables import Contract, Customer, Document
@@ -23,6 +25,19 @@ def tenure(since: date | None, today: date | None = None) -> str:
         return ""
     months = months_between(since, today or i18n.today())
     return _("{years}年{months}ヵ月").format(years=months // 12, months=months % 12)
+
+
+@dataclass(frozen=True)
+class MonthlyFee:
+    """A contract's 月額: as stored (excluding tax) and with the tenant's consumption tax."""
+
+    excluded: int
+    included: int
+
+
+def monthly_fees(contracts: list[Contract], tax_rate: int) -> dict[int, MonthlyFee]:
+    """Each contract's 月額 by contract id, 税抜 and 税込 (tax per contract, truncated like an invoice's)."""
+    return {c.id: MonthlyFee(c.monthly_fee, c.monthly_fee + tax_for(c.monthly_fee, tax_rate)) for c in contracts}
 
 
 def referral_code(secret_key: str, tenant_slug: str, customer_id: int) -> str:

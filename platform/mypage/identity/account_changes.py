@@ -151,7 +151,9 @@ async def id_submit(request: Request) -> Response:
             account,
             status=429,
             values=values,
-            form_error=_("認証コードを送信したばかりです。しばらく時間をおいてからお試しください。"),
+            form_error=_("認証コードを送信したばかりです。{seconds}秒ほど時間をおいてからお試しください。").format(
+                seconds=tenant.config.identity.tokens.resend_interval_seconds
+            ),
         )
     session_of(request)[ID_STATE] = {"account_id": account.id, "new": new_id, "verified": False, "t": int(time.time())}
     return redirect(f"{PREFIX}/change/id/code")

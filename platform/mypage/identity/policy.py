@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
@@ -24,11 +25,28 @@ def _length_error(value: str, low: int, high: int) -> str | None:
     return None
 
 
+CHAR_NAMES = {" ": N_("スペース"), "\u3000": N_("全角スペース"), "\t": N_("タブ")}
+
+
+def visible_char(char: str) -> str:
+    """A refused character as the customer can see it: spaces and other invisible characters by name or code point."""
+    if char in CHAR_NAMES:
+        return _(CHAR_NAMES[char])
+    if unicodedata.category(char)[0] in "ZC":
+        return f"U+{ord(char):04X}"
+    return char
+
+
+def refused_chars_error(bad: str) -> str | None:
+    """「使用できない文字が含まれています」 naming each refused character once, in the order it appears in the input."""
+    chars = list(dict.fromkeys(bad))
+    if not chars:
+        return None
+    return _("使用できない文字が含まれています: {chars}").format(chars="".join(f"「{visible_char(c)}」" for c in chars))
+
+
 def _charset_error(value: str, allowed: str) -> str | None:
-    bad = sorted(set(re.sub(f"[{allowed}]", "", value)))
-    if bad:
-        return _("使用できない文字が含まれています: {chars}").format(chars=" ".join(bad))
-    return None
+    return refused_chars_error(re.sub(f"[{allowed}]", "", value))
 
 
 def check_login_id(value: str, policy: LoginIdPolicy) -> list[str]:

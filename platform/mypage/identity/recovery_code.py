@@ -90,7 +90,11 @@ async def code_resend(request: Request) -> Response:
     if sent:
         session.flash(_("認証コードを再送信しました。"), "info")
     else:
-        session.flash(_("認証コードを送信したばかりです。しばらく時間をおいてから再送信してください。"), "warning")
+        seconds = tenant.config.identity.tokens.resend_interval_seconds
+        session.flash(
+            _("認証コードを送信したばかりです。{seconds}秒ほど時間をおいてから再送信してください。").format(seconds=seconds),
+            "warning",
+        )
     return redirect(f"{PREFIX}/code")
 
 

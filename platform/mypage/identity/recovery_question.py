@@ -314,7 +314,9 @@ async def question_submit(request: Request) -> Response:
             questions=questions,
             errors={},
             values=values,
-            form_error=_("確認メールを送信したばかりです。しばらく時間をおいてからお試しください。"),
+            form_error=_("確認メールを送信したばかりです。{seconds}秒ほど時間をおいてからお試しください。").format(
+                seconds=tenant.config.identity.tokens.resend_interval_seconds
+            ),
         )
     session_of(request).pop(STATE)
     session_of(request)["recover_sent"] = True

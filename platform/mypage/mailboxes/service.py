@@ -19,6 +19,7 @@ from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity.passwords import hash_password_async
+from mypage.identity.policy import refused_chars_error
 from mypage.identity.tables import Account
 from mypage.mailboxes.repository import MailboxRepository
 from mypage.mailboxes.tables import Mailbox
@@ -48,9 +49,9 @@ def check_local(value: str) -> list[str]:
     errors = []
     if not LOCAL_MIN <= len(value) <= LOCAL_MAX:
         errors.append(_("{low}～{high}文字で入力してください。").format(low=LOCAL_MIN, high=LOCAL_MAX))
-    bad = sorted(set(LOCAL_CHARS.findall(value)))
-    if bad:
-        errors.append(_("使用できない文字が含まれています: {chars}").format(chars=" ".join(bad)))
+    refused = refused_chars_error("".join(LOCAL_CHARS.findall(value)))
+    if refused:
+        errors.append(refused)
     if value[0] in "-_" or value[-1] in "-_":
         errors.append(_("「-」「_」は先頭、末尾には使用できません。"))
     return errors

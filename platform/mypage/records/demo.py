@@ -250,6 +250,8 @@ class Generator:
         choices = self.plans_for(spec.get("service", "internet"), category)
         if spec.get("plan_name"):
             choices = [x for x in choices if x["plan_name"] == spec["plan_name"]] or choices
+        if "phone_line" in spec:  # a fixed contract with (or without) a phone line: the plan variant that has one
+            choices = [x for x in choices if bool(x.get("phone_line")) == bool(spec["phone_line"])] or choices
         plan = _weighted(rng, choices)
         since: date = customer["customer_since"]
         started = spec.get("started_on")

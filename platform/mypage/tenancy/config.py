@@ -672,6 +672,9 @@ class ContractsFeature(Strict):
     """A support page linked from the contract pages; empty: no link."""
     categories: list[ContractCategory] = []
     """``lines`` layout: buttons on the home page (契約内容), one per contract category; empty: no buttons."""
+    tax_rate: int = Field(10, ge=0, le=100)
+    """Consumption tax rate (%) of the contracts' monthly fees, which are stored excluding tax: 月額 is shown
+    both 税抜 and 税込 (the tax truncated as on invoices)."""
 
     def check(self, rules: Rules) -> None:
         """- ``categories`` only with ``layout = "lines"``; category keys are unique."""

@@ -68,8 +68,7 @@ TEXT_KEYS: dict[str, TextKey] = {
         "Login page link to registration (``identity.registration.entry_path``).", ("初めてログインされる方",)
     ),
     "mail.greeting": TextKey(
-        "First paragraph of the issued-credentials and login one-time-password mails (default: the theme's).",
-        needs=("flow:issued_id", "factor:email_otp"),
+        "First paragraph of every mail of the tenant, after the addressee's name (default: the theme's).",
     ),
     "register.help.email": TextKey(
         "Hint under the e-mail address on the chosen-ID registration profile page.", needs=("flow:chosen_id",)

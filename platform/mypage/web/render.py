@@ -81,8 +81,18 @@ def base_context(request: Request) -> dict[str, Any]:
         "csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'),
         "flashes": session.take_flashes() if session is not None else [],
         "account": request.scope["state"].get("account"),
+        "holder_name": holder_name(request.scope["state"].get("account"), request.scope["state"].get("customer")),
         "path": request.url.path,
     }
+
+
+def holder_name(account: Any, customer: Any) -> str:
+    """The name the header greets the logged-in customer by: the account's nickname or display name, else the
+    contract holder's name, and the login ID only when neither is known."""
+    if account is None:
+        return ""
+    name = account.nickname or account.display_name or (customer.name if customer is not None else "")
+    return name or account.login_id_display or account.login_id
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Response:

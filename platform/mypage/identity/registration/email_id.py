@@ -316,7 +316,9 @@ async def account_submit(request: Request) -> Response:
             status_code=429,
             values={"login_id": login_id},
             errors={},
-            form_error=_("確認メールを送信したばかりです。しばらく時間をおいてからお試しください。"),
+            form_error=_("確認メールを送信したばかりです。{seconds}秒ほど時間をおいてからお試しください。").format(
+                seconds=tenant.config.identity.tokens.resend_interval_seconds
+            ),
             prefix=PREFIX,
         )
     session = session_of(request)

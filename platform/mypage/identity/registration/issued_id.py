@@ -365,7 +365,7 @@ async def _set_password(request: Request, tenant: Tenant, token: str, link: dict
     errors = {}
     problems = check_password(password, tenant.config.identity.password)
     if problems:
-        errors["password"] = " ".join(problems)
+        errors["password"] = problems
     elif await verify_password_async(account.password_hash, password):
         errors["password"] = _("仮パスワードとは異なるパスワードを設定してください。")
     elif AccountRepository(tenant).key(password) == account.login_id:
