@@ -45,6 +45,7 @@ def make_account(
     role: str = "owner",
     mail_notify: bool = True,
     display_name: str = "",
+    status: str = "active",
 ) -> int:
     async def go():
         account = Account(
@@ -57,6 +58,7 @@ def make_account(
             mail_notify=mail_notify,
             display_name=display_name,
             password_hash=password_hash(),
+            status=status,
         )
         await account.save()
         return account.id

@@ -25,7 +25,7 @@ def accounts_of(customer):
     return fetch(Account.objects().where(Account.customer == customer).order_by(Account.id))
 
 
-def test_general_users_get_404_and_admins_see_the_page(app, client_for):
+def test_general_users_are_told_it_is_for_administrators_and_admins_see_the_page(app, client_for):
     client, customer, _admin = setup_customer(client_for)
     general = make_account("nmedia", customer, "gen001", email="gen@example.jp", role="general", display_name="一般")
     page = client.get("/members")
@@ -46,9 +46,11 @@ def test_general_users_get_404_and_admins_see_the_page(app, client_for):
         assert text in page.text
     assert "gen@example.jp" in page.text and "admin@example.jp" in page.text
     general_client = sign_in(client_for("nmedia"), "nmedia", general)
-    assert general_client.get("/members").status_code == 404
+    refused = general_client.get("/members")
+    assert refused.status_code == 403 and "管理者ユーザのみご利用いただけます" in refused.text
+    assert "ページが見つかりません" not in refused.text
     assert (
-        general_client.submit("/members", {"action": "register", "email": "x@example.jp", "display_name": "x"}).status_code == 404
+        general_client.submit("/members", {"action": "register", "email": "x@example.jp", "display_name": "x"}).status_code == 403
     )
     # not logged in: the login page; other tenants: the feature is off
     assert client_for("nmedia").get("/members", follow_redirects=False).status_code in (302, 303)
@@ -190,7 +192,7 @@ def test_last_administrator_is_protected(app, client_for):
         follow_redirects=False,
     )
     assert stepped.status_code == 303 and stepped.headers["location"] == "/"
-    assert client.get("/members").status_code == 404
+    assert client.get("/members").status_code == 403
 
 
 def test_a_pending_administrator_does_not_count_as_one(app, client_for):
@@ -309,12 +311,14 @@ def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, db, cl
 
     customer = make_customer("nmedia", "1000003")
     make_account("nmedia", customer, "adm003", email="notify@example.jp", role="owner")
+    make_account("nmedia", customer, "pend003", email="pending@example.jp", role="general", status="pending")
     _notice, mails = run(
         post_notice(portal, portal.tenants.get("nmedia"), title="メンテナンスのお知らせ", body="11月30日 2:00~5:00")
     )
     assert mails == 1
     sink = deliver()
     assert "メンテナンスのお知らせ" in sink.text(sink.last_to("notify@example.jp"))
+    assert not sink.to("pending@example.jp")  # its first login is not done: no notices yet
     assert fetch(Notice.count().where(Notice.tenant == "nmedia")) == 1
     assert fetch(Notice.count().where(Notice.tenant == "itscom")) == 0
     import pytest

@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from mypage.i18n import N_
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.tables import Account
 from mypage.records.tables import Customer
@@ -77,11 +78,12 @@ async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> Non
 
 
 async def admin_required(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    from litestar.exceptions import NotFoundException
+    """The page exists but only administrators use it: others are told so (403), not shown "not found"."""
+    from mypage.web.errors import Refused
 
     await login_required(connection, handler)
     if connection.scope["state"]["account"].role not in ("owner", "admin"):
-        raise NotFoundException()
+        raise Refused(N_("このページは管理者ユーザのみご利用いただけます。管理者ユーザにお問い合わせください。"))
 
 
 async def current_account(connection: ASGIConnection) -> Account:

@@ -23,7 +23,7 @@ async def recipients(tenant: Tenant, customer_id: int | None) -> list[Account]:
         Account.objects()
         .where(Account.tenant == tenant.slug)
         .where(Account.mail_notify == True)  # noqa: E712 (a Piccolo expression)
-        .where(Account.status != "disabled")
+        .where(Account.status == "active")  # not a pending account (its first login is not done)
         .where(Account.email != "")
     )
     if customer_id is None:

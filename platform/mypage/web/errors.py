@@ -37,9 +37,20 @@ RETRY_AFTER_SECONDS = 30
 """``Retry-After`` of the 503 page shown while the database is unavailable."""
 
 
-def error_page(request: Request, status: int) -> Response:
+class Refused(HTTPException):
+    """Answered with the themed error page and its own message (a ``N_`` marked phrase), e.g. a page the
+    logged-in account may not use."""
+
+    status_code = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__(detail=message)
+        self.message = message
+
+
+def error_page(request: Request, status: int, message_id: str | None = None) -> Response:
     title = _(TITLES.get(status, TITLES[400] if status < 500 else TITLES[500]))
-    message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else "")
+    message = message_id or MESSAGES.get(status, MESSAGES[500] if status >= 500 else "")
     message = _(message) if message else ""  # gettext("") would answer the catalog's header
     if request.scope.get("state", {}).get("tenant") is None:
         return Response(
@@ -51,7 +62,7 @@ def error_page(request: Request, status: int) -> Response:
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
-    return error_page(request, exc.status_code)
+    return error_page(request, exc.status_code, exc.message if isinstance(exc, Refused) else None)
 
 
 def out_of_range(exc: BaseException) -> bool:
