@@ -309,3 +309,20 @@ def test_failed_matches_are_limited_per_customer_record(app, client_for, portal)
         assert register(client_for("nmedia"), postal_code="1000001").status_code == 400
     blocked = register(client_for("nmedia"))
     assert blocked.status_code == 429 and "時間をおいてから" in blocked.text
+
+
+def test_name_in_katakana_or_with_an_abbreviated_corporate_form_matches(app, client_for):
+    """お客様名(全角英数字カナ): the reading in katakana (or hiragana), and 「㈱」「（株）」 for 株式会社, are accepted."""
+    make_holder()
+    for typed in ("メディアショウジ", "めでぃあしょうじ", "㈱メディア商事", "（株）メディア商事", "メディア商事"):
+        response = register(client_for("nmedia"), name=typed)
+        assert response.status_code == 303, (typed, response.text[-400:])
+        run(_delete_issued_accounts())
+    wrong = register(client_for("nmedia"), name="メディアショウジャ")
+    assert wrong.status_code == 400
+
+
+async def _delete_issued_accounts():
+    from mypage.identity.tables import Account
+
+    await Account.delete().where(Account.tenant == "nmedia")

@@ -86,11 +86,30 @@ def clean(field: str, raw: str, rules: Registration) -> Answer:
     raise ValueError(f"unknown verification field {field!r}")
 
 
+CORPORATE_ABBREVIATIONS = {
+    "(株)": "株式会社",
+    "(有)": "有限会社",
+    "(合)": "合同会社",
+    "(名)": "合名会社",
+    "(資)": "合資会社",
+    "(医)": "医療法人",
+    "(財)": "財団法人",
+    "(社)": "社団法人",
+}
+"""The usual short forms of Japanese corporate forms (「㈱」 and 「（株）」 become 「(株)」 under NFKC)."""
+
+
 def _strip_corporate_forms(name: str, forms: list[str]) -> str:
     key = normalize.name_key(name)
+    for short, full in CORPORATE_ABBREVIATIONS.items():
+        key = key.replace(short, normalize.name_key(full))
     for form in forms:
         key = key.replace(normalize.name_key(form), "")
     return key
+
+
+def _is_katakana(value: str) -> bool:
+    return bool(KATAKANA_NAME.match(normalize.katakana_name(value)))
 
 
 MAX_CLAIMED_CANDIDATES = 20
@@ -145,7 +164,11 @@ class CustomerMatcher:
             return normalize.name_key(customer["name_kana"]) == normalize.name_key(value)
         if field == "name":
             forms = self.rules.corporate_forms
-            return _strip_corporate_forms(customer["name"], forms) == _strip_corporate_forms(value, forms)
+            if _strip_corporate_forms(customer["name"], forms) == _strip_corporate_forms(value, forms):
+                return True
+            # お客様名 may be typed in katakana (the label invites it): compared with the name's reading
+            kana = customer["name_kana"] or ""
+            return bool(kana) and _is_katakana(value) and normalize.name_key(kana) == normalize.name_key(value)
         if field == "postal_code":
             if customer["postal_code"] == value:
                 return True
