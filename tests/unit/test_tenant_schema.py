@@ -84,8 +84,6 @@ NOT_YET_READ = {
     # Issue 8 "Identity that configuration really composes": the chosen-ID profile page always asks for
     # a nickname; the composed registration is to ask for it only where this is true.
     "identity.registration.collect_nickname": "issue 8",
-    # Issue 8 (same rework): a second support number, printed by no template yet.
-    "contact.phone_alt": "issue 8",
 }
 """Fields that no code reads yet, kept for the work that will read them (not deleted)."""
 

@@ -1,0 +1,21 @@
+"""iTSCOM screens as the iTSCOM guides show them (issue 9 item 13): second support number, login page
+links, the 機器情報 help, 追加認証情報 as choices, お客さま情報確認・変更."""
+
+from __future__ import annotations
+
+
+def test_second_phone_number_is_shown_with_the_first(app, client_for):
+    itscom = client_for("itscom")
+    login = itscom.get("/login").text
+    # the layout footer: both numbers, the second labelled by the tenant's wording
+    assert "0120-125607" in login and "042-716-9617" in login
+    assert 'href="tel:0427169617"' in login
+    assert "国際電話・IP電話などをご利用の場合" in login
+
+
+def test_second_phone_number_is_not_shown_where_not_configured(app, client_for, portal):
+    for slug in ("aicom", "nmedia"):
+        if portal.tenants.get(slug).config.contact.phone_alt:
+            continue
+        page = client_for(slug).get("/login").text
+        assert "電話（上記がつながらない場合）" not in page
