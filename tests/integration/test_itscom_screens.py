@@ -19,3 +19,13 @@ def test_second_phone_number_is_not_shown_where_not_configured(app, client_for, 
             continue
         page = client_for(slug).get("/login").text
         assert "電話（上記がつながらない場合）" not in page
+
+
+def test_login_page_has_reset_and_the_other_login_link_where_configured(app, client_for, portal):
+    page = client_for("itscom").get("/login").text
+    assert '<button type="reset"' in page and "リセット" in page
+    url = portal.tenants.get("itscom").config.identity.other_login_url
+    assert url and f'href="{url}"' in page and "アカウントログインはこちら" in page
+    # a tenant without these settings shows neither
+    other = client_for("aicom").get("/login").text
+    assert '<button type="reset"' not in other and "その他のログインはこちら" not in other

@@ -538,6 +538,11 @@ class Identity(Strict):
     """Password fields get a 「パスワードを表示」 switch."""
     login_button: Text = Text(ja="ログイン", en="Log in")
     """The label of the login page's button (送信 where the next step mails a one-time password)."""
+    login_reset_button: bool = False
+    """The login page gets a 「リセット」 button that clears the form (a reset button: no script needed)."""
+    other_login_url: str = ""
+    """A link under the login page's form to another way in (e.g. the operator's separate account login),
+    labelled by the text ``link.other_login``; empty: no link."""
     account_changes: AccountChanges | None = None
     """お客さま情報確認・変更 (``/account``); absent: off."""
 

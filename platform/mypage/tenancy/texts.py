@@ -68,6 +68,9 @@ TEXT_KEYS: dict[str, TextKey] = {
         "Login page link to recovery (``identity.recovery.entry_path``) and the title of the recovery pages.",
         ("IDまたはパスワードをお忘れの方",),
     ),
+    "link.other_login": TextKey(
+        "Link under the login form to another way in (``identity.other_login_url``).", ("その他のログインはこちら",)
+    ),
     "link.register": TextKey(
         "Login page link to registration (``identity.registration.entry_path``).", ("初めてログインされる方",)
     ),
