@@ -29,3 +29,10 @@ def test_login_page_has_reset_and_the_other_login_link_where_configured(app, cli
     # a tenant without these settings shows neither
     other = client_for("aicom").get("/login").text
     assert '<button type="reset"' not in other and "その他のログインはこちら" not in other
+
+
+def test_verification_screen_explains_where_the_device_id_is(app, client_for):
+    page = client_for("itscom").get("/register/email-id").text
+    assert "機器情報等がご不明な場合" in page and 'href="#one-of-help"' in page
+    assert "機器本体に貼付されたラベル" in page  # the tenant's help text
+    assert "<details" in page  # folded without script

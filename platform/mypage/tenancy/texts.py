@@ -77,6 +77,11 @@ TEXT_KEYS: dict[str, TextKey] = {
     "mail.greeting": TextKey(
         "First paragraph of every mail of the tenant, after the addressee's name (default: the theme's).",
     ),
+    "register.email_id.one_of_help": TextKey(
+        "Help at the foot of the e-mail-ID verification form (契約者情報 認証), folded under 「機器情報等がご不明な場合」: "
+        "where to find the お支払情報等 (e.g. where the device ID is printed); empty: no help.",
+        needs=("flow:email_id",),
+    ),
     "register.help.email": TextKey(
         "Hint under the e-mail address on the chosen-ID registration profile page.", needs=("flow:chosen_id",)
     ),

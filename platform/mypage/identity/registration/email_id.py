@@ -91,6 +91,7 @@ def _verify_context(tenant) -> dict:
     return {
         "verify_fields": [(f, field_label(tenant, f)) for f in rules.verify_fields],
         "one_of": [(f, field_label(tenant, f), field_detail(tenant, f)) for f in rules.verify_one_of],
+        "one_of_help": tenant.config.text("register.email_id.one_of_help", current_locale()) or "",
         "prefix": PREFIX,
     }
 
