@@ -36,3 +36,48 @@ def test_verification_screen_explains_where_the_device_id_is(app, client_for):
     assert "機器情報等がご不明な場合" in page and 'href="#one-of-help"' in page
     assert "機器本体に貼付されたラベル" in page  # the tenant's help text
     assert "<details" in page  # folded without script
+
+
+def test_account_page_shows_the_contract_holder_read_only(app, client_for):
+    import asyncio
+
+    from mypage.identity.passwords import hash_password
+    from mypage.identity.tables import Account
+    from mypage.records.tables import Customer
+
+    async def go():
+        customer = Customer(
+            tenant="itscom",
+            number="0109999",
+            name="伊津 次郎",
+            name_kana="イツ　ジロウ",
+            phone="0312349876",
+            postal_code="1580097",
+            address1="東京都世田谷区用賀1-2-3",
+            address2="ハイツ101",
+            bank_last4="1234",
+            card_last4="5678",
+            email="",
+        )
+        await customer.save()
+        account = Account(
+            tenant="itscom",
+            login_id="holder@example.jp",
+            login_id_display="holder@example.jp",
+            password_hash=hash_password("secret1"),
+            email="holder@example.jp",
+            customer=customer.id,
+        )
+        await account.save()
+
+    asyncio.run(go())
+    client = client_for("itscom")
+    response = client.submit("/login", {"login_id": "holder@example.jp", "password": "secret1"}, follow_redirects=False)
+    assert response.status_code == 303
+    page = client.get("/account").text
+    assert "ご契約者情報" in page
+    for shown in ("伊津 次郎", "〒158-0097", "東京都世田谷区用賀1-2-3", "ハイツ101", "0312349876"):
+        assert shown in page
+    # read-only: no form edits the holder's record
+    holder = page.split("ご契約者情報", 1)[1]
+    assert "<input" not in holder.split("</section>", 1)[0]

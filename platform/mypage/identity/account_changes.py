@@ -31,7 +31,7 @@ from mypage.identity.policy import check_password
 from mypage.identity.reauth import Reauth, check_current_password
 from mypage.identity.recovery_support import contact_address, login_label, mail_code
 from mypage.identity.registration.email_id import login_id_errors
-from mypage.identity.session_auth import current_account, keep_session, login_required
+from mypage.identity.session_auth import current_account, customer_of, keep_session, login_required
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
@@ -85,7 +85,13 @@ def _shown_id(account) -> str:
 @get(PREFIX, guards=GUARDS)
 async def account_page(request: Request) -> Response:
     account = await current_account(request)
-    return render(request, "identity/account_change_overview.html", login_id=_shown_id(account), contact=contact_address(account))
+    return render(
+        request,
+        "identity/account_change_overview.html",
+        login_id=_shown_id(account),
+        contact=contact_address(account),
+        holder=customer_of(request),
+    )
 
 
 @get(f"{PREFIX}/change", guards=GUARDS)
