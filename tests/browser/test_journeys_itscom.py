@@ -146,7 +146,7 @@ def test_registration_to_login(live_server, page, inbox):
     _login(live_server, page, login_id, "hanako-pass1")
     expect(page.locator("h1").first).to_contain_text("伊津　花子")
     page.get_by_role("link", name="お客さま情報確認・変更").first.click()
-    expect(page.locator("dl.facts")).to_contain_text("user0000@example.ne.jp")
+    expect(page.locator("dl.facts").first).to_contain_text("user0000@example.ne.jp")
 
     # The mailed link is single use.
     page.goto(link)
@@ -308,7 +308,7 @@ def test_change_login_id_and_password(live_server, page, inbox):
 
     page.get_by_role("link", name="お客さま情報確認・変更").first.click()
     expect(page.locator("h1")).to_have_text("お客さま情報確認・変更")
-    expect(page.locator("dl.facts")).to_contain_text(old_id)
+    expect(page.locator("dl.facts").first).to_contain_text(old_id)
     page.get_by_role("link", name="アカウント情報を変更する").click()
     expect(page.locator("h1")).to_have_text("アカウント情報の変更")
 
@@ -355,7 +355,7 @@ def test_change_login_id_and_password(live_server, page, inbox):
         printout.get_by_role("link", name="閉じる").click()
 
     page.get_by_role("link", name="お客さま情報確認・変更へ").click()
-    expect(page.locator("dl.facts")).to_contain_text(new_id)
+    expect(page.locator("dl.facts").first).to_contain_text(new_id)
 
     # パスワード変更: 変更内容の入力 → 変更内容の確認 [登録] → 変更完了.
     page.get_by_role("link", name="アカウント情報を変更する").click()
