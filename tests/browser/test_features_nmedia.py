@@ -351,3 +351,27 @@ def test_general_member_has_no_user_management(live_server, page, inbox):
     # The member still sees the shared contracts.
     page.goto(live_server.url("nmedia", "/contracts?category=main"))
     expect(page.locator("main table tbody tr")).to_have_count(2)
+
+
+def test_menu_at_the_top_right_on_desktop_and_behind_a_button_on_a_phone(live_server, page, inbox):
+    """The guide: 「右上のメニューボタンから…」 with 契約情報 お問い合わせ ユーザ管理 ログアウト in the header's row."""
+    login_nmedia(page, live_server, inbox)
+    header = page.locator("header.site-header").bounding_box()
+    brand = page.locator("header .brand").bounding_box()
+    logout = page.get_by_role("button", name="ログアウト").bounding_box()
+    expect(page.locator("header summary.menu__toggle")).to_be_hidden()
+    links = page.locator("header .menu__items a")
+    expect(links.first).to_be_visible()
+    for index in range(links.count()):
+        box = links.nth(index).bounding_box()
+        assert box["x"] > brand["x"] + brand["width"] + 40, (links.nth(index).inner_text(), box)  # right of the title
+        assert box["y"] < brand["y"] + brand["height"], (links.nth(index).inner_text(), box, brand)  # the brand's row
+        assert box["x"] + box["width"] <= logout["x"], (box, logout)  # before ログアウト
+    assert header["height"] < 100, header
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    toggle = page.locator("header summary.menu__toggle")
+    expect(toggle).to_be_visible()
+    expect(links.first).to_be_hidden()
+    toggle.click()
+    expect(links.first).to_be_visible()
