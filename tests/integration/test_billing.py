@@ -241,6 +241,21 @@ def test_fiscal_year_flow_per_contract(nmedia_customer, client_for):
     assert client.get("/billing/contract/CAF9999999999").status_code == 404
 
 
+def test_fiscal_year_select_shows_the_months_on_change(nmedia_customer, client_for):
+    """Choosing a 年度 submits the form (portal.js, no inline script under the CSP); 表示 stays for no-JS."""
+    _cid, owner, _member = nmedia_customer
+    client = sign_in(client_for("nmedia"), "nmedia", owner)
+    page = client.get("/billing/contract/CAF0000000201")
+    form = page.text.split('<form method="get"', 1)[1].split("</form>", 1)[0]
+    assert '<select id="f-year" name="year" data-autosubmit>' in form
+    assert '<button type="submit" class="button">表示</button>' in form
+    assert '<script src="/static/js/portal.js" defer></script>' in page.text
+    assert "<script>" not in page.text
+    script = client.get("/static/js/portal.js")
+    assert script.status_code == 200
+    assert "select[data-autosubmit]" in script.text and "requestSubmit" in script.text
+
+
 def test_fiscal_year_members_see_their_customers_data(nmedia_customer, client_for):
     _cid, _owner, member = nmedia_customer
     client = sign_in(client_for("nmedia"), "nmedia", member)

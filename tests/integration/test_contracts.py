@@ -1,6 +1,7 @@
 """Contracts: lines grouped by billing group, detail fields, documents (PDF), history, referral, 404s."""
 
 import io
+import re
 from datetime import date
 
 import contract_records as rec
@@ -111,6 +112,40 @@ def test_line_detail_shows_every_field_of_the_seed(app, client_for):
     assert "2023年12月01日分" in html and "2023年07月01日分" in html
     assert html.index("2023年12月01日分") < html.index("2023年07月01日分")
     assert 'href="/billing/contract/CAF0000000001"' in html
+
+
+def _phone_section(html: str) -> str:
+    return html.split("<h2>ひかり電話</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+def test_phone_detail_row_under_hikari_denwa(app, client_for):
+    """The guide's ひかり電話 block: サービス名, 契約電話番号, 詳細 (the operator's text; empty when there is none)."""
+    cust, acc = nmedia_customer()
+    detailed = rec.contract("nmedia", cust, "CAF0000000011", phone_detail="追加番号 0611112222／ナンバー・ディスプレイ")
+    rec.phone_line("nmedia", detailed, "0611115555", service_name="mediaひかり電話")
+    rec.contract("nmedia", cust, "CAF0000000012")
+    client = rec.sign_in(client_for("nmedia"), "nmedia", acc)
+    section = _phone_section(client.get("/contracts/CAF0000000011").text)
+    terms = re.findall(r"<dt>([^<]+)</dt>", section)
+    assert terms == ["サービス名", "契約電話番号", "詳細"]
+    assert '<dd class="contract-detail__phone-detail">追加番号 0611112222／ナンバー・ディスプレイ</dd>' in section
+    empty = _phone_section(client.get("/contracts/CAF0000000012").text)
+    assert re.findall(r"<dt>([^<]+)</dt>", empty) == ["サービス名", "契約電話番号", "詳細"]
+    assert '<dd class="contract-detail__phone-detail"></dd>' in empty
+
+
+def test_phone_detail_is_imported(app, client_for):
+    """The contracts CSV column 電話詳細 (docs/import.md) fills the 詳細 row."""
+    from conftest import run
+    from mypage.records.csvparse import read_csv
+    from mypage.records.importer import import_rows
+
+    _cust, acc = nmedia_customer()
+    text = "契約番号,お客様番号,契約電話番号,電話詳細\nCAF0000000021,CAF0000000001,0611113333,追加番号 0611114444\n"
+    result = run(import_rows("nmedia", "contracts", read_csv(text.encode("utf-8"))))
+    assert not result.errors, result.errors
+    section = _phone_section(rec.sign_in(client_for("nmedia"), "nmedia", acc).get("/contracts/CAF0000000021").text)
+    assert "0611113333" in section and '<dd class="contract-detail__phone-detail">追加番号 0611114444</dd>' in section
 
 
 def test_another_customers_or_tenants_contract_is_not_found(app, client_for):

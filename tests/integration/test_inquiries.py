@@ -1,5 +1,6 @@
 """お問い合わせ: send with an acceptance mail, validation, rate limit, staff approval applying next month."""
 
+import re
 from datetime import date
 
 from feature_support import make_account, make_contract, make_customer, sign_in
@@ -62,7 +63,7 @@ def test_validation_errors_keep_the_input(app, client_for, deliver):
     assert response.status_code == 400
     assert "種別を選択してください。" in response.text
     assert "件名は100文字以内で入力してください。" in response.text
-    assert "内容を入力してください。" in response.text
+    assert "内容を入力してください。" not in response.text  # 内容 is optional for nmedia (body_required = false)
     assert "x" * 101 in response.text
     response = client.submit("/inquiries", {"category": "bogus", "subject": "件名", "body": "あ" * 2001})
     assert response.status_code == 400
@@ -161,3 +162,55 @@ def test_paper_stop_approval_and_rejection(app, client_for, portal):
     assert [(s["customer"], s["kind"], s["effective_from"]) for s in stops] == [(customer, "opening_notice", "2025-06")]
     run(staff.reject(tenant, second.id, staff="山田", note="対象外"))
     assert fetch(Inquiry.objects().where(Inquiry.id == second.id).first()).status == "rejected"
+
+
+def _options(page_text):
+    select = page_text.split('name="category"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="([^"]*)"', select)
+
+
+def test_nmedia_form_as_the_guide_shows_it(app, client_for):
+    """種別 lists 通話明細記録について and その他; 件名 and 内容 are optional; the paper stops are その他 with their 件名."""
+    client, _, _ = nmedia_client(client_for)
+    page = client.get("/inquiries")
+    assert _options(page.text) == ["", "call_details", "other"]
+    body_label = page.text.split('<label for="f-body">', 1)[1].split("</label>", 1)[0]
+    assert "必須" not in body_label
+    assert 'name="body" rows="8" maxlength="2000" aria-describedby' in page.text  # not required
+    guide = page.text.split("お申込みの際の入力内容", 1)[1]
+    rows = re.findall(r'<td><a href="/inquiries\?category=(\w+)">([^<]+)</a></td>\s*<td>([^<]*)</td>', guide)
+    assert rows == [
+        ("call_details", "通話明細記録について", "通話明細記録の希望"),
+        ("paper_stop_opening_notice", "その他", "開通案内の紙発送停止希望"),
+        ("paper_stop_transfer_notice", "その他", "口座振替案内書の紙発送停止希望"),
+    ]
+    opened = client.get("/inquiries?category=paper_stop_transfer_notice")
+    assert '<option value="other" selected' in opened.text
+    assert 'value="口座振替案内書の紙発送停止希望"' in opened.text and "お客様名・担当者名をご記入願います。" in opened.text
+
+
+def test_paper_stop_filed_as_other_keeps_its_marker_for_approval(app, client_for, portal, deliver):
+    client, customer, _ = nmedia_client(client_for)
+    response = client.submit(
+        "/inquiries", {"category": "other", "subject": "口座振替案内書の紙発送停止希望", "body": ""}, follow_redirects=False
+    )
+    assert response.status_code == 303  # 内容 may be left empty
+    client.submit("/inquiries", {"category": "other", "subject": "開通案内の紙発送停止希望　", "body": "日本太郎"})
+    client.submit("/inquiries", {"category": "other", "subject": "請求書の宛名", "body": ""})
+    rows = fetch(Inquiry.select(Inquiry.category, Inquiry.applies, Inquiry.subject).order_by(Inquiry.id))
+    assert [(r["category"], r["applies"]) for r in rows] == [
+        ("other", "paper_stop_transfer_notice"),
+        ("other", "paper_stop_opening_notice"),
+        ("other", "none"),
+    ]
+    assert "その他" in deliver().text(deliver().last_to("taro@example.jp"))
+    first, second, third = fetch(Inquiry.objects().order_by(Inquiry.id))
+    tenant = portal.tenants.get("nmedia")
+    run(staff.approve(portal, tenant, first.id, on=date(2025, 5, 1)))
+    run(staff.approve(portal, tenant, second.id, on=date(2025, 5, 1)))
+    run(staff.approve(portal, tenant, third.id, on=date(2025, 5, 1)))
+    stops = fetch(PaperStop.select().where(PaperStop.tenant == "nmedia").order_by(PaperStop.id))
+    assert [(s["customer"], s["kind"], s["effective_from"]) for s in stops] == [
+        (customer, "transfer_notice", "2025-06"),
+        (customer, "opening_notice", "2025-06"),
+    ]

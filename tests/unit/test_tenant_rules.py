@@ -80,6 +80,19 @@ QUESTION = [{"ja": "母親の旧姓は?"}]
 
 # (tenant, change, key named in the message, problem fragment)
 CASES = [
+    # お問い合わせ: a request filed under another 種別 (紙発送停止 as その他)
+    (
+        "nmedia",
+        put("features.inquiries.categories.1.filed_as", "nope"),
+        "features.inquiries.categories.1.filed_as",
+        "'nope' is not a category of the 種別 list",
+    ),
+    (
+        "nmedia",
+        put("features.inquiries.categories.1.applies", "none"),
+        "features.inquiries.categories.1.filed_as",
+        "needs a subject and an applies other than 'none'",
+    ),
     # registration flow and login-ID kind
     ("nmedia", put("identity.login_id.kind", "chosen"), "identity.login_id.kind", "does not fit registration.flow 'issued_id'"),
     (

@@ -16,15 +16,19 @@ DONE_KEY = "inquiry_done"
 async def _page(request: Request, data: service.InquiryInput, *, errors=None, form_error="", status_code=200) -> Response:
     tenant = tenant_of(request)
     account = await provide_account(request)
-    chosen = service.category(tenant, data.category)
-    has_call_details = any(c.applies == "call_details" for c in tenant.config.features.inquiries.categories)
+    feature = tenant.config.features.inquiries
+    filed_under, filed = service.resolve(tenant, data)
+    has_call_details = any(c.applies == "call_details" for c in feature.categories)
     contracts = await service.phone_contracts(tenant, account) if has_call_details else []
+    guided = [(c, service.category(tenant, c.filed_as) if c.filed_as else c) for c in feature.categories if c.subject is not None]
     return render(
         request,
         "inquiries/form.html",
         status_code=status_code,
-        categories=tenant.config.features.inquiries.categories,
-        chosen=chosen,
+        categories=service.offered(tenant),
+        guided=guided,
+        chosen=filed or filed_under,
+        body_required=feature.body_required,
         values=data,
         errors=errors or {},
         problem=form_error,
@@ -39,7 +43,7 @@ async def inquiry_form(request: Request) -> Response:
     tenant = tenant_of(request)
     key = request.query_params.get("category") or ""
     chosen = service.category(tenant, key)
-    data = service.InquiryInput(category=chosen.key if chosen else "")
+    data = service.InquiryInput(category=(chosen.filed_as or chosen.key) if chosen else "")
     if chosen and chosen.subject:
         data.subject = chosen.subject.get(request.scope["state"].get("locale", "ja"))
     return await _page(request, data)

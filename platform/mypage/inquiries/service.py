@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -38,6 +39,38 @@ def category(tenant: Tenant, key: str | None) -> InquiryCategory | None:
     return next((c for c in feature.categories if c.key == key), None)
 
 
+def offered(tenant: Tenant) -> list[InquiryCategory]:
+    """The 種別 list: the categories that are not requests filed under another one (``filed_as``)."""
+    feature = tenant.config.features.inquiries
+    return [c for c in feature.categories if c.filed_as is None] if feature else []
+
+
+def _plain(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def filed_request(tenant: Tenant, key: str, subject: str) -> InquiryCategory | None:
+    """The request filed under category ``key`` whose 件名 is ``subject`` (width and spaces ignored)."""
+    feature = tenant.config.features.inquiries
+    if feature is None or not subject:
+        return None
+    wanted = _plain(subject)
+    for c in feature.categories:
+        if c.filed_as == key and c.subject and wanted in {_plain(c.subject.ja), _plain(c.subject.en)}:
+            return c
+    return None
+
+
+def resolve(tenant: Tenant, data: InquiryInput) -> tuple[InquiryCategory | None, InquiryCategory | None]:
+    """(the 種別 the inquiry is filed under, the request it makes if it is a filed one such as 紙発送停止)."""
+    chosen = category(tenant, data.category)
+    if chosen is None:
+        return None, None
+    if chosen.filed_as:  # posted by the request's own key: filed under its category
+        return category(tenant, chosen.filed_as), chosen
+    return chosen, filed_request(tenant, chosen.key, data.subject)
+
+
 @dataclass
 class InquiryInput:
     category: str = ""
@@ -72,7 +105,8 @@ def validate(tenant: Tenant, data: InquiryInput, phone_contract_ids: set[int]) -
         errors["category"] = _("種別を一覧から選択してください。")
     if len(data.subject) > SUBJECT_MAX:
         errors["subject"] = _("件名は{n}文字以内で入力してください。").format(n=SUBJECT_MAX)
-    if not data.body:
+    feature = tenant.config.features.inquiries
+    if not data.body and (feature is None or feature.body_required):
         errors["body"] = _("内容を入力してください。")
     elif len(data.body) > BODY_MAX:
         errors["body"] = _("内容は{n}文字以内で入力してください。(現在{count}文字)").format(n=BODY_MAX, count=len(data.body))
@@ -100,7 +134,9 @@ async def submit(portal, tenant: Tenant, account: Account, data: InquiryInput, *
     errors = validate(tenant, data, {c.id for c in contracts})
     if errors:
         return Outcome(errors=errors)
-    chosen = category(tenant, data.category)
+    chosen, request = resolve(tenant, data)
+    assert chosen is not None  # validated
+    applies = (request or chosen).applies
     repo = InquiryRepository(tenant.slug)
     customer = await customer_of(tenant, account)
     reply_to = account.email or (customer.email if customer else "")
@@ -120,7 +156,7 @@ async def submit(portal, tenant: Tenant, account: Account, data: InquiryInput, *
             account=account.id,
             contract=int(data.contract) if data.contract else None,
             category=chosen.key,
-            applies=chosen.applies,
+            applies=applies,
             subject=data.subject,
             body=data.body,
             reply_to=reply_to,
@@ -134,7 +170,7 @@ async def submit(portal, tenant: Tenant, account: Account, data: InquiryInput, *
                 context={
                     "reference": reference(inquiry),
                     "category_label": chosen.label,
-                    "applies": chosen.applies,
+                    "applies": applies,
                     "subject": data.subject,
                     "body": data.body,
                     "display_name": account.display_name or account.nickname or (customer.name if customer else ""),

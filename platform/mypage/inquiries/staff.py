@@ -154,7 +154,7 @@ def inquiries_command(slug: str | None, status: str) -> None:
                 created = inquiry.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if inquiry.created_at else ""
                 click.echo(
                     f"{tenant.slug:8} #{inquiry.id:<6} {created} {inquiry.status:9} customer={inquiry.customer} "
-                    f"[{label}] {inquiry.subject}"
+                    f"[{label}]{'' if inquiry.applies == 'none' else f' applies={inquiry.applies}'} {inquiry.subject}"
                 )
                 count += 1
         click.echo(f"{count} 件")

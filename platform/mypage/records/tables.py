@@ -88,6 +88,9 @@ class Contract(TenantOwned, tablename="contracts"):
     monthly_fee = Integer(default=0)
     call_details_from = Varchar(length=7, null=True, default=None)
     """First month (YYYY-MM) whose call details are recorded; null: not applied for."""
+    phone_detail = Varchar(length=500, default="")
+    """ひかり電話の詳細 as the operator's records give it (e.g. 追加番号・オプション); shown as 「詳細」 under
+    ひかり電話 in the contract detail; empty: nothing to add."""
 
     UNIQUE_TOGETHER = (("tenant", "number"),)
 

@@ -711,6 +711,11 @@ class InquiryCategory(Strict):
     """件名 prefilled when the form is opened for this category (``/inquiries?category=<key>``)."""
     body_hint: Text | None = None
     """What to write in 内容, shown under the field (e.g. お客様名・担当者名をご記入願います。)."""
+    filed_as: str | None = None
+    """A request filed under another category (its key) instead of being a 種別 of its own: it is not in the
+    種別 list; ``/inquiries?category=<key>`` selects that category and prefills ``subject``, and an inquiry of
+    that category whose 件名 is this ``subject`` keeps this ``applies`` for staff approval (e.g. 紙発送停止
+    filed as その他)."""
 
 
 class InquiriesFeature(Strict):
@@ -718,10 +723,22 @@ class InquiriesFeature(Strict):
     """The categories offered in the inquiry form, in order."""
     max_per_hour: int = Field(10, ge=1, le=1000)
     """Inquiries one account may send per hour."""
+    body_required: bool = True
+    """内容 must be filled in; ``false``: 内容 is optional (件名 is always optional)."""
 
     def check(self, rules: Rules) -> None:
-        """- Category keys are unique."""
+        """- Category keys are unique.
+        - A category's ``filed_as`` names another category that is itself in the 種別 list, and it has a
+          ``subject`` and an ``applies`` other than ``none``."""
         rules.duplicates("categories", [c.key for c in self.categories])
+        listed = {c.key for c in self.categories if c.filed_as is None}
+        for i, c in enumerate(self.categories):
+            if c.filed_as is None:
+                continue
+            if c.filed_as not in listed:
+                rules.refuse(f"categories.{i}.filed_as", f"{c.filed_as!r} is not a category of the 種別 list")
+            if c.subject is None or c.applies == "none":
+                rules.refuse(f"categories.{i}.filed_as", "a filed request needs a subject and an applies other than 'none'")
 
 
 class MembersFeature(Strict):

@@ -144,6 +144,7 @@ SPECS: dict[str, list[Column]] = {
         Column("options", "オプション", False, _options, empty=[]),
         Column("phone_numbers", "契約電話番号", False, _phones, empty=[]),
         Column("phone_service_name", "電話サービス名", False, _t(200)),
+        Column("phone_detail", "電話詳細", False, _t(500), aliases=("ひかり電話詳細",)),
     ],
     "invoices": [
         Column("invoice_number", "ご請求番号", True, _code(30), aliases=("請求番号",)),

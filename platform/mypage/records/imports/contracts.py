@@ -32,6 +32,7 @@ CONTRACT_FIELDS = [
     "building",
     "monthly_fee",
     "call_details_from",
+    "phone_detail",
 ]
 
 
