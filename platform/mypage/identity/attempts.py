@@ -94,22 +94,9 @@ class AttemptLimit:
         subject's next try is then one statement."""
         await AttemptCounter.update({AttemptCounter.failures: 0}).where(self._where(subject) & (AttemptCounter.failures > 0))
 
-    async def _row(self, subject: str) -> dict | None:
-        row = await AttemptCounter.select(AttemptCounter.failures, AttemptCounter.last_at).where(self._where(subject)).first()
-        if row is None or row["last_at"] < time.time() - self.window:
-            return None
-        return row
-
-    async def count(self, subject: str) -> int:
-        row = await self._row(subject)
-        return row["failures"] if row else 0
-
-    async def blocked(self, subject: str) -> bool:
-        return await self.count(subject) >= self.limit
-
     async def minutes_left(self, subject: str) -> int:
         """Whole minutes until the subject may try again (at least 1)."""
-        row = await self._row(subject)
+        row = await AttemptCounter.select(AttemptCounter.last_at).where(self._where(subject)).first()
         if row is None:
             return 1
         return max(1, math.ceil((row["last_at"] + self.window - time.time()) / 60))
