@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from piccolo.columns.combination import Combinable
 
 from mypage.identity.tables import AttemptCounter
+from mypage.tenancy.registry import Tenant
 
 _TABLE = AttemptCounter._meta.tablename
 
@@ -57,6 +58,14 @@ class AttemptLimit:
         self.scope = scope
         self.limit = limit
         self.window = window_minutes * 60
+
+    @classmethod
+    def in_lock_window(cls, tenant: Tenant, scope: str, limit: int | None = None) -> AttemptLimit:
+        """``limit`` tries (default ``lockout.max_failures``) per ``lockout.lock_minutes``, the tenant's lock window."""
+        lockout = tenant.config.identity.lockout
+        return cls(
+            tenant.slug, scope, limit=lockout.max_failures if limit is None else limit, window_minutes=lockout.lock_minutes
+        )
 
     def _where(self, subject: str) -> Combinable:
         return (

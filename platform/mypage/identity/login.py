@@ -34,13 +34,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def login_id_limit(tenant: Tenant) -> AttemptLimit:
-    policy = tenant.config.identity.lockout
-    return AttemptLimit(tenant.slug, "login.id", limit=policy.max_failures, window_minutes=policy.lock_minutes)
+    return AttemptLimit.in_lock_window(tenant, "login.id")
 
 
 def address_limit(tenant: Tenant) -> AttemptLimit:
-    policy = tenant.config.identity.lockout
-    return AttemptLimit(tenant.slug, "login.address", limit=policy.per_address_max_failures, window_minutes=policy.lock_minutes)
+    return AttemptLimit.in_lock_window(tenant, "login.address", tenant.config.identity.lockout.per_address_max_failures)
 
 
 def locked_minutes_left(account: Account) -> int:

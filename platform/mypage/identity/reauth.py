@@ -25,8 +25,7 @@ class Reauth(Enum):
 
 
 def current_password_limit(tenant: Tenant) -> AttemptLimit:
-    lockout = tenant.config.identity.lockout
-    return AttemptLimit(tenant.slug, "account.current_password", limit=lockout.max_failures, window_minutes=lockout.lock_minutes)
+    return AttemptLimit.in_lock_window(tenant, "account.current_password")
 
 
 async def check_current_password(tenant: Tenant, account: Account, password: str, address: str) -> Reauth:

@@ -183,12 +183,7 @@ async def identify_submit(request: Request) -> Response:
 
 def answer_limit(tenant: Tenant) -> AttemptLimit:
     """Wrong 合言葉 answers per account, counted before the compare."""
-    return AttemptLimit(
-        tenant.slug,
-        "recovery.answer",
-        limit=tenant.config.identity.tokens.max_attempts,
-        window_minutes=tenant.config.identity.lockout.lock_minutes,
-    )
+    return AttemptLimit.in_lock_window(tenant, "recovery.answer", tenant.config.identity.tokens.max_attempts)
 
 
 async def _check_answer(

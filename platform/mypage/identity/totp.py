@@ -370,8 +370,7 @@ async def login_step_submit(request: Request) -> Response:
 
 def second_factor_limit(tenant: Tenant) -> AttemptLimit:
     """Wrong second-factor codes per account, across logins and sessions."""
-    lockout = tenant.config.identity.lockout
-    return AttemptLimit(tenant.slug, "login.second_factor", limit=lockout.max_failures, window_minutes=lockout.lock_minutes)
+    return AttemptLimit.in_lock_window(tenant, "login.second_factor")
 
 
 async def _locked_out(request: Request, tenant: Tenant, account: Account, event: str | None) -> Response:

@@ -230,12 +230,8 @@ class VerificationGate:
         lockout = tenant.config.identity.lockout
         self.matcher = CustomerMatcher(tenant)
         self.address = address
-        self.by_address = AttemptLimit(
-            tenant.slug, "register.address", limit=lockout.per_address_max_failures, window_minutes=lockout.lock_minutes
-        )
-        self.by_customer = AttemptLimit(
-            tenant.slug, "register.customer", limit=lockout.max_failures, window_minutes=lockout.lock_minutes
-        )
+        self.by_address = AttemptLimit.in_lock_window(tenant, "register.address", lockout.per_address_max_failures)
+        self.by_customer = AttemptLimit.in_lock_window(tenant, "register.customer")
         self.minutes = lockout.lock_minutes
 
     async def match(self, answers: dict[str, str], *, among: list[int] | None = None) -> Verification:

@@ -190,10 +190,7 @@ async def _id_status(request: Request, tenant: Tenant, login_id: str) -> tuple[s
     problems = check_login_id(login_id, tenant.config.identity.login_id)
     if problems:
         return "invalid", " ".join(problems)
-    lockout = tenant.config.identity.lockout
-    checks = AttemptLimit(
-        tenant.slug, "register.id_check", limit=lockout.id_checks_per_address, window_minutes=lockout.lock_minutes
-    )
+    checks = AttemptLimit.in_lock_window(tenant, "register.id_check", tenant.config.identity.lockout.id_checks_per_address)
     if not (await checks.claim(client_address(request))).allowed:
         return "limited", _("IDチェックの回数が多すぎます。しばらく時間をおいてからお試しください。")
     if await AccountRepository(tenant).login_id_taken(login_id):
