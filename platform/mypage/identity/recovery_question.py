@@ -34,12 +34,12 @@ from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.issued import link_validity, tokens_for
+from mypage.identity.login import locked_minutes_left
 from mypage.identity.messages import link_message
 from mypage.identity.passwords import hash_password_async, verify_password_async
 from mypage.identity.recovery_support import (
     contact_address,
     generate_password,
-    is_locked,
     login_label,
     mail_code,
     reset_changes,
@@ -252,7 +252,7 @@ async def question_submit(request: Request) -> Response:
             request, "identity/recover_question.html", status_code=400, questions=questions, errors=errors, values=values
         )
     account = await AccountRepository(tenant).by_id(state.get("account_id"))
-    if account is not None and is_locked(account):
+    if account is not None and locked_minutes_left(account):
         return render(
             request,
             "identity/recover_question.html",
@@ -363,7 +363,7 @@ async def answer_submit(request: Request, token: FromPath[str]) -> Response:
     context = {"questions": _questions(tenant), "values": values, "token": token}
     if errors:
         return render(request, "identity/recover_answer.html", status_code=400, errors=errors, **context)
-    if is_locked(account):
+    if locked_minutes_left(account):
         return render(
             request, "identity/recover_answer.html", status_code=429, errors={}, form_error=locked_message(tenant), **context
         )

@@ -14,6 +14,7 @@ from mypage.audit.log import AuditLog
 from mypage.db.transaction import atomic
 from mypage.i18n import current_locale
 from mypage.identity.issued import tokens_for
+from mypage.identity.login import login_id_limit
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_password
 from mypage.identity.tables import Account
@@ -32,17 +33,6 @@ def contact_address(account: Account) -> str:
         return account.email
     shown = account.login_id_display or account.login_id
     return shown if "@" in shown else ""
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def is_locked(account: Account) -> bool:
-    locked = _aware(account.locked_until)
-    return bool(locked and locked > datetime.now(UTC))
 
 
 _POOLS = {
@@ -75,8 +65,6 @@ def generate_password(tenant: Tenant, length: int = 10) -> str:
 async def reset_changes(tenant: Tenant, account: Account, password: str) -> dict:
     """The account fields a forgotten-password reset sets: the new password, and the account unlocked
     (its failed logins forgotten). Writing them ends the account's sessions."""
-    from mypage.identity.login import login_id_limit
-
     await login_id_limit(tenant).clear(account.login_id)
     return {
         "password_hash": await hash_password_async(password),
