@@ -6,7 +6,7 @@ from litestar import Request, Response, get, post
 
 from mypage.addons import service
 from mypage.i18n import gettext as _
-from mypage.identity.session_auth import login_required, provide_account
+from mypage.identity.session_auth import current_account, login_required
 from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
 
 GUARDS = [requires_feature("security_addon"), login_required]
@@ -14,7 +14,7 @@ GUARDS = [requires_feature("security_addon"), login_required]
 
 async def _status(request: Request):
     tenant = tenant_of(request)
-    account = await provide_account(request)
+    account = await current_account(request)
     return tenant, account, await service.status_for(tenant, account)
 
 
@@ -22,7 +22,7 @@ async def _change(request: Request, change, done: str) -> Response:
     """Applies ``service.apply`` or ``service.cancel``; back to /security with ``done`` or the refusal flashed."""
     session = session_of(request)
     try:
-        await change(portal_of(request), tenant_of(request), await provide_account(request), address=client_address(request))
+        await change(portal_of(request), tenant_of(request), await current_account(request), address=client_address(request))
     except service.AddonError as exc:
         session.flash(str(exc), "warning")
     else:

@@ -12,7 +12,7 @@ from litestar.response import Stream
 from mypage.calls.export import ENCODINGS, csv_chunks, duration, local_time
 from mypage.calls.repository import CallRepository
 from mypage.contracts.repository import ContractRepository
-from mypage.identity.session_auth import login_required, provide_account
+from mypage.identity.session_auth import current_account, login_required
 from mypage.records.tables import Contract
 from mypage.web.render import render, requires_feature, tenant_of
 
@@ -22,7 +22,7 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 async def _contract(request: Request, number: str) -> Contract:
     """The logged-in customer's contract, else 404 (another customer's or tenant's alike)."""
-    account = await provide_account(request)
+    account = await current_account(request)
     contract = await ContractRepository(tenant_of(request), account.customer).by_number(number)
     if contract is None:
         raise NotFoundException()

@@ -9,14 +9,14 @@ from litestar.params import FromPath
 from mypage import i18n
 from mypage.contracts import service
 from mypage.contracts.repository import OPENING_NOTICE, ContractRepository
-from mypage.identity.session_auth import login_required, provide_account
+from mypage.identity.session_auth import current_account, login_required
 from mypage.web.render import portal_of, render, requires_feature, tenant_of
 
 CONTRACTS = [requires_feature("contracts"), login_required]
 
 
 async def _repo(request: Request) -> ContractRepository:
-    account = await provide_account(request)
+    account = await current_account(request)
     return ContractRepository(tenant_of(request), account.customer)
 
 
@@ -60,7 +60,7 @@ async def contract_history(request: Request) -> Response:
 @get("/contracts/referral", guards=[requires_feature("contracts.referral"), login_required])
 async def referral(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await provide_account(request)
+    account = await current_account(request)
     if account.customer is None:
         raise NotFoundException()
     portal = portal_of(request)

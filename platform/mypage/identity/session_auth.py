@@ -94,9 +94,5 @@ async def current_account(connection: ASGIConnection) -> Account:
     return account
 
 
-async def provide_account(request: Request) -> Account:
-    return await current_account(request)
-
-
 def login_redirect_target(exc: LoginRequired) -> str:
     return "/login?next=" + quote(exc.next_path, safe="/")

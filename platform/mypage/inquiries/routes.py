@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get, post
 
-from mypage.identity.session_auth import login_required, provide_account
+from mypage.identity.session_auth import current_account, login_required
 from mypage.inquiries import service
 from mypage.inquiries.repository import InquiryRepository
 from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
@@ -15,7 +15,7 @@ DONE_KEY = "inquiry_done"
 
 async def _page(request: Request, data: service.InquiryInput, *, errors=None, form_error="", status_code=200) -> Response:
     tenant = tenant_of(request)
-    account = await provide_account(request)
+    account = await current_account(request)
     feature = tenant.config.features.inquiries
     filed_under, filed = service.resolve(tenant, data)
     has_call_details = any(c.applies == "call_details" for c in feature.categories)
@@ -52,7 +52,7 @@ async def inquiry_form(request: Request) -> Response:
 @post("/inquiries", guards=GUARDS)
 async def inquiry_submit(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await provide_account(request)
+    account = await current_account(request)
     data = service.InquiryInput.from_form(await request.form())
     outcome = await service.submit(request.scope["state"]["portal"], tenant, account, data, address=client_address(request))
     if outcome.inquiry is None:
@@ -70,7 +70,7 @@ async def inquiry_submit(request: Request) -> Response:
 @get("/inquiries/done", guards=GUARDS)
 async def inquiry_done(request: Request) -> Response:
     tenant = tenant_of(request)
-    account = await provide_account(request)
+    account = await current_account(request)
     inquiry_id = session_of(request).pop(DONE_KEY)
     inquiry = await InquiryRepository(tenant.slug).by_id(inquiry_id) if isinstance(inquiry_id, int) else None
     if inquiry is None or inquiry.account != account.id:

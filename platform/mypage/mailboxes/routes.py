@@ -9,7 +9,7 @@ from litestar.params import FromPath
 
 from mypage.i18n import gettext as _
 from mypage.i18n import long_date
-from mypage.identity.session_auth import login_required, provide_account
+from mypage.identity.session_auth import current_account, login_required
 from mypage.mailboxes import service
 from mypage.mailboxes.repository import MailboxRepository
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
@@ -26,7 +26,7 @@ def steps() -> list[str]:
 
 async def _context(request: Request):
     tenant = tenant_of(request)
-    account = await provide_account(request)
+    account = await current_account(request)
     return tenant, account, await service.context_for(tenant, account)
 
 

@@ -6,7 +6,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
 from mypage.i18n import gettext as _
-from mypage.identity.session_auth import admin_required, end_session, provide_account
+from mypage.identity.session_auth import admin_required, current_account, end_session
 from mypage.members import service
 from mypage.members.repository import MemberRepository
 from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
@@ -15,7 +15,7 @@ GUARDS = [requires_feature("members"), admin_required]
 
 
 async def _admin(request: Request):
-    account = await provide_account(request)
+    account = await current_account(request)
     if account.customer is None:
         raise NotFoundException()
     return account
