@@ -19,10 +19,10 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_email, check_password
 from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.recovery_support import mail_account_changed
 from mypage.identity.session_auth import current_account, end_session, keep_session, login_required
 from mypage.identity.tables import Account
 from mypage.identity.totp import available as totp_available
-from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
@@ -41,21 +41,6 @@ def _render(request: Request, account: Account, *, errors=None, values=None, sta
         security=totp_available(tenant_of(request)),
         me=account,
     )
-
-
-async def _notice(request: Request, tenant: Tenant, account: Account, changes: list[str], to: list[str]) -> None:
-    for address in dict.fromkeys(a for a in to if a):
-        await enqueue(
-            portal_of(request),
-            tenant,
-            to=address,
-            template="account_changed",
-            context={
-                "name": account.nickname or account.display_name,
-                "login_id": account.login_id_display or account.login_id,
-                "changes": changes,
-            },
-        )
 
 
 async def _check_current_password(
@@ -123,7 +108,7 @@ async def change_email(request: Request) -> Response:
     old = account.email
     async with atomic():
         await AccountRepository(tenant).update(account, email=email)
-        await _notice(request, tenant, account, [_("メールアドレス")], [old, email])
+        await mail_account_changed(portal_of(request), tenant, account, [_("メールアドレス")], [old, email])
         await AuditLog(tenant.slug).record("account.email_changed", account_id=account.id, address=client_address(request))
     session_of(request).flash(_("メールアドレスを変更しました。"), "success")
     return redirect(PATH)
@@ -155,7 +140,7 @@ async def change_password(request: Request) -> Response:
         await AccountRepository(tenant).update(
             account, password_hash=new_hash, password_changed_at=datetime.now(UTC), must_change_password=False
         )
-        await _notice(request, tenant, account, [_("パスワード")], [account.email])
+        await mail_account_changed(portal_of(request), tenant, account, [_("パスワード")], [account.email])
         await AuditLog(tenant.slug).record("password.changed", account_id=account.id, address=client_address(request))
     keep_session(request, account)
     session_of(request).flash(_("パスワードを変更しました。"), "success")

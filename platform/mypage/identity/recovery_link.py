@@ -17,7 +17,7 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.policy import check_email, check_password
-from mypage.identity.recovery_support import reset_changes
+from mypage.identity.recovery_support import mail_account_changed, reset_changes
 from mypage.identity.tokens import TokenError, Tokens
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
@@ -190,18 +190,7 @@ async def reset_submit(request: Request) -> Response:
         async with atomic():
             await tokens.consume(PURPOSE, token)
             await repo.update(account, **changes)
-            if account.email:
-                await enqueue(
-                    portal_of(request),
-                    tenant,
-                    to=account.email,
-                    template="account_changed",
-                    context={
-                        "name": account.nickname or account.display_name,
-                        "login_id": account.login_id_display or account.login_id,
-                        "changes": [_("パスワード")],
-                    },
-                )
+            await mail_account_changed(portal_of(request), tenant, account, [_("パスワード")], [account.email])
             await AuditLog(tenant.slug).record(
                 "password.reset", account_id=account.id, address=client_address(request), via="email_link"
             )

@@ -74,6 +74,25 @@ async def reset_changes(tenant: Tenant, account: Account, password: str) -> dict
     }
 
 
+async def mail_account_changed(
+    portal, tenant: Tenant, account: Account, changes: list[str], to: list[str], *, login_id: str = ""
+) -> None:
+    """「登録情報変更のお知らせ」 (what changed, and what to do if it was not the customer) to each address of ``to``
+    once; ``login_id`` when the mail should name another ID than the account's current one."""
+    for address in dict.fromkeys(a for a in to if a):
+        await enqueue(
+            portal,
+            tenant,
+            to=address,
+            template="account_changed",
+            context={
+                "name": account.nickname or account.display_name,
+                "login_id": login_id or account.login_id_display or account.login_id,
+                "changes": changes,
+            },
+        )
+
+
 async def mail_code(
     request: Request,
     tenant: Tenant,

@@ -30,10 +30,10 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.login import locked_minutes_left
 from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.recovery_support import mail_account_changed
 from mypage.identity.session_auth import current_account, keep_session, login_required
 from mypage.identity.tables import Account, OneTimeToken, RecoveryCode
 from mypage.identity.tokens import Tokens
-from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
@@ -159,21 +159,6 @@ def grouped(secret: str) -> str:
 # ---------------------------------------------------------------- /account/security
 
 
-async def _notice(request: Request, tenant: Tenant, account: Account, change: str) -> None:
-    if account.email:
-        await enqueue(
-            portal_of(request),
-            tenant,
-            to=account.email,
-            template="account_changed",
-            context={
-                "name": account.nickname or account.display_name,
-                "login_id": account.login_id_display or account.login_id,
-                "changes": [change],
-            },
-        )
-
-
 async def _render_security(request: Request, tenant: Tenant, account: Account, *, errors=None, status_code=200) -> Response:
     return render(
         request,
@@ -239,7 +224,7 @@ async def setup_confirm(request: Request) -> Response:
     async with atomic():
         await AccountRepository(tenant).update(account, totp_secret=secret)
         await store_recovery_codes(_secret_key(request), tenant.slug, account.id, codes)
-        await _notice(request, tenant, account, _("2段階認証(認証アプリ)の設定"))
+        await mail_account_changed(portal_of(request), tenant, account, [_("2段階認証(認証アプリ)の設定")], [account.email])
         await AuditLog(tenant.slug).record("totp.enabled", account_id=account.id, address=client_address(request))
     keep_session(request, account)
     session = session_of(request)
@@ -285,7 +270,7 @@ async def disable(request: Request) -> Response:
     async with atomic():
         await AccountRepository(tenant).update(account, totp_secret="")
         await RecoveryCode.delete().where(RecoveryCode.tenant == tenant.slug).where(RecoveryCode.account == account.id)
-        await _notice(request, tenant, account, _("2段階認証(認証アプリ)の解除"))
+        await mail_account_changed(portal_of(request), tenant, account, [_("2段階認証(認証アプリ)の解除")], [account.email])
         await AuditLog(tenant.slug).record("totp.disabled", account_id=account.id, address=client_address(request))
     keep_session(request, account)
     session_of(request).flash(_("2段階認証(認証アプリ)を解除しました。"), "success")
@@ -304,7 +289,7 @@ async def regenerate_codes(request: Request) -> Response:
     codes = new_recovery_codes()
     async with atomic():
         await store_recovery_codes(_secret_key(request), tenant.slug, account.id, codes)
-        await _notice(request, tenant, account, _("リカバリーコードの再発行"))
+        await mail_account_changed(portal_of(request), tenant, account, [_("リカバリーコードの再発行")], [account.email])
         await AuditLog(tenant.slug).record("totp.recovery_codes_renewed", account_id=account.id, address=client_address(request))
     session_of(request)[CODES_KEY] = codes
     return redirect(f"{SECURITY}/codes")

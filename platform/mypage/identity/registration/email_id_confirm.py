@@ -16,7 +16,7 @@ from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository, LoginIdTaken
 from mypage.identity.issued import tokens_for
 from mypage.identity.messages import link_message
-from mypage.identity.recovery_support import contact_address, login_label
+from mypage.identity.recovery_support import contact_address, login_label, mail_account_changed
 from mypage.identity.registration.email_id import PREFIX, PURPOSE, flow_guard
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
@@ -180,13 +180,7 @@ async def _tell_previous_contact(portal, tenant, account, previous: dict, new_co
     if not previous["to"] or previous["to"].lower() == new_contact.lower():
         return
     changes = [login_label(tenant), _("パスワード"), _("連絡先メールアドレス")]
-    await enqueue(
-        portal,
-        tenant,
-        to=previous["to"],
-        template="account_changed",
-        context={"name": account.nickname or account.display_name, "login_id": previous["login_id"], "changes": changes},
-    )
+    await mail_account_changed(portal, tenant, account, changes, [previous["to"]], login_id=previous["login_id"])
 
 
 @get(f"{PREFIX}/done", guards=[flow_guard])
