@@ -16,6 +16,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mypage import i18n
+from mypage.web.forms import CONTROL
 from mypage.web.printview import drop_stale
 from mypage.web.proxies import TrustedProxies
 from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, Session, load_session, save_session
@@ -36,9 +37,8 @@ LAST_SEEN_STEP = 60
 
 # ``name[:port]``: what Litestar can parse into a URL (``portal.example:8612:1`` made every page a 500).
 _HOST = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?")
-# C0 controls other than TAB/LF/CR, as in web/forms.py: no address needs them; PostgreSQL refuses NUL.
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The form layer's control characters: no address needs them either; PostgreSQL refuses NUL.
+_CONTROL_BYTES = re.compile(CONTROL.pattern.encode())
 
 
 def _valid_host(host: str) -> bool:
@@ -48,10 +48,10 @@ def _valid_host(host: str) -> bool:
 
 def _malformed_target(scope: Scope) -> bool:
     """A path or query string carrying control characters (``/static/%00``, ``?token=%00``)."""
-    if _CONTROL_TEXT.search(scope.get("path", "")):
+    if CONTROL.search(scope.get("path", "")):
         return True
     query = scope.get("query_string", b"")
-    return bool(query) and bool(_CONTROL.search(unquote_to_bytes(query)))
+    return bool(query) and bool(_CONTROL_BYTES.search(unquote_to_bytes(query)))
 
 
 def _replace_host(scope: Scope, host: str) -> None:
@@ -99,8 +99,9 @@ class PortalMiddleware:
         raw_host = _header(scope, b"host")
         host = raw_host.split(":", 1)[0].lower()
         tenant = portal.tenants.by_host(host)
-        bad_request = not _valid_host(raw_host) or _malformed_target(scope)
-        if not _valid_host(raw_host):
+        host_ok = _valid_host(raw_host)
+        bad_request = not host_ok or _malformed_target(scope)
+        if not host_ok:
             _replace_host(scope, host if _HOST.fullmatch(host) else "invalid")
         state = scope.setdefault("state", {})
         state["portal"] = portal
@@ -121,7 +122,8 @@ class PortalMiddleware:
 
         if tenant is None:
             if bad_request:
-                await self._plain(send, 400)
+                body = '<!doctype html><html lang="ja"><meta charset="utf-8"><title>400</title><h1>400</h1></html>'
+                await self._tenantless_page(send, 400, body)
                 return
             if portal.settings.dev_mode and host in DEV_HOSTS and _is_dev_path(scope.get("path", "")):
                 i18n.set_locale("ja")
@@ -129,7 +131,7 @@ class PortalMiddleware:
                 state["session"] = None
                 await self.app(scope, receive, self._headers_only(send))
                 return
-            await self._unknown_host(send)
+            await self._tenantless_page(send, 404, portal.unknown_host_page())
             return
 
         config = tenant.config
@@ -204,16 +206,15 @@ class PortalMiddleware:
 
     async def _bad_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The themed 400 page, answered here: the request cannot be routed safely."""
-        from litestar import Request
-
         from mypage.web.errors import error_page
 
         request = Request(scope, receive)
         response = error_page(request, 400)
         await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
-    async def _plain(self, send: Send, status: int) -> None:
-        body = f'<!doctype html><html lang="ja"><meta charset="utf-8"><title>{status}</title><h1>{status}</h1></html>'.encode()
+    async def _tenantless_page(self, send: Send, status: int, html: str) -> None:
+        """A page for a request no tenant can answer (unknown or malformed host), with the security headers."""
+        body = html.encode()
         start: Message = {
             "type": "http.response.start",
             "status": status,
@@ -238,14 +239,3 @@ class PortalMiddleware:
         request = Request(scope, receive)
         response = errors.server_error(request, exc)
         await response.to_asgi_response(None, request)(scope, receive, self._headers_only(send, tenant))
-
-    async def _unknown_host(self, send: Send) -> None:
-        body = self.portal.unknown_host_page().encode()
-        start: Message = {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-        self.portal.security_headers(MutableScopeHeaders.from_message(start), None)
-        await send(start)
-        await send({"type": "http.response.body", "body": body})

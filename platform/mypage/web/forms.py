@@ -30,7 +30,7 @@ MAX_FIELD_CHARS = 20_000
 
 # C0 control characters other than TAB, LF and CR: never typed into a form, refused by PostgreSQL (NUL)
 # and a hazard in mail headers and CSV files.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 FORM_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -42,7 +42,7 @@ class BadForm(HTTPException):
 
 
 def _text(value: str, what: str) -> str:
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise BadForm(f"control character in {what}")
     if len(value) > MAX_FIELD_CHARS:
         raise BadForm(f"{what} too long")
