@@ -28,7 +28,7 @@ from mypage.identity.issued import tokens_for
 from mypage.identity.messages import code_message
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_password
-from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.reauth import Reauth, blocked_message, check_current_password
 from mypage.identity.recovery_support import contact_address, login_label, mail_code
 from mypage.identity.registration.email_id import login_id_errors
 from mypage.identity.session_auth import current_account, customer_of, keep_session, login_required
@@ -321,9 +321,6 @@ async def password_submit(request: Request) -> Response:
     current = (form.get("current_password") or "")[:200]
     new = (form.get("password") or "")[:200]
     confirm = (form.get("password_confirm") or "")[:200]
-    blocked = _(
-        "現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。"
-    ).format(minutes=tenant.config.identity.lockout.lock_minutes)
     errors: dict = {}
     if not current:
         errors["current_password"] = _("入力してください。")
@@ -339,7 +336,9 @@ async def password_submit(request: Request) -> Response:
     if "current_password" not in errors:
         outcome = await check_current_password(tenant, account, current, client_address(request))
         if outcome is Reauth.BLOCKED:
-            return render(request, "identity/account_change_password.html", status_code=429, errors={}, form_error=blocked)
+            return render(
+                request, "identity/account_change_password.html", status_code=429, errors={}, form_error=blocked_message(tenant)
+            )
         if outcome is not Reauth.OK:
             errors["current_password"] = _("現在のパスワードが正しくありません。")
     if errors:

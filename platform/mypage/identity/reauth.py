@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import Enum
 
 from mypage.audit.log import AuditLog
+from mypage.i18n import gettext as _
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.passwords import verify_password_async
 from mypage.identity.tables import Account
@@ -22,6 +23,13 @@ class Reauth(Enum):
     """This wrong try used up the limit."""
     BLOCKED = "blocked"
     """No try left: the password was not compared."""
+
+
+def blocked_message(tenant: Tenant) -> str:
+    """What to say when no try is left (:attr:`Reauth.BLOCKED`)."""
+    return _(
+        "現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。"
+    ).format(minutes=tenant.config.identity.lockout.lock_minutes)
 
 
 def current_password_limit(tenant: Tenant) -> AttemptLimit:

@@ -29,7 +29,7 @@ from mypage.identity import factors, normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.login import locked_minutes_left
-from mypage.identity.reauth import Reauth, check_current_password
+from mypage.identity.reauth import Reauth, blocked_message, check_current_password
 from mypage.identity.recovery_support import mail_account_changed
 from mypage.identity.session_auth import current_account, keep_session, login_required
 from mypage.identity.tables import Account, OneTimeToken, RecoveryCode
@@ -248,11 +248,7 @@ async def _check_current_password(request: Request, tenant: Tenant, account: Acc
         return {name: _("入力してください。")}
     outcome = await check_current_password(tenant, account, password, client_address(request))
     if outcome is Reauth.BLOCKED:
-        return {
-            name: _(
-                "現在のパスワードの入力に続けて失敗したため、一時的に変更できません。{minutes}分ほど時間をおいてからお試しください。"
-            ).format(minutes=tenant.config.identity.lockout.lock_minutes)
-        }
+        return {name: blocked_message(tenant)}
     if outcome is not Reauth.OK:
         return {name: _("現在のパスワードが正しくありません。")}
     return {}
