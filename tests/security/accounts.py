@@ -41,7 +41,7 @@ def make_account(tenant: str, login_id: str, *, customer: int | None = None, **f
             login_id_display=login_id,
             password_hash=fields.pop("password_hash", _HASH),
             email=fields.pop("email", "owner@example.jp"),
-            status="active",
+            status=fields.pop("status", "active"),
             **fields,
         )
         await account.save()

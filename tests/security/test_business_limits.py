@@ -16,12 +16,12 @@ from conftest import run
 from mypage.addons.tables import AddonSubscription
 from mypage.audit.log import AuditLog
 from mypage.billing.tables import PaymentCard
-from mypage.identity.passwords import hash_password
 from mypage.identity.tables import Account
 from mypage.inquiries.tables import Inquiry
 from mypage.mailboxes.tables import Mailbox
 from mypage.records.tables import Customer
 from mypage.web.sessions import COOKIE_NAME, DatabaseSessionStore, _store_key
+from security import accounts
 
 from .conftest import Attacker, LiveServer, parallel
 
@@ -33,33 +33,14 @@ ADMIN_ROLES = ("owner", "admin")
 
 
 def make_customer(tenant: str, number: str, *, services: str = "internet", **fields) -> int:
-    async def go():
-        customer = Customer(
-            tenant=tenant, number=number, name="日本　太郎", name_kana="ニホン　タロウ", services=services, **fields
-        )
-        await customer.save()
-        return customer.id
-
-    return run(go())
+    return accounts.make_customer(tenant, number=number, name_kana="ニホン　タロウ", services=services, **fields)
 
 
 def make_account(tenant: str, customer_id: int, login_id: str, *, role: str = "owner", status: str = "active") -> int:
-    async def go():
-        account = Account(
-            tenant=tenant,
-            customer=customer_id,
-            login_id=login_id,
-            login_id_display=login_id,
-            email=f"{login_id}@example.jp",
-            role=role,
-            display_name=login_id,
-            status=status,
-            password_hash=hash_password("Passw0rd1"),
-        )
-        await account.save()
-        return account.id
-
-    return run(go())
+    email = f"{login_id}@example.jp"
+    return accounts.make_account(
+        tenant, login_id, customer=customer_id, email=email, role=role, display_name=login_id, status=status
+    )
 
 
 def signed_in(live: LiveServer, tenant: str, account_id: int) -> Attacker:
