@@ -80,13 +80,6 @@ def last_mail_to(address: str) -> str:
     return run(go())
 
 
-def mails_to(address: str) -> int:
-    async def go():
-        return await OutboxMail.count().where(OutboxMail.recipient == address)
-
-    return run(go())
-
-
 def token_attempts(purpose: str) -> list[int]:
     async def go():
         rows = await OneTimeToken.select(OneTimeToken.attempts).where(OneTimeToken.purpose == purpose)

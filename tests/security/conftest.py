@@ -88,10 +88,6 @@ def parallel(task, items: list, workers: int = MAX_WORKERS) -> list:
         return list(pool.map(gated, items))
 
 
-def fresh_clients(server: LiveServer, slug: str, count: int) -> list[Attacker]:
-    return [server.tenant(slug) for _ in range(count)]
-
-
 def mailed_code(text: str) -> str:
     """The code on a line of its own or after 「認証コード :」 (not the phone numbers of the signature)."""
     found = re.search(r"^(?:.*コード\s*:\s*)?(\d{6})\s*$", text, re.MULTILINE)
