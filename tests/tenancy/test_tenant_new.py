@@ -269,3 +269,34 @@ def test_check_says_what_would_be_right(folders):
 def test_check_of_an_unknown_slug(folders):
     result = mypage(folders, "tenant", "check", "nosuch")
     assert result.exit_code != 0 and "no tenant folder 'nosuch'" in result.output
+
+
+def test_the_onboarding_guide_s_answer_file_and_command_write_the_same_tenant(tmp_path):
+    """docs/onboarding.md: the worked example's answer file and its one-line command agree."""
+    written = []
+    for way in ("answers", "options"):
+        folders = (tmp_path / way / "tenants", tmp_path / way / "themes")
+        shutil.copytree(ROOT / "tenants", folders[0])
+        shutil.copytree(ROOT / "themes", folders[1])
+        if way == "answers":
+            result = mypage(folders, "tenant", "new", "--answers", str(ROOT / "tests/fixtures/onboarding/shiokaze.answers.toml"))
+        else:
+            result = mypage(
+                folders,
+                *("tenant", "new", "shiokaze", "--from", "aicom", "--name-ja", "しおかぜケーブルテレビ"),
+                *("--name-en", "Shiokaze Cable TV", "--host", "mypage.shiokaze-catv.jp", "--contact-phone", "0120-345-678"),
+                *(
+                    "--contact-email",
+                    "support@shiokaze-catv.jp",
+                    "--mail-sender",
+                    "mypage@shiokaze-catv.jp",
+                    "--id-kind",
+                    "chosen",
+                ),
+                *("--factors", "password,email_otp", "--recovery", "email_link", "--features", "billing,contracts,inquiries"),
+            )
+        assert result.exit_code == 0, result.output
+        written.append((folders[0] / "shiokaze" / "tenant.toml").read_text(encoding="utf-8"))
+        check = mypage(folders, "tenant", "check", "shiokaze")
+        assert check.exit_code == 1 and "7 problem(s) in 1 tenant folder(s)" in check.output
+    assert written[0] == written[1]
