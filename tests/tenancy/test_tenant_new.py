@@ -300,3 +300,17 @@ def test_the_onboarding_guide_s_answer_file_and_command_write_the_same_tenant(tm
         check = mypage(folders, "tenant", "check", "shiokaze")
         assert check.exit_code == 1 and "7 problem(s) in 1 tenant folder(s)" in check.output
     assert written[0] == written[1]
+
+
+def test_a_changed_id_kind_drops_what_only_the_old_flow_used(folders):
+    tenants, _ = folders
+    result = new_tenant(
+        folders, "nmedia", "kamome", "--id-kind", "chosen", "--factors", "password", "--recovery", "secret_question"
+    )
+    assert result.exit_code == 0, result.output
+    data = tomllib.loads((tenants / "kamome" / "tenant.toml").read_text(encoding="utf-8"))
+    registration = data["identity"]["registration"]
+    assert registration["flow"] == "chosen_id" and "require_terms" not in registration and "terms_url" not in registration
+    assert "captcha" not in data["identity"] and "login_otp_minutes" not in data["identity"]["tokens"]
+    assert data["identity"]["recovery"]["secret_questions"] and data["identity"]["recovery"]["entry_path"] == "/forgot"
+    assert not (tenants / "kamome" / "content").exists()  # no terms to write: nothing links them

@@ -428,6 +428,8 @@ def build_config(template: dict, answers: Answers) -> tuple[dict, dict[str, str]
     if answers.features is not None:
         _change_features(data, list(answers.features))
     data["texts"] = {}
+    linked = {data["identity"]["registration"].get("terms_url"), data.get("features", {}).get("mailboxes", {}).get("terms_url")}
+    documents = {link: title for link, title in documents.items() if link in linked}  # answers may have dropped some
     order = [*TenantConfig.model_fields]
     return dict(sorted(data.items(), key=lambda item: order.index(item[0]))), documents
 
