@@ -85,7 +85,7 @@ def _meaning(info: FieldInfo | None) -> str:
 # -- explaining one pydantic error -----------------------------------------------------------------
 
 FIX_WORDS = re.compile(
-    r"^(use|known|remove|set|add|choose|give|write|put|list|turn|drop|lower|raise|name|make|fill|keep|did you mean)\b"
+    r"^(use|known|fix|remove|set|add|choose|give|write|put|list|turn|drop|lower|raise|name|make|fill|keep|did you mean)\b"
 )
 
 
