@@ -34,10 +34,6 @@ def email(local: str) -> str:
     return f"{local}@{DOMAIN}"
 
 
-def url() -> str:
-    return f"https://{DOMAIN}/"
-
-
 def is_placeholder(value: str) -> bool:
     return value.startswith(MARK) or f"{MARK}:" in value or bool(_INVALID.search(value)) or value == REGISTRATION_NUMBER
 

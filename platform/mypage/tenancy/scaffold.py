@@ -29,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mypage.tenancy import placeholders
 from mypage.tenancy.annotated import AnnotatedWriter
 from mypage.tenancy.config import (
-    LOGIN_ID_KIND_OF_FLOW,
     RECOVERY_METHOD_PATHS,
     SLUG,
     Branding,
@@ -39,6 +38,15 @@ from mypage.tenancy.config import (
     TenantConfig,
     feature_of_path,
 )
+from mypage.tenancy.presets import (
+    FEATURE_MENU_ITEMS,
+    FEATURE_PRESETS,
+    FLOW_OF_KIND,
+    FLOW_ONLY_KEYS,
+    LOGIN_ID_PRESETS,
+    SECRET_QUESTIONS,
+)
+from mypage.tenancy.scrub import identity_tokens, scrub
 
 Kind = Literal["chosen", "email", "issued"]
 FEATURE_NAMES: tuple[str, ...] = tuple(Features.model_fields)
@@ -118,170 +126,6 @@ def parse_answers(data: dict[str, Any], where: str = "answers") -> Answers:
     except ValidationError as exc:
         lines = [f"{where}: key '{'.'.join(map(str, e['loc'])) or '(top level)'}': {e['msg']}" for e in exc.errors()]
         raise ScaffoldError("\n".join(lines)) from exc
-
-
-# -- the template tenant -----------------------------------------------------------------------------
-
-COMMON_WORDS = {"system", "systems", "communications", "communication", "cable", "network", "networks", "television"}
-COMMON_WORDS |= {"company", "corporation", "group", "japan", "nihon", "nippon", "holdings", "service", "services", "internet"}
-"""Words of an operator's English name that do not identify it (the others are looked for in its wording)."""
-
-_PUBLIC_SUFFIXES = {"co.jp", "ne.jp", "or.jp", "ac.jp", "ad.jp", "go.jp", "gr.jp", "lg.jp", "ed.jp", "co.uk", "com.au"}
-
-
-def _registrable(domain: str) -> str:
-    labels = domain.lower().strip(".").split(".")
-    size = 3 if ".".join(labels[-2:]) in _PUBLIC_SUFFIXES else 2
-    return ".".join(labels[-size:])
-
-
-def _domain_of(value: str) -> str | None:
-    value = value.strip().lower()
-    if "@" in value:
-        return value.rsplit("@", 1)[1]
-    match = re.match(r"^(?:https?://)?([a-z0-9.-]+\.[a-z]{2,})(?:[:/]|$)", value)
-    return match.group(1) if match else None
-
-
-def identity_tokens(data: dict) -> set[str]:
-    """Words that name the template's operator: its slug, names, company names, domains and ``[texts]`` wording."""
-    tokens = {data.get("slug", "")}
-    for key in ("names", "portal_title"):
-        tokens |= set((data.get(key) or {}).values())
-    tokens |= set(((data.get("invoicing") or {}).get("issuer_name") or {}).values())
-    for name in [(data.get("names") or {}).get("en", ""), ((data.get("invoicing") or {}).get("issuer_name") or {}).get("en", "")]:
-        tokens |= {word for word in re.split(r"[^A-Za-z0-9-]+", name.lower()) if len(word) >= 4 and word not in COMMON_WORDS}
-    for phrase in (data.get("texts") or {}).values():  # the operator's own wording, wherever else it is used
-        tokens |= {value for value in phrase.values() if len(value) >= 6 and (" " in value or not value.isascii())}
-    addresses = [*data.get("hosts", [])]
-    addresses += [(data.get("contact") or {}).get(k, "") for k in ("email", "url")]
-    addresses.append((data.get("mail") or {}).get("sender", ""))
-    for address in addresses:
-        domain = _domain_of(address or "")
-        if domain and not domain.endswith(".localhost") and domain != "localhost":
-            registrable = _registrable(domain)
-            tokens |= {registrable, registrable.split(".", 1)[0]}
-    return {t.strip().lower() for t in tokens if t and len(t.strip()) >= 3}
-
-
-def _names_operator(value: str, tokens: set[str]) -> bool:
-    lowered = value.lower()
-    return any(token in lowered for token in tokens)
-
-
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-"""A choice of the schema (``device_id``, ``email_link``): never the operator's wording."""
-
-
-def _is_text(node: Any) -> bool:
-    return isinstance(node, dict) and "ja" in node and set(node) <= {"ja", "en"}
-
-
-def scrub(node: Any, tokens: set[str], path: str = "") -> Any:
-    """``node`` without anything that names the operator: a phrase becomes a placeholder, an optional link
-    is left out (``None``: drop the key or item), a domain becomes the placeholder domain."""
-    if _is_text(node):
-        if any(_names_operator(v, tokens) for v in node.values()):
-            return placeholders.text(f"記入してください ({path})", f"fill in ({path})")
-        return node
-    if isinstance(node, dict):
-        if isinstance(node.get("href"), str) and _names_operator(node["href"], tokens):
-            return None  # a menu item linking the operator's own site
-        cleaned = {}
-        for key, value in node.items():
-            kept = scrub(value, tokens, f"{path}.{key}" if path else key)
-            if kept is not None:
-                cleaned[key] = kept
-        return cleaned
-    if isinstance(node, list):
-        kept_items = [scrub(item, tokens, f"{path}.{i}") for i, item in enumerate(node)]
-        return [item for item in kept_items if item is not None]
-    if isinstance(node, str) and not IDENTIFIER.match(node) and _names_operator(node, tokens):
-        if re.match(r"^https?://", node):
-            return None
-        if re.match(r"^[a-z0-9.-]+\.[a-z]{2,}$", node.lower()):
-            return placeholders.DOMAIN
-        return placeholders.phrase(f"記入してください ({path})")
-    return node
-
-
-# -- presets for choices the template does not have ---------------------------------------------------
-
-LOGIN_ID_PRESETS: dict[str, dict[str, Any]] = {
-    "chosen": {
-        "kind": "chosen",
-        "label": {"ja": "ログインID", "en": "Login ID"},
-        "min_length": 4,
-        "max_length": 30,
-        "allowed": "A-Za-z0-9._\\-",
-        "case_insensitive": True,
-        "rule_text": {
-            "ja": "※半角英数字と「.」「_」「-」で4〜30文字で設定できます。",
-            "en": "4-30 half-width letters, digits and . _ -",
-        },
-    },
-    "email": {
-        "kind": "email",
-        "label": {"ja": "ログインID（メールアドレス）", "en": "Login ID (e-mail address)"},
-        "min_length": 6,
-        "max_length": 254,
-        "allowed": "A-Za-z0-9@._+\\-",
-        "case_insensitive": True,
-        "rule_text": {"ja": "※メールアドレスがログインIDになります。", "en": "Your e-mail address is your login ID."},
-    },
-    "issued": {
-        "kind": "issued",
-        "label": {"ja": "ログインID", "en": "Login ID"},
-        "min_length": 8,
-        "max_length": 8,
-        "allowed": "a-z0-9",
-        "case_insensitive": True,
-        "issued_length": 8,
-        "rule_text": {
-            "ja": "※ログインIDは登録時に発行され、ログインのたびに必要です。",
-            "en": "Your login ID is issued at registration and needed at every login.",
-        },
-    },
-}
-"""Neutral login-ID rules for a kind the template tenant does not use."""
-
-FLOW_OF_KIND = {kind: flow for flow, kind in LOGIN_ID_KIND_OF_FLOW.items()}
-FLOW_ONLY_KEYS = ("verify_one_of", "disambiguate_with", "collect_email", "require_terms", "terms_url")
-"""Registration keys that belong to one flow: dropped when the flow changes."""
-
-SECRET_QUESTIONS = [
-    {"ja": "子どもの頃に住んでいた町の名前は?", "en": "The town you lived in as a child?"},
-    {"ja": "最初に通った学校の名前は?", "en": "The first school you attended?"},
-    {"ja": "思い出の場所は?", "en": "A place you remember fondly?"},
-]
-
-FEATURE_PRESETS: dict[str, dict[str, Any]] = {
-    "billing": {},
-    "contracts": {},
-    "call_details": {},
-    "members": {},
-    "inquiries": {"categories": [{"key": "other", "label": {"ja": "その他", "en": "Other"}}]},
-    "mailboxes": {"domain": placeholders.DOMAIN},
-    "security_addon": {
-        "name": placeholders.text("サービス名", "service name"),
-        "price_yen": 0,
-        "devices": 1,
-        "supported_os": ["Windows", "macOS", "iOS", "Android"],
-        "highlights": [],
-        "description": placeholders.text("サービスの説明", "description"),
-    },
-}
-"""Settings of a feature the template tenant does not have (placeholders where only the operator knows)."""
-
-FEATURE_MENU_ITEMS: dict[str, tuple[str, dict[str, str]]] = {
-    "billing": ("/billing", {"ja": "ご利用料金", "en": "Charges"}),
-    "contracts": ("/contracts", {"ja": "ご契約内容", "en": "Contracts"}),
-    "call_details": ("/calls", {"ja": "通話明細", "en": "Call details"}),
-    "inquiries": ("/inquiries", {"ja": "お問い合わせ", "en": "Contact us"}),
-    "members": ("/members", {"ja": "ユーザー管理", "en": "Users"}),
-    "mailboxes": ("/mailboxes", {"ja": "メールアドレス", "en": "Mail addresses"}),
-    "security_addon": ("/security", {"ja": "セキュリティサービス", "en": "Security service"}),
-}
 
 
 # -- building the new config -------------------------------------------------------------------------
