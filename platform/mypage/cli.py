@@ -152,12 +152,11 @@ def _check_tenants(settings: Settings):
         raise click.ClickException(f"tenant configuration is invalid:\n{exc}") from exc
 
 
-@tenant.command()
-def check() -> None:
-    """Validate every tenant folder and theme."""
-    portal = _check_tenants(_settings())
-    for item in portal.tenants:
-        click.echo(f"ok  {item.slug:10} {item.config.names.ja} ({', '.join(item.config.hosts)})")
+from mypage.tenancy.commands import check as _tenant_check  # noqa: E402
+from mypage.tenancy.commands import new as _tenant_new  # noqa: E402
+
+tenant.add_command(_tenant_new)
+tenant.add_command(_tenant_check)
 
 
 @tenant.command(name="list")

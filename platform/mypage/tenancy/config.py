@@ -55,14 +55,14 @@ class Rules:
         seen: set = set()
         for value in values:
             if value in seen:
-                self.refuse(key, f"{value!r} is listed twice")
+                self.refuse(key, f"{value!r} is listed twice; remove the repetition")
             seen.add(value)
 
     def pattern(self, key: str, body: str, template: str = "{}") -> bool:
         try:
             re.compile(template.format(body))
         except re.error as exc:
-            self.refuse(key, f"{body!r} is not a valid regular expression: {exc}")
+            self.refuse(key, f"{body!r} is not a valid regular expression: {exc}; fix it (Python `re` syntax)")
             return False
         return True
 
@@ -163,7 +163,8 @@ class Session(Strict):
             rules.refuse(
                 "idle_timeout_minutes",
                 f"{self.idle_timeout_minutes} minutes is longer than absolute_timeout_hours "
-                f"({self.absolute_timeout_hours} h): the idle timeout could never apply",
+                f"({self.absolute_timeout_hours} h): the idle timeout could never apply; "
+                f"lower it to at most {self.absolute_timeout_hours * 60} or raise absolute_timeout_hours",
             )
 
 
@@ -247,21 +248,27 @@ class LoginIdPolicy(Strict):
         - ``issued_length`` is set only with ``kind = "issued"``.
         """
         if self.min_length > self.max_length:
-            rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
+            rules.refuse(
+                "min_length",
+                f"min_length ({self.min_length}) is greater than max_length ({self.max_length}); "
+                "lower min_length or raise max_length",
+            )
         if rules.pattern("allowed", self.allowed, "[{}]"):
             if self.kind == "email" and not {"@", "."} <= _accepts(self.allowed, "@."):
-                rules.refuse("allowed", "kind 'email' needs '@' and '.' among the allowed characters")
+                rules.refuse("allowed", "kind 'email' needs '@' and '.' among the allowed characters; add them to allowed")
             if self.kind == "issued":
                 refused = sorted(set(ISSUED_ID_CHARACTERS) - _accepts(self.allowed, ISSUED_ID_CHARACTERS))
                 if refused:
                     rules.refuse(
                         "allowed",
-                        f"issued IDs use lower-case letters and digits, but {''.join(refused)!r} are not allowed",
+                        f"issued IDs use lower-case letters and digits, but {''.join(refused)!r} are not allowed; "
+                        'use allowed = "a-z0-9" (or a class that includes them)',
                     )
         if self.kind == "issued" and not self.min_length <= self.issued_length <= self.max_length:
             rules.refuse(
                 "issued_length",
-                f"{self.issued_length} is outside min_length..max_length ({self.min_length}..{self.max_length})",
+                f"{self.issued_length} is outside min_length..max_length ({self.min_length}..{self.max_length}); "
+                "use a length within them",
             )
         if self.kind != "issued":
             rules.unused(self, "issued_length", f"only issued IDs are generated, and kind is {self.kind!r}")
@@ -296,9 +303,17 @@ class PasswordPolicy(Strict):
         - Every class in ``classes`` and ``required_classes`` has a character in ``allowed``.
         """
         if self.min_length > self.max_length:
-            rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
+            rules.refuse(
+                "min_length",
+                f"min_length ({self.min_length}) is greater than max_length ({self.max_length}); "
+                "lower min_length or raise max_length",
+            )
         if self.min_classes > len(self.classes):
-            rules.refuse("min_classes", f"{self.min_classes} is greater than the number of classes ({len(self.classes)})")
+            rules.refuse(
+                "min_classes",
+                f"{self.min_classes} is greater than the number of classes ({len(self.classes)}); "
+                "lower min_classes or list more classes",
+            )
         if self.classes and not self.min_classes:
             rules.refuse("classes", "has no effect: min_classes is 0; set min_classes or remove classes")
         rules.duplicates("classes", self.classes)
@@ -307,7 +322,11 @@ class PasswordPolicy(Strict):
             for key in ("classes", "required_classes"):
                 for name in getattr(self, key):
                     if not _accepts(self.allowed, CHAR_CLASSES[name]):
-                        rules.refuse(key, f"class {name!r} cannot occur: allowed ({self.allowed!r}) has no such character")
+                        rules.refuse(
+                            key,
+                            f"class {name!r} cannot occur: allowed ({self.allowed!r}) has no such character; "
+                            "add such characters to allowed or remove the class",
+                        )
 
 
 VerificationField = Literal[
@@ -397,7 +416,7 @@ class Registration(Strict):
         if not set(self.verify_fields) & set(LOCATING_FIELDS):
             rules.refuse(
                 "verify_fields",
-                "needs at least one of " + ", ".join(LOCATING_FIELDS) + " (the fields that find the customer)",
+                "needs at least one of " + ", ".join(LOCATING_FIELDS) + " (the fields that find the customer); add one of them",
             )
         if flow != "email_id":
             rules.unused(self, "verify_one_of", f"only the email_id flow asks it, and flow is {flow!r}")
@@ -405,7 +424,7 @@ class Registration(Strict):
         for key in ("verify_one_of", "disambiguate_with"):
             both = [f for f in getattr(self, key) if f in self.verify_fields]
             if both:
-                rules.refuse(key, f"{', '.join(both)} already in verify_fields (asked anyway)")
+                rules.refuse(key, f"{', '.join(both)} already in verify_fields (asked anyway); remove it here")
         if flow == "chosen_id" and "collect_email" in self.model_fields_set and not self.collect_email:
             rules.refuse("collect_email", "the chosen_id flow always asks for an e-mail address; remove it")
         if flow == "email_id" and "collect_email" in self.model_fields_set and self.collect_email:
@@ -413,7 +432,11 @@ class Registration(Strict):
         if flow != "issued_id":
             rules.unused(self, "require_terms", f"only the issued_id flow shows the terms, and flow is {flow!r}")
         elif self.require_terms and not self.terms_url:
-            rules.refuse("terms_url", "require_terms is true: set terms_url to the terms the customer agrees to")
+            rules.refuse(
+                "terms_url",
+                "is empty but require_terms is true; set terms_url to the terms the customer agrees to "
+                "(/terms with content/terms.md, or https://…)",
+            )
         if self.terms_url and not self.require_terms:
             rules.refuse("terms_url", "has no effect: require_terms is false; remove it or set require_terms = true")
         asked = self.asked_fields()
@@ -454,7 +477,10 @@ class Recovery(Strict):
         """
         rules.duplicates("methods", self.methods)
         if "secret_question" in self.methods and not self.secret_questions:
-            rules.refuse("secret_questions", "method 'secret_question' needs at least one question")
+            rules.refuse(
+                "secret_questions",
+                'method \'secret_question\' needs at least one question; add secret_questions = [{ ja = "…", en = "…" }]',
+            )
         if "secret_question" not in self.methods and self.secret_questions:
             rules.refuse("secret_questions", "has no effect: 'secret_question' is not in methods; remove them")
         forgot_page = {"secret_question", "email_code"} & set(self.methods)
@@ -462,10 +488,15 @@ class Recovery(Strict):
             if self.id_forgotten == "reregister" and not forgot_page:
                 rules.refuse(
                     "id_forgotten",
-                    "'reregister' is offered by the /forgot page, which needs method 'secret_question' or 'email_code'",
+                    "'reregister' is offered by the /forgot page, which needs method 'secret_question' or 'email_code'; "
+                    "add one of those methods or use id_forgotten = 'email_lookup' or 'none'",
                 )
             if self.id_forgotten == "email_lookup" and "email_link" not in self.methods:
-                rules.refuse("id_forgotten", "'email_lookup' is done by method 'email_link', which is not in methods")
+                rules.refuse(
+                    "id_forgotten",
+                    "'email_lookup' is done by method 'email_link', which is not in methods; "
+                    "add 'email_link' to methods or use id_forgotten = 'reregister' or 'none'",
+                )
         served = sorted({RECOVERY_METHOD_PATHS[m] for m in self.methods})
         if self.entry_path not in served:
             rules.refuse(
@@ -489,7 +520,11 @@ class Captcha(Strict):
         if self.provider != "altcha":
             for key in ("site_key", "secret_key"):
                 if not getattr(self, key):
-                    rules.refuse(key, f"provider {self.provider!r} needs site_key and secret_key")
+                    rules.refuse(
+                        key,
+                        f"provider {self.provider!r} needs site_key and secret_key; set both (from the provider's "
+                        "console) or use provider = 'altcha'",
+                    )
             rules.unused(self, "altcha_max_number", f"provider is {self.provider!r}")
         else:
             rules.unused(self, "site_key", "provider 'altcha' uses no keys")
@@ -508,7 +543,7 @@ class AccountChanges(Strict):
     def check(self, rules: Rules) -> None:
         """- At least one of ``login_id`` and ``password`` is true (else omit the table)."""
         if not self.login_id and not self.password:
-            rules.refuse("login_id", "both login_id and password are false: remove the [identity.account_changes] table")
+            rules.refuse("login_id", "both login_id and password are false; remove the [identity.account_changes] table")
 
 
 Factor = Literal["password", "email_otp", "captcha", "totp"]
@@ -590,19 +625,21 @@ class Identity(Strict):
             for method in needing:
                 rules.refuse(
                     "recovery.methods",
-                    f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email is false)",
+                    f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email "
+                    "is false); set registration.collect_email = true or remove the method",
                 )
             if "email_otp" in self.factors:
                 rules.refuse(
                     "factors",
-                    "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email is false)",
+                    "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email "
+                    "is false); set registration.collect_email = true or remove the factor",
                 )
         shortest = min(self.tokens.email_code_minutes, self.tokens.login_otp_minutes) * 60
         if self.tokens.resend_interval_seconds >= shortest:
             rules.refuse(
                 "tokens.resend_interval_seconds",
                 f"{self.tokens.resend_interval_seconds} s is not shorter than the shortest code lifetime ({shortest} s): "
-                "a code would expire before a new one may be sent",
+                f"a code would expire before a new one may be sent; use less than {shortest}",
             )
 
 
@@ -736,9 +773,15 @@ class InquiriesFeature(Strict):
             if c.filed_as is None:
                 continue
             if c.filed_as not in listed:
-                rules.refuse(f"categories.{i}.filed_as", f"{c.filed_as!r} is not a category of the 種別 list")
+                rules.refuse(
+                    f"categories.{i}.filed_as",
+                    f"{c.filed_as!r} is not a category of the 種別 list; use the key of a category without filed_as",
+                )
             if c.subject is None or c.applies == "none":
-                rules.refuse(f"categories.{i}.filed_as", "a filed request needs a subject and an applies other than 'none'")
+                rules.refuse(
+                    f"categories.{i}.filed_as",
+                    "a filed request needs a subject and an applies other than 'none'; add them or remove filed_as",
+                )
 
 
 class MembersFeature(Strict):
@@ -825,7 +868,8 @@ class Features(Strict):
                 if category.applies == "call_details":
                     rules.refuse(
                         f"inquiries.categories.{index}.applies",
-                        "'call_details' turns on call detail records, but the call_details feature is off",
+                        "'call_details' turns on call detail records, but the call_details feature is off; "
+                        "turn on [features.call_details] or use applies = 'none'",
                     )
 
 
@@ -948,7 +992,10 @@ class TenantConfig(Strict):
         - Every ``[texts]`` key is in the text-key registry, is shown with this tenant's flow and factors, and a ``<field>`` key names a field registration asks for.
         """
         if self.default_locale not in self.locales:
-            rules.refuse("default_locale", f"{self.default_locale!r} must be one of locales {self.locales}")
+            rules.refuse(
+                "default_locale",
+                f"{self.default_locale!r} must be one of locales {self.locales}; use one of them or add it there",
+            )
         rules.duplicates("locales", self.locales)
         rules.duplicates("hosts", self.hosts)
         known_features = Features.known_names()
@@ -958,14 +1005,23 @@ class TenantConfig(Strict):
                 if item.feature and item.feature not in known_features:
                     rules.refuse(f"{key}.feature", f"unknown feature {item.feature!r}; known: {', '.join(known_features)}")
                 elif item.feature and not self.features.enabled(item.feature):
-                    rules.refuse(f"{key}.feature", f"menu item {item.label.ja!r} needs feature {item.feature!r}, which is off")
+                    rules.refuse(
+                        f"{key}.feature",
+                        f"menu item {item.label.ja!r} needs feature {item.feature!r}, which is off; "
+                        "turn it on under [features] or remove the item",
+                    )
                 needed = feature_of_path(item.href) if item.href.startswith("/") else None
                 if needed and not self.features.enabled(needed):
-                    rules.refuse(f"{key}.href", f"{item.href!r} answers 404 unless feature {needed!r} is on")
+                    rules.refuse(
+                        f"{key}.href", f"{item.href!r} answers 404 unless feature {needed!r} is on; turn it on or remove the item"
+                    )
                 path = item.href.split("?", 1)[0].rstrip("/")
                 if path in ("/account", "/account/change") or path.startswith("/account/change/"):
                     if self.identity.account_changes is None:
-                        rules.refuse(f"{key}.href", f"{item.href!r} answers 404 without [identity.account_changes]")
+                        rules.refuse(
+                            f"{key}.href",
+                            f"{item.href!r} answers 404 without [identity.account_changes]; add that table or remove the item",
+                        )
         asked = self.identity.registration.asked_fields()
         for key in self.texts:
             where = f'texts."{key}"'
@@ -976,9 +1032,9 @@ class TenantConfig(Strict):
                 continue
             needs = entry.needs if entry is not None else TEXT_KEY_FAMILIES[family[0]].needs
             if not self._text_needs_met(needs):
-                rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have")
+                rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have; remove it")
             elif family is not None and family[1] not in asked:
-                rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}")
+                rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}; remove it")
 
     @model_validator(mode="wrap")
     @classmethod
