@@ -126,7 +126,8 @@ from mypage.identity.registration.issued_id import ROUTES as ISSUED_ROUTES  # no
 
 ROUTES += OTP_ROUTES + ISSUED_ROUTES
 
-from mypage.identity import account_changes, recovery_code, recovery_question  # noqa: E402
+from mypage.identity import account_changes, recovery_code, recovery_lookup, recovery_question  # noqa: E402
 from mypage.identity.registration import email_id, email_id_confirm  # noqa: E402
 
 ROUTES += [*email_id.ROUTES, *email_id_confirm.ROUTES, *recovery_question.ROUTES, *recovery_code.ROUTES, *account_changes.ROUTES]
+ROUTES += recovery_lookup.ROUTES
