@@ -240,6 +240,13 @@ CASES = [
     # factors and captcha
     ("aicom", put("identity.factors", ["password", "totp"]), "identity.totp_optional", "makes the authenticator app required"),
     ("aicom", put("identity.factors", ["password", "password"]), "identity.factors", "listed twice"),
+    ("aicom", put("identity.factors", ["captcha", "password"]), "identity.factors", "must start with 'password'"),
+    (
+        "aicom",
+        both(put("identity.factors", ["password", "captcha"]), put("identity.captcha", {"placement": "email_otp"})),
+        "identity.captcha.placement",
+        "'email_otp' is not in factors",
+    ),
     ("aicom", put("identity.captcha", {"provider": "altcha"}), "identity.captcha", "'captcha' is not in factors"),
     ("nmedia", put("identity.captcha", {"provider": "recaptcha"}), "identity.captcha.site_key", "needs site_key and secret_key"),
     (

@@ -501,6 +501,11 @@ class Captcha(Strict):
     """``recaptcha``/``turnstile``: the private key the portal verifies answers with."""
     altcha_max_number: int = Field(50_000, ge=1000, le=10_000_000)
     """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
+    placement: Literal["login", "email_otp", "step"] | None = None
+    """Where the captcha is answered: ``login`` (on the login form, checked before the password),
+    ``email_otp`` (on the one-time-password page, one screen; needs factor ``email_otp``), ``step`` (a page of
+    its own after the password, at its place in ``identity.factors``); empty: ``email_otp`` when that factor is
+    on, else ``step``."""
 
     def check(self, rules: Rules) -> None:
         """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys."""
@@ -538,8 +543,9 @@ class Identity(Strict):
     password: PasswordPolicy
     """What a password may look like."""
     factors: list[Factor] = ["password"]
-    """Login steps: ``password`` (required) then ``email_otp`` (a code mailed at each login), ``captcha``
-    (私はロボットではありません), ``totp`` (an authenticator app, required of every customer)."""
+    """Login steps, in order: ``password`` (required, first) then any of ``email_otp`` (a code mailed at each
+    login), ``captcha`` (私はロボットではありません; where it is shown: ``captcha.placement``), ``totp`` (an
+    authenticator app, required of every customer: one without an app sets it up at login)."""
     registration: Registration
     """How a customer creates an account."""
     recovery: Recovery = Recovery()
@@ -567,9 +573,15 @@ class Identity(Strict):
     @field_validator("factors")
     @classmethod
     def _password_first(cls, factors: list[str]) -> list[str]:
-        if "password" not in factors:
-            raise ValueError("factors must include 'password'")
+        if not factors or factors[0] != "password":
+            raise ValueError("factors must start with 'password' (the other steps follow it in the listed order)")
         return factors
+
+    def captcha_placement(self) -> str | None:
+        """Where the ``captcha`` factor is answered (``login``, ``email_otp``, ``step``); ``None``: no captcha."""
+        if "captcha" not in self.factors:
+            return None
+        return self.captcha.placement or ("email_otp" if "email_otp" in self.factors else "step")
 
     def collects_email(self) -> bool:
         """Whether registration leaves the account with an e-mail address to mail codes and links to."""
@@ -581,7 +593,7 @@ class Identity(Strict):
     def check(self, rules: Rules) -> None:
         """- ``login_id.kind`` fits ``registration.flow``: ``chosen_id``↔``chosen``, ``email_id``↔``email``, ``issued_id``↔``issued``.
 
-        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
+        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``captcha.placement = "email_otp"`` needs the ``email_otp`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
 
         - When registration collects no e-mail address (``issued_id`` with ``collect_email = false`` and no ``email`` field), neither ``email_otp``, the ``email_code``/``email_link`` recovery methods nor ``id_forgotten = "email_lookup"`` are allowed.
 
@@ -601,6 +613,11 @@ class Identity(Strict):
             rules.refuse("totp_optional", "factor 'totp' makes the authenticator app required; remove totp_optional")
         if "captcha" not in self.factors and "captcha" in self.model_fields_set:
             rules.refuse("captcha", "has no effect: 'captcha' is not in factors; remove the table or add the factor")
+        if self.captcha.placement == "email_otp" and "email_otp" not in self.factors:
+            rules.refuse(
+                "captcha.placement",
+                "'email_otp' shows the captcha on the one-time-password page, but 'email_otp' is not in factors",
+            )
         if "email_otp" not in self.factors and "login_otp_minutes" in self.tokens.model_fields_set:
             rules.refuse("tokens.login_otp_minutes", "has no effect: 'email_otp' is not in factors; remove it")
         if not self.collects_email():
