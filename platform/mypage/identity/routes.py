@@ -135,3 +135,7 @@ from mypage.identity.registration import email_id, email_id_confirm  # noqa: E40
 
 ROUTES += [*email_id.ROUTES, *email_id_confirm.ROUTES, *recovery_question.ROUTES, *recovery_code.ROUTES, *account_changes.ROUTES]
 ROUTES += recovery_lookup.ROUTES
+
+from mypage.identity import invited  # noqa: E402
+
+ROUTES += invited.ROUTES
