@@ -99,14 +99,13 @@ def _invalid(request: Request, reason: str) -> Response:
     )
 
 
-def _password_page(request: Request, token: str, account: Account, *, errors=None, status_code: int = 200) -> Response:
+def _password_page(request: Request, token: str, *, errors=None, status_code: int = 200) -> Response:
     return render(
         request,
         "identity/first_login_password.html",
         status_code=status_code,
         errors=errors or {},
         action=f"{PREFIX}/{token}",
-        login_id=account.login_id_display or account.login_id,
     )
 
 
@@ -114,10 +113,10 @@ def _password_page(request: Request, token: str, account: Account, *, errors=Non
 async def welcome_page(request: Request, token: FromPath[str]) -> Response:
     tenant = tenant_of(request)
     try:
-        account = await _account_for(request, tenant, token)
+        await _account_for(request, tenant, token)
     except TokenError as exc:
         return _invalid(request, exc.reason)
-    return _password_page(request, token, account)
+    return _password_page(request, token)
 
 
 @post(f"{PREFIX}/{{token:str}}")
@@ -132,10 +131,10 @@ async def welcome_submit(request: Request, token: FromPath[str]) -> Response:
     confirm = str(form.get("password_confirm") or "")[:200]
     problems = check_password(password, tenant.config.identity.password)
     if problems:
-        return _password_page(request, token, account, errors={"password": problems}, status_code=400)
+        return _password_page(request, token, errors={"password": problems}, status_code=400)
     if password != confirm:
         errors = {"password_confirm": _("パスワードが一致しません。もう一度入力してください。")}
-        return _password_page(request, token, account, errors=errors, status_code=400)
+        return _password_page(request, token, errors=errors, status_code=400)
     changes = await reset_changes(tenant, account, password)
     try:
         async with atomic():

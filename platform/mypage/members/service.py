@@ -20,7 +20,7 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import LoginIdTaken
 from mypage.identity.policy import check_email, check_login_id
-from mypage.identity.recovery_support import contact_address
+from mypage.identity.recovery_support import contact_address, login_label
 from mypage.identity.tables import Account
 from mypage.members.repository import ADMIN_ROLES, MemberRepository
 from mypage.records.tables import Customer
@@ -95,12 +95,6 @@ class Outcome:
     account: Account | None = None
 
 
-def _label(tenant: Tenant) -> str:
-    from mypage.i18n import current_locale
-
-    return tenant.config.identity.login_id.label.get(current_locale())
-
-
 def _check(data: MemberInput, tenant: Tenant | None = None) -> dict[str, str]:
     """The form's own problems; with ``tenant``, a new member's login ID against the tenant's rules too."""
     errors: dict[str, str] = {}
@@ -130,7 +124,7 @@ def _check(data: MemberInput, tenant: Tenant | None = None) -> dict[str, str]:
 
 def _id_taken(tenant: Tenant) -> dict[str, str]:
     """The error for a login ID (proposed, or the address as ID) that another account already has."""
-    label = _label(tenant)
+    label = login_label(tenant)
     if tenant.config.identity.login_id.kind == "email":
         return {"email": _("このメールアドレスは既に{label}として使われています。").format(label=label)}
     return {"login_id": _("この{label}は既に使われています。別の{label}を入力してください。").format(label=label)}
@@ -188,7 +182,7 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
         if await repo.email_taken(data.email, except_id=member.id):
             return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
         if tenant.config.identity.login_id.kind == "email" and data.email.lower() != contact_address(member).lower():
-            message = _("メールアドレスは{label}を兼ねるため、ここでは変更できません。").format(label=_label(tenant))
+            message = _("メールアドレスは{label}を兼ねるため、ここでは変更できません。").format(label=login_label(tenant))
             return Outcome(errors={"email": message})
         if data.role == "admin":
             role = member.role if is_admin(member) else "admin"
