@@ -261,8 +261,6 @@ def test_check_says_what_would_be_right(folders):
     )
     result = mypage(folders, "tenant", "check", "aicom")
     assert result.exit_code == 1
-    assert "key 'identity.recovery.id_forgotten': 'email_lookup' is done by method 'email_link'" in result.output
-    assert "right: add 'email_link' to methods or use id_forgotten = 'reregister' or 'none'" in result.output
     assert "key 'identity.recovery.entry_path'" in result.output and "right: use '/forgot'" in result.output
 
 

@@ -359,6 +359,17 @@ REGISTRATION_FLOW_PATHS = {
 RecoveryMethod = Literal["secret_question", "email_code", "email_link"]
 RECOVERY_METHOD_PATHS = {"secret_question": "/forgot", "email_code": "/forgot", "email_link": "/forgot/email"}
 """The first page of each recovery method (a test checks the app serves them)."""
+RECOVERY_CHOICE = "/forgot"
+"""The recovery choice screen (パスワード/IDのどちらがご不明か, and by which method); with one choice it
+leads straight to it."""
+ID_LOOKUP_PATH = "/forgot/id"
+"""``id_forgotten = "email_lookup"``: the form that mails the login IDs registered to an address."""
+
+
+def recovery_entry(methods: list[str]) -> str:
+    """The recovery entry derived from the methods: the choice screen when a method needs the login ID
+    first (``secret_question``, ``email_code``; also with ``email_link`` beside them), else the link form."""
+    return RECOVERY_CHOICE if {"secret_question", "email_code"} & set(methods) else RECOVERY_METHOD_PATHS["email_link"]
 
 
 class Registration(Strict):
@@ -457,23 +468,35 @@ class Registration(Strict):
 class Recovery(Strict):
     methods: list[RecoveryMethod] = Field(["email_link"], min_length=1)
     """How a customer who forgot the password proves who he is: ``secret_question`` (合言葉),
-    ``email_code`` (認証コード mailed; both at ``/forgot``), ``email_link`` (reset link mailed, ``/forgot/email``)."""
+    ``email_code`` (認証コード mailed; both at ``/forgot``), ``email_link`` (reset link mailed, ``/forgot/email``).
+    Any list works: with several, ``/forgot`` offers the choice."""
     secret_questions: list[Text] = []
     """The questions offered for ``secret_question`` (needed exactly when that method is on)."""
     id_forgotten: Literal["reregister", "email_lookup", "none"] = "reregister"
-    """What a customer who forgot the login ID is offered: ``reregister`` (register again; offered by the
-    ``/forgot`` page, so needs ``secret_question`` or ``email_code``), ``email_lookup`` (the ID is mailed by
-    the ``email_link`` flow, so needs ``email_link``), ``none``. Checked when set in the file."""
-    entry_path: str = Field("/forgot/email", pattern=r"^/")
-    """Where the login page's 「お忘れの方」 link points: the first page of a configured method
-    (``/forgot`` for ``secret_question``/``email_code``, ``/forgot/email`` for ``email_link``)."""
+    """What a customer who forgot the login ID is offered on the recovery entry screen: ``reregister`` (a link
+    to registration), ``email_lookup`` (a form at ``/forgot/id`` that mails the login IDs registered to an
+    address, with the same answer whether or not it is registered; needs an e-mail address collected),
+    ``none`` (nothing)."""
+    entry_path: str = Field("", pattern=r"^(/\S*)?$")
+    """Where the login page's 「お忘れの方」 link points; empty (default): derived from ``methods`` —
+    ``/forgot`` (the choice screen) when ``secret_question`` or ``email_code`` is a method, else ``/forgot/email``.
+    When set, it must be that entry or, with only ``email_link``, ``/forgot/email``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_entry(cls, data):
+        if isinstance(data, dict) and not data.get("entry_path"):
+            data = {**data, "entry_path": recovery_entry(list(data.get("methods") or ["email_link"]))}
+        return data
+
+    def forgot_page_methods(self) -> list[str]:
+        """The methods that start at ``/forgot/identify`` (the login ID first)."""
+        return [m for m in self.methods if m in ("secret_question", "email_code")]
 
     def check(self, rules: Rules) -> None:
         """- No method listed twice; ``secret_questions`` is non-empty exactly when ``secret_question`` is a method.
 
-        - ``id_forgotten = "reregister"`` needs ``secret_question`` or ``email_code``; ``"email_lookup"`` needs ``email_link`` (checked when set).
-
-        - ``entry_path`` is the first page of a configured method: ``/forgot`` (``secret_question``, ``email_code``) or ``/forgot/email`` (``email_link``).
+        - ``entry_path`` is the entry derived from ``methods``: ``/forgot`` when ``secret_question`` or ``email_code`` is a method (the choice screen, which also offers ``email_link`` when listed), else ``/forgot/email``.
         """
         rules.duplicates("methods", self.methods)
         if "secret_question" in self.methods and not self.secret_questions:
@@ -483,24 +506,14 @@ class Recovery(Strict):
             )
         if "secret_question" not in self.methods and self.secret_questions:
             rules.refuse("secret_questions", "has no effect: 'secret_question' is not in methods; remove them")
-        forgot_page = {"secret_question", "email_code"} & set(self.methods)
-        if "id_forgotten" in self.model_fields_set:
-            if self.id_forgotten == "reregister" and not forgot_page:
-                rules.refuse(
-                    "id_forgotten",
-                    "'reregister' is offered by the /forgot page, which needs method 'secret_question' or 'email_code'; "
-                    "add one of those methods or use id_forgotten = 'email_lookup' or 'none'",
-                )
-            if self.id_forgotten == "email_lookup" and "email_link" not in self.methods:
-                rules.refuse(
-                    "id_forgotten",
-                    "'email_lookup' is done by method 'email_link', which is not in methods; "
-                    "add 'email_link' to methods or use id_forgotten = 'reregister' or 'none'",
-                )
-        served = sorted({RECOVERY_METHOD_PATHS[m] for m in self.methods})
-        if self.entry_path not in served:
+        entry = recovery_entry(self.methods)
+        if self.entry_path != entry:
+            served = (
+                "the choice screen of methods " + ", ".join(self.methods) if entry == RECOVERY_CHOICE else "the e-mail link form"
+            )
             rules.refuse(
-                "entry_path", f"{self.entry_path!r} is not the entry of a configured method; use {' or '.join(map(repr, served))}"
+                "entry_path",
+                f"{self.entry_path!r} is not the entry of a configured method; use {entry!r} ({served}) or leave it out",
             )
 
 
@@ -514,6 +527,11 @@ class Captcha(Strict):
     """``recaptcha``/``turnstile``: the private key the portal verifies answers with."""
     altcha_max_number: int = Field(50_000, ge=1000, le=10_000_000)
     """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
+    placement: Literal["login", "email_otp", "step"] | None = None
+    """Where the captcha is answered: ``login`` (on the login form, checked before the password),
+    ``email_otp`` (on the one-time-password page, one screen; needs factor ``email_otp``), ``step`` (a page of
+    its own after the password, at its place in ``identity.factors``); empty: ``email_otp`` when that factor is
+    on, else ``step``."""
 
     def check(self, rules: Rules) -> None:
         """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys."""
@@ -555,8 +573,9 @@ class Identity(Strict):
     password: PasswordPolicy
     """What a password may look like."""
     factors: list[Factor] = ["password"]
-    """Login steps: ``password`` (required) then ``email_otp`` (a code mailed at each login), ``captcha``
-    (私はロボットではありません), ``totp`` (an authenticator app, required of every customer)."""
+    """Login steps, in order: ``password`` (required, first) then any of ``email_otp`` (a code mailed at each
+    login), ``captcha`` (私はロボットではありません; where it is shown: ``captcha.placement``), ``totp`` (an
+    authenticator app, required of every customer: one without an app sets it up at login)."""
     registration: Registration
     """How a customer creates an account."""
     recovery: Recovery = Recovery()
@@ -584,9 +603,15 @@ class Identity(Strict):
     @field_validator("factors")
     @classmethod
     def _password_first(cls, factors: list[str]) -> list[str]:
-        if "password" not in factors:
-            raise ValueError("factors must include 'password'")
+        if not factors or factors[0] != "password":
+            raise ValueError("factors must start with 'password' (the other steps follow it in the listed order)")
         return factors
+
+    def captcha_placement(self) -> str | None:
+        """Where the ``captcha`` factor is answered (``login``, ``email_otp``, ``step``); ``None``: no captcha."""
+        if "captcha" not in self.factors:
+            return None
+        return self.captcha.placement or ("email_otp" if "email_otp" in self.factors else "step")
 
     def collects_email(self) -> bool:
         """Whether registration leaves the account with an e-mail address to mail codes and links to."""
@@ -598,9 +623,9 @@ class Identity(Strict):
     def check(self, rules: Rules) -> None:
         """- ``login_id.kind`` fits ``registration.flow``: ``chosen_id``↔``chosen``, ``email_id``↔``email``, ``issued_id``↔``issued``.
 
-        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
+        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``captcha.placement = "email_otp"`` needs the ``email_otp`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
 
-        - When registration collects no e-mail address (``issued_id`` with ``collect_email = false`` and no ``email`` field), neither ``email_otp`` nor the ``email_code``/``email_link`` recovery methods are allowed.
+        - When registration collects no e-mail address (``issued_id`` with ``collect_email = false`` and no ``email`` field), neither ``email_otp``, the ``email_code``/``email_link`` recovery methods nor ``id_forgotten = "email_lookup"`` are allowed.
 
         - ``tokens.resend_interval_seconds`` is shorter than the shortest code lifetime (``email_code_minutes``, ``login_otp_minutes``).
         """
@@ -618,6 +643,11 @@ class Identity(Strict):
             rules.refuse("totp_optional", "factor 'totp' makes the authenticator app required; remove totp_optional")
         if "captcha" not in self.factors and "captcha" in self.model_fields_set:
             rules.refuse("captcha", "has no effect: 'captcha' is not in factors; remove the table or add the factor")
+        if self.captcha.placement == "email_otp" and "email_otp" not in self.factors:
+            rules.refuse(
+                "captcha.placement",
+                "'email_otp' shows the captcha on the one-time-password page, but 'email_otp' is not in factors",
+            )
         if "email_otp" not in self.factors and "login_otp_minutes" in self.tokens.model_fields_set:
             rules.refuse("tokens.login_otp_minutes", "has no effect: 'email_otp' is not in factors; remove it")
         if not self.collects_email():
@@ -627,6 +657,12 @@ class Identity(Strict):
                     "recovery.methods",
                     f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email "
                     "is false); set registration.collect_email = true or remove the method",
+                )
+            if self.recovery.id_forgotten == "email_lookup":
+                rules.refuse(
+                    "recovery.id_forgotten",
+                    "'email_lookup' mails the login ID, but registration collects no e-mail address (registration.collect_email "
+                    "is false); set registration.collect_email = true or use id_forgotten = 'reregister' or 'none'",
                 )
             if "email_otp" in self.factors:
                 rules.refuse(

@@ -37,6 +37,7 @@ from mypage.tenancy.config import (
     RecoveryMethod,
     TenantConfig,
     feature_of_path,
+    recovery_entry,
 )
 from mypage.tenancy.presets import (
     FEATURE_MENU_ITEMS,
@@ -195,7 +196,7 @@ def _change_recovery(identity: dict, methods: list[str]) -> None:
         recovery.setdefault("secret_questions", copy.deepcopy(SECRET_QUESTIONS))
     else:
         recovery.pop("secret_questions", None)
-    recovery["entry_path"] = RECOVERY_METHOD_PATHS[methods[0]]
+    recovery["entry_path"] = recovery_entry(methods)
     recovery["id_forgotten"] = "email_lookup" if "email_link" in methods else "reregister"
 
 
