@@ -107,6 +107,13 @@ TEXT_KEY_FAMILIES: dict[str, TextKey] = {
     f"register.help.{FIELD}": TextKey(
         "Hint under a verification field on the chosen-ID verification form.", needs=("flow:chosen_id",)
     ),
+    f"register.guide.{FIELD}": TextKey(
+        "Label of the link under a verification field on the chosen-ID verification form to the tenant's sample of "
+        "where the value is printed (``content/help/<field>.md``, served at ``/help/<field>``); the link is shown "
+        "only when that document exists.",
+        ("記載箇所の見本はこちら",),
+        needs=("flow:chosen_id",),
+    ),
     f"register.label.{FIELD}": TextKey(
         "Label of a verification field on the chosen-ID verification form (default: the field's generic label).",
         needs=("flow:chosen_id",),
