@@ -127,13 +127,23 @@ class Branding(Strict):
     """Colour of text on the primary colour, ``#rrggbb``."""
 
 
+class ContactPhone(Strict):
+    label: Text
+    """What the number is for, shown before it (e.g. 国際電話・IP電話などをご利用の場合, or another desk's name)."""
+    number: str = Field(pattern=r"^[0-9][0-9-]{5,20}$")
+    """The number as printed (digits and hyphens); its ``tel:`` link drops the hyphens."""
+    hours: Text | None = None
+    """Its own opening hours when they differ from ``contact.hours``; empty: none shown."""
+
+
 class Contact(Strict):
     name: Text
     """The support desk's name, shown wherever customers are told whom to contact."""
     phone: str = ""
     """The support desk's phone number as printed; empty: not shown."""
-    phone_alt: str = ""
-    """A second phone number (e.g. for mobile phones); empty: not shown."""
+    more_phones: list[ContactPhone] = []
+    """Further numbers, each with its label (a number for international or IP phones, the company's general
+    line …), shown after ``phone`` in the footer and on every contact block, in this order."""
     email: str = ""
     """The support desk's e-mail address; empty: not shown."""
     hours: Text

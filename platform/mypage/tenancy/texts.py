@@ -40,10 +40,6 @@ TEXT_KEYS: dict[str, TextKey] = {
         "How to apply for call detail records, on a contract without them.",
         ("お問い合わせから通話明細記録の利用をお申し込みください。翌月の通話明細記録より閲覧が可能です。",),
     ),
-    "contact.phone_alt": TextKey(
-        "Label of the second support phone number (``contact.phone_alt``) in the footer and on contact blocks.",
-        ("電話（上記がつながらない場合）",),
-    ),
     "contracts.change_note": TextKey(
         "Note under the contract summary on how to change contracts.",
         ("ご契約内容の変更はお問い合わせ窓口までご連絡ください。",),
