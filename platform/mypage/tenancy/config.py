@@ -24,6 +24,7 @@ from mypage.tenancy.texts import TEXT_KEY_FAMILIES, TEXT_KEYS, family_of, known_
 Locale = Literal["ja", "en"]
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+HOST_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)?$"
 URL_OR_DOCUMENT = r"^(https?://\S+|/static/\S+|/terms(/[a-z0-9][a-z0-9_-]{0,63})?)?$"
 """A link to a document: an absolute ``http(s)`` address, a tenant document (``/terms`` or ``/terms/<name>``,
 from ``tenants/<slug>/content/``) or a file under ``/static/``; the loader checks that the file exists."""
@@ -768,6 +769,20 @@ class MailboxesFeature(Strict):
     terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
     """契約約款 shown before registering an address (``https://…``, ``/terms[/<name>]`` or ``/static/<file>``;
     empty: the portal's generic wording only)."""
+    pop_server: str = Field("", pattern=HOST_NAME)
+    """The incoming (POP3) server shown on each address's メール設定 page; empty: not shown."""
+    pop_port: int = Field(110, ge=1, le=65535)
+    """Its port, shown with it."""
+    smtp_server: str = Field("", pattern=HOST_NAME)
+    """The outgoing (SMTP) server shown on each address's メール設定 page; empty: not shown."""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    """Its port, shown with it (587: submission with authentication)."""
+    webmail_url: str = Field("", pattern=r"^(https://\S+)?$")
+    """The operator's web mail (e.g. どこでもメール), linked from the list and each メール設定 page, labelled by the
+    text ``mailboxes.webmail``; empty: not linked."""
+    password: PasswordPolicy | None = None
+    """The rule of a mailbox password the customer sets on メール設定 (メールパスワード変更); absent: the password
+    cannot be changed in the portal (only the one shown at registration)."""
 
 
 class SecurityAddonFeature(Strict):

@@ -73,6 +73,10 @@ TEXT_KEYS: dict[str, TextKey] = {
     "mail.greeting": TextKey(
         "First paragraph of every mail of the tenant, after the addressee's name (default: the theme's).",
     ),
+    "mailboxes.webmail": TextKey(
+        "Label of the link to the operator's web mail (``features.mailboxes.webmail_url``) on the mailbox pages.",
+        ("Webメール",),
+    ),
     "register.email_id.one_of_help": TextKey(
         "Help at the foot of the e-mail-ID verification form (契約者情報 認証), folded under 「機器情報等がご不明な場合」: "
         "where to find the お支払情報等 (e.g. where the device ID is printed); empty: no help.",
