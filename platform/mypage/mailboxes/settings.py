@@ -20,7 +20,8 @@ async def _own(request: Request, mailbox_id: int):
     tenant = tenant_of(request)
     account = await current_account(request)
     ctx = await service.context_for(tenant, account)
-    mailbox = await MailboxRepository(tenant.slug).get(ctx.customer.id, mailbox_id) if ctx.eligible else None
+    customer = ctx.customer if ctx.eligible else None
+    mailbox = await MailboxRepository(tenant.slug).get(customer.id, mailbox_id) if customer is not None else None
     if mailbox is None:
         raise NotFoundException()
     return tenant, account, mailbox
