@@ -802,6 +802,11 @@ class SecurityAddonFeature(Strict):
     """A paragraph on the product page."""
     requires_service: str = "internet"
     """Only customers with a contract of this service (``Contract.service``) may apply."""
+    download_url: str = Field("", pattern=r"^(https://\S+)?$")
+    """Where a subscriber downloads the software: shown once applied (on the page and in the application mail)
+    with ``setup_steps``; empty: not shown."""
+    setup_steps: list[Text] = []
+    """How a subscriber installs the software and uses the licence, in order (the vendor's own steps)."""
 
 
 class Features(Strict):
