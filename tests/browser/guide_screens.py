@@ -1,0 +1,657 @@
+"""Every screen of the operators' guides (``/work/shared/seeds``), once: the table read by
+``tests/browser/test_guide_screens.py`` (layout and labels, both sizes) and ``scripts/screenshots.py``.
+
+A screen is reached by ``path`` (a GET) or, when it needs the state of the screens before it, by ``walk``
+(a function driving the page on from the previous screen of the same tenant). Screens are walked in table
+order, one browser context per tenant; ``login`` screens come after the tenant's public ones and share one
+login. Walks that would change what other tests rely on stop before the final submit (the screens after it
+are checked by the journey tests named in ``docs/guides-coverage.md``).
+
+Mail (one-time passwords, links) is read from the live server's outbox table: ``mail(address)`` returns the
+newest body sent to an address.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
+
+
+class Outbox:
+    """The newest mail to an address, read from the live server's SQLite outbox."""
+
+    def __init__(self, sqlite_path: Path):
+        self.sqlite_path = sqlite_path
+        self.marks: dict[str, int] = {}
+
+    def mark(self, address: str) -> None:
+        """Remember how many mails the address has, before an action that sends one."""
+        self.marks[address.lower()] = len(self._rows(address))
+
+    def _rows(self, address: str) -> list[str]:
+        db = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute(
+                "SELECT text_body FROM outbox_mail WHERE lower(recipient) = lower(?) ORDER BY id", (address,)
+            ).fetchall()
+        finally:
+            db.close()
+        return [row[0] for row in rows]
+
+    def wait_for(self, address: str, timeout: float = 15.0) -> str:
+        """The first mail to the address after its ``mark``."""
+        before = self.marks.get(address.lower(), 0)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            rows = self._rows(address)
+            if len(rows) > before:
+                return rows[-1]
+            time.sleep(0.2)
+        raise AssertionError(f"no new mail to {address}")
+
+    def free_aicom_customer(self) -> dict:
+        """A generated aicom customer without an account, the first by id (other tests take the last ones)."""
+        db = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=10)
+        try:
+            number, phone, kana = db.execute(
+                "SELECT number, phone, name_kana FROM customers c WHERE tenant = 'aicom' AND number <> '0001234567'"
+                " AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.tenant = 'aicom' AND a.customer = c.id)"
+                " AND (SELECT COUNT(*) FROM customers d WHERE d.tenant = 'aicom' AND d.phone = c.phone) = 1"
+                " ORDER BY id LIMIT 1"
+            ).fetchone()
+        finally:
+            db.close()
+        return {"number": number.lstrip("0"), "phone": phone, "kana": kana}
+
+
+LINK = re.compile(r"https?://\S+")
+OTP = re.compile(r"^\s*(\d{6})\s*$", re.M)
+
+
+def _path_of(link: str) -> str:
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+
+LABEL_BREAKS = r"""
+() => {
+  // Short labels (table headers, fact names, field labels) on one line: a break inside 「ご利用内容」 reads badly.
+  const out = [];
+  for (const el of document.querySelectorAll('th, dt, .field > label, fieldset > legend')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
+    const text = el.textContent.replace(/\s+/g, ' ').trim();
+    if (!text || text.length > 14) continue;
+    const lines = window.__textLines(el);
+    if (lines > 1) out.push(`${location.pathname}: the label 「${text}」 breaks over ${lines} lines`);
+  }
+  return out;
+}
+"""
+"""Run after ``PROBLEMS`` of ``test_layout_phone.py`` (which defines ``window.__textLines``)."""
+
+
+# -- walks: from the previous screen of the tenant to the next ---------------------------------------------
+
+
+def aicom_profile(page: Page, live, mail: Outbox) -> None:
+    """初回会員登録(認証情報) → (初期情報), with a generated customer that has no account yet."""
+    customer = mail.free_aicom_customer()
+    page.goto(live.url("aicom", "/register"))
+    page.locator("#f-customer_number").fill(customer["number"])
+    page.locator("#f-phone").fill(customer["phone"])
+    page.locator("#f-name_kana").fill(customer["kana"])
+    page.get_by_role("button", name="認証").click()
+    expect(page.locator("h1")).to_have_text("初回会員登録(初期情報)")
+
+
+AICOM_NEW = {"login_id": "guide-screens", "password": "Guide1234", "email": "guide-screens@example.jp"}
+
+
+def aicom_confirm(page: Page, live, mail: Outbox) -> None:
+    page.locator("#f-login_id").fill(AICOM_NEW["login_id"])
+    page.locator("#f-password").fill(AICOM_NEW["password"])
+    page.locator("#f-email").fill(AICOM_NEW["email"])
+    page.locator("#f-nickname").fill("ガイド確認")
+    page.get_by_role("button", name="確認する").click()
+    expect(page.locator("h1")).to_contain_text("確認")
+
+
+def aicom_sent(page: Page, live, mail: Outbox) -> None:
+    mail.mark(AICOM_NEW["email"])
+    page.get_by_role("button", name="仮登録する").click()
+    expect(page.locator("main")).to_contain_text("仮登録が完了しました。")
+
+
+def aicom_mail_check(page: Page, live, mail: Outbox) -> None:
+    """メール受信確認: the 本登録手続きURL of the 仮登録受付完了 mail."""
+    body = mail.wait_for(AICOM_NEW["email"])
+    link = next(x for x in LINK.findall(body) if "/register/" in x)
+    page.goto(live.url("aicom", _path_of(link)))
+
+
+def aicom_done(page: Page, live, mail: Outbox) -> None:
+    page.locator("#f-password").fill(AICOM_NEW["password"])
+    page.get_by_role("button", name="本登録する").click()
+    expect(page.locator("main")).to_contain_text("本登録が完了しました。")
+
+
+def aicom_detail(page: Page, live, mail: Outbox) -> None:
+    page.goto(live.url("aicom", "/billing"))
+    page.get_by_role("link", name="詳細").first.click()
+    expect(page.locator("main h1")).to_have_text("ご利用料金の明細")
+
+
+def itscom_extra(page: Page, live, mail: Outbox) -> None:
+    """契約者情報 認証 with answers that fit two customers → 追加認証情報."""
+    page.goto(live.url("itscom", "/register"))
+    page.get_by_label("ご契約者氏名(カナ)").fill("イッツ　ジロウ")
+    page.get_by_label("登録済みの電話番号").fill("0337005678")
+    page.get_by_role("radio", name="口座番号 下4桁").check()
+    page.get_by_label("お支払情報等の内容").fill("5678")
+    page.get_by_role("button", name="確認").click()
+    expect(page.locator("h1")).to_have_text("追加認証情報")
+
+
+def itscom_id_step(page: Page, live, mail: Outbox) -> None:
+    """追加認証情報 → STEP3 iTSCOM IDの登録 (not submitted: the journey tests register these customers)."""
+    page.get_by_label("認証情報の種類").select_option("customer_number")
+    page.get_by_label("追加認証情報の内容").fill("1000000002")
+    page.get_by_role("button", name="確認").click()
+    expect(page.locator("h1")).to_have_text("iTSCOM IDの登録")
+
+
+def itscom_question(page: Page, live, mail: Outbox) -> None:
+    """パスワードがご不明な場合 → 本人認証 with the 合言葉 demo account → 合言葉登録."""
+    page.goto(live.url("itscom", "/forgot/identify"))
+    page.get_by_label("iTSCOM ID").fill("aikotoba@itscom.example")
+    page.get_by_role("button", name="次へ").click()
+    expect(page.locator("h1")).to_have_text("合言葉登録")
+
+
+def itscom_question_sent(page: Page, live, mail: Outbox) -> None:
+    mail.mark("aikotoba@itscom.example")
+    page.get_by_label("秘密の質問").select_option("0")
+    page.get_by_label("答え").fill("さくら")
+    page.get_by_role("button", name="次へ").click()
+    expect(page.locator("h1")).to_have_text("本人認証 完了")
+
+
+def itscom_answer(page: Page, live, mail: Outbox) -> None:
+    """合言葉入力 (the mailed link; not submitted: that would give the demo account a new password)."""
+    body = mail.wait_for("aikotoba@itscom.example")
+    link = next(x for x in LINK.findall(body) if "/forgot/question/answer/" in x)
+    page.goto(live.url("itscom", _path_of(link)))
+
+
+def itscom_code(page: Page, live, mail: Outbox) -> None:
+    """本人認証 with an ID that recovers by code → 認証コード入力 (for an unknown ID nothing is mailed)."""
+    page.goto(live.url("itscom", "/forgot/identify"))
+    page.get_by_label("iTSCOM ID").fill("guide-screens@itscom.example")
+    page.get_by_role("button", name="次へ").click()
+    expect(page.locator("h1")).to_have_text("認証コード入力")
+
+
+def itscom_subdomain(page: Page, live, mail: Outbox) -> None:
+    page.goto(live.url("itscom", "/mailboxes/new"))
+    page.get_by_label("メールアドレス").fill("guide-screens")
+    page.get_by_role("button", name="次へ").click()
+
+
+def itscom_options(page: Page, live, mail: Outbox) -> None:
+    page.locator("label.radio input").first.check()
+    page.get_by_role("button", name="次へ").click()
+
+
+NMEDIA_ADMIN = {"login_id": "m95au6", "password": "mediapass1", "email": "m95au6@nmedia.example"}
+
+
+def nmedia_otp(page: Page, live, mail: Outbox) -> None:
+    """ログイン: アクセスID + パスワード → [送信] → the ワンタイムパスワード screen."""
+    page.context.clear_cookies()
+    page.goto(live.url("nmedia", "/login"))
+    page.get_by_label("アクセスID").fill(NMEDIA_ADMIN["login_id"])
+    page.locator("#f-password").fill(NMEDIA_ADMIN["password"])
+    mail.mark(NMEDIA_ADMIN["email"])
+    page.get_by_role("button", name="送信").click()
+    page.wait_for_url(live.url("nmedia", "/login/email_otp"))
+
+
+def nmedia_login(page: Page, live, mail: Outbox) -> None:
+    """The mailed one-time password and the captcha → [ログイン] → 契約情報."""
+    body = mail.wait_for(NMEDIA_ADMIN["email"])
+    if not page.url.endswith("/login/email_otp"):  # back from 登録済みメールアドレスをお忘れの方
+        page.goto(live.url("nmedia", "/login/email_otp"))
+    page.get_by_label("ワンタイムパスワード").fill(OTP.search(body).group(1))
+    page.get_by_label("私はロボットではありません").check()
+    page.wait_for_function("() => { const f = document.querySelector('input[name=altcha]'); return f && f.value !== ''; }")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(live.url("nmedia", "/"))
+
+
+def nmedia_month(page: Page, live, mail: Outbox) -> None:
+    """料金明細: 年度選択 → the months → one month opened."""
+    page.goto(live.url("nmedia", "/billing"))
+    year = page.get_by_label("年度選択").locator("option").nth(1).get_attribute("value")
+    page.get_by_label("年度選択").select_option(year)
+    page.get_by_role("button", name="表示").click()
+    page.wait_for_url(re.compile(rf"year={year}$"))
+    page.locator("details.billing-month").first.locator("summary").click()
+
+
+def nmedia_calls(page: Page, live, mail: Outbox) -> None:
+    """通話明細: the contract's months → the first month's 通話料金明細."""
+    page.goto(live.url("nmedia", "/calls/CAF0000000002"))
+    page.locator("main a[href^='/calls/CAF0000000002/']").first.click()
+    page.wait_for_url(re.compile(r"/calls/CAF0000000002/\d{4}-?\d{2}$"))
+
+
+def _login(tenant: str, login_id: str, password: str, label: str) -> Callable[[Page, object, Outbox], None]:
+    def walk(page: Page, live, mail: Outbox) -> None:
+        page.context.clear_cookies()
+        page.goto(live.url(tenant, "/login"))
+        page.get_by_label(label).fill(login_id)
+        page.locator("#f-password").fill(password)
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_url(live.url(tenant, "/"))
+
+    return walk
+
+
+LOGINS: dict[str, Callable[[Page, object, Outbox], None]] = {
+    "aicom": _login("aicom", "aicom-demo", "Demo1234", "アカウントID"),
+    "itscom": _login("itscom", "demo@itscom.example", "demo-pass1", "iTSCOM ID"),
+    "nmedia": lambda page, live, mail: (nmedia_otp(page, live, mail), nmedia_login(page, live, mail)),
+}
+"""How each tenant's ``login`` screens log in (once per context, unless a screen's walk logs in)."""
+LOGIN_WALKS = {nmedia_login}
+
+
+@dataclass(frozen=True)
+class Screen:
+    tenant: str
+    guide: str
+    """The seed file's name without ``.txt``."""
+    step: str
+    """The guide's section or step, as printed."""
+    name: str
+    """Short name for the screenshot file."""
+    labels: tuple[str, ...]
+    """Wording of the guide that the screen shows."""
+    path: str | None = None
+    walk: Callable[[Page, object, Outbox], None] | None = None
+    login: bool = False
+
+
+A = "aicom-mypage-guide"
+IS = "itscom-mypage-start-guide"
+IF = "itscom-forgot-id-password"
+IM = "itscom-mypage-settings"
+N = "nmedia-mypage-guide"
+
+SCREENS: list[Screen] = [
+    # -- あいコムこうか -------------------------------------------------------------------------------
+    Screen(
+        "aicom", A, "ログイン画面を開く", "login", ("ログイン", "アカウントID", "パスワード", "初めてログインされる方"), "/login"
+    ),
+    Screen(
+        "aicom",
+        A,
+        "1)初回会員登録(認証情報)",
+        "register-verify",
+        ("お客様番号", "電話番号", "お名前(カナ)", "お客様番号の表記見本はコチラ", "認証"),
+        "/register",
+    ),
+    Screen(
+        "aicom",
+        A,
+        "⇒お客様番号の表記見本はコチラ",
+        "customer-number-sample",
+        ("お客様番号の表記見本", "環境設定通知書"),
+        "/help/customer_number",
+    ),
+    Screen(
+        "aicom",
+        A,
+        "2)初回会員登録(初期情報)",
+        "register-profile",
+        ("アカウントID", "IDチェック", "パスワード", "メールアドレス", "ニックネーム", "確認する"),
+        walk=aicom_profile,
+    ),
+    Screen("aicom", A, "3)確認", "register-confirm", ("仮登録する", "入力画面に戻る"), walk=aicom_confirm),
+    Screen("aicom", A, "4)仮登録", "register-sent", ("仮登録が完了しました。",), walk=aicom_sent),
+    Screen("aicom", A, "5)メール受信確認", "register-mail-check", ("パスワード", "本登録する"), walk=aicom_mail_check),
+    Screen("aicom", A, "6)登録完了", "register-done", ("本登録が完了しました。", "そのままログイン"), walk=aicom_done),
+    Screen("aicom", A, "お客様メニューリスト", "home", ("お客様メニューリスト", "ご利用料金", "ご契約内容"), "/", login=True),
+    Screen("aicom", A, "ご利用料金の一覧", "billing", ("ご利用料金", "詳細"), "/billing", login=True),
+    Screen("aicom", A, "ご利用料金の明細", "billing-detail", ("ご利用料金の明細",), walk=aicom_detail, login=True),
+    Screen("aicom", A, "ご契約内容", "contracts", ("ご契約内容",), "/contracts", login=True),
+    # -- iTSCOM スタートガイド・ID/パスワードを忘れたら・設定 ------------------------------------------
+    Screen(
+        "itscom",
+        IS,
+        "STEP2 ログイン",
+        "login",
+        ("iTSCOM ID", "パスワード", "iTSCOM IDの新規登録", "パスワードを表示", "アカウントログインはこちら", "リセット"),
+        "/login",
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "STEP2 契約者情報 認証",
+        "register-verify",
+        (
+            "契約者情報 認証",
+            "ご契約者氏名(カナ)",
+            "登録済みの電話番号",
+            "お支払情報等",
+            "お客さま番号",
+            "口座番号 下4桁",
+            "クレジットカード番号 下4桁",
+            "機器情報",
+            "確認",
+            "リセット",
+        ),
+        "/register",
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "STEP2-4 追加認証情報",
+        "register-extra",
+        ("追加認証情報", "お客さま番号", "セットアップボックス (STB/Hit pot) のID", "確認"),
+        walk=itscom_extra,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "STEP3 iTSCOM IDの登録/確認",
+        "register-id",
+        ("iTSCOM ID", "パスワード", "パスワード再入力", "次へ", "4～100文字", "6～32文字"),
+        walk=itscom_id_step,
+    ),
+    Screen(
+        "itscom",
+        IF,
+        "2. 不明な項目を選択",
+        "forgot",
+        ("パスワードがご不明な場合", "iTSCOM IDがご不明な場合(iTSCOM ID新規登録)", "次へ"),
+        "/forgot",
+    ),
+    Screen("itscom", IF, "3. 本人認証", "forgot-identify", ("本人認証", "iTSCOM ID", "次へ"), "/forgot/identify"),
+    Screen(
+        "itscom", IF, "4-A-1 合言葉登録", "forgot-question", ("合言葉登録", "秘密の質問", "答え", "次へ"), walk=itscom_question
+    ),
+    Screen(
+        "itscom",
+        IF,
+        "4-A-2 本人認証完了",
+        "forgot-question-sent",
+        ("本人認証 完了", "連絡先メールアドレス"),
+        walk=itscom_question_sent,
+    ),
+    Screen(
+        "itscom",
+        IF,
+        "4-A-4 合言葉入力",
+        "forgot-answer",
+        ("合言葉入力", "秘密の質問", "答え", "ID・パスワード再発行"),
+        walk=itscom_answer,
+    ),
+    Screen("itscom", IF, "4-B-2 認証コード入力", "forgot-code", ("認証コード入力", "認証コード", "次へ"), walk=itscom_code),
+    Screen(
+        "itscom",
+        IS,
+        "マイページでできること(トップページ)",
+        "home",
+        ("料金", "ご契約・手続き", "各種設定", "ヘルプ", "契約プラン"),
+        "/",
+        login=True,
+    ),
+    Screen("itscom", IS, "A 料金: ご請求明細の確認", "billing", ("ご請求明細",), "/billing", login=True),
+    Screen(
+        "itscom",
+        IS,
+        "A 料金: お支払い方法の確認・変更",
+        "payment-method",
+        ("お支払い方法", "クレジットカード"),
+        "/billing/payment-method",
+        login=True,
+    ),
+    Screen("itscom", IS, "B ご契約情報確認・変更", "contracts", ("ご契約",), "/contracts", login=True),
+    Screen(
+        "itscom",
+        IS,
+        "B サービス加入・変更履歴",
+        "contracts-history",
+        ("サービス加入・変更履歴",),
+        "/contracts/history",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "B 契約内容確認書のダウンロード",
+        "contracts-confirmation",
+        ("契約内容確認書",),
+        "/contracts/confirmation",
+        login=True,
+    ),
+    Screen("itscom", IS, "B お友だち紹介", "referral", ("お友だち紹介",), "/contracts/referral", login=True),
+    Screen(
+        "itscom",
+        IM,
+        "お客さま情報確認・変更",
+        "account",
+        ("お客さま情報確認・変更", "アカウント情報を変更する"),
+        "/account",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IM,
+        "アカウント情報の変更",
+        "account-change",
+        ("アカウント情報の変更", "iTSCOM ID", "パスワード", "変更"),
+        "/account/change",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IM,
+        "iTSCOM IDの変更 1 変更内容の入力",
+        "account-change-id",
+        ("現在のiTSCOM ID", "新しいiTSCOM ID", "mypage@itscom.jp", "次へ"),
+        "/account/change/id",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IM,
+        "iTSCOM IDパスワードの変更 1 変更内容の入力",
+        "account-change-password",
+        ("現在のパスワード", "新しいパスワード", "新しいパスワード 再入力", "この内容で登録する"),
+        "/account/change/password",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "メールアドレスの登録 1",
+        "mailboxes",
+        ("メールアドレス", "新規登録", "どこでもメール"),
+        "/mailboxes",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "メールアドレスの登録 3 メールアドレス入力",
+        "mailboxes-new",
+        ("メールアドレス", "3～20文字", "次へ"),
+        "/mailboxes/new",
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "メールアドレスの登録 5 サブドメイン候補",
+        "mailboxes-subdomain",
+        ("サブドメイン", "他のサブドメイン候補を表示する", "次へ"),
+        walk=itscom_subdomain,
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "メールアドレスの登録 7 契約約款・ウィルスチェック",
+        "mailboxes-options",
+        ("契約約款", "メールウィルスチェック", "ON", "OFF", "確認"),
+        walk=itscom_options,
+        login=True,
+    ),
+    Screen(
+        "itscom",
+        IS,
+        "セキュリティ Norton マルチデバイスセキュリティ",
+        "security",
+        ("マルチデバイスセキュリティ with Norton Security", "627円", "(税込)", "対応OS", "主な機能"),
+        "/security",
+        login=True,
+    ),
+    # -- 日本メディアシステム ---------------------------------------------------------------------------
+    Screen(
+        "nmedia",
+        N,
+        "2.初回登録 (1) ログイン",
+        "login",
+        (
+            "マイページ ログイン",
+            "アクセスID",
+            "パスワード",
+            "送信",
+            "IDまたはパスワードをお忘れの方はこちら",
+            "新規作成の方はこちら",
+        ),
+        "/login",
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "2.初回登録 (3)-(8)",
+        "register",
+        ("初回登録", "メールアドレス", "契約番号", "郵便番号", "お客様名", "登録済みの法人格を表示", "利用規約に同意", "送信"),
+        "/register",
+    ),
+    Screen("nmedia", N, "2.初回登録 (7) 利用規約", "terms", ("利用規約",), "/terms"),
+    Screen(
+        "nmedia",
+        N,
+        "3.ログイン (5)-(9) ワンタイムパスワード・ロボット認証",
+        "login-otp",
+        ("ワンタイムパスワード", "私はロボットではありません", "ログイン", "登録済みメールアドレスをお忘れの方はこちら"),
+        walk=nmedia_otp,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "3.ログイン 登録済みメールアドレスをお忘れの方",
+        "email-forgotten",
+        ("登録済みメールアドレスをお忘れの方",),
+        "/login/email_forgotten",
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "3.ログイン (9) 契約情報画面",
+        "home",
+        ("契約情報", "ユーザ情報", "mediaひかりのご契約", "その他のご契約", "お知らせ"),
+        walk=nmedia_login,
+        login=True,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "4.ご契約内容の確認 (2) 契約回線",
+        "contracts",
+        ("契約番号", "顧客名", "設置場所住所", "詳細"),
+        "/contracts?category=main",
+        login=True,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "4.ご契約内容の確認 その他のご契約",
+        "contracts-other",
+        ("契約番号",),
+        "/contracts?category=other",
+        login=True,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "4.ご契約内容の確認 概要情報 / 5.開通案内",
+        "contract-detail",
+        ("概要情報", "アクセスライン", "ひかり電話", "オプション", "開通案内日付選択", "開通案内ダウンロード", "請求情報"),
+        "/contracts/CAF0000000002",
+        login=True,
+    ),
+    Screen("nmedia", N, "6.ご請求内容の確認 (3) 年度選択", "billing", ("料金明細", "年度選択"), "/billing", login=True),
+    Screen(
+        "nmedia",
+        N,
+        "6.ご請求内容の確認 (4)-(6) 料金内訳",
+        "billing-month",
+        ("料金内訳", "金額", "備考", "小計", "通話明細", "請求書ダウンロード"),
+        walk=nmedia_month,
+        login=True,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "7.通話明細の確認",
+        "calls",
+        ("通話料金明細", "日時", "利用種類", "通話元", "通話先", "通話時間", "料金", "CSVダウンロード"),
+        walk=nmedia_calls,
+        login=True,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "8.お問い合わせ / 10. / 11.",
+        "inquiries",
+        ("お問い合わせ", "種別", "件名", "内容", "送信"),
+        "/inquiries",
+        login=True,
+    ),
+    Screen(
+        "nmedia",
+        N,
+        "9.ユーザ管理",
+        "members",
+        (
+            "ユーザ管理",
+            "メールアドレス",
+            "ユーザ名",
+            "ユーザ種別",
+            "一般",
+            "管理者",
+            "メール通知",
+            "あり",
+            "なし",
+            "登録",
+            "ユーザー一覧",
+        ),
+        "/members",
+        login=True,
+    ),
+]
