@@ -74,14 +74,14 @@ class Outbox:
         return {"number": number.lstrip("0"), "phone": phone, "kana": kana}
 
     def free_customer(self, tenant: str, first_number: str) -> dict:
-        """A generated customer (number ≥ ``first_number``) without an account whose phone is its own."""
+        """A generated internet customer (number ≥ ``first_number``) without an account whose phone is its own."""
         db = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=10)
         try:
             number, phone, kana, postal = db.execute(
                 "SELECT number, phone, name_kana, postal_code FROM customers c WHERE tenant = ? AND number >= ?"
                 " AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.tenant = c.tenant AND a.customer = c.id)"
                 " AND (SELECT COUNT(*) FROM customers d WHERE d.tenant = c.tenant AND d.phone = c.phone) = 1"
-                " ORDER BY id LIMIT 1",
+                " AND c.services LIKE '%internet%' ORDER BY id LIMIT 1",
                 (tenant, first_number),
             ).fetchone()
         finally:
@@ -303,6 +303,45 @@ def itscom_recover_done(page: Page, live, mail: Outbox) -> None:
     expect(page.locator("main")).to_contain_text("これでパスワードの再発行は完了です。")
 
 
+def itscom_mailbox_confirm(page: Page, live, mail: Outbox) -> None:
+    """メールアドレスの登録 8-9 (the account just registered): address, sub-domain, 約款 and virus check → 確認."""
+    page.context.clear_cookies()
+    page.goto(live.url("itscom", "/login"))
+    page.get_by_label("iTSCOM ID").fill(ITSCOM_NEW["new_id"])
+    page.locator("#f-password").fill("guide-pass3")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(live.url("itscom", "/"))
+    page.goto(live.url("itscom", "/mailboxes/new"))
+    page.get_by_label("メールアドレス").fill("guide-shot")
+    page.get_by_role("button", name="次へ").click()
+    page.locator("label.radio input").first.check()
+    page.get_by_role("button", name="次へ").click()
+    page.get_by_label("契約約款に同意する").check()
+    page.get_by_role("button", name="確認").click()
+    expect(page.get_by_role("button", name="登録")).to_be_visible()
+
+
+def itscom_mailbox_done(page: Page, live, mail: Outbox) -> None:
+    page.get_by_role("button", name="登録").click()
+    expect(page.locator("main")).to_contain_text("これでメールアドレスの登録は完了です。")
+
+
+def itscom_mailbox_settings(page: Page, live, mail: Outbox) -> None:
+    page.goto(live.url("itscom", "/mailboxes"))
+    page.get_by_role("link", name="メール設定").first.click()
+    expect(page.locator("h1")).to_have_text("メール設定")
+
+
+def itscom_security_apply(page: Page, live, mail: Outbox) -> None:
+    page.goto(live.url("itscom", "/security/apply"))
+    expect(page.locator("h1")).to_have_text("お申込み内容の確認")
+
+
+def itscom_security_applied(page: Page, live, mail: Outbox) -> None:
+    page.get_by_role("button", name="申し込む").click()
+    expect(page.locator("main")).to_contain_text("ダウンロード・ライセンス情報")
+
+
 def itscom_question(page: Page, live, mail: Outbox) -> None:
     """パスワードがご不明な場合 → 本人認証 with the 合言葉 demo account → 合言葉登録."""
     page.goto(live.url("itscom", "/forgot/identify"))
@@ -388,6 +427,36 @@ def nmedia_registered(page: Page, live, mail: Outbox) -> None:
     page.locator("#f-password_confirm").fill(NMEDIA_NEW["password"])
     page.get_by_role("button", name="送信").click()
     expect(page.locator("main")).to_contain_text("ここまでで初回登録は完了です。")
+
+
+def nmedia_inquiry_done(page: Page, live, mail: Outbox) -> None:
+    """8.お問い合わせ (5) as the account just registered (its own OTP login): 種別 → 送信 → 受付完了."""
+    page.context.clear_cookies()
+    page.goto(live.url("nmedia", "/login"))
+    page.get_by_label("アクセスID").fill(NMEDIA_NEW["access_id"])
+    page.locator("#f-password").fill(NMEDIA_NEW["password"])
+    mail.mark(NMEDIA_NEW["email"])
+    page.get_by_role("button", name="送信").click()
+    page.wait_for_url(live.url("nmedia", "/login/email_otp"))
+    page.get_by_label("ワンタイムパスワード").fill(OTP.search(mail.wait_for(NMEDIA_NEW["email"])).group(1))
+    page.get_by_label("私はロボットではありません").check()
+    page.wait_for_function("() => { const f = document.querySelector('input[name=altcha]'); return f && f.value !== ''; }")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url(live.url("nmedia", "/"))
+    page.goto(live.url("nmedia", "/inquiries"))
+    page.get_by_label("種別").select_option(index=1)
+    page.get_by_label("内容").fill("ガイドの画面確認です。")
+    page.get_by_role("button", name="送信").click()
+    page.wait_for_url(live.url("nmedia", "/inquiries/done"))
+
+
+def nmedia_member_added(page: Page, live, mail: Outbox) -> None:
+    """9.ユーザ管理 (6)-(7): a new 一般 user → 「仮パスワードを発行いたしました」."""
+    page.goto(live.url("nmedia", "/members"))
+    page.get_by_label("メールアドレス").fill("guide-member@nmedia.example")
+    page.get_by_label("ユーザ名").fill("ガイド確認")
+    page.get_by_role("button", name="登録").click()
+    expect(page.locator("main")).to_contain_text("仮パスワードを発行いたしました")
 
 
 def nmedia_otp(page: Page, live, mail: Outbox) -> None:
@@ -504,6 +573,11 @@ SCREENS: list[Screen] = [
     Screen('itscom', IF, '4-B-1/2 認証コード入力(メール送信)', 'forgot-code-sent', ('認証コード入力', '認証コード', '次へ'), walk=itscom_recover_code),
     Screen('itscom', IF, '4-B-3 パスワード登録', 'forgot-code-password', ('パスワード登録', 'パスワード', 'パスワード再入力', '次へ'), walk=itscom_recover_password),
     Screen('itscom', IF, '4-B-4 パスワード再発行完了', 'forgot-code-done', ('これでパスワードの再発行は完了です。',), walk=itscom_recover_done),
+    Screen('itscom', IS, 'メールアドレスの登録 8-9 確認', 'mailboxes-confirm', ('メールアドレス新規登録', 'メールウィルスチェック', '登録', '戻る'), walk=itscom_mailbox_confirm),
+    Screen('itscom', IS, 'メールアドレスの登録 10 完了(印刷)', 'mailboxes-done', ('これでメールアドレスの登録は完了です。', 'この内容は今後確認ができません。印刷をするか、メモなどに控えてください。', '印刷画面へ'), walk=itscom_mailbox_done),
+    Screen('itscom', IS, 'メールアドレス: メールに関する各設定', 'mailbox-settings', ('メール設定', '受信メールサーバー(POP3)', '送信メールサーバー(SMTP)', 'どこでもメール', 'メールパスワード変更'), walk=itscom_mailbox_settings),
+    Screen('itscom', IS, 'セキュリティ お申し込み方法', 'security-apply', ('お申込み内容の確認', 'マルチデバイスセキュリティ with Norton Security', '申し込む'), walk=itscom_security_apply),
+    Screen('itscom', IS, 'セキュリティ お申込み後', 'security-applied', ('お申込み済み', 'ダウンロード・ライセンス情報', 'ライセンス数', 'ソフトウェアをダウンロード'), walk=itscom_security_applied),
     Screen('itscom', IF, '2. 不明な項目を選択', 'forgot', ('パスワードがご不明な場合', 'iTSCOM IDがご不明な場合(iTSCOM ID新規登録)', '次へ'), '/forgot'),
     Screen('itscom', IF, '3. 本人認証', 'forgot-identify', ('本人認証', 'iTSCOM ID', '次へ'), '/forgot/identify'),
     Screen('itscom', IF, '4-A-1 合言葉登録', 'forgot-question', ('合言葉登録', '秘密の質問', '答え', '次へ'), walk=itscom_question),
@@ -533,6 +607,8 @@ SCREENS: list[Screen] = [
     Screen('nmedia', N, '2.初回登録 (8)-(10) アクセスID・仮パスワード', 'first-login', ('初回登録', 'アクセスID', '仮パスワード (半角英数8桁)', '送信'), walk=nmedia_first_login),
     Screen('nmedia', N, '2.初回登録 (11)-(12) パスワード設定', 'first-login-password', ('パスワード設定', '半角英小文字/数字で半角8文字以上32文字以下', '送信'), walk=nmedia_password),
     Screen('nmedia', N, '2.初回登録 完了', 'first-login-done', ('ここまでで初回登録は完了です。',), walk=nmedia_registered),
+    Screen('nmedia', N, '8.お問い合わせ (5) 受付完了', 'inquiry-done', ('お問い合わせ',), walk=nmedia_inquiry_done),
+    Screen('nmedia', N, '9.ユーザ管理 (6)-(7) 仮パスワードの発行', 'member-added', ('ユーザ管理', '仮パスワードを発行いたしました', 'ユーザー一覧', '一般'), walk=nmedia_member_added),
     Screen('nmedia', N, '2.初回登録 (7) 利用規約', 'terms', ('利用規約',), '/terms'),
     Screen('nmedia', N, '3.ログイン (5)-(9) ワンタイムパスワード・ロボット認証', 'login-otp', ('ワンタイムパスワード', '私はロボットではありません', 'ログイン', '登録済みメールアドレスをお忘れの方はこちら'), walk=nmedia_otp),
     Screen('nmedia', N, '3.ログイン 登録済みメールアドレスをお忘れの方', 'email-forgotten', ('登録済みメールアドレスをお忘れの方',), '/login/email_forgotten'),
