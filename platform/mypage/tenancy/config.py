@@ -778,7 +778,7 @@ class MailboxesFeature(Strict):
     smtp_port: int = Field(587, ge=1, le=65535)
     """Its port, shown with it (587: submission with authentication)."""
     webmail_url: str = Field("", pattern=r"^(https://\S+)?$")
-    """The operator's web mail (e.g. どこでもメール), linked from the list and each メール設定 page, labelled by the
+    """The operator's web mail, linked from the list and each メール設定 page, labelled by the
     text ``mailboxes.webmail``; empty: not linked."""
     password: PasswordPolicy | None = None
     """The rule of a mailbox password the customer sets on メール設定 (メールパスワード変更); absent: the password

@@ -70,7 +70,9 @@ TEXT_KEYS: dict[str, TextKey] = {
     "link.register": TextKey(
         "Login page link to registration (``identity.registration.entry_path``).", ("初めてログインされる方",)
     ),
-    "login.title": TextKey("Heading and title of the login page.", ("ログイン",)),
+    "login.title": TextKey(
+        "Heading and title of the login pages (password, e-mailed one-time password, captcha).", ("ログイン",)
+    ),
     "mail.greeting": TextKey(
         "First paragraph of every mail of the tenant, after the addressee's name (default: the theme's).",
     ),
