@@ -24,6 +24,7 @@ from mypage.tenancy.texts import TEXT_KEY_FAMILIES, TEXT_KEYS, family_of, known_
 Locale = Literal["ja", "en"]
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+HOST_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)?$"
 URL_OR_DOCUMENT = r"^(https?://\S+|/static/\S+|/terms(/[a-z0-9][a-z0-9_-]{0,63})?)?$"
 """A link to a document: an absolute ``http(s)`` address, a tenant document (``/terms`` or ``/terms/<name>``,
 from ``tenants/<slug>/content/``) or a file under ``/static/``; the loader checks that the file exists."""
@@ -127,13 +128,23 @@ class Branding(Strict):
     """Colour of text on the primary colour, ``#rrggbb``."""
 
 
+class ContactPhone(Strict):
+    label: Text
+    """What the number is for, shown before it (e.g. 国際電話・IP電話などをご利用の場合, or another desk's name)."""
+    number: str = Field(pattern=r"^[0-9][0-9-]{5,20}$")
+    """The number as printed (digits and hyphens); its ``tel:`` link drops the hyphens."""
+    hours: Text | None = None
+    """Its own opening hours when they differ from ``contact.hours``; empty: none shown."""
+
+
 class Contact(Strict):
     name: Text
     """The support desk's name, shown wherever customers are told whom to contact."""
     phone: str = ""
     """The support desk's phone number as printed; empty: not shown."""
-    phone_alt: str = ""
-    """A second phone number (e.g. for mobile phones); empty: not shown."""
+    more_phones: list[ContactPhone] = []
+    """Further numbers, each with its label (a number for international or IP phones, the company's general
+    line …), shown after ``phone`` in the footer and on every contact block, in this order."""
     email: str = ""
     """The support desk's e-mail address; empty: not shown."""
     hours: Text
@@ -837,6 +848,20 @@ class MailboxesFeature(Strict):
     terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
     """契約約款 shown before registering an address (``https://…``, ``/terms[/<name>]`` or ``/static/<file>``;
     empty: the portal's generic wording only)."""
+    pop_server: str = Field("", pattern=HOST_NAME)
+    """The incoming (POP3) server shown on each address's メール設定 page; empty: not shown."""
+    pop_port: int = Field(110, ge=1, le=65535)
+    """Its port, shown with it."""
+    smtp_server: str = Field("", pattern=HOST_NAME)
+    """The outgoing (SMTP) server shown on each address's メール設定 page; empty: not shown."""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    """Its port, shown with it (587: submission with authentication)."""
+    webmail_url: str = Field("", pattern=r"^(https://\S+)?$")
+    """The operator's web mail, linked from the list and each メール設定 page, labelled by the
+    text ``mailboxes.webmail``; empty: not linked."""
+    password: PasswordPolicy | None = None
+    """The rule of a mailbox password the customer sets on メール設定 (メールパスワード変更); absent: the password
+    cannot be changed in the portal (only the one shown at registration)."""
 
 
 class SecurityAddonFeature(Strict):
@@ -856,6 +881,11 @@ class SecurityAddonFeature(Strict):
     """A paragraph on the product page."""
     requires_service: str = "internet"
     """Only customers with a contract of this service (``Contract.service``) may apply."""
+    download_url: str = Field("", pattern=r"^(https://\S+)?$")
+    """Where a subscriber downloads the software: shown once applied (on the page and in the application mail)
+    with ``setup_steps``; empty: not shown."""
+    setup_steps: list[Text] = []
+    """How a subscriber installs the software and uses the licence, in order (the vendor's own steps)."""
 
 
 class Features(Strict):

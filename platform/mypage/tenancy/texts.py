@@ -40,10 +40,6 @@ TEXT_KEYS: dict[str, TextKey] = {
         "How to apply for call detail records, on a contract without them.",
         ("お問い合わせから通話明細記録の利用をお申し込みください。翌月の通話明細記録より閲覧が可能です。",),
     ),
-    "contact.phone_alt": TextKey(
-        "Label of the second support phone number (``contact.phone_alt``) in the footer and on contact blocks.",
-        ("電話（上記がつながらない場合）",),
-    ),
     "contracts.change_note": TextKey(
         "Note under the contract summary on how to change contracts.",
         ("ご契約内容の変更はお問い合わせ窓口までご連絡ください。",),
@@ -74,8 +70,15 @@ TEXT_KEYS: dict[str, TextKey] = {
     "link.register": TextKey(
         "Login page link to registration (``identity.registration.entry_path``).", ("初めてログインされる方",)
     ),
+    "login.title": TextKey(
+        "Heading and title of the login pages (password, e-mailed one-time password, captcha).", ("ログイン",)
+    ),
     "mail.greeting": TextKey(
         "First paragraph of every mail of the tenant, after the addressee's name (default: the theme's).",
+    ),
+    "mailboxes.webmail": TextKey(
+        "Label of the link to the operator's web mail (``features.mailboxes.webmail_url``) on the mailbox pages.",
+        ("Webメール",),
     ),
     "register.email_id.one_of_help": TextKey(
         "Help at the foot of the e-mail-ID verification form (契約者情報 認証), folded under 「機器情報等がご不明な場合」: "
@@ -106,6 +109,13 @@ TEXT_KEYS: dict[str, TextKey] = {
 TEXT_KEY_FAMILIES: dict[str, TextKey] = {
     f"register.help.{FIELD}": TextKey(
         "Hint under a verification field on the chosen-ID verification form.", needs=("flow:chosen_id",)
+    ),
+    f"register.guide.{FIELD}": TextKey(
+        "Label of the link under a verification field on the chosen-ID verification form to the tenant's sample of "
+        "where the value is printed (``content/help/<field>.md``, served at ``/help/<field>``); the link is shown "
+        "only when that document exists.",
+        ("記載箇所の見本はこちら",),
+        needs=("flow:chosen_id",),
     ),
     f"register.label.{FIELD}": TextKey(
         "Label of a verification field on the chosen-ID verification form (default: the field's generic label).",

@@ -14,6 +14,7 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
 from mypage import i18n
+from mypage.content.documents import has_document
 from mypage.tenancy.registry import Tenant
 from mypage.web.sessions import Session
 
@@ -77,6 +78,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "lang": locale,
         "t": lambda key, default: text(tenant, key, default),
         "ltext": lambda phrase: phrase.get(locale) if phrase is not None else "",
+        "has_document": lambda relative: has_document(tenant, relative),
         "csrf_token": token,
         "csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'),
         "flashes": session.take_flashes() if session is not None else [],

@@ -80,6 +80,7 @@ def link_hours(tenant: Tenant) -> str:
 
 
 def _verify_fields(tenant: Tenant) -> list[dict]:
+    from mypage.content.documents import has_document
     from mypage.web.render import text
 
     return [
@@ -88,6 +89,9 @@ def _verify_fields(tenant: Tenant) -> list[dict]:
             "label": text(tenant, f"register.label.{name}", LABELS[name]),
             "help": tenant.config.text(f"register.help.{name}", _locale()) or "",
             "inputmode": INPUT_MODES.get(name, ""),
+            "guide": text(tenant, f"register.guide.{name}", "記載箇所の見本はこちら")
+            if has_document(tenant, f"help/{name}")
+            else "",
         }
         for name in tenant.config.identity.registration.verify_fields
     ]

@@ -188,6 +188,9 @@ async def extra_submit(request: Request) -> Response:
         return redirect(PREFIX)
     form = await request.form()
     values = {f: (form.get(f) or "")[:200] for f in rules.disambiguate_with}
+    kind = form.get("extra_kind") or ""  # the page's select: which item extra_value answers
+    if kind in values and not values[kind].strip():
+        values[kind] = (form.get("extra_value") or "")[:200]
     errors: dict[str, str] = {}
     extra: dict[str, str] = {}
     for field, raw in values.items():
