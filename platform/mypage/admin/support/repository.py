@@ -77,6 +77,11 @@ class SupportRepository:
             for row in await self._customers().where(Customer.id.is_in(wanted)).limit(SEARCH_LIMIT):
                 found.setdefault(row.id, row)
 
+    async def by_number(self, number: str) -> Customer | None:
+        """The customer with this お客様番号 (leading zeros optional)."""
+        stripped = normalize.strip_leading_zeros(normalize.digits_only(number))
+        return await self._customers().where(WhereRaw("ltrim(number, '0') = {}", stripped)).first()
+
     async def customer(self, customer_id: int) -> Customer | None:
         return await self._customers().where(Customer.id == customer_id).first()
 
