@@ -7,9 +7,9 @@ import csv
 import io
 from datetime import date, timedelta
 
-from admin_support import make_staff, staff_login
 from feature_support import make_account, make_customer
 
+from admin_support import make_staff, staff_login
 from conftest import run
 from mypage.audit.log import AuditLog
 
