@@ -173,6 +173,9 @@ def test_view_as_customer_is_read_only_banner_and_audited(app, client_for):
     assert ended.headers["location"] == f"/admin/customers/{customer}"
     assert client.get("/", follow_redirects=False).headers["location"].startswith("/login")
     assert _events("admin.customer.view_as_started")[-1]["staff_id"] == staff.id
+    refusals = _events("admin.customer.view_as_refused")
+    assert len(refusals) == 3 and refusals[0]["staff_id"] == staff.id and refusals[0]["customer_id"] == customer
+    assert refusals[0]["detail"] == {"method": "POST", "path": "/inquiries"}
     assert _events("admin.customer.view_as_ended")[-1]["customer_id"] == customer
     assert _account(account)["last_login_at"] is None
 

@@ -49,3 +49,28 @@ def test_staff_authenticator_guesses_are_bounded_and_lock(app, live):
     assert run(_row(staff.id))["locked_until"] is not None
     again = live.tenant("aicom").submit("/admin/login", {"email": staff.email, "password": STAFF_PASSWORD})
     assert again.status_code == 429
+
+
+def _logged_in(live, staff):
+    client = live.tenant("aicom")
+    step = client.submit("/admin/login", {"email": staff.email, "password": STAFF_PASSWORD})
+    assert step.status_code == 303, step.text
+    done = client.submit("/admin/login/totp", {"code": staff.next_code()})
+    assert done.status_code == 303 and done.headers["location"] == "/admin", done.text
+    return client
+
+
+def test_two_admins_demoting_each_other_at_once_keep_one(app, live):
+    """ "At least one active 管理者" holds when the only two change each other's role at the same moment."""
+    from security.conftest import parallel
+
+    first = make_staff("aicom", "first-admin@example.jp", secret_key=live.settings.secret_key)
+    second = make_staff("aicom", "second-admin@example.jp", secret_key=live.settings.secret_key)
+    clients = [(_logged_in(live, first), second.id), (_logged_in(live, second), first.id)]
+    answers = parallel(lambda item: item[0].submit(f"/admin/staff/{item[1]}", {"action": "role", "role": "viewer"}), clients)
+    assert sorted(r.status_code for r in answers) in ([303, 400], [303, 303]), [r.status_code for r in answers]
+
+    async def admins():
+        return await StaffMember.count().where(StaffMember.role == "admin").where(StaffMember.status == "active")
+
+    assert run(admins()) >= 1
