@@ -17,20 +17,21 @@ Adding a console page (another helper's feature)
    :mod:`mypage.admin.routes` (discovered; nothing to register), and ``ADMIN_NAV`` adds menu entries::
 
        from litestar import Request, Response, get, post
-       from mypage.admin.auth import roles_allowed
+       from litestar.params import FromPath
+       from mypage.admin.auth import CurrentStaff, roles_allowed, staff_session
        from mypage.admin.nav import NavItem
        from mypage.admin.render import admin_page
        from mypage.admin.roles import ADMIN_ONLY, SUPPORT_WORK
-       from mypage.admin.tables import StaffMember
+       from mypage.i18n import N_
 
        @get("/branding")                                   # → /admin/branding
-       async def branding(request: Request, staff: StaffMember) -> Response:
+       async def branding(request: Request, staff: CurrentStaff) -> Response:
            return admin_page(request, "admin/branding.html", …)
 
-       @post("/branding/publish", guards=[roles_allowed(ADMIN_ONLY)])
-       async def publish(request: Request, staff: StaffMember) -> Response: …
+       @post("/branding/versions/{version_id:int}/restore", guards=[roles_allowed(ADMIN_ONLY)])
+       async def restore(request: Request, staff: CurrentStaff, version_id: FromPath[int]) -> Response: …
 
-       ADMIN_ROUTES = [branding, publish]
+       ADMIN_ROUTES = [branding, restore]
        ADMIN_NAV = [NavItem("/admin/branding", N_("ブランディング"), order=40, roles=ADMIN_ONLY)]
 
    Tables, repository and service of the feature go in the sub-package as usual, except that tables must
@@ -41,7 +42,8 @@ Adding a console page (another helper's feature)
    ``opt={PUBLIC: True}``) and refuses every non-GET request of a 閲覧 member (a handler a viewer may post
    to says ``opt={VIEWER_MAY_POST: True}``). Add ``guards=[roles_allowed(SUPPORT_WORK)]`` or
    ``roles_allowed(ADMIN_ONLY)`` on handlers (or on a ``Controller``) that need more: others get the themed
-   403 page. The ``staff`` parameter (a :class:`StaffMember`) is provided by the router (``Provide``).
+   403 page. ``staff: CurrentStaff`` (a :class:`~mypage.admin.tables.StaffMember`) is provided by the router
+   (``Provide``); annotate path parameters with ``FromPath[...]`` (Litestar 2.25 deprecates inferred ones).
    Record lookups are tenant-scoped like everywhere (``staff.tenant`` / ``tenant_of(request).slug``);
    an id of another tenant answers 404.
 3. Templates go in ``mypage/admin/templates/admin/`` (the only template folder of this package that is
@@ -60,7 +62,9 @@ Adding a console page (another helper's feature)
                                      customer_id=None, before={"primary": old}, after={"primary": new})
 
    Event names start with ``admin.``; never log a secret. The audit viewer (``/admin/audit``) shows them.
-5. Tests: the tenancy route walk requests every ``/admin`` route with another tenant's ids and sessions
-   and a customer's session; name path parameters after columns (``{customer_id:int}``, ``{staff_id:int}``)
-   so it finds samples.
+5. Errors raised under ``/admin`` (404, ``Refused`` 403, the CSRF 403) are drawn with ``admin/error.html``.
+6. Tests: ``tests/admin_support.py`` has ``make_staff(tenant, email, role)`` and ``staff_login(client, staff)``
+   (a fresh authenticator code each call). The tenancy route walk requests every ``/admin`` route with
+   another tenant's ids and sessions and a customer's session; name path parameters after columns
+   (``{customer_id:int}``, ``{staff_id:int}``) so it finds samples.
 """
