@@ -7,7 +7,8 @@ Approving an application applies it:
   the customer that has phone lines; a contract already recording from an earlier month keeps it.
 - ``paper_stop_*`` (紙発送停止): a :class:`PaperStop` effective from the next sending (next month).
 
-There is no admin console yet: ``mypage staff inquiries`` / ``approve`` / ``reject`` drive these.
+A decision closes the thread (対応状況 完了). The console's inbox and ``mypage staff inquiries`` / ``approve`` /
+``reject`` both drive these functions.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
         await repo.decide(
             inquiry,
             status="approved",
+            state="closed",
             decided_at=datetime.now(UTC),
             decided_by=staff,
             effective_from=effective if inquiry.applies != "none" else "",
@@ -103,7 +105,9 @@ async def reject(tenant: Tenant, inquiry_id: int, *, staff: str = "staff", note:
     repo = InquiryRepository(tenant.slug)
     async with serialised(Inquiry, inquiry_id):
         inquiry = await _pending(tenant, inquiry_id)
-        await repo.decide(inquiry, status="rejected", decided_at=datetime.now(UTC), decided_by=staff, note=note[:500])
+        await repo.decide(
+            inquiry, status="rejected", state="closed", decided_at=datetime.now(UTC), decided_by=staff, note=note[:500]
+        )
         await AuditLog(tenant.slug).record("inquiry.rejected", inquiry_id=inquiry.id, staff=staff)
     return inquiry
 
