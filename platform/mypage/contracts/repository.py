@@ -1,4 +1,4 @@
-"""The only code that reads a customer's contracts, documents, history and the tenant's notices.
+"""The only code that reads a customer's contracts, documents and history.
 
 A repository is built for one tenant and one customer: every query filters by both, so another
 customer's or another tenant's contract number simply is not found.
@@ -6,18 +6,15 @@ customer's or another tenant's contract number simply is not found.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from mypage import i18n
 from mypage.records.tables import (
     BillingGroup,
     Contract,
     ContractOption,
     Customer,
     Document,
-    Notice,
     PhoneLine,
     ServiceHistory,
 )
@@ -49,41 +46,6 @@ def months_between(start: date, end: date) -> int:
     if end.day < start.day:
         months -= 1
     return max(months, 0)
-
-
-NOTICE_CACHE_SECONDS = 60
-"""How long a worker reuses a tenant's latest お知らせ (every logged-in home page shows them): a notice
-posted through another process shows within this time; one posted through this process at once."""
-
-_latest_notices: dict[tuple[str, int, date], tuple[float, list[Notice]]] = {}
-
-
-def forget_notices(slug: str | None = None) -> None:
-    """A notice was posted for the tenant (``None``: for every tenant): its cached list is stale here."""
-    for key in [k for k in _latest_notices if slug is None or k[0] == slug]:
-        _latest_notices.pop(key, None)
-
-
-class NoticeRepository:
-    def __init__(self, tenant: Tenant):
-        self.slug = tenant.slug
-
-    async def latest(self, limit: int = 5, today: date | None = None) -> list[Notice]:
-        today = today or i18n.today()
-        key = (self.slug, limit, today)
-        cached = _latest_notices.get(key)
-        if cached is not None and time.monotonic() - cached[0] < NOTICE_CACHE_SECONDS:
-            return cached[1]
-        notices = await (
-            Notice.objects()
-            .where(Notice.tenant == self.slug)
-            .where(Notice.published_on <= today)
-            .order_by(Notice.published_on, ascending=False)
-            .order_by(Notice.id, ascending=False)
-            .limit(limit)
-        )
-        _latest_notices[key] = (time.monotonic(), notices)
-        return notices
 
 
 class ContractRepository:

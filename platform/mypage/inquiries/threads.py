@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from mypage.audit.actor import Actor
 from mypage.audit.log import AuditLog
 from mypage.db.base import utcnow
 from mypage.db.locks import serialised
@@ -36,15 +37,6 @@ def state_label(state: str) -> str:
     """新規 / 対応中 / 回答済み / 完了 in the current locale."""
     labels = {State.NEW: _("新規"), State.OPEN: _("対応中"), State.ANSWERED: _("回答済み"), State.CLOSED: _("完了")}
     return labels.get(state, state)  # type: ignore[call-overload]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts on the staff side: a console staff member (id and name) or a script (``staff_id`` None)."""
-
-    name: str
-    staff_id: int | None = None
-    address: str = ""
 
 
 class ThreadError(Exception):
