@@ -55,10 +55,11 @@ def test_good_file_to_100_percent_with_history(db, app, portal):
     [row] = run(service.history(portal.tenants.get("aicom")))
     assert row["filename"] == "customers.csv" and row["staff_name"] == "佐藤" and row["status"] == "succeeded"
     assert row["finished_at"] is not None and "content" not in row
-    finished = json.loads(run(AuditLog("aicom").events(event="import.finished"))[0]["detail"])
-    assert finished["result"] == "succeeded" and finished["staff"] == "佐藤" and finished["file"] == "customers.csv"
-    imported = json.loads(run(AuditLog("aicom").events(event="records.import"))[0]["detail"])
-    assert imported["staff"] == "佐藤" and imported["job_id"] == job.id
+    finished = run(AuditLog("aicom").events(event="admin.import.finished"))[0]
+    assert finished["actor"] == "佐藤" and finished["staff_id"] == 5
+    assert json.loads(finished["detail"])["result"] == "succeeded" and json.loads(finished["detail"])["file"] == "customers.csv"
+    imported = run(AuditLog("aicom").events(event="records.import"))[0]
+    assert imported["actor"] == "佐藤" and json.loads(imported["detail"])["job_id"] == job.id
     # another tenant sees neither the job nor its history
     assert run(service.job_view(portal.tenants.get("nmedia"), job.id)) is None
     assert run(service.history(portal.tenants.get("nmedia"))) == []

@@ -61,10 +61,11 @@ def test_staff_reply_is_mailed_and_shown_and_the_customer_answers(app, client_fo
     assert run(Inquiry.select(Inquiry.state).where(Inquiry.id == inquiry.id).first().run())["state"] == "open"
     authors = [m["author"] for m in run(InquiryMessage.select().order_by(InquiryMessage.id).run())]
     assert authors == ["note", "staff", "customer"]
-    events = {e["event"]: json.loads(e["detail"]) for e in run(AuditLog("nmedia").events())}
-    assert events["inquiry.staff_reply"]["before"] == "new" and events["inquiry.staff_reply"]["after"] == "answered"
-    assert events["inquiry.staff_reply"]["staff"] == "山田"
-    assert events["inquiry.customer_answer"]["after"] == "open"
+    events = {e["event"]: e for e in run(AuditLog("nmedia").events())}
+    replied = events["admin.inquiry.replied"]
+    assert json.loads(replied["before"]) == {"state": "new"} and json.loads(replied["after"]) == {"state": "answered"}
+    assert replied["actor"] == "山田" and replied["staff_id"] == 7 and replied["customer_id"] == _customer
+    assert json.loads(events["inquiry.customer_answer"]["after"]) == {"state": "open"}
 
 
 def test_closed_thread_takes_no_answer_and_others_get_404(app, client_for, portal):
@@ -114,6 +115,9 @@ def test_inbox_filters_and_assignment(app, client_for, portal):
     assert subjects(since=utcnow() + timedelta(days=1)) == []
     assert subjects(until=utcnow() + timedelta(days=1)) == ["三件目", "通話明細記録の希望", "一件目"]
     assert run(threads.inbox(portal.tenants.get("aicom"), InboxFilter())) == []
-    assigned = json.loads(run(AuditLog("nmedia").events(event="inquiry.assigned"))[0]["detail"])
-    assert assigned["before"] == {"id": None, "name": ""} and assigned["after"] == {"id": 7, "name": "山田"}
+    assigned = run(AuditLog("nmedia").events(event="admin.inquiry.assigned"))[0]
+    assert json.loads(assigned["before"]) == {"id": None, "name": ""} and json.loads(assigned["after"]) == {
+        "id": 7,
+        "name": "山田",
+    }
     assert customer

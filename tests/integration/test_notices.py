@@ -62,10 +62,11 @@ def test_draft_publish_mail_pin_and_expire(app, client_for, portal, deliver):
     run(service.expire(tenant, notice.id, STAFF))
     assert "メンテナンスのお知らせ" not in client.get("/").text
     events = [e["event"] for e in run(AuditLog("nmedia").events())]
-    for event in ("notice.saved", "notice.published", "notice.pinned", "notice.expired"):
+    for event in ("admin.notice.saved", "admin.notice.published", "admin.notice.pinned", "admin.notice.expired"):
         assert event in events
-    published = json.loads(run(AuditLog("nmedia").events(event="notice.published"))[-1]["detail"])
-    assert published["before"]["draft"] is True and published["after"]["draft"] is False and published["staff"] == "山田"
+    published = run(AuditLog("nmedia").events(event="admin.notice.published"))[-1]
+    assert json.loads(published["before"])["draft"] is True and json.loads(published["after"])["draft"] is False
+    assert published["actor"] == "山田" and published["staff_id"] == 3
     # publishing twice is refused
     try:
         run(service.publish(portal, tenant, notice.id, STAFF))

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mypage.audit.actor import Actor
+from mypage.audit.actor import Actor, record_action
 from mypage.audit.log import AuditLog
 from mypage.db.base import utcnow
 from mypage.i18n import gettext as _
@@ -79,9 +79,7 @@ async def submit(tenant: Tenant, kind: str, filename: str, data: bytes, actor: A
     job = await ImportJobRepository(tenant.slug).create(
         kind=kind, filename=name, size=len(data), content=data, staff_id=actor.staff_id, staff_name=actor.name
     )
-    await AuditLog(tenant.slug).record(
-        "import.queued", address=actor.address, staff=actor.name, staff_id=actor.staff_id, job_id=job.id, kind=kind, file=name
-    )
+    await record_action(tenant.slug, actor, "admin.import.queued", job_id=job.id, kind=kind, file=name)
     from mypage.jobs.worker import wake
 
     wake()
@@ -119,7 +117,8 @@ async def run_job(settings, portal, job: ImportJob) -> None:
                 job.kind,
                 csv_file,
                 progress=JobProgress(job.id),
-                staff=job.staff_name,
+                staff_id=job.staff_id,
+                actor=job.staff_name,
                 file=job.filename,
                 job_id=job.id,
             )
@@ -156,8 +155,8 @@ async def _finish(repo: ImportJobRepository, job: ImportJob, status: str, *, err
         fields.setdefault("error_count", len(errors))
     await repo.change(job.id, **fields)
     await AuditLog(repo.tenant).record(
-        "import.finished",
-        staff=job.staff_name,
+        "admin.import.finished",
+        actor=job.staff_name,
         staff_id=job.staff_id,
         job_id=job.id,
         kind=job.kind,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from mypage.audit.actor import Actor
+from mypage.audit.actor import Actor, record_action
 from mypage.audit.log import AuditLog
 from mypage.db.base import utcnow
 from mypage.db.locks import serialised
@@ -109,9 +109,10 @@ async def customer_answer(tenant: Tenant, account: Account, inquiry_id: int, bod
             "inquiry.customer_answer",
             account_id=account.id,
             address=address,
+            customer_id=inquiry.customer,
             inquiry_id=inquiry.id,
-            before=before,
-            after=State.OPEN,
+            before={"state": before},
+            after={"state": State.OPEN},
         )
     return ""
 
@@ -132,9 +133,11 @@ async def staff_thread(tenant: Tenant, inquiry_id: int) -> Thread | None:
     return Thread(inquiry, await repo.messages(inquiry.id, with_notes=True), customers.get(inquiry.customer))
 
 
-async def _audit(tenant: Tenant, event: str, actor: Actor, inquiry: Inquiry, **detail) -> None:
-    await AuditLog(tenant.slug).record(
-        event, address=actor.address, staff=actor.name, staff_id=actor.staff_id, inquiry_id=inquiry.id, **detail
+async def _audit(
+    tenant: Tenant, event: str, actor: Actor, inquiry: Inquiry, *, before: dict | None = None, after: dict | None = None, **detail
+) -> None:
+    await record_action(
+        tenant.slug, actor, event, customer_id=inquiry.customer, before=before, after=after, inquiry_id=inquiry.id, **detail
     )
 
 
@@ -173,7 +176,13 @@ async def staff_reply(portal, tenant: Tenant, inquiry_id: int, body: str, actor:
                 },
             )
         await _audit(
-            tenant, "inquiry.staff_reply", actor, inquiry, before=before, after=State.ANSWERED, mailed=bool(inquiry.reply_to)
+            tenant,
+            "admin.inquiry.replied",
+            actor,
+            inquiry,
+            before={"state": before},
+            after={"state": State.ANSWERED},
+            mailed=bool(inquiry.reply_to),
         )
     return message
 
@@ -188,7 +197,7 @@ async def add_note(tenant: Tenant, inquiry_id: int, body: str, actor: Actor) -> 
     async with serialised(Inquiry, inquiry_id):
         inquiry = await _locked(tenant, inquiry_id)
         message = await repo.add_message(inquiry.id, author="note", staff_id=actor.staff_id, staff_name=actor.name, body=body)
-        await _audit(tenant, "inquiry.note", actor, inquiry)
+        await _audit(tenant, "admin.inquiry.noted", actor, inquiry)
     return message
 
 
@@ -201,7 +210,7 @@ async def set_state(tenant: Tenant, inquiry_id: int, state: str, actor: Actor) -
         before = inquiry.state
         if before != state:
             await repo.decide(inquiry, state=state)
-            await _audit(tenant, "inquiry.state", actor, inquiry, before=before, after=state)
+            await _audit(tenant, "admin.inquiry.state_changed", actor, inquiry, before={"state": before}, after={"state": state})
     return inquiry
 
 
@@ -214,7 +223,7 @@ async def assign(tenant: Tenant, inquiry_id: int, assignee_id: int | None, assig
         after = {"id": assignee_id, "name": assignee_name if assignee_id is not None else ""}
         if before != after:
             await repo.decide(inquiry, assignee_id=after["id"], assignee_name=after["name"])
-            await _audit(tenant, "inquiry.assigned", actor, inquiry, before=before, after=after)
+            await _audit(tenant, "admin.inquiry.assigned", actor, inquiry, before=before, after=after)
     return inquiry
 
 

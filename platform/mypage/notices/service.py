@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from mypage.audit.actor import Actor
+from mypage.audit.actor import Actor, record_action
 from mypage.audit.log import AuditLog
 from mypage.db.base import utcnow
 from mypage.db.transaction import atomic
@@ -119,15 +119,7 @@ def _snapshot(notice: Notice) -> dict:
 
 
 async def _audit(tenant: Tenant, event: str, notice: Notice, actor: Actor, before: dict | None) -> None:
-    await AuditLog(tenant.slug).record(
-        event,
-        address=actor.address,
-        staff=actor.name,
-        staff_id=actor.staff_id,
-        notice_id=notice.id,
-        before=before,
-        after=_snapshot(notice),
-    )
+    await record_action(tenant.slug, actor, event, before=before, after=_snapshot(notice), notice_id=notice.id)
 
 
 async def save_draft(tenant: Tenant, data: NoticeInput, actor: Actor, notice_id: int | None = None) -> tuple[Notice | None, dict]:
@@ -160,7 +152,7 @@ async def save_draft(tenant: Tenant, data: NoticeInput, actor: Actor, notice_id:
                 # already mailed: the time it went out stays the time it was published
                 fields["publish_at"] = notice.publish_at
             await repo.change(notice, published_on=_local_day(tenant, fields["publish_at"]), **fields)
-        await _audit(tenant, "notice.saved", notice, actor, before)
+        await _audit(tenant, "admin.notice.saved", notice, actor, before)
     forget_notices(tenant.slug)
     return notice, {}
 
@@ -185,7 +177,7 @@ async def publish(portal, tenant: Tenant, notice_id: int, actor: Actor) -> tuple
         await repo.change(notice, draft=False, publish_at=publish_at, published_on=_local_day(tenant, publish_at))
         if publish_at <= utcnow() and await repo.claim_for_mailing(notice):
             mails = await notify_members(portal, tenant, None, "notice", {"title": notice.title})
-        await _audit(tenant, "notice.published", notice, actor, before)
+        await _audit(tenant, "admin.notice.published", notice, actor, before)
     forget_notices(tenant.slug)
     return notice, mails
 
@@ -199,7 +191,7 @@ async def expire(tenant: Tenant, notice_id: int, actor: Actor) -> Notice:
             raise NoticeError(_("お知らせが見つかりません。"))
         before = _snapshot(notice)
         await repo.change(notice, expires_at=utcnow())
-        await _audit(tenant, "notice.expired", notice, actor, before)
+        await _audit(tenant, "admin.notice.expired", notice, actor, before)
     forget_notices(tenant.slug)
     return notice
 
@@ -212,7 +204,7 @@ async def set_pinned(tenant: Tenant, notice_id: int, pinned: bool, actor: Actor)
             raise NoticeError(_("お知らせが見つかりません。"))
         before = _snapshot(notice)
         await repo.change(notice, pinned=pinned)
-        await _audit(tenant, "notice.pinned" if pinned else "notice.unpinned", notice, actor, before)
+        await _audit(tenant, "admin.notice.pinned" if pinned else "admin.notice.unpinned", notice, actor, before)
     forget_notices(tenant.slug)
     return notice
 
