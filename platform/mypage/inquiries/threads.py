@@ -124,6 +124,11 @@ async def inbox(tenant: Tenant, wanted: InboxFilter) -> list[Inquiry]:
     return await InquiryRepository(tenant.slug).inbox(wanted)
 
 
+async def customers_of(tenant: Tenant, inquiries: list[Inquiry]) -> dict[int, Customer]:
+    """The customers of the listed inquiries, by id (the inbox shows their numbers and names)."""
+    return await InquiryRepository(tenant.slug).customers_by_id([i.customer for i in inquiries if i.customer is not None])
+
+
 async def staff_thread(tenant: Tenant, inquiry_id: int) -> Thread | None:
     repo = InquiryRepository(tenant.slug)
     inquiry = await repo.by_id(inquiry_id)
@@ -238,6 +243,7 @@ __all__ = [
     "customer_answer",
     "customer_thread",
     "customer_threads",
+    "customers_of",
     "inbox",
     "set_state",
     "staff_reply",
