@@ -74,6 +74,23 @@ class NoticeInput:
         return cls(notice.title, notice.body, notice.important, notice.pinned, local(notice.publish_at), local(notice.expires_at))
 
 
+def status_of(notice: Notice) -> str:
+    """``draft`` (下書き), ``scheduled`` (予約), ``published`` (掲載中) or ``expired`` (掲載終了)."""
+    now = utcnow()
+    if notice.draft:
+        return "draft"
+    if notice.expires_at is not None and notice.expires_at <= now:
+        return "expired"
+    if notice.publish_at is not None and notice.publish_at > now:
+        return "scheduled"
+    return "published"
+
+
+def status_label(status: str) -> str:
+    labels = {"draft": _("下書き"), "scheduled": _("公開予約"), "published": _("掲載中"), "expired": _("掲載終了")}
+    return labels.get(status, status)
+
+
 class NoticeError(Exception):
     """A notice that cannot be changed so; the message is for the staff member."""
 
