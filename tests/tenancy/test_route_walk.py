@@ -55,7 +55,9 @@ def demo_data(backend_settings, tmp_path_factory):
 
 
 async def _threads() -> None:
-    """An inquiry with a staff reply per tenant (the demo has none): the threads' routes are walked with real ids."""
+    """An inquiry with a staff reply and an import job per tenant (the demo has none): their routes are walked
+    with real ids."""
+    from mypage.importjobs.tables import ImportJob
     from mypage.inquiries.tables import Inquiry, InquiryMessage
 
     for slug in TENANTS:
@@ -65,6 +67,7 @@ async def _threads() -> None:
         )
         await inquiry.save()
         await InquiryMessage(tenant=slug, inquiry=inquiry.id, author="staff", staff_name="walk", body="walk").save()
+        await ImportJob(tenant=slug, kind="customers", filename="walk.csv", staff_name="walk", status="succeeded").save()
 
 
 def _singular(tablename: str) -> str:
