@@ -21,6 +21,8 @@ from mypage.records.tables import (
 from mypage.tenancy.registry import Tenant
 
 OPENING_NOTICE = "opening_notice"
+INVOICE_PDF = "invoice_pdf"
+"""A 請求書 uploaded as a PDF in the console for a contract (``documents.uploads``)."""
 CONFIRMATION = "confirmation"
 
 
@@ -38,6 +40,7 @@ class ContractDetail:
     options: list[ContractOption]
     phone_lines: list[PhoneLine]
     opening_notices: list[Document]
+    invoice_pdfs: list[Document] = field(default_factory=list)
 
 
 def months_between(start: date, end: date) -> int:
@@ -159,6 +162,7 @@ class ContractRepository:
             options=await self.options(contract),
             phone_lines=await self.phone_lines(contract),
             opening_notices=await self.documents(OPENING_NOTICE, contract),
+            invoice_pdfs=await self.documents(INVOICE_PDF, contract),
         )
 
     async def add_history(self, happened_on: date, description: str) -> None:
