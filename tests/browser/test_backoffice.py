@@ -97,6 +97,15 @@ def test_inquiry_answered_by_staff_and_read_in_the_portal(live_server, browser, 
     staff_page.reload()
     expect(staff_page.locator(".thread")).to_contain_text("初期化したら入れました。")
     expect(staff_page.locator("main dl")).to_contain_text("対応中")
+
+    # Phones first: the thread and the console's inbox fit a 390 px screen (no sideways scrolling).
+    for context, url in ((page.context, page.url), (staff_context, live_server.url("nmedia", "/admin/inquiries"))):
+        phone = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        phone.add_cookies(context.cookies())
+        screen = phone.new_page()
+        screen.goto(url)
+        assert screen.evaluate("document.documentElement.scrollWidth") <= 390, url
+        phone.close()
     staff_context.close()
 
 

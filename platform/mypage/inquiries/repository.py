@@ -70,9 +70,6 @@ class InquiryRepository:
             query = query.where(Inquiry.customer == customer.id)
         return await query.order_by(Inquiry.id, ascending=False).limit(limit)
 
-    async def count_in_state(self, *states: str) -> int:
-        return await Inquiry.count().where(Inquiry.tenant == self.tenant).where(Inquiry.state.is_in(list(states)))
-
     async def customer_by_number(self, number: str) -> Customer | None:
         return await Customer.objects().where(Customer.tenant == self.tenant).where(Customer.number == number).first()
 

@@ -59,9 +59,6 @@ class NoticeRepository:
         _latest_notices[key] = (time.monotonic(), notices)
         return notices
 
-    async def shown(self, notice_id: int, today: date) -> Notice | None:
-        return await self._select().where(Notice.id == notice_id).where(_shown(utcnow(), today)).first()
-
     async def every(self, limit: int = 200) -> list[Notice]:
         """The console's list: newest first, drafts and expired ones included."""
         return await self._select().order_by(Notice.id, ascending=False).limit(limit)
