@@ -165,3 +165,50 @@ def test_admin_invites_and_changes_roles_and_keeps_one_admin(app, client_for, po
     assert second.get("/admin", follow_redirects=False).headers["location"].startswith("/admin/login")
     changed = [e for e in _events("aicom") if e["event"] == "admin.staff.changed"][-1]
     assert changed["staff_id"] == boss.id and changed["before"] == {"role": "support"} and changed["after"] == {"role": "viewer"}
+
+
+def test_cli_creates_the_first_admin_with_the_same_service(db):
+    from click.testing import CliRunner
+
+    from mypage.cli import main
+
+    scratch = {"MYPAGE_SQLITE_PATH": str(db.sqlite_path.with_name("cli-admin.sqlite3")), "MYPAGE_DATABASE_URL": ""}
+    made = CliRunner().invoke(
+        main, ["staff", "create-admin", "aicom", "--email", "First@Example.jp", "--name", "最初の管理者"], env=scratch
+    )
+    assert made.exit_code == 0, made.output
+    assert "invited first@example.jp (admin)" in made.output and "/admin/invite/" in made.output
+    again = CliRunner().invoke(
+        main, ["staff", "invite", "aicom", "--email", "first@example.jp", "--name", "x", "--role", "support"], env=scratch
+    )
+    assert again.exit_code == 0 and "(support)" in again.output  # still invited: re-invited with the new role
+    bad = CliRunner().invoke(main, ["staff", "invite", "aicom", "--email", "not-an-address", "--name", "x"], env=scratch)
+    assert bad.exit_code != 0 and "メールアドレスの形式" in bad.output
+    unknown = CliRunner().invoke(main, ["staff", "create-admin", "nobody", "--email", "a@example.jp", "--name", "x"], env=scratch)
+    assert unknown.exit_code != 0 and "nobody" in unknown.output
+
+
+def test_staff_sessions_expire_when_idle_and_after_hours(app, client_for):
+    from mypage.admin.auth import ABSOLUTE_HOURS, IDLE_MINUTES
+    from mypage.web.sessions import STAFF_COOKIE_NAME, DatabaseSessionStore, _store_key
+
+    staff = make_staff("aicom", "sleepy@example.jp", "viewer")
+    for key, age, notice in (
+        ("_last_seen", IDLE_MINUTES * 60 + 5, "一定時間操作がなかった"),
+        ("login_at", ABSOLUTE_HOURS * 3600 + 5, "長時間が経過した"),
+    ):
+        client = client_for("aicom")
+        assert staff_login(client, staff).status_code == 303
+        assert client.get("/admin").status_code == 200
+        session_id = client.cookies.get(STAFF_COOKIE_NAME)
+
+        async def age_session(key=key, age=age, session_id=session_id):
+            store = DatabaseSessionStore()
+            data = await store.load(_store_key(session_id))
+            data[key] = int(data[key]) - age
+            await store.save(_store_key(session_id), data, 3600)
+
+        run(age_session())
+        expired = client.get("/admin", follow_redirects=False)
+        assert expired.status_code == 303 and expired.headers["location"].startswith("/admin/login")
+        assert notice in client.get("/admin/login").text

@@ -42,6 +42,8 @@ async def login_page(request: Request) -> Response:
     forced = session.pop("forced_logout")
     if forced == "credentials":
         notice = _("ご登録情報(IDまたはパスワード等)が変更されたため、ログアウトしました。もう一度ログインしてください。")
+    elif forced == "view_as":
+        notice = _("お客様としての閲覧時間が終了しました。")
     elif forced == "absolute":
         notice = _("ログインから長時間が経過したため、ログアウトしました。もう一度ログインしてください。")
     elif forced:

@@ -238,9 +238,31 @@ class PortalMiddleware:
             return
         if session.get("view_as") and scope.get("method", "GET") not in SAFE_METHODS and not is_admin_path(path):
             # Staff viewing the portal as a customer: nothing may be changed in the customer's name.
+            await self._audit_refusal(tenant.slug, session, scope, state["client_address"])
             await self._refused(scope, receive, send_wrapper)
             return
         await self.app(scope, receive, send_wrapper)
+
+    @staticmethod
+    async def _audit_refusal(tenant: str, session: Session, scope: Scope, address: str) -> None:
+        from mypage.audit.log import AuditLog
+
+        view_as = session.get("view_as") or {}
+        try:
+            await AuditLog(tenant).record(
+                "admin.customer.view_as_refused",
+                address=address,
+                staff_id=view_as.get("staff_id"),
+                actor=str(view_as.get("staff", "")),
+                customer_id=view_as.get("customer_id"),
+                account_id=session.get("account_id"),
+                method=scope.get("method", ""),
+                path=scope.get("path", "")[:200],
+            )
+        except Exception as exc:  # the refusal stands without its log entry (the database may be down)
+            import logging
+
+            logging.getLogger("mypage").warning("view-as refusal not audited: %s", exc)
 
     async def _refused(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The themed 403 page for a state-changing request made while viewing the portal as a customer."""

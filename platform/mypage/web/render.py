@@ -83,7 +83,19 @@ def base_context(request: Request) -> dict[str, Any]:
         "account": request.scope["state"].get("account"),
         "holder_name": holder_name(request.scope["state"].get("account"), request.scope["state"].get("customer")),
         "path": request.url.path,
+        **view_as_context(session),
     }
+
+
+def view_as_context(session: Session | None) -> dict[str, Any]:
+    """The banner of a staff member viewing the portal as the customer (read-only, until a set time)."""
+    view_as = session.get("view_as") if session is not None else None
+    if not view_as:
+        return {"view_as": None}
+    from datetime import UTC, datetime
+
+    until = datetime.fromtimestamp(int(view_as.get("until", 0)), UTC)
+    return {"view_as": view_as, "view_as_until": i18n.date_time(until)}
 
 
 def holder_name(account: Any, customer: Any) -> str:

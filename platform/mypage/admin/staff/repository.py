@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from piccolo.engine.sqlite import SQLiteEngine
+
 from mypage.admin.tables import StaffMember, StaffRecoveryCode
 from mypage.db.errors import is_unique_violation
 
@@ -39,6 +41,16 @@ class StaffRepository:
             .where(StaffMember.tenant == self.tenant)
             .where(StaffMember.role == "admin")
             .where(StaffMember.status == "active")
+        )
+
+    async def lock_active_admins(self) -> None:
+        """Inside ``atomic()``: holds the tenant's active 管理者 rows until the transaction ends, so that two
+        changes that each leave "one other admin" cannot both pass (on SQLite the IMMEDIATE transaction already
+        serialises every writer)."""
+        if isinstance(StaffMember._meta.db, SQLiteEngine):
+            return
+        await StaffMember.raw(
+            "SELECT id FROM staff_members WHERE tenant = {} AND role = 'admin' AND status = 'active' FOR UPDATE", self.tenant
         )
 
     async def create(self, **fields) -> StaffMember:

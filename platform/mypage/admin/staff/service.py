@@ -327,6 +327,7 @@ async def change_staff(
     """A role change or (re-)enabling; the tenant always keeps one active 管理者. Ends the member's sessions."""
     repo = StaffRepository(tenant.slug)
     async with atomic():
+        await repo.lock_active_admins()
         staff = await repo.by_id(staff_id)
         if staff is None:
             raise StaffRefused(StaffError.NOT_FOUND)
