@@ -83,13 +83,19 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
             from mypage.mail.delivery import run_worker
 
             worker = asyncio.create_task(run_worker(settings, stop=stop), name="mypage-outbox-worker")
+        jobs = None
+        if settings.run_job_worker:
+            from mypage.jobs.worker import run_worker as run_jobs
+
+            jobs = asyncio.create_task(run_jobs(settings, portal, stop), name="mypage-job-worker")
         try:
             yield
         finally:
-            if worker is not None:
-                stop.set()  # the current round finishes: a mail that went out is marked sent
-                with suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(worker, timeout=30)
+            stop.set()  # the current rounds finish: a mail that went out is marked sent, an import ends
+            for task in (worker, jobs):
+                if task is not None:
+                    with suppress(TimeoutError, asyncio.CancelledError):
+                        await asyncio.wait_for(task, timeout=30)
             if isinstance(engine, EmbeddedSQLiteEngine) or (settings.db_pool and settings.uses_postgres):
                 await engine.close_connection_pool()
 

@@ -58,6 +58,8 @@ def run(workers: int, no_demo: bool) -> None:
     # The outbox worker runs inside the server when MYPAGE_SMTP_URL is set (MYPAGE_MAIL_WORKER=0 turns it off,
     # e.g. when `mypage outbox deliver --loop` runs as its own process).
     os.environ.setdefault("MYPAGE_MAIL_WORKER", "1")
+    # CSV imports from the console and scheduled お知らせ mails run in each server process (MYPAGE_JOB_WORKER=0: off).
+    os.environ.setdefault("MYPAGE_JOB_WORKER", "1")
     if settings.smtp_url and os.environ["MYPAGE_MAIL_WORKER"] not in ("0", "false", "no", "off"):
         click.echo(f"Delivering mail to {settings.smtp_url.split('@')[-1]} from the outbox.")
     elif not settings.smtp_url:
@@ -197,7 +199,7 @@ def deliver(loop: bool) -> None:
 from mypage.inquiries.staff import staff as _staff_group  # noqa: E402  (mypage staff ...)
 
 main.add_command(_staff_group)
-from mypage.records.notices import notice_command as _notice_command  # noqa: E402  (mypage staff notice ...)
+from mypage.notices.cli import notice_command as _notice_command  # noqa: E402  (mypage staff notice ...)
 
 _staff_group.add_command(_notice_command)
 from mypage.admin.staff.cli import COMMANDS as _admin_staff_commands  # noqa: E402  (mypage staff invite / create-admin)

@@ -49,8 +49,29 @@ def demo_data(backend_settings, tmp_path_factory):
     bind_tables(make_engine(backend_settings))
     run(_truncate())
     run(load_demo(backend_settings.with_(tenants_dir=tenants)))
+    run(_threads())
     yield backend_settings
     run(_truncate())
+
+
+async def _threads() -> None:
+    """An inquiry with a staff reply and an import job per tenant (the demo has none): their routes are walked
+    with real ids."""
+    from mypage.importjobs.tables import ImportJob
+    from mypage.inquiries.tables import Inquiry, InquiryMessage
+
+    for slug in TENANTS:
+        account = await _account(slug)
+        inquiry = Inquiry(
+            tenant=slug, customer=account["customer"], account=account["id"], category="other", subject="walk", body="walk"
+        )
+        await inquiry.save()
+        await InquiryMessage(tenant=slug, inquiry=inquiry.id, author="staff", staff_name="walk", body="walk").save()
+        await ImportJob(tenant=slug, kind="customers", filename="walk.csv", staff_name="walk", status="succeeded").save()
+
+
+def _singular(tablename: str) -> str:
+    return tablename[:-3] + "y" if tablename.endswith("ies") else tablename.rstrip("s")
 
 
 async def _account(slug: str) -> dict:
@@ -69,7 +90,7 @@ async def _samples(slug: str, customer_id: int) -> dict[str, list[str]]:
         rows = await query
         if has_customer:
             rows.sort(key=lambda r: r.get("customer") != customer_id)
-        prefix = table._meta.tablename.rstrip("s")
+        prefix = _singular(table._meta.tablename)
         for row in rows:
             for name, value in row.items():
                 if value is None or value == "" or isinstance(value, (bytes, bool)):
@@ -106,7 +127,7 @@ def _urls(path_format: str, names: list[str], samples: dict[str, list[str]]) -> 
     if all(n in NOT_IDENTIFYING for n in names):
         return []  # nothing here names another tenant's record
     choices = []
-    segment = path_format.strip("/").split("/")[0].rstrip("s")
+    segment = _singular(path_format.strip("/").split("/")[0])
     for name in names:
         # /contracts/{number} takes contract numbers first, then any "number".
         options = samples.get(f"{segment}_{name}") or samples.get(name) or UNKNOWN.get(name) or ["1"]
@@ -228,7 +249,7 @@ async def _other_customers_samples(slug: str, customer_id: int) -> dict[str, lis
         if "customer" not in names:
             continue
         rows = await table.select().where(table.tenant == slug).where(table.customer != customer_id).limit(50)
-        prefix = table._meta.tablename.rstrip("s")
+        prefix = _singular(table._meta.tablename)
         for row in rows:
             for name, value in row.items():
                 if name in ("tenant", "created_at", "customer") or value in (None, "") or isinstance(value, (bytes, bool)):
@@ -249,7 +270,7 @@ def test_another_customers_ids_answer_404_or_login(walk):
         others = run(_other_customers_samples(slug, accounts[slug]["customer"]))
         client = _client(app, slug, cookies[slug])
         for path_format, names in _routes(app):
-            segment = path_format.strip("/").split("/")[0].rstrip("s")
+            segment = _singular(path_format.strip("/").split("/")[0])
             if not all(n in others or f"{segment}_{n}" in others or n in NOT_IDENTIFYING for n in names):
                 continue  # only routes whose ids all come from other customers' rows
             for url in _urls(path_format, names, others):
