@@ -116,15 +116,26 @@ class Text(Strict):
         return (self.en if locale == "en" else self.ja) or self.ja
 
 
+MEDIA_PREFIX = "media:"
+"""A ``branding.logo`` naming an image uploaded in the console (stored in the database, served at ``/media/``)."""
+
+
 class Branding(Strict):
     logo: str = "logo.svg"
-    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up)."""
+    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up); a logo uploaded in
+    the console is ``media:<name>``."""
     primary_colour: str = Field("#1f5fa8", pattern=HEX_COLOUR)
     """Main colour (header, primary buttons), ``#rrggbb``."""
     accent_colour: str = Field("#f39800", pattern=HEX_COLOUR)
     """Accent colour (highlights, secondary elements), ``#rrggbb``."""
     header_text_colour: str = Field("#ffffff", pattern=HEX_COLOUR)
     """Colour of text on the primary colour, ``#rrggbb``."""
+
+    @property
+    def logo_url(self) -> str:
+        if self.logo.startswith(MEDIA_PREFIX):
+            return "/media/" + self.logo.removeprefix(MEDIA_PREFIX)
+        return "/static/" + self.logo
 
 
 class Contact(Strict):

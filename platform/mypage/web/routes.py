@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.db.engine import check_database
+from mypage.tenancy.config import Branding
 from mypage.web import dev
 from mypage.web.render import portal_of, tenant_of
 
@@ -24,17 +25,22 @@ def static_file(request: Request, path: FromPath[str]) -> Response:
     return Response(content=found.read_bytes(), media_type=media_type, headers={"cache-control": "public, max-age=3600"})
 
 
-@get("/brand.css", include_in_schema=False, sync_to_thread=False)
-def brand_css(request: Request) -> Response:
-    branding = tenant_of(request).config.branding
-    css = (
+def brand_stylesheet(branding: Branding) -> str:
+    """The brand colours as CSS variables (also served for a draft's preview)."""
+    return (
         ":root{"
         f"--brand-primary:{branding.primary_colour};"
         f"--brand-accent:{branding.accent_colour};"
         f"--brand-header-text:{branding.header_text_colour};"
         "}"
     )
-    return Response(content=css, media_type="text/css", headers={"cache-control": "public, max-age=300"})
+
+
+@get("/brand.css", include_in_schema=False, sync_to_thread=False)
+def brand_css(request: Request) -> Response:
+    # Short cache: a published change of colours reaches browsers within a minute.
+    css = brand_stylesheet(tenant_of(request).config.branding)
+    return Response(content=css, media_type="text/css", headers={"cache-control": "public, max-age=60"})
 
 
 READY_TIMEOUT = 2.0
