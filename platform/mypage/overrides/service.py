@@ -119,6 +119,9 @@ def check(
 ) -> Checked:
     """Validates ``document`` merged onto the tenant's folder: schema, logo, theme and colour contrast."""
     merged, problems = merge(base.source, document)
+    theme = merged.get("theme", "base")
+    if themes is not None and theme not in themes:
+        problems.append(("theme", f"unknown theme {theme!r}; available: {', '.join(sorted(themes))}"))
     try:
         config = TenantConfig.model_validate(merged)
     except ValidationError as exc:
@@ -129,8 +132,6 @@ def check(
             problems.append(("branding.logo", "no uploaded image of that name"))
     elif logo != base.config.branding.logo and not (base.static_dir / logo).is_file():
         problems.append(("branding.logo", f"no file {logo!r} under the tenant's static/"))
-    if themes is not None and config.theme not in themes:
-        problems.append(("theme", f"unknown theme {config.theme!r}; available: {', '.join(sorted(themes))}"))
     problems += [(p.key, p.message()) for p in contrast_problems(config.branding)]
     return Checked(config, problems)
 
