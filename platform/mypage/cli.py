@@ -257,6 +257,10 @@ main.add_command(_staff_group)
 from mypage.records.notices import notice_command as _notice_command  # noqa: E402  (mypage staff notice ...)
 
 _staff_group.add_command(_notice_command)
+from mypage.admin.staff.cli import COMMANDS as _admin_staff_commands  # noqa: E402  (mypage staff invite / create-admin)
+
+for _command in _admin_staff_commands:
+    _staff_group.add_command(_command)
 
 
 if __name__ == "__main__":
