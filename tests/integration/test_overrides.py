@@ -48,7 +48,7 @@ def test_an_invalid_draft_is_refused_with_the_key_and_the_problem(two_workers):
     with pytest.raises(OverridesError) as refused:
         run(overrides_of(first).save_draft({"branding": {"accent_colour": "#f29b00"}}, "staff-a"))
     assert dict(refused.value.problems) == {
-        "branding.accent_colour": "focus ring: #f29b00 on #f6f8fa has a contrast ratio of 2.08:1; WCAG AA needs at least 3:1"
+        "branding.accent_colour": "フォーカス枠: #f29b00 と #f6f8fa のコントラスト比は 2.08:1 です(WCAG AA では 3:1 以上が必要です)"
     }
     assert run(overrides_of(first).versions.versions()) == []
 
@@ -85,7 +85,9 @@ def test_publish_applies_on_another_worker_without_restart_and_restore_keeps_his
     ]
     assert versions[0]["published_by"] == "admin-a" and versions[0]["published_at"] is not None
     events = [e["event"] for e in run(AuditLog("aicom").events())]
-    assert events.count("config.published") == 2 and "config.restored" in events and "config.draft_saved" in events
+    assert (
+        events.count("admin.config.published") == 2 and "admin.config.restored" in events and "admin.config.draft_saved" in events
+    )
 
 
 def test_features_texts_and_menus_apply_through_the_same_mechanism(two_workers):

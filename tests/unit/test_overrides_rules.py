@@ -29,15 +29,15 @@ def test_the_former_aicom_and_nmedia_accents_fail_as_focus_rings():
     assert round(ratio("#00a0e9", "#f6f8fa"), 2) == 2.74
     found = problems("aicom", {"branding": {"accent_colour": "#f29b00"}})
     assert found == {
-        "branding.accent_colour": "focus ring: #f29b00 on #f6f8fa has a contrast ratio of 2.08:1; WCAG AA needs at least 3:1"
+        "branding.accent_colour": "フォーカス枠: #f29b00 と #f6f8fa のコントラスト比は 2.08:1 です(WCAG AA では 3:1 以上が必要です)"
     }
 
 
 def test_header_text_and_link_contrast_are_checked():
     found = problems("itscom", {"branding": {"primary_colour": "#ff8080", "header_text_colour": "#ffffff"}})
-    assert "header and button text: #ffffff on #ff8080" in found["branding.header_text_colour"]
-    assert "needs at least 4.5:1" in found["branding.header_text_colour"]
-    assert "links and secondary button text: #ff8080 on #f6f8fa" in found["branding.primary_colour"]
+    assert "ヘッダー・ボタンの文字: #ffffff と #ff8080" in found["branding.header_text_colour"]
+    assert "4.5:1 以上が必要です" in found["branding.header_text_colour"]
+    assert "リンク・ボタンの文字: #ff8080 と #f6f8fa" in found["branding.primary_colour"]
 
 
 def test_schema_problems_name_the_key():

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from coloraide import Color
 
+from mypage.i18n import N_
+from mypage.i18n import gettext as _
 from mypage.tenancy.config import Branding
 
 PAGE_BACKGROUNDS = ("#ffffff", "#f6f8fa")
@@ -29,16 +31,21 @@ class ContrastProblem:
     key: str
     """The branding key to change (``branding.accent_colour``)."""
     pair: str
-    """What is shown on what, in words."""
+    """What is shown on what, in words (an ``N_`` phrase)."""
     foreground: str
     background: str
     ratio: float
     needed: float
 
     def message(self) -> str:
-        return (
-            f"{self.pair}: {self.foreground} on {self.background} has a contrast ratio of {self.ratio:.2f}:1; "
-            f"WCAG AA needs at least {self.needed:g}:1"
+        return _(
+            "{pair}: {foreground} と {background} のコントラスト比は {ratio}:1 です(WCAG AA では {needed}:1 以上が必要です)"
+        ).format(
+            pair=_(self.pair),
+            foreground=self.foreground,
+            background=self.background,
+            ratio=f"{self.ratio:.2f}",
+            needed=f"{self.needed:g}",
         )
 
 
@@ -47,13 +54,13 @@ def contrast_problems(branding: Branding) -> list[ContrastProblem]:
     checks = [
         (
             "branding.header_text_colour",
-            "header and button text",
+            N_("ヘッダー・ボタンの文字"),
             branding.header_text_colour,
             (branding.primary_colour,),
             TEXT_RATIO,
         ),
-        ("branding.primary_colour", "links and secondary button text", branding.primary_colour, PAGE_BACKGROUNDS, TEXT_RATIO),
-        ("branding.accent_colour", "focus ring", branding.accent_colour, PAGE_BACKGROUNDS, NON_TEXT_RATIO),
+        ("branding.primary_colour", N_("リンク・ボタンの文字"), branding.primary_colour, PAGE_BACKGROUNDS, TEXT_RATIO),
+        ("branding.accent_colour", N_("フォーカス枠"), branding.accent_colour, PAGE_BACKGROUNDS, NON_TEXT_RATIO),
     ]
     problems = []
     for key, pair, foreground, backgrounds, needed in checks:

@@ -16,6 +16,7 @@ platform allows the tenant. Switching a feature off also drops the file's menu i
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,15 +149,20 @@ class OverridesError(Exception):
         super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
 
 
-class Overrides:
-    """One tenant's override versions (``base``: the tenant as its folder defines it)."""
+Recorder = Callable[..., Awaitable[None]]
+"""``await record(event, before=…, after=…, **detail)``: writes one audit entry (inside the change's transaction)."""
 
-    def __init__(self, base: Tenant, themes: set[str] | None = None):
+
+class Overrides:
+    """One tenant's override versions (``base``: the tenant as its folder defines it). ``record`` writes the
+    audit entries; the console passes one that names the staff member (``admin.audit.log``)."""
+
+    def __init__(self, base: Tenant, themes: set[str] | None = None, record: Recorder | None = None):
         self.base = base
         self.themes = themes
         self.versions = ConfigVersionRepository(base.slug)
         self.media = MediaRepository(base.slug)
-        self.audit = AuditLog(base.slug)
+        self.record: Recorder = record or AuditLog(base.slug).record
 
     async def check(self, document: dict) -> Checked:
         logo = str((document.get("branding") or {}).get("logo", ""))
@@ -180,7 +186,13 @@ class Overrides:
                 version = draft["version"]
             else:
                 version = await self.versions.create(document, author)
-        await self.audit.record("config.draft_saved", version=version, by=author, keys=sorted(document))
+            await self.record(
+                "admin.config.draft_saved",
+                before={"document": document_of(draft)} if draft else None,
+                after={"document": document},
+                version=version,
+                by=author,
+            )
         return version
 
     async def preview(self, version: int) -> Tenant:
@@ -211,9 +223,7 @@ class Overrides:
             raise OverridesError(checked.problems)
         async with atomic():
             await self.versions.make_current(version, by)
-        await self.audit.record(
-            "config.published", version=version, by=by, before=before["version"] if before else None, after=version
-        )
+            await self.record("admin.config.published", before=_live(before), after=_live(row), version=version, by=by)
         await announce(OVERRIDES)
 
     async def restore(self, version: int, by: str) -> int:
@@ -229,9 +239,14 @@ class Overrides:
         async with atomic():
             copy_version = await self.versions.create(document, by, restored_from=version)
             await self.versions.make_current(copy_version, by)
-        await self.audit.record(
-            "config.restored", version=copy_version, restored_from=version, by=by, before=before["version"] if before else None
-        )
+            await self.record(
+                "admin.config.restored",
+                before=_live(before),
+                after={"version": copy_version, "document": document},
+                version=copy_version,
+                restored_from=version,
+                by=by,
+            )
         await announce(OVERRIDES)
         return copy_version
 
@@ -246,8 +261,13 @@ class Overrides:
             if not is_unique_violation(exc):  # the same image uploaded at the same moment: it is stored
                 raise
             name = image.name
-        await self.audit.record("config.logo_uploaded", name=name, by=by, width=image.width, height=image.height)
+        await self.record("admin.config.logo_uploaded", name=name, by=by, width=image.width, height=image.height)
         return MEDIA_PREFIX + name
+
+
+def _live(row: dict[str, Any] | None) -> dict | None:
+    """What the audit log keeps of a version: its number and document."""
+    return {"version": row["version"], "document": document_of(row)} if row else None
 
 
 def is_draft(row: dict[str, Any]) -> bool:

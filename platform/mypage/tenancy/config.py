@@ -942,7 +942,7 @@ class TenantConfig(Strict):
                 raise ValueError(f"host {host!r} is not a host name")
         return cleaned
 
-    def _text_needs_met(self, needs: tuple[str, ...]) -> bool:
+    def text_needs_met(self, needs: tuple[str, ...]) -> bool:
         for need in needs:
             kind, _, value = need.partition(":")
             if kind == "flow" and self.identity.registration.flow == value:
@@ -986,7 +986,7 @@ class TenantConfig(Strict):
                 rules.refuse(where, _unknown_text_key(key))
                 continue
             needs = entry.needs if entry is not None else TEXT_KEY_FAMILIES[family[0]].needs
-            if not self._text_needs_met(needs):
+            if not self.text_needs_met(needs):
                 rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have")
             elif family is not None and family[1] not in asked:
                 rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}")
