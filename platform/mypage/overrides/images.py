@@ -15,6 +15,8 @@ from enum import Enum
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mypage.i18n import N_
+
 MAX_BYTES = 1024 * 1024
 """Largest upload accepted (1 MiB)."""
 MAX_SIDE = 2000
@@ -25,10 +27,12 @@ FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "WEBP": (
 
 
 class ImageRefused(Enum):
-    EMPTY = "ファイルを選択してください。"
-    TOO_LARGE = "ファイルが大きすぎます(1MBまで)。"
-    NOT_AN_IMAGE = "PNG・JPEG・WebPの画像を選択してください(SVGは受け付けません)。"
-    DIMENSIONS = "画像の幅・高さは16〜2000ピクセルにしてください。"
+    """Why an upload is refused (the value is the message, translated where it is shown)."""
+
+    EMPTY = N_("ファイルを選択してください。")
+    TOO_LARGE = N_("ファイルが大きすぎます(1MBまで)。")
+    NOT_AN_IMAGE = N_("PNG・JPEG・WebPの画像を選択してください(SVGは受け付けません)。")
+    DIMENSIONS = N_("画像の幅・高さは16〜2000ピクセルにしてください。")
 
 
 class ImageError(Exception):
