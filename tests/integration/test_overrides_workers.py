@@ -43,22 +43,23 @@ def server(db, tmp_path):
         "MYPAGE_SECRET_KEY": db.secret_key,
         "PORT": str(port),
     }
+    log = (tmp_path / "server.log").open("wb")  # a file, not a pipe: a full pipe would stall the server
     process = subprocess.Popen(
         [sys.executable, "-c", "from mypage.cli import main; main()", "run", "--workers", "2", "--no-demo"],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert process.poll() is None, (tmp_path / "server.log").read_text()
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.2)
     bind_tables(make_engine(db))
@@ -68,6 +69,8 @@ def server(db, tmp_path):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()
+    print((tmp_path / "server.log").read_text()[-4000:])  # shown when the test failed
 
 
 def get(base: str, host: str, path: str) -> httpx.Response:
@@ -75,7 +78,7 @@ def get(base: str, host: str, path: str) -> httpx.Response:
     return httpx.get(base + path, headers={"Host": host}, timeout=10)
 
 
-def wait_until_every_response(base: str, host: str, path: str, predicate, *, seconds: float = 10) -> None:
+def wait_until_every_response(base: str, host: str, path: str, predicate, *, seconds: float = 40) -> None:
     """``predicate`` holds for 20 responses in a row (both workers answered by then)."""
     deadline = time.monotonic() + seconds
     streak = 0
