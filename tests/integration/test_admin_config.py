@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -17,6 +18,7 @@ from mypage.audit.tables import AuditEvent
 from mypage.db.engine import bind_tables, make_engine
 from mypage.portal import Portal
 
+ROOT = Path(__file__).resolve().parents[2]
 COLOURS = {"primary_colour": "#0a7d3b", "header_text_colour": "#ffffff", "theme": "aicom"}
 
 
@@ -70,6 +72,9 @@ def test_branding_refused_previewed_published_seen_by_another_worker_and_restore
     assert preview.headers["x-frame-options"] == "SAMEORIGIN"
     assert "--brand-accent:#a05a00" in admin.get("/admin/config/1/brand.css").text
     assert admin.get("/admin/config/1/preview/home").status_code == 200
+    assert 'href="/admin/config/1/theme.css"' in preview.text
+    theme_css = admin.get("/admin/config/1/theme.css")
+    assert theme_css.status_code == 200 and theme_css.text == (ROOT / "themes/aicom/static/css/theme.css").read_text()
     assert admin.get("/admin/config/1/preview/other").status_code == 404
 
     customer = PortalClient(worker_app, base_url="http://aicom.localhost")
@@ -174,3 +179,15 @@ def test_texts_contact_and_features(apps):
     assert customer.get("/billing", follow_redirects=False).status_code == 404
     config = worker.tenants.get("aicom").config
     assert config.contact.name.ja == "あいコム 新窓口" and config.features.names() == []
+
+
+def test_a_draft_with_another_theme_is_previewed_with_it_and_can_be_discarded(apps):
+    (console_app, _), _ = apps
+    admin = staff_client(console_app, "aicom")
+    admin.submit("/admin/branding", {**COLOURS, "accent_colour": "#c57d00", "theme": "nmedia"})
+    css = admin.get("/admin/config/1/theme.css").text
+    assert css == (ROOT / "themes/nmedia/static/css/theme.css").read_text()
+    assert admin.submit("/admin/config/1/discard", {"section": "branding"}, follow_redirects=False).status_code == 303
+    assert admin.get("/admin/config/1/preview/login").status_code == 404
+    assert "下書きはありません" in admin.get("/admin/branding").text
+    assert any(e["event"] == "admin.config.draft_discarded" for e in events("aicom"))

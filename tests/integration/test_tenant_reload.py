@@ -98,3 +98,13 @@ def test_the_reload_command_validates_then_announces(folders):
     bind_tables(make_engine(settings))
     run(portal.refresh())
     assert page(app, "hikari.localhost").status_code == 200
+
+
+def test_tenant_check_warns_of_brand_colours_below_wcag_aa(tmp_path):
+    tenants, themes = copy_folders(tmp_path)
+    edit(tenants / "aicom" / "tenant.toml", 'accent_colour = "#c57d00"', 'accent_colour = "#f29b00"')
+    env = {"MYPAGE_TENANTS_DIR": str(tenants), "MYPAGE_THEMES_DIR": str(themes)}
+    result = CliRunner().invoke(main, ["tenant", "check"], env=env)
+    assert result.exit_code == 0
+    assert "warning: " in result.output and "aicom/tenant.toml: key 'branding.accent_colour'" in result.output
+    assert "#f29b00 と #f6f8fa のコントラスト比は 2.08:1" in result.output

@@ -2,7 +2,8 @@
 
 The pages are rendered with the draft's own Jinja environment (templates, theme, texts, menus, features) and
 a sample customer; nothing is read from or written to a customer's data. The brand colours come from
-``brand_css_url`` (a stylesheet the console serves for the draft) and an uploaded logo from ``/media/``.
+``brand_css_url`` (a stylesheet the console serves for the draft), the theme's stylesheet from ``theme_css_url``
+and an uploaded logo from ``/media/``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def sample_account() -> Any:
     )
 
 
-def render_preview(portal, tenant: Tenant, page: PreviewPage, locale: str, *, brand_css_url: str) -> str:
-    """The page's HTML for ``tenant`` (a draft's :class:`Tenant`, from ``Overrides.preview``)."""
+def render_preview(portal, tenant: Tenant, page: PreviewPage, locale: str, *, brand_css_url: str, theme_css_url: str = "") -> str:
+    """The page's HTML for ``tenant`` (a draft's :class:`Tenant`, from ``Overrides.preview``); ``theme_css_url``
+    serves the draft theme's ``css/theme.css`` when the draft chooses another theme."""
     config = tenant.config
     i18n.set_locale(locale)
     account = sample_account() if page is PreviewPage.HOME else None
@@ -50,6 +52,7 @@ def render_preview(portal, tenant: Tenant, page: PreviewPage, locale: str, *, br
         "holder_name": account.display_name if account else "",
         "path": "/" if page is PreviewPage.HOME else "/login",
         "brand_css_url": brand_css_url,
+        "theme_css_url": theme_css_url or "/static/css/theme.css",
         "preview": True,
     }
     if page is PreviewPage.LOGIN:

@@ -250,18 +250,28 @@ class Overrides:
         await announce(OVERRIDES)
         return copy_version
 
+    async def discard(self, version: int, by: str) -> None:
+        """Deletes ``version`` if it is a draft (published versions stay in the history)."""
+        row = await self.versions.get(version)
+        if row is None or not is_draft(row):
+            raise LookupError(version)
+        async with atomic():
+            await self.versions.discard_draft(version)
+            await self.record("admin.config.draft_discarded", before={"document": document_of(row)}, version=version, by=by)
+
     async def upload_logo(self, raw: bytes, by: str) -> str:
         """Stores a cleaned copy of an uploaded image; returns the ``branding.logo`` value naming it.
 
         Raises :class:`~mypage.overrides.images.ImageError` for a file that is refused."""
         image: CleanImage = clean_image(raw)
         try:
-            name = await self.media.add(image, by)
+            async with atomic():
+                name = await self.media.add(image, by)
+                await self.record("admin.config.logo_uploaded", name=name, by=by, width=image.width, height=image.height)
         except Exception as exc:
             if not is_unique_violation(exc):  # the same image uploaded at the same moment: it is stored
                 raise
             name = image.name
-        await self.record("admin.config.logo_uploaded", name=name, by=by, width=image.width, height=image.height)
         return MEDIA_PREFIX + name
 
 

@@ -196,8 +196,7 @@ async def _version_action(request: Request, staff: StaffMember, version: int, ac
                 _("バージョン{version}の内容をバージョン{copy}として公開しました。").format(version=version, copy=copy), "success"
             )
         else:
-            await editor.versions.discard_draft(version)
-            await editor.record("admin.config.draft_discarded", version=version, by=actor(staff))
+            await editor.discard(version, actor(staff))
             session.flash(_("下書きを破棄しました。"), "success")
     except LookupError as exc:
         raise NotFoundException() from exc
@@ -248,7 +247,12 @@ async def preview(request: Request, staff: CurrentStaff, version: FromPath[int],
     tenant = await _previewed(request, staff, version)
     request.scope["state"]["same_origin_frame"] = True
     html = render_preview(
-        portal_of(request), tenant, which, locale_of(request), brand_css_url=f"/admin/config/{version}/brand.css"
+        portal_of(request),
+        tenant,
+        which,
+        locale_of(request),
+        brand_css_url=f"/admin/config/{version}/brand.css",
+        theme_css_url=f"/admin/config/{version}/theme.css",
     )
     return Response(content=html, media_type="text/html")
 
@@ -257,6 +261,16 @@ async def preview(request: Request, staff: CurrentStaff, version: FromPath[int],
 async def preview_css(request: Request, staff: CurrentStaff, version: FromPath[int]) -> Response:
     tenant = await _previewed(request, staff, version)
     return Response(content=brand_stylesheet(tenant.config.branding), media_type="text/css")
+
+
+@get("/config/{version:int}/theme.css")
+async def preview_theme_css(request: Request, staff: CurrentStaff, version: FromPath[int]) -> Response:
+    """The draft theme's stylesheet (the live ``/static/css/theme.css`` is the published theme's)."""
+    tenant = await _previewed(request, staff, version)
+    found = portal_of(request).templates_for(tenant).find_static("css/theme.css")
+    if found is None:
+        raise NotFoundException()
+    return Response(content=found.read_bytes(), media_type="text/css")
 
 
 ADMIN_ROUTES: list[Any] = [
@@ -274,6 +288,7 @@ ADMIN_ROUTES: list[Any] = [
     versions_page,
     preview,
     preview_css,
+    preview_theme_css,
 ]
 ADMIN_NAV = [
     NavItem("/admin/branding", N_("ブランディング"), order=40),
