@@ -154,3 +154,22 @@ def test_preview_renders_login_and_top_page_with_the_draft(two_workers):
     assert "見本の注意書き" in home and "見本 太郎" in home
     # The live tenant is unchanged by a preview.
     assert "パスワードを忘れた方はこちら" not in TestClient(app_a, base_url="http://aicom.localhost").get("/login").text
+
+
+def test_parallel_publishes_and_restores_leave_one_live_version(two_workers):
+    (first, second), _ = two_workers
+    editor = overrides_of(first)
+    v1 = run(editor.save_draft({"contact": {"phone": "0748-00-0001"}}, "a"))
+    run(editor.publish(v1, "a"))
+
+    async def race():
+        import asyncio
+
+        await asyncio.gather(*(overrides_of(first).restore(v1, f"staff-{i}") for i in range(6)))
+
+    run(race())
+    versions = run(editor.versions.versions())
+    assert sorted(v["version"] for v in versions) == list(range(1, 8))
+    assert len([v for v in versions if v["current"]]) == 1
+    run(second.refresh())
+    assert second.tenants.get("aicom").config.contact.phone == "0748-00-0001"

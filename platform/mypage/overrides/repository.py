@@ -19,6 +19,15 @@ class ConfigVersionRepository:
     def _select(self):
         return ConfigVersion.select().where(ConfigVersion.tenant == self.tenant)
 
+    async def lock(self) -> None:
+        """Serialises changes of this tenant's versions until the transaction ends (call first inside
+        ``atomic()``): the next version number and the one live version hold under parallel requests. On
+        SQLite the IMMEDIATE transaction already holds the write lock; PostgreSQL takes a transaction-scoped
+        advisory lock on the tenant (rows inserted meanwhile would escape a row lock)."""
+        engine = ConfigVersion._meta.db
+        if engine.engine_type == "postgres":
+            await ConfigVersion.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"tenant_config_versions:{self.tenant}")
+
     async def versions(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first."""
         return await self._select().order_by(ConfigVersion.version, ascending=False).limit(limit)

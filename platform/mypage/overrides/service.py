@@ -180,6 +180,7 @@ class Overrides:
         if not checked.ok:
             raise OverridesError(checked.problems)
         async with atomic():
+            await self.versions.lock()
             draft = await self.versions.open_draft()
             if draft is not None:
                 await self.versions.update_document(draft["version"], document, author)
@@ -222,6 +223,7 @@ class Overrides:
         if not checked.ok:
             raise OverridesError(checked.problems)
         async with atomic():
+            await self.versions.lock()
             await self.versions.make_current(version, by)
             await self.record("admin.config.published", before=_live(before), after=_live(row), version=version, by=by)
         await announce(OVERRIDES)
@@ -237,6 +239,7 @@ class Overrides:
             raise OverridesError(checked.problems)
         before = await self.versions.current()
         async with atomic():
+            await self.versions.lock()
             copy_version = await self.versions.create(document, by, restored_from=version)
             await self.versions.make_current(copy_version, by)
             await self.record(
@@ -256,6 +259,7 @@ class Overrides:
         if row is None or not is_draft(row):
             raise LookupError(version)
         async with atomic():
+            await self.versions.lock()
             await self.versions.discard_draft(version)
             await self.record("admin.config.draft_discarded", before={"document": document_of(row)}, version=version, by=by)
 
