@@ -76,6 +76,8 @@ def listen_for_hangup(portal: Portal):
             await portal.refresh()
         except TenantConfigError as exc:
             log.error("SIGHUP: tenant reload refused, the running tenants keep serving:\n%s", exc)
+        except Exception as exc:  # the database is unavailable: nothing was announced
+            log.error("SIGHUP: tenant reload failed: %s", exc)
 
     def on_hangup() -> None:
         task = asyncio.ensure_future(reload())

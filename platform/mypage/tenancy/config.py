@@ -132,6 +132,14 @@ class Branding(Strict):
     """Colour of text on the primary colour, ``#rrggbb``."""
 
     @property
+    def stylesheet_url(self) -> str:
+        """``/brand.css`` with a tag of the colours: a published change is a new address, never a cached sheet."""
+        import hashlib
+
+        colours = f"{self.primary_colour}{self.accent_colour}{self.header_text_colour}".lower()
+        return "/brand.css?v=" + hashlib.sha256(colours.encode()).hexdigest()[:10]
+
+    @property
     def logo_url(self) -> str:
         if self.logo.startswith(MEDIA_PREFIX):
             return "/media/" + self.logo.removeprefix(MEDIA_PREFIX)

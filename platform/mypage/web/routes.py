@@ -38,9 +38,9 @@ def brand_stylesheet(branding: Branding) -> str:
 
 @get("/brand.css", include_in_schema=False, sync_to_thread=False)
 def brand_css(request: Request) -> Response:
-    # Short cache: a published change of colours reaches browsers within a minute.
+    # Pages link it as ``Branding.stylesheet_url`` (tagged with the colours), so a change is a new address.
     css = brand_stylesheet(tenant_of(request).config.branding)
-    return Response(content=css, media_type="text/css", headers={"cache-control": "public, max-age=60"})
+    return Response(content=css, media_type="text/css", headers={"cache-control": "public, max-age=300"})
 
 
 READY_TIMEOUT = 2.0
