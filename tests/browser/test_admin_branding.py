@@ -47,6 +47,7 @@ def workers(tmp_path):
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the workers go with it if start-up fails
     )
     deadline = time.time() + 180
     while True:
@@ -55,6 +56,7 @@ def workers(tmp_path):
             break
         except Exception:
             if server.poll() is not None or time.time() > deadline:
+                os.killpg(server.pid, signal.SIGKILL)
                 raise RuntimeError((tmp_path / "server.log").read_text()) from None
             time.sleep(0.3)
 

@@ -50,6 +50,7 @@ def server(db, tmp_path):
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the workers go with it if start-up fails
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -60,7 +61,9 @@ def server(db, tmp_path):
         except httpx.HTTPError:
             pass
         assert process.poll() is None, (tmp_path / "server.log").read_text()
-        assert time.monotonic() < deadline, "the server did not start"
+        if time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError("the server did not start:\n" + (tmp_path / "server.log").read_text())
         time.sleep(0.2)
     bind_tables(make_engine(db))
     yield base, process, db.with_(tenants_dir=tenants, themes_dir=themes)
