@@ -35,8 +35,6 @@ def main() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty embedded database.")
 def run(workers: int, no_demo: bool) -> None:
     """Serve the portal on 127.0.0.1:$PORT (migrates, and loads demo data into an empty embedded database)."""
-    import uvicorn
-
     settings = _settings()
     _check_tenants(settings)
 
@@ -68,7 +66,45 @@ def run(workers: int, no_demo: bool) -> None:
         click.echo(f"mypage on http://localhost:{settings.port}/ (tenants: http://<slug>.localhost:{settings.port}/)")
     else:
         click.echo(f"mypage on 127.0.0.1:{settings.port}")
-    uvicorn.run("mypage.app:create_app", factory=True, workers=workers, **server_options(settings))
+    serve(settings, workers)
+
+
+def serve(settings: Settings, workers: int) -> None:
+    """uvicorn with ``workers`` processes. SIGHUP reloads the tenant folders without a restart: a single server
+    process handles it itself (``app.listen_for_hangup``); with several workers the supervisor validates the
+    folders and announces them to every worker, instead of uvicorn's restart of every worker."""
+    import uvicorn
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    config = uvicorn.Config("mypage.app:create_app", factory=True, workers=workers, **server_options(settings))
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+
+    class TenantReloadingSupervisor(Multiprocess):
+        def handle_hup(self) -> None:
+            try:
+                click.echo(reload_tenants(settings), err=True)
+            except click.ClickException as exc:
+                click.echo(exc.format_message(), err=True)
+
+    TenantReloadingSupervisor(config, sockets=[config.bind_socket()]).run()
+
+
+def reload_tenants(settings: Settings) -> str:
+    """Validates the tenant folders and announces them to every running worker; the outcome in words."""
+    from mypage.tenancy.registry import TenantConfigError
+    from mypage.tenancy.reload import reload_folders
+
+    async def go():
+        await _prepare_database(settings)
+        return await reload_folders(settings)
+
+    try:
+        folders = asyncio.run(go())
+    except TenantConfigError as exc:
+        raise click.ClickException(f"tenant reload refused (the running tenants keep serving as they are):\n{exc}") from exc
+    return f"tenants reloaded on every worker within a second: {', '.join(folders.tenants.slugs)}"
 
 
 def server_options(settings: Settings) -> dict:
@@ -149,9 +185,23 @@ def _check_tenants(settings: Settings):
     from mypage.tenancy.registry import TenantConfigError
 
     try:
-        return Portal(settings)
+        portal = Portal(settings)
     except TenantConfigError as exc:
         raise click.ClickException(f"tenant configuration is invalid:\n{exc}") from exc
+    for line in _contrast_warnings(portal):
+        click.echo(line, err=True)
+    return portal
+
+
+def _contrast_warnings(portal) -> list[str]:
+    """Brand colours below WCAG AA contrast: a warning (the console refuses them; a file is the operator's call)."""
+    from mypage.overrides.contrast import contrast_problems
+
+    return [
+        f"warning: {tenant.folder / 'tenant.toml'}: key '{problem.key}': {problem.message()}"
+        for tenant in portal.tenants
+        for problem in contrast_problems(tenant.config.branding)
+    ]
 
 
 from mypage.tenancy.commands import check as _tenant_check  # noqa: E402
@@ -159,6 +209,12 @@ from mypage.tenancy.commands import new as _tenant_new  # noqa: E402
 
 tenant.add_command(_tenant_new)
 tenant.add_command(_tenant_check)
+
+
+@tenant.command()
+def reload() -> None:
+    """Validate the tenant folders and apply them on every running worker, without a restart."""
+    click.echo(reload_tenants(_settings()))
 
 
 @tenant.command(name="list")

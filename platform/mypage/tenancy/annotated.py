@@ -268,10 +268,10 @@ class AnnotatedWriter:
         config = self.config
         asked = config.identity.registration.asked_fields() if config is not None else set(VERIFICATION_FIELDS)
         for key, entry in TEXT_KEYS.items():
-            if config is None or config._text_needs_met(entry.needs):
+            if config is None or config.text_needs_met(entry.needs):
                 found.append((key, entry.doc, entry.defaults[0] if entry.defaults else ""))
         for pattern, entry in TEXT_KEY_FAMILIES.items():
-            if config is not None and not config._text_needs_met(entry.needs):
+            if config is not None and not config.text_needs_met(entry.needs):
                 continue
             for field in VERIFICATION_FIELDS:
                 if field in asked:

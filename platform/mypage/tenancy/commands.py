@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from mypage.settings import Settings
 from mypage.tenancy import scaffold
-from mypage.tenancy.explain import Problem, check_all, parse_lines
+from mypage.tenancy.explain import Problem, Report, check_all, parse_lines
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -183,7 +183,7 @@ def check(slug: str | None) -> None:
     if slug is not None and not reports:
         raise click.ClickException(f"no tenant folder {slug!r} in {settings.tenants_dir}")
     for report in reports:
-        problems += report.problems
+        problems += report.problems + _contrast_warnings(report)
     if not any(not p.warning for p in problems) and slug is None:
         problems += _portal_problems(settings)
     errors = [p for p in problems if not p.warning]
@@ -201,6 +201,16 @@ def check(slug: str | None) -> None:
         if any(r.config is None and r.errors for r in reports):
             click.echo("(the rules between keys, and the logo, theme and documents, are checked once each key is right)")
         sys.exit(1)
+
+
+def _contrast_warnings(report: Report) -> list[Problem]:
+    """Brand colours below WCAG AA contrast: a warning (the console refuses them; a file is the operator's call)."""
+    from mypage.overrides.contrast import contrast_problems
+
+    if report.config is None:
+        return []
+    file = report.folder / "tenant.toml"
+    return [Problem(file, p.key, p.message(), warning=True) for p in contrast_problems(report.config.branding)]
 
 
 def _portal_problems(settings: Settings) -> list[Problem]:

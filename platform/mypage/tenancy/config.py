@@ -117,15 +117,34 @@ class Text(Strict):
         return (self.en if locale == "en" else self.ja) or self.ja
 
 
+MEDIA_PREFIX = "media:"
+"""A ``branding.logo`` naming an image uploaded in the console (stored in the database, served at ``/media/``)."""
+
+
 class Branding(Strict):
     logo: str = "logo.svg"
-    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up)."""
+    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up); a logo uploaded in
+    the console is ``media:<name>``."""
     primary_colour: str = Field("#1f5fa8", pattern=HEX_COLOUR)
     """Main colour (header, primary buttons), ``#rrggbb``."""
     accent_colour: str = Field("#f39800", pattern=HEX_COLOUR)
     """Accent colour (highlights, secondary elements), ``#rrggbb``."""
     header_text_colour: str = Field("#ffffff", pattern=HEX_COLOUR)
     """Colour of text on the primary colour, ``#rrggbb``."""
+
+    @property
+    def stylesheet_url(self) -> str:
+        """``/brand.css`` with a tag of the colours: a published change is a new address, never a cached sheet."""
+        import hashlib
+
+        colours = f"{self.primary_colour}{self.accent_colour}{self.header_text_colour}".lower()
+        return "/brand.css?v=" + hashlib.sha256(colours.encode()).hexdigest()[:10]
+
+    @property
+    def logo_url(self) -> str:
+        if self.logo.startswith(MEDIA_PREFIX):
+            return "/media/" + self.logo.removeprefix(MEDIA_PREFIX)
+        return "/static/" + self.logo
 
 
 class ContactPhone(Strict):
@@ -1041,7 +1060,7 @@ class TenantConfig(Strict):
                 raise ValueError(f"host {host!r} is not a host name")
         return cleaned
 
-    def _text_needs_met(self, needs: tuple[str, ...]) -> bool:
+    def text_needs_met(self, needs: tuple[str, ...]) -> bool:
         for need in needs:
             kind, _, value = need.partition(":")
             if kind == "flow" and self.identity.registration.flow == value:
@@ -1097,7 +1116,7 @@ class TenantConfig(Strict):
                 rules.refuse(where, _unknown_text_key(key))
                 continue
             needs = entry.needs if entry is not None else TEXT_KEY_FAMILIES[family[0]].needs
-            if not self._text_needs_met(needs):
+            if not self.text_needs_met(needs):
                 rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have; remove it")
             elif family is not None and family[1] not in asked:
                 rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}; remove it")

@@ -230,7 +230,7 @@ class PortalMiddleware:
                         )
                 if lang_cookie:
                     headers.add("set-cookie", f"lang={lang_cookie}; Path=/; Max-Age=31536000; SameSite=Lax{secure}")
-                portal.security_headers(headers, tenant)
+                portal.security_headers(headers, tenant, state)
             await send(message)
 
         if bad_request:
