@@ -319,7 +319,8 @@ def a_datetime(value: str) -> datetime:
     plain = _PLAIN_DATETIME.fullmatch(value)
     if plain:  # the common case, without normalising; anything odd takes the full path below
         try:
-            return datetime(*(int(x) for x in plain.groups("0")), tzinfo=JST)  # type: ignore[misc]
+            y, mo, d, h, mi, s = (int(x) for x in plain.groups("0"))
+            return datetime(y, mo, d, h, mi, s, tzinfo=JST)
         except ValueError:
             pass
     cleaned = unicodedata.normalize("NFKC", value).strip()
