@@ -64,10 +64,12 @@ def write_calls(path: Path, rows: int, contracts: list[str]) -> None:
 
 
 def timed_import(env: dict, path: Path) -> tuple[float, float, str]:
-    """Runs ``mypage import`` in a child process: (seconds, peak RSS in MB, its last output line)."""
+    """Runs ``mypage import`` in a child process: (seconds, peak RSS in MB, its last output line with the
+    command's own CPU seconds; PostgreSQL's are not counted)."""
     script = (
         "import resource, sys\nfrom mypage.cli import main\ntry:\n    main()\nfinally:\n"
-        "    print(f'PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+        "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "    print(f'PEAK_RSS_KB={usage.ru_maxrss} CPU_S={usage.ru_utime + usage.ru_stime:.1f}', file=sys.stderr)\n"
     )
     started = time.perf_counter()
     proc = subprocess.run(
@@ -76,8 +78,9 @@ def timed_import(env: dict, path: Path) -> tuple[float, float, str]:
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"import failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    peak = int(proc.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()[0]) / 1024
-    return seconds, peak, proc.stdout.strip().splitlines()[-1]
+    tail = proc.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()
+    cpu = tail[1].split("=")[1]
+    return seconds, int(tail[0]) / 1024, f"{proc.stdout.strip().splitlines()[-1]}; command CPU {cpu} s"
 
 
 def main() -> None:
@@ -105,8 +108,8 @@ def main() -> None:
         write_calls(large, args.rows, contracts[::-1])  # other contracts' keys: all new rows again
         size_mb = large.stat().st_size / 1e6
         print(f"files written: {args.small:,} and {args.rows:,} rows ({size_mb:.0f} MB)", flush=True)
-        small_s, small_rss, _ = timed_import(env, small)
-        print(f"  {args.small:>9,} rows: {small_s:6.1f} s, peak RSS {small_rss:.0f} MB", flush=True)
+        small_s, small_rss, summary = timed_import(env, small)
+        print(f"  {args.small:>9,} rows: {small_s:6.1f} s, peak RSS {small_rss:.0f} MB  ({summary})", flush=True)
         large_s, large_rss, summary = timed_import(env, large)
         print(f"  {args.rows:>9,} rows: {large_s:6.1f} s, peak RSS {large_rss:.0f} MB  ({summary})", flush=True)
         again_s, again_rss, summary = timed_import(env, large)
