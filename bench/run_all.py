@@ -237,6 +237,13 @@ def main() -> None:
                 f"{r['billing_list_p50_large']} ms, calls {r['call_list_p50_small']}/{r['call_list_p50_large']} ms",
             )
             row(
+                "  same, server CPU per request (less moved by the load)",
+                f"{float(r['worst_cpu_ratio']):.2f} (worst page)",
+                float(r["worst_cpu_ratio"]) / 1.2,
+                float(r["worst_cpu_ratio"]) <= 1.2,
+                f"database time of the pages' SELECTs: worst page {float(r['worst_db_ratio']):.2f}",
+            )
+            row(
                 "  same, no sequential scan of a big table in the pages' plans",
                 f"{r['seq_scans']} seq scans",
                 None,
