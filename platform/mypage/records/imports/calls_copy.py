@@ -88,7 +88,10 @@ class _Problems(Exception):
     """Leaves the transaction (rolling it back) when the file has problems."""
 
 
-async def import_calls(tenant: str, header: list[str], rows: Iterable[tuple[int, list[str]]], progress: Progress) -> ImportResult:
+async def import_calls(
+    tenant: str, header: list[str], rows: Iterable[tuple[int, list[str]]], progress: Progress, **audit
+) -> ImportResult:
+    """``audit``: more detail for the ``records.import`` audit event (who, which file)."""
     from mypage.audit.log import AuditLog
     from mypage.db.transaction import atomic
 
@@ -145,7 +148,7 @@ async def import_calls(tenant: str, header: list[str], rows: Iterable[tuple[int,
                 result.created += row["added"]
                 result.note_added(row["customer"], "call")
             await AuditLog(tenant).record(
-                "records.import", kind="calls", rows=result.rows, created=result.created, updated=result.updated
+                "records.import", kind="calls", rows=result.rows, created=result.created, updated=result.updated, **audit
             )
     except _Problems:
         result.errors = sorted(errors, key=lambda e: (e.line, e.column))
