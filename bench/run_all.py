@@ -1,7 +1,7 @@
 """Runs every benchmark in bench/ with small, fast settings and prints one table of the performance targets
 (issue 10): target, measured figure, ratio to the target, met or not.
 
-    python bench/run_all.py [--quick] [--only logins,pdf,csv,http,tenants] [--postgres SERVER_URL]
+    python bench/run_all.py [--quick] [--only logins,pdf,csv,http,tenants,memory,import,scale] [--postgres SERVER_URL]
 
 Each benchmark runs as its own process (so one's warm caches do not help another) with this interpreter,
 and prints a ``RESULT key=value ...`` line that is read here; its whole output is written to
@@ -41,14 +41,23 @@ SUITES = {
         ["--tenants", "1000", "--touch", "50", "--repeat", "1"],
         ["--tenants", "300", "--touch", "20", "--repeat", "1"],
     ),
+    "memory": ("bench_memory.py", ["--rounds", "3"], ["--rounds", "1"]),
+    # PostgreSQL only (a scratch database on --postgres's server, default 127.0.0.1:5432).
+    "import": ("bench_import.py", ["--rows", "1000000", "--small", "100000"], ["--rows", "200000", "--small", "20000"]),
+    # The full 1,000,000 takes a quarter of an hour or more on the development machine: run it alone, e.g.
+    # `run_all.py --only scale --scale-sizes 10000,1000000`; the default here is a quick 10,000 / 100,000.
+    "scale": ("bench_scale.py", ["--sizes", "10000,100000", "--requests", "200"], ["--sizes", "5000,50000", "--requests", "100"]),
 }
+POSTGRES_ONLY = {"import", "scale"}
 
 
-def run(name: str, quick: bool, postgres: str | None) -> tuple[dict[str, str], str, float]:
+def run(name: str, quick: bool, postgres: str | None, scale_sizes: str | None = None) -> tuple[dict[str, str], str, float]:
     script, fast, short = SUITES[name]
     args = [PY, str(BENCH / script), *(short if quick else fast)]
-    if postgres and name == "http":
+    if postgres and (name == "http" or name in POSTGRES_ONLY):
         args += ["--postgres", postgres]
+    if name == "scale" and scale_sizes:
+        args[args.index("--sizes") + 1] = scale_sizes
     started = time.perf_counter()
     print(f"running {script} {' '.join(args[2:])} …", flush=True)
     proc = subprocess.run(args, cwd=BENCH.parent, capture_output=True, text=True, check=False)
@@ -70,7 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="even shorter runs (figures get noisier)")
     parser.add_argument("--only", default=",".join(SUITES), help="comma-separated: " + ", ".join(SUITES))
-    parser.add_argument("--postgres", metavar="SERVER_URL", help="run bench_http.py on PostgreSQL (see its --postgres)")
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="run bench_http.py on PostgreSQL (see its --postgres); the server bench_import.py and bench_scale.py use",
+    )
+    parser.add_argument("--scale-sizes", metavar="N,M", help="bench_scale.py's customer counts, e.g. 10000,1000000")
     args = parser.parse_args()
     chosen = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = set(chosen) - set(SUITES)
@@ -81,7 +95,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     results: dict[str, dict[str, str]] = {}
     for name in chosen:
-        results[name], _, seconds = run(name, args.quick, args.postgres)
+        results[name], _, seconds = run(name, args.quick, args.postgres, args.scale_sizes)
         print(f"  done in {seconds:.0f} s", flush=True)
 
     rows: list[tuple[str, str, str, str, str]] = []
@@ -207,6 +221,70 @@ def main() -> None:
             )
         else:
             failed("tenant folders: start-up, memory, reload", "tenants")
+    if "memory" in results:
+        r = results["memory"]
+        if r:
+            worst = float(r["rss_max_mb"])
+            row(
+                "RSS per worker after warm-up <= 150 MB",
+                f"{worst:.0f} MB",
+                worst / 150,
+                worst <= 150,
+                f"mypage run --workers 2, {r['requests']} warm-up requests incl. invoice PDFs; at start {r['rss_start_mb']} MB",
+            )
+        else:
+            failed("RSS per worker after warm-up <= 150 MB", "memory")
+    if "import" in results:
+        r = results["import"]
+        if r:
+            seconds = float(r["import_seconds"])
+            rows_ = int(r["rows"])
+            row(
+                f"mypage import calls, {rows_:,} rows (PostgreSQL) < 60 s",
+                f"{seconds:.1f} s",
+                seconds / 60,
+                seconds < 60,
+                f"{int(r['rows_per_second']):,} rows/s, whole command; again (unchanged) {r['again_seconds']} s",
+            )
+            growth = float(r["rss_growth"])
+            row(
+                "  same, constant memory (peak RSS vs a 10x smaller file <= 1.2)",
+                f"{r['peak_rss_mb']} MB / {r['small_peak_rss_mb']} MB",
+                growth / 1.2,
+                growth <= 1.2,
+                "all or nothing: tests/integration/test_import.py",
+            )
+        else:
+            failed("mypage import calls < 60 s", "import")
+    if "scale" in results:
+        r = results["scale"]
+        if r:
+            worst = float(r["worst_ratio"])
+            small, large = int(r["small"]), int(r["large"])
+            row(
+                f"page p50 at {large:,} vs {small:,} customers <= 1.2 (PostgreSQL)",
+                f"{worst:.2f} (worst page)",
+                worst / 1.2,
+                worst <= 1.2,
+                f"home {r['home_p50_small']}/{r['home_p50_large']} ms, billing {r['billing_list_p50_small']}/"
+                f"{r['billing_list_p50_large']} ms, calls {r['call_list_p50_small']}/{r['call_list_p50_large']} ms",
+            )
+            row(
+                "  same, server CPU per request (less moved by the load)",
+                f"{float(r['worst_cpu_ratio']):.2f} (worst page)",
+                float(r["worst_cpu_ratio"]) / 1.2,
+                float(r["worst_cpu_ratio"]) <= 1.2,
+                f"database time of the pages' SELECTs: worst page {float(r['worst_db_ratio']):.2f}",
+            )
+            row(
+                "  same, no sequential scan of a big table in the pages' plans",
+                f"{r['seq_scans']} seq scans",
+                None,
+                r["seq_scans"] == "0",
+                f"mypage demo --scale to {large:,}: {r['generation_large_s']} s",
+            )
+        else:
+            failed("page latency flat with scale", "scale")
 
     widths = [max(len(r[i]) for r in [("target", "measured", "ratio", "met", "note"), *rows]) for i in range(5)]
     print(

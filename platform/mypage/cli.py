@@ -42,11 +42,11 @@ def run(workers: int, no_demo: bool) -> None:
         await _prepare_database(settings)
         if not settings.uses_postgres and not no_demo:
             try:
-                from mypage.records.demo import database_is_empty, load_demo
+                from mypage.demo.loader import database_is_empty, load_demo
             except ModuleNotFoundError as exc:
-                if exc.name != "mypage.records.demo":
+                if exc.name != "mypage.demo.loader":
                     raise
-                click.echo("No demo data module (mypage.records.demo) yet: starting with an empty database.")
+                click.echo("No demo data module (mypage.demo.loader) yet: starting with an empty database.")
                 return
             if await database_is_empty():
                 click.echo("Empty embedded database: loading demo data…")
@@ -142,17 +142,32 @@ def makemigrations(description: str, fresh: bool) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Load even if the database already has data.")
-def demo(force: bool) -> None:
-    """Fill an empty database with realistic demo data for every tenant."""
-    from mypage.records.demo import database_is_empty, load_demo
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    help="Then add this many generated customers (contract, phone line, 12 invoices and 20 calls each; "
+    "COPY on PostgreSQL), e.g. 1000000.",
+)
+@click.option(
+    "--tenant", "tenants", multiple=True, help="With --scale: the tenant(s) to add them to (default: every demo tenant)."
+)
+def demo(force: bool, scale: int | None, tenants: tuple[str, ...]) -> None:
+    """Fill an empty database with realistic demo data for every tenant (and, with --scale, many more customers)."""
+    from mypage.demo.loader import database_is_empty, load_demo
 
     settings = _settings()
 
     async def go() -> None:
         await _prepare_database(settings)
-        if not force and not await database_is_empty():
+        empty = await database_is_empty()
+        if not force and not empty and not scale:
             raise click.ClickException("the database already has data (use --force to add demo data anyway)")
-        await load_demo(settings)
+        if empty or force:
+            await load_demo(settings)
+        if scale:
+            from mypage.demo.scale import load_scale
+
+            await load_scale(settings, scale, list(tenants) or None)
 
     asyncio.run(go())
 

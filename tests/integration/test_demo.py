@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from conftest import run
+from mypage.demo.loader import _months_back, database_is_empty, load_demo
 from mypage.identity import normalize
 from mypage.identity.passwords import verify_password
 from mypage.identity.tables import Account
 from mypage.identity.verification import CustomerMatcher
-from mypage.records.demo import _months_back, database_is_empty, load_demo
 from mypage.records.tables import (
     BillingGroup,
     CallRecord,

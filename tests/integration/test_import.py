@@ -253,3 +253,53 @@ def test_reference_checks(db):
     result = run(_import_text(db, phones, kind="contracts"))
     assert [(e.line, e.column) for e in result.errors] == [(2, "phone_numbers")]
     assert count(Invoice) == 0 and count(CallRecord) == 0 and count(Contract) == 3
+
+
+def _calls_file(tmp_path, lines: list[str], encoding: str = "utf-8") -> Path:
+    path = tmp_path / "calls.csv"
+    header = "contract_number,started_at,kind,caller,callee,duration,charge,record_key"
+    path.write_bytes(("\n".join([header, *lines]) + "\n").encode(encoding))
+    return path
+
+
+GOOD_CALL = "CAF9000000002,2024-10-01 10:19:05,ひかり電話・県内,0748621235,0638846327,00:00:34,8,K-{n}"
+
+
+def test_call_import_with_a_bad_line_writes_nothing(db, tmp_path):
+    """On PostgreSQL the call records go through COPY into a temporary table, in the transaction: a file with a
+    bad line anywhere (or a problem only the whole file shows) leaves the table as it was."""
+    for kind, name in (("customers", "customers.csv"), ("contracts", "contracts.csv")):
+        assert imp(db, "aicom", kind, name) == 0
+    good = [GOOD_CALL.format(n=n) for n in range(1, 1201)]
+    bad_duration = [*good[:900], "CAF9000000002,2024-10-01 10:19:05,x,0748621235,0638846327,長い,8,K-bad", *good[900:]]
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, bad_duration)))
+    assert [(e.line, e.column) for e in result.errors] == [(902, "duration")]
+    assert count(CallRecord) == 0
+
+    unknown_and_twice = [*good, GOOD_CALL.format(n=7), GOOD_CALL.replace("CAF9000000002", "CAF0000009999").format(n="x")]
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, unknown_and_twice)))
+    assert [(e.line, e.column) for e in result.errors] == [(1202, "record_key"), (1203, "contract_number")]
+    assert "8行目にもあります" in result.errors[0].reason
+    assert count(CallRecord) == 0
+
+    unclosed = [*good[:1000], 'CAF9000000002,"2024-10-01 10:19:05,x', *good[1000:]]
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, unclosed)))
+    assert [e.line for e in result.errors] == [1002] and "引用符" in result.errors[0].reason
+    assert count(CallRecord) == 0
+
+    # The same file without the bad line goes in whole, read in CP932 as well; a second time changes nothing.
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, good, "cp932")))
+    assert result.ok and result.created == 1200 and count(CallRecord) == 1200
+    assert result.added == [(customer("0001234567")["id"], "call")]
+    changed = [g.replace(",8,", ",9,") if g.endswith("K-5") else g for g in good]
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, changed)))
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 1199)
+    assert q(CallRecord.select(CallRecord.charge).where(CallRecord.record_key == "K-5").first())["charge"] == 9
+
+
+def test_call_import_reports_bytes_that_are_no_text(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(b"contract_number,started_at,kind,caller,callee,duration,charge\n" + b"A,\xff\xfe,x\n" * 3)
+    result = run(import_file("aicom", "calls", path, "utf-8"))
+    assert len(result.errors) == 1 and "2行目: 文字コード" in result.errors[0].reason
+    assert count(CallRecord) == 0

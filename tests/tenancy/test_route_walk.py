@@ -38,7 +38,7 @@ def demo_data(backend_settings, tmp_path_factory):
     """A small demo data set for every tenant, loaded once for this module."""
     from conftest import _truncate
     from mypage.db.engine import bind_tables, make_engine
-    from mypage.records.demo import load_demo
+    from mypage.demo.loader import load_demo
 
     tenants = tmp_path_factory.mktemp("walk") / "tenants"
     shutil.copytree(ROOT / "tenants", tenants)

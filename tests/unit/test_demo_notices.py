@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mypage.records.demo import notice_date
+from mypage.demo.loader import notice_date
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -39,6 +39,14 @@ async def import_rows(
     from mypage.audit.log import AuditLog
     from mypage.db.transaction import atomic
 
+    if kind == "calls" and _uses_postgres():
+        from mypage.records.imports.calls_copy import import_calls
+
+        progress = progress or Progress(
+            len(csv_file.rows), f"{kind} を書き込み中", show_progress and len(csv_file.rows) >= PROGRESS_FROM
+        )
+        with progress:
+            return await import_calls(tenant, csv_file.header, csv_file.rows, progress, **audit)
     result = ImportResult(kind=kind, rows=len(csv_file.rows))
     rows, errors = await asyncio.to_thread(parse_rows, kind, csv_file)  # pure Python: off the server's event loop
     if errors:
@@ -59,9 +67,17 @@ async def import_rows(
     return result
 
 
+def _uses_postgres() -> bool:
+    from mypage.db.engine import current_engine
+
+    return current_engine().engine_type == "postgres"
+
+
 async def import_file(
     tenant: str, kind: str, path: str | Path, encoding: str = "auto", *, show_progress: bool = False
 ) -> ImportResult:
+    if kind == "calls" and _uses_postgres():
+        return await _stream_calls(tenant, path, encoding, show_progress)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -82,6 +98,27 @@ def read_data(kind: str, data: bytes, encoding: str = "auto") -> p.CsvFile | Imp
         return ImportResult(kind=kind, errors=[RowError(exc.line, "", str(exc))])
     except FieldError as exc:
         return ImportResult(kind=kind, errors=[RowError(0, "", str(exc))])
+
+
+async def _stream_calls(tenant: str, path: str | Path, encoding: str, show_progress: bool) -> ImportResult:
+    """Call records on PostgreSQL, read from the file a row at a time into COPY (files of any size)."""
+    from mypage.records.imports.calls_copy import import_calls
+
+    try:
+        _, header, rows = p.stream_csv(path, encoding)
+        if not header:
+            return ImportResult(kind="calls", errors=[RowError(0, "", "ファイルが空です。")])
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        return ImportResult(kind="calls", errors=[RowError(0, "", f"ファイルを読めません: {exc.strerror or exc}")])
+    except p.CsvSyntaxError as exc:
+        return ImportResult(kind="calls", errors=[RowError(exc.line, "", str(exc))])
+    except FieldError as exc:
+        return ImportResult(kind="calls", errors=[RowError(0, "", str(exc))])
+    # The number of rows is not known before the end: the bar goes by an estimate (about 80 bytes a row).
+    estimate = max(1, size // 80)
+    with Progress(estimate, "calls を書き込み中", show_progress and estimate >= PROGRESS_FROM) as progress:
+        return await import_calls(tenant, header, rows, progress)
 
 
 async def after_import(settings, tenant: str, result: ImportResult, portal=None) -> None:

@@ -61,15 +61,15 @@ def _header_map(kind: str) -> dict[str, Column]:
     return mapping
 
 
-def parse_rows(kind: str, csv_file: p.CsvFile) -> tuple[list[tuple[int, dict]], list[RowError]]:
-    """Rows as dicts of normalised values (only the columns present in the header), and every problem."""
+def header_columns(kind: str, header: list[str]) -> tuple[list[Column | None], list[RowError]]:
+    """The column of each header cell (None for a cell that is ignored after its error), and the header's problems."""
     import unicodedata
 
     errors: list[RowError] = []
     mapping = _header_map(kind)
     columns: list[Column | None] = []
     seen: dict[str, str] = {}
-    for cell in csv_file.header:
+    for cell in header:
         column = mapping.get(unicodedata.normalize("NFKC", cell).strip().lower())
         if column is None:
             errors.append(RowError(1, cell, "不明な列です(docs/import.md の列名を使ってください)。"))
@@ -81,32 +81,48 @@ def parse_rows(kind: str, csv_file: p.CsvFile) -> tuple[list[tuple[int, dict]], 
     for column in SPECS[kind]:
         if column.required and column.name not in seen:
             errors.append(RowError(1, column.name, "必須の列がありません。"))
+    return columns, errors
+
+
+NO_ROWS = "データ行がありません。"
+
+
+def parse_cells(columns: list[Column | None], line: int, cells: list[str], errors: list[RowError]) -> dict[str, Any] | None:
+    """One row's values by column name (only the columns present in the header); its problems go to ``errors``.
+    None when the row has more cells than the header."""
+    width = len(columns)
+    if len(cells) > width and any(c.strip() for c in cells[width:]):
+        errors.append(RowError(line, "", f"列の数({len(cells)})がヘッダー({width})より多くなっています。"))
+        return None
+    values: dict[str, Any] = {}
+    for index, column in enumerate(columns):
+        if column is None:
+            continue
+        raw = cells[index] if index < len(cells) else ""
+        if not raw.strip():
+            if column.required:
+                errors.append(RowError(line, column.name, "必須です。入力してください。"))
+            values[column.name] = column.empty
+            continue
+        try:
+            values[column.name] = column.parse(raw)
+        except FieldError as exc:
+            errors.append(RowError(line, column.name, str(exc)))
+    return values
+
+
+def parse_rows(kind: str, csv_file: p.CsvFile) -> tuple[list[tuple[int, dict]], list[RowError]]:
+    """Rows as dicts of normalised values (only the columns present in the header), and every problem."""
+    columns, errors = header_columns(kind, csv_file.header)
     if errors:
         return [], errors
     if not csv_file.rows:
-        return [], [RowError(0, "", "データ行がありません。")]
-
+        return [], [RowError(0, "", NO_ROWS)]
     parsed = []
-    width = len(columns)
     for line, cells in csv_file.rows:
-        if len(cells) > width and any(c.strip() for c in cells[width:]):
-            errors.append(RowError(line, "", f"列の数({len(cells)})がヘッダー({width})より多くなっています。"))
-            continue
-        values: dict[str, Any] = {}
-        for index, column in enumerate(columns):
-            if column is None:
-                continue
-            raw = cells[index] if index < len(cells) else ""
-            if not raw.strip():
-                if column.required:
-                    errors.append(RowError(line, column.name, "必須です。入力してください。"))
-                values[column.name] = column.empty
-                continue
-            try:
-                values[column.name] = column.parse(raw)
-            except FieldError as exc:
-                errors.append(RowError(line, column.name, str(exc)))
-        parsed.append((line, values))
+        values = parse_cells(columns, line, cells, errors)
+        if values is not None:
+            parsed.append((line, values))
     return parsed, errors
 
 

@@ -13,7 +13,8 @@ from mypage.records.tables import CallRecord, Contract
 
 def derived_record_key(contract_number: str, started_at: datetime, caller: str, callee: str, seconds: int) -> str:
     """A stable key for a call record without one: the same call always gets the same key."""
-    moment = started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    t = started_at.astimezone(UTC)
+    moment = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}Z"  # strftime's, faster
     digest = hashlib.sha256(f"{contract_number}|{moment}|{caller}|{callee}|{seconds}".encode()).hexdigest()
     return f"h:{digest[:40]}"
 

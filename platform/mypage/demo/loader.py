@@ -20,7 +20,7 @@ from typing import Any
 import click
 from piccolo.table import Table
 
-from mypage.records import demo_names as names
+from mypage.demo import names
 from mypage.records.bulk import bulk_insert
 from mypage.records.tables import (
     BillingGroup,

@@ -1,0 +1,46 @@
+"""Reading the server's processes from /proc (Linux): uvicorn's workers, their CPU time and memory."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(x) for x in text]
+    return found
+
+
+def workers(master: int, count: int, timeout: float = 30) -> list[int]:
+    """The pids of uvicorn's ``count`` worker processes (children of ``master`` running Python), once started."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [p for p in children(master) if "python" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
+        found = [p for p in found if b"multiprocessing.resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    raise SystemExit(f"uvicorn (pid {master}) did not start {count} workers")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def status_kb(pid: int, key: str) -> int:
+    """A ``kB`` figure of /proc/<pid>/status, e.g. ``VmRSS`` or ``VmHWM``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
