@@ -198,7 +198,7 @@ def _customers(slug: str, twin: bool) -> str:
 
     async def go():
         numbers = ["5000001", "5000002"] if twin else ["5000001"]
-        for n, number in enumerate(numbers):
+        for number in numbers:
             customer = Customer(
                 tenant=slug,
                 number=number,

@@ -3,7 +3,7 @@
 For tenants whose ``identity.recovery.methods`` include ``secret_question`` or ``email_code``; the
 entry is ``/forgot`` (set ``identity.recovery.entry_path`` to it). Other tenants get 404 here.
 
-- ``/forgot``: パスワードがご不明な場合 / IDがご不明な場合 (the latter goes to the registration flow).
+- ``/forgot``: パスワードがご不明な場合 / IDがご不明な場合 (the latter goes to registration).
 - ``/forgot/identify`` (本人認証): the login ID; then by the account's ``recovery_method``:
   (A) ``/forgot/question`` 合言葉登録 → a link mailed to the contact address (本人認証 完了) →
       ``/forgot/question/answer/<token>`` 合言葉入力 → a generated password shown once (with a print view);

@@ -349,7 +349,7 @@ RECOVERY_METHOD_PATHS = {"secret_question": "/forgot", "email_code": "/forgot", 
 
 class Registration(Strict):
     """One registration pipeline for every tenant (``identity/registration``); which steps it runs follows from
-    these settings and ``login_id.kind`` (:meth:`steps_for`): 本人確認 (``verify``), 追加認証 (``disambiguate``,
+    these settings and ``login_id.kind`` (``Registration.steps_for``): 本人確認 (``verify``), 追加認証 (``disambiguate``,
     only when several customers match), the login ID and password (``credentials``; none when IDs are issued),
     an optional 確認 page (``review``), the e-mail confirmation (``confirm``: link or code; issued IDs: the
     first-login link) and the completion (``complete``: contact address, password set or proven, done)."""
@@ -378,7 +378,7 @@ class Registration(Strict):
     ``tokens.registration_link_minutes``) or ``code`` (a 認証コード mailed and typed in the same browser, valid
     ``tokens.email_code_minutes``). Issued IDs are always mailed with a first-login link (``link``)."""
     review: bool = False
-    """A 確認 page shows the entries before the confirmation is mailed ([入力画面に戻る] / [送信]); not with issued IDs."""
+    """A 確認 page shows the entries before the confirmation is mailed ([入力画面に戻る] / [仮登録する]); not with issued IDs."""
     confirm_password: bool = False
     """The confirmation asks again for the password chosen at registration (proving who completes it), and the
     last page then logs the customer in directly (そのままログイン); otherwise the password is typed twice at

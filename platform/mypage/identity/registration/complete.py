@@ -24,7 +24,7 @@ from mypage.identity.accounts import AccountRepository, LoginIdTaken
 from mypage.identity.messages import link_message
 from mypage.identity.passwords import verify_password_async
 from mypage.identity.recovery_support import contact_address, login_label, mail_account_changed
-from mypage.identity.registration.plan import PURPOSE, Plan, link_hours, paths, pipeline, state_of, tokens_of
+from mypage.identity.registration.plan import PURPOSE, STATE, Plan, link_hours, paths, pipeline, state_of, tokens_of
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError, Tokens
 from mypage.mail.outbox import enqueue
@@ -240,9 +240,9 @@ async def code_submit(request: Request) -> Response:
         if exc.reason == "invalid":
             errors = {"code": _("認証コードが正しくありません。")}
             return _render_complete(request, plan, payload, choices, plan.path("code"), errors=errors, status_code=400)
-        session_of(request).pop("registration")
+        session_of(request).pop(STATE)
         return _render_invalid(request, tenant, plan, exc.reason)
-    session_of(request).pop("registration")
+    session_of(request).pop(STATE)
     return await _finish(request, tenant, plan, confirmed, contact)
 
 

@@ -20,7 +20,17 @@ from mypage.i18n import gettext as _
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.issued import create_issued_account, link_validity
 from mypage.identity.recovery_support import login_label
-from mypage.identity.registration.plan import PURPOSE, Plan, link_hours, paths, pipeline, save_state, tokens_of, validity_text
+from mypage.identity.registration.plan import (
+    PURPOSE,
+    STATE,
+    Plan,
+    link_hours,
+    paths,
+    pipeline,
+    save_state,
+    tokens_of,
+    validity_text,
+)
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
 from mypage.records.tables import Customer
@@ -101,7 +111,7 @@ async def send_confirmation(
     if plan.confirm == "code":
         save_state(request, {**state, "code_for": subject, "address": address})
         return redirect(plan.path("code"))
-    session_of(request).pop("registration")
+    session_of(request).pop(STATE)
     session_of(request)[SENT] = address
     return redirect(plan.path("sent"))
 
@@ -127,7 +137,7 @@ async def issue_credentials(request: Request, tenant: Tenant, plan: Plan, custom
         await AuditLog(tenant.slug).record(
             "register.issued", account_id=account.id, address=address, customer_id=customer["id"], replaced=len(owners)
         )
-    session_of(request).pop("registration")
+    session_of(request).pop(STATE)
     session_of(request)[SENT] = email
     return redirect(plan.path("sent"))
 

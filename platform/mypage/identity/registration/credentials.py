@@ -215,12 +215,11 @@ async def review_submit(request: Request) -> Response:
     if not _ready(state):
         return redirect(plan.path() if state is None else plan.path(credentials_page(plan)))
     assert state is not None
-    if await AccountRepository(tenant).login_id_taken(state["values"]["login_id"]):
-        owner = await AccountRepository(tenant).by_login_id(state["values"]["login_id"])
-        if owner is None or owner.customer != state["customer_id"]:
-            message = taken_message() if plan.id_check else None
-            errors = {"login_id": message or await login_id_errors(tenant, state["values"]["login_id"])}
-            return _render(request, tenant, plan, state, errors=errors, status_code=409)
+    # The ID may have been taken since the credentials page: say so there.
+    problems = await login_id_errors(tenant, state["values"]["login_id"], customer_id=int(state["customer_id"]))
+    if problems:
+        errors = {"login_id": taken_message() if plan.id_check else problems}
+        return _render(request, tenant, plan, state, errors=errors, status_code=409)
     return await send_confirmation(
         request,
         tenant,

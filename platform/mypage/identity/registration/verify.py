@@ -21,7 +21,8 @@ from mypage.i18n import gettext as _
 from mypage.identity import normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.policy import check_email
-from mypage.identity.registration.plan import Plan, paths, pipeline, save_state, state_of
+from mypage.identity.registration.confirm import issue_credentials
+from mypage.identity.registration.plan import STATE, Plan, paths, pipeline, save_state, state_of
 from mypage.identity.verification import LABELS, VerificationGate, clean
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, redirect, render, session_of, text
@@ -120,14 +121,8 @@ def _count_failure(request: Request, tenant: Tenant) -> None:
 @get(paths())
 async def verify_page(request: Request) -> Response:
     tenant, plan = pipeline(request)
-    session_of(request).pop(plan_state_key())
+    session_of(request).pop(STATE)
     return _render(request, tenant, plan)
-
-
-def plan_state_key() -> str:
-    from mypage.identity.registration.plan import STATE
-
-    return STATE
 
 
 @post(paths())
@@ -193,12 +188,10 @@ async def _verified(request: Request, tenant: Tenant, plan: Plan, customer: dict
     session_of(request).pop(FAILS)
     if not plan.replaces_existing and await registered(tenant, customer["id"]):
         await audit.record("register.already_registered", address=address, customer_id=customer["id"])
-        session_of(request).pop(plan_state_key())
+        session_of(request).pop(STATE)
         return render(request, "identity/register_exists.html", status_code=409, plan=plan)
     await audit.record("register.verified", address=address, customer_id=customer["id"])
     if plan.confirm == "first_login":
-        from mypage.identity.registration.confirm import issue_credentials
-
         return await issue_credentials(request, tenant, plan, customer, email)
     save_state(request, {"customer_id": customer["id"], "values": {}})
     return redirect(plan.path(credentials_page(plan)))
