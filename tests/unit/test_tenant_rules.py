@@ -93,6 +93,12 @@ CASES = [
         "needs a subject and an applies other than 'none'",
     ),
     # registration settings and login-ID kind
+    (
+        "nmedia",
+        put("identity.registration.collect_email", False),
+        "identity.registration.collect_email",
+        "credentials are mailed",
+    ),
     ("nmedia", put("identity.registration.confirm", "code"), "identity.registration.confirm", "issued IDs are mailed"),
     ("nmedia", put("identity.registration.review", True), "identity.registration.review", "nothing to review"),
     ("nmedia", put("identity.registration.confirm_password", True), "identity.registration.confirm_password", "no password"),

@@ -171,7 +171,7 @@ class TokenLifetimes(Strict):
     registration_link_minutes: int = Field(24 * 60, ge=5)
     """How long a mailed registration link (or issued first-login link) stays valid, in minutes."""
     email_code_minutes: int = Field(10, ge=1, le=24 * 60)
-    """How long a mailed 認証コード (recovery by code, login-ID change) stays valid, in minutes."""
+    """How long a mailed 認証コード (registration with ``confirm = "code"``, recovery by code, login-ID change) stays valid, in minutes."""
     login_otp_minutes: int = Field(10, ge=1, le=60)
     """How long a mailed login one-time password (factor ``email_otp``) stays valid, in minutes."""
     password_reset_minutes: int = Field(60, ge=5)
@@ -458,6 +458,11 @@ class Registration(Strict):
         if kind == "email" and "collect_email" in self.model_fields_set and self.collect_email:
             rules.refuse("collect_email", "with login_id.kind 'email' the login ID is the e-mail address; remove it")
         if kind == "issued":
+            if not self.collect_email and "email" not in self.verify_fields:
+                rules.refuse(
+                    "collect_email",
+                    "issued credentials are mailed, but no address is asked: set collect_email = true or add 'email' to verify_fields",
+                )
             if self.confirm != "link":
                 rules.refuse("confirm", "issued IDs are mailed with a first-login link; use confirm = 'link' or another kind")
             if self.review:
@@ -602,7 +607,7 @@ class Identity(Strict):
         return True
 
     def check(self, rules: Rules) -> None:
-        """- The registration settings fit ``login_id.kind``: ``collect_email`` cannot be false with ``chosen`` nor true with ``email``; with ``issued`` the confirmation is a link and there is no ``review`` nor ``confirm_password``; ``registration.steps`` (when set) equals the derived steps; ``registration.entry_path`` is ``/register`` or the pipeline's path for the kind.
+        """- The registration settings fit ``login_id.kind``: ``collect_email`` cannot be false with ``chosen`` nor true with ``email``; with ``issued`` the credentials need an address to go to (``collect_email`` or an ``email`` field), the confirmation is a link and there is no ``review`` nor ``confirm_password``; ``registration.steps`` (when set) equals the derived steps; ``registration.entry_path`` is ``/register`` or the pipeline's path for the kind.
 
         - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
 

@@ -72,6 +72,7 @@ def _render_invalid(request: Request, tenant: Tenant, plan: Plan, reason: str) -
     help_text = _(
         "仮登録有効期限(仮登録メール送信から {hours} 時間以内)までに本登録を行わなかった場合、再度、認証及び仮登録を実施する必要があります。"
     ).format(hours=link_hours(tenant))
+    # 410 (gone) where the link page asks for the password; the other link pages have answered 400 so far.
     status = 410 if plan.confirm_password and reason in ("expired", "used") else 400
     return render(
         request, "identity/register_invalid.html", status_code=status, plan=plan, reason=reason, message=message, help=help_text
