@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 
+from mypage.identity.registration.plan import plan_of
 from mypage.web.render import redirect, tenant_of
 
 
 @get("/register")
 async def register_entry(request: Request) -> Response:
-    from mypage.identity.registration.plan import plan_of
-
     query = "?" + request.url.query if request.url.query else ""
     return redirect(plan_of(tenant_of(request)).prefix + query)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from litestar import Request
 from litestar.exceptions import NotFoundException
 
+from mypage.i18n import gettext as _
 from mypage.identity.issued import link_validity
 from mypage.identity.tokens import Tokens
 from mypage.tenancy.config import REGISTRATION_PATHS
@@ -136,8 +137,6 @@ def link_hours(tenant: Tenant) -> str:
 
 
 def validity_text(tenant: Tenant) -> str:
-    from mypage.i18n import gettext as _
-
     amount, unit = link_validity(tenant.config.identity.tokens.registration_link_minutes)
     if unit == "days":
         return _("{n}日").format(n=amount)
