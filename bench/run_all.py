@@ -1,7 +1,7 @@
 """Runs every benchmark in bench/ with small, fast settings and prints one table of the performance targets
 (issue 10): target, measured figure, ratio to the target, met or not.
 
-    python bench/run_all.py [--quick] [--only logins,pdf,csv,http] [--postgres SERVER_URL]
+    python bench/run_all.py [--quick] [--only logins,pdf,csv,http,tenants] [--postgres SERVER_URL]
 
 Each benchmark runs as its own process (so one's warm caches do not help another) with this interpreter,
 and prints a ``RESULT key=value ...`` line that is read here; its whole output is written to
@@ -36,6 +36,11 @@ SUITES = {
     ),
     "csv": ("bench_calls_csv.py", ["--rows", "100000", "--repeat", "3"], ["--rows", "100000", "--repeat", "1"]),
     "http": ("bench_http.py", ["--duration", "5"], ["--duration", "3"]),
+    "tenants": (
+        "bench_tenants.py",
+        ["--tenants", "1000", "--touch", "50", "--repeat", "1"],
+        ["--tenants", "300", "--touch", "20", "--repeat", "1"],
+    ),
 }
 
 
@@ -173,6 +178,35 @@ def main() -> None:
             )
         else:
             failed("logged-in home >= 50% of the login page's req/s", "http")
+
+    if "tenants" in results:
+        r = results["tenants"]
+        if r:
+            row(
+                f"{r['tenants']} tenant folders: start-up (information, issue 12)",
+                f"{float(r['startup_s']):.1f} s vs {float(r['startup_shipped_s']):.1f} s with 3",
+                None,
+                None,
+                f"CPU: registry {float(r['registry_cpu_s']):.1f} s ({float(r['toml_share']) * 100:.0f}% TOML parsing), "
+                f"Portal {float(r['portal_cpu_s']):.1f} s; wall: registry {float(r['registry_s']):.1f} s; imports excluded",
+            )
+            row(
+                f"{r['tenants']} tenant folders: memory (information)",
+                f"{r['rss_mb']} MB RSS vs {r['rss_shipped_mb']} MB with 3",
+                None,
+                None,
+                f"{r['kb_per_tenant']} KB per tenant loaded, +{r['kb_per_served_tenant']} KB per tenant once its login page is served",
+            )
+            row(
+                f"{r['tenants']} tenant folders: reload (information)",
+                f"{float(r['reload_s']):.1f} s ({float(r['reload_cpu_s']):.1f} s CPU)",
+                None,
+                None,
+                ("Portal.reload()" if r["reload_is_function"] == "yes" else "a whole new Portal (no reload function yet)")
+                + f"; first page of a tenant {r['first_page_new_tenant_ms']} ms, warm {r['warm_page_ms']} ms",
+            )
+        else:
+            failed("tenant folders: start-up, memory, reload", "tenants")
 
     widths = [max(len(r[i]) for r in [("target", "measured", "ratio", "met", "note"), *rows]) for i in range(5)]
     print(

@@ -95,7 +95,7 @@ async def _truncate() -> None:
 @pytest.fixture
 def db(backend_settings) -> Settings:
     """An empty, migrated database on the current backend; yields its settings."""
-    from mypage.contracts.repository import forget_notices
+    from mypage.notices.repository import forget_notices
 
     engine = make_engine(backend_settings)
     bind_tables(engine)

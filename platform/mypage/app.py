@@ -45,6 +45,53 @@ def route_handlers() -> list:
     return handlers
 
 
+async def watch_tenant_changes(portal: Portal, stop: asyncio.Event) -> None:
+    """Applies announced tenant changes (``tenancy.reload``) every ``POLL_SECONDS``, outside any request."""
+    from mypage.tenancy.reload import POLL_SECONDS
+
+    log = logging.getLogger("mypage.tenancy")
+    while not stop.is_set():
+        try:
+            await portal.refresh()
+        except Exception as exc:  # the database is unavailable or being emptied: try again next round
+            log.warning("tenant change check failed: %s", exc)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
+
+
+def listen_for_hangup(portal: Portal):
+    """SIGHUP to this server process: validate the tenant folders and, when valid, reload them on every worker.
+    Returns the function that stops listening (a no-op where signals cannot be handled, e.g. off the main thread)."""
+    import signal
+
+    from mypage.tenancy.registry import TenantConfigError
+    from mypage.tenancy.reload import reload_folders
+
+    log = logging.getLogger("mypage.tenancy")
+    tasks: set[asyncio.Task] = set()
+
+    async def reload() -> None:
+        try:
+            await reload_folders(portal.settings)
+            await portal.refresh()
+        except TenantConfigError as exc:
+            log.error("SIGHUP: tenant reload refused, the running tenants keep serving:\n%s", exc)
+        except Exception as exc:  # the database is unavailable: nothing was announced
+            log.error("SIGHUP: tenant reload failed: %s", exc)
+
+    def on_hangup() -> None:
+        task = asyncio.ensure_future(reload())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    except (ValueError, RuntimeError, NotImplementedError, AttributeError):
+        return lambda: None
+    return lambda: loop.remove_signal_handler(signal.SIGHUP)
+
+
 def _login_required(request: Request, exc: LoginRequired) -> Response:
     return redirect(login_redirect_target(exc))
 
@@ -83,13 +130,24 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
             from mypage.mail.delivery import run_worker
 
             worker = asyncio.create_task(run_worker(settings, stop=stop), name="mypage-outbox-worker")
+        jobs = None
+        if settings.run_job_worker:
+            from mypage.jobs.worker import run_worker as run_jobs
+
+            jobs = asyncio.create_task(run_jobs(settings, portal, stop), name="mypage-job-worker")
+        watcher = asyncio.create_task(watch_tenant_changes(portal, stop), name="mypage-tenant-watcher")
+        hangup = listen_for_hangup(portal)
         try:
             yield
         finally:
-            if worker is not None:
-                stop.set()  # the current round finishes: a mail that went out is marked sent
-                with suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(worker, timeout=30)
+            stop.set()  # the current rounds finish: a mail that went out is marked sent, an import ends
+            hangup()
+            with suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(watcher, timeout=5)
+            for task in (worker, jobs):
+                if task is not None:
+                    with suppress(TimeoutError, asyncio.CancelledError):
+                        await asyncio.wait_for(task, timeout=30)
             if isinstance(engine, EmbeddedSQLiteEngine) or (settings.db_pool and settings.uses_postgres):
                 await engine.close_connection_pool()
 

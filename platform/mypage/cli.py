@@ -35,8 +35,6 @@ def main() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty embedded database.")
 def run(workers: int, no_demo: bool) -> None:
     """Serve the portal on 127.0.0.1:$PORT (migrates, and loads demo data into an empty embedded database)."""
-    import uvicorn
-
     settings = _settings()
     _check_tenants(settings)
 
@@ -58,6 +56,8 @@ def run(workers: int, no_demo: bool) -> None:
     # The outbox worker runs inside the server when MYPAGE_SMTP_URL is set (MYPAGE_MAIL_WORKER=0 turns it off,
     # e.g. when `mypage outbox deliver --loop` runs as its own process).
     os.environ.setdefault("MYPAGE_MAIL_WORKER", "1")
+    # CSV imports from the console and scheduled お知らせ mails run in each server process (MYPAGE_JOB_WORKER=0: off).
+    os.environ.setdefault("MYPAGE_JOB_WORKER", "1")
     if settings.smtp_url and os.environ["MYPAGE_MAIL_WORKER"] not in ("0", "false", "no", "off"):
         click.echo(f"Delivering mail to {settings.smtp_url.split('@')[-1]} from the outbox.")
     elif not settings.smtp_url:
@@ -66,7 +66,45 @@ def run(workers: int, no_demo: bool) -> None:
         click.echo(f"mypage on http://localhost:{settings.port}/ (tenants: http://<slug>.localhost:{settings.port}/)")
     else:
         click.echo(f"mypage on 127.0.0.1:{settings.port}")
-    uvicorn.run("mypage.app:create_app", factory=True, workers=workers, **server_options(settings))
+    serve(settings, workers)
+
+
+def serve(settings: Settings, workers: int) -> None:
+    """uvicorn with ``workers`` processes. SIGHUP reloads the tenant folders without a restart: a single server
+    process handles it itself (``app.listen_for_hangup``); with several workers the supervisor validates the
+    folders and announces them to every worker, instead of uvicorn's restart of every worker."""
+    import uvicorn
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    config = uvicorn.Config("mypage.app:create_app", factory=True, workers=workers, **server_options(settings))
+    if workers <= 1:
+        uvicorn.Server(config).run()
+        return
+
+    class TenantReloadingSupervisor(Multiprocess):
+        def handle_hup(self) -> None:
+            try:
+                click.echo(reload_tenants(settings), err=True)
+            except click.ClickException as exc:
+                click.echo(exc.format_message(), err=True)
+
+    TenantReloadingSupervisor(config, sockets=[config.bind_socket()]).run()
+
+
+def reload_tenants(settings: Settings) -> str:
+    """Validates the tenant folders and announces them to every running worker; the outcome in words."""
+    from mypage.tenancy.registry import TenantConfigError
+    from mypage.tenancy.reload import reload_folders
+
+    async def go():
+        await _prepare_database(settings)
+        return await reload_folders(settings)
+
+    try:
+        folders = asyncio.run(go())
+    except TenantConfigError as exc:
+        raise click.ClickException(f"tenant reload refused (the running tenants keep serving as they are):\n{exc}") from exc
+    return f"tenants reloaded on every worker within a second: {', '.join(folders.tenants.slugs)}"
 
 
 def server_options(settings: Settings) -> dict:
@@ -147,17 +185,36 @@ def _check_tenants(settings: Settings):
     from mypage.tenancy.registry import TenantConfigError
 
     try:
-        return Portal(settings)
+        portal = Portal(settings)
     except TenantConfigError as exc:
         raise click.ClickException(f"tenant configuration is invalid:\n{exc}") from exc
+    for line in _contrast_warnings(portal):
+        click.echo(line, err=True)
+    return portal
+
+
+def _contrast_warnings(portal) -> list[str]:
+    """Brand colours below WCAG AA contrast: a warning (the console refuses them; a file is the operator's call)."""
+    from mypage.overrides.contrast import contrast_problems
+
+    return [
+        f"warning: {tenant.folder / 'tenant.toml'}: key '{problem.key}': {problem.message()}"
+        for tenant in portal.tenants
+        for problem in contrast_problems(tenant.config.branding)
+    ]
+
+
+from mypage.tenancy.commands import check as _tenant_check  # noqa: E402
+from mypage.tenancy.commands import new as _tenant_new  # noqa: E402
+
+tenant.add_command(_tenant_new)
+tenant.add_command(_tenant_check)
 
 
 @tenant.command()
-def check() -> None:
-    """Validate every tenant folder and theme."""
-    portal = _check_tenants(_settings())
-    for item in portal.tenants:
-        click.echo(f"ok  {item.slug:10} {item.config.names.ja} ({', '.join(item.config.hosts)})")
+def reload() -> None:
+    """Validate the tenant folders and apply them on every running worker, without a restart."""
+    click.echo(reload_tenants(_settings()))
 
 
 @tenant.command(name="list")
@@ -198,9 +255,13 @@ def deliver(loop: bool) -> None:
 from mypage.inquiries.staff import staff as _staff_group  # noqa: E402  (mypage staff ...)
 
 main.add_command(_staff_group)
-from mypage.records.notices import notice_command as _notice_command  # noqa: E402  (mypage staff notice ...)
+from mypage.notices.cli import notice_command as _notice_command  # noqa: E402  (mypage staff notice ...)
 
 _staff_group.add_command(_notice_command)
+from mypage.admin.staff.cli import COMMANDS as _admin_staff_commands  # noqa: E402  (mypage staff invite / create-admin)
+
+for _command in _admin_staff_commands:
+    _staff_group.add_command(_command)
 
 
 if __name__ == "__main__":

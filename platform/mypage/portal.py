@@ -6,13 +6,15 @@ Built once by :func:`mypage.app.create_app` and reachable from every request as
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from html import escape
 
 from litestar.datastructures import MutableScopeHeaders
 
 from mypage import i18n
 from mypage.settings import Settings
-from mypage.tenancy.registry import Tenant, TenantRegistry
+from mypage.tenancy.registry import Tenant, TenantConfigError, TenantRegistry
 from mypage.web.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
 from mypage.web.templating import TenantTemplates, ThemeRegistry
 
@@ -22,21 +24,103 @@ CAPTCHA_SOURCES = {
 }
 
 
+log = logging.getLogger("mypage.tenancy")
+
+
 class Portal:
     def __init__(self, settings: Settings, tenants: TenantRegistry | None = None):
         self.settings = settings
         self.themes = ThemeRegistry(settings.themes_dir)
-        self.tenants = tenants or TenantRegistry.load(settings.tenants_dir, settings.themes_dir)
+        self.base = tenants or TenantRegistry.load(settings.tenants_dir, settings.themes_dir)
+        """The tenants as their folders define them; ``tenants`` adds the published overrides."""
+        self.tenants = self.base
         for tenant in self.tenants:
             self.themes.chain(tenant.config.theme)
         self.catalogs = i18n.Catalogs(settings.locales_dir)
         i18n.install_catalogs(self.catalogs)
         self.session_store: SessionStore = RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore()
-        globals_ = {"dev_mode": settings.dev_mode}
-        self.templates = {t.slug: TenantTemplates(t, self.themes, globals_) for t in self.tenants}
+        self.templates = {t.slug: self._templates(t) for t in self.tenants}
+        self.generation: dict[str, str] | None = None
+        """The change tokens (``tenancy.reload``) this portal applied; None before its first refresh."""
+        self._refreshing = asyncio.Lock()
+
+    def _templates(self, tenant: Tenant) -> TenantTemplates:
+        return TenantTemplates(tenant, self.themes, {"dev_mode": self.settings.dev_mode})
 
     def templates_for(self, tenant: Tenant) -> TenantTemplates:
-        return self.templates[tenant.slug]
+        templates = self.templates.get(tenant.slug)
+        if templates is None or templates.tenant is not tenant:
+            # A tenant object this portal does not serve (a preview of a draft, or a request that began
+            # just before a reload): its own environment, not cached.
+            return self._templates(tenant)
+        return templates
+
+    async def refresh(self) -> bool:
+        """Applies announced tenant changes (``tenancy.reload``): reloads the folders when they were announced
+        (a broken folder is logged and the tenants keep serving as they are) and applies every tenant's live
+        override version. True when something changed."""
+        from mypage.tenancy.reload import FOLDERS, OVERRIDES, generation, load_folders
+
+        async with self._refreshing:
+            tokens = await generation()
+            if tokens == self.generation:
+                return False
+            applied = self.generation or {}
+            base, themes = self.base, self.themes
+            if self.generation is not None and tokens.get(FOLDERS) != applied.get(FOLDERS):
+                try:
+                    folders = await asyncio.to_thread(load_folders, self.settings)
+                    base, themes = folders.tenants, folders.themes
+                    log.info("tenant folders reloaded: %s", ", ".join(base.slugs))
+                except TenantConfigError as exc:
+                    log.error("tenant reload refused, the running tenants keep serving:\n%s", exc)
+            overrides_changed = self.generation is None or tokens.get(OVERRIDES) != applied.get(OVERRIDES)
+            changed = await self._apply(base, themes, overrides_changed=overrides_changed)
+            self.generation = tokens
+            return changed
+
+    async def _apply(self, base: TenantRegistry, themes: ThemeRegistry, *, overrides_changed: bool) -> bool:
+        """Rebuilds the tenants (and their Jinja environments) whose folder or live override version changed."""
+        from mypage.overrides.repository import current_versions_of_all_tenants
+        from mypage.overrides.service import Overrides, effective_tenant
+
+        folders_changed = base is not self.base
+        if not folders_changed and not overrides_changed:
+            return False
+        live = await current_versions_of_all_tenants()
+        tenants = []
+        for tenant in base:
+            running = self.tenants.find(tenant.slug)
+            version, document = live.get(tenant.slug, (None, {}))
+            if not folders_changed and running is not None and running.override_version == version:
+                tenants.append(running)
+            elif version is None:
+                tenants.append(tenant)
+            else:
+                overrides = Overrides(tenant, set(themes.names))
+                checked = await overrides.check(document)
+                if checked.config is None or not checked.ok:
+                    log.error(
+                        "tenant %s: override version %s does not fit its folder, not applied: %s",
+                        tenant.slug,
+                        version,
+                        checked.problems,
+                    )
+                    tenants.append(tenant)
+                else:
+                    tenants.append(effective_tenant(tenant, version, checked.config, await overrides.logo_of(checked.config)))
+        if not folders_changed and all(t is self.tenants.find(t.slug) for t in tenants):
+            return False
+        registry = TenantRegistry(tenants)
+        self.themes = themes
+        templates = {}
+        for tenant in registry:
+            kept = self.templates.get(tenant.slug)
+            templates[tenant.slug] = (
+                kept if kept is not None and kept.tenant is tenant and not folders_changed else self._templates(tenant)
+            )
+        self.base, self.tenants, self.templates = base, registry, templates
+        return True
 
     def base_url(self, tenant: Tenant) -> str:
         """The address used in mail links: the tenant's first host (``<slug>.localhost:PORT`` in development)."""
@@ -47,12 +131,17 @@ class Portal:
         scheme = "https" if self.settings.https else "http"
         return f"{scheme}://{tenant.config.hosts[0]}"
 
-    def security_headers(self, headers: MutableScopeHeaders, tenant: Tenant | None) -> None:
+    def security_headers(self, headers: MutableScopeHeaders, tenant: Tenant | None, state: dict | None = None) -> None:
+        """``state`` of the request: ``same_origin_frame`` lets a page be shown in a frame of the same site (a
+        preview in the console), ``embeds_previews`` lets a page frame such pages."""
+        state = state or {}
+        same_origin_frame = bool(state.get("same_origin_frame"))
         extra = ""
         if tenant is not None:
             extra = CAPTCHA_SOURCES.get(tenant.config.identity.captcha.provider, "")
         script = f"'self' {extra}".strip()
-        frame = f"'self' {extra}".strip() if extra else "'none'"
+        frame = f"'self' {extra}".strip() if extra or state.get("embeds_previews") else "'none'"
+        ancestors = "'self'" if same_origin_frame else "'none'"
         csp = (
             "default-src 'self'; "
             f"script-src {script}; "
@@ -61,12 +150,12 @@ class Portal:
             + "; "
             "worker-src 'self' blob:; "
             f"frame-src {frame}; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+            f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'self'; object-src 'none'"
         )
         # Tenant pages always get this policy; a development page (no tenant) may bring its own.
         if tenant is not None or "content-security-policy" not in headers:
             headers["content-security-policy"] = csp
-        headers["x-frame-options"] = "DENY"
+        headers["x-frame-options"] = "SAMEORIGIN" if same_origin_frame else "DENY"
         headers["x-content-type-options"] = "nosniff"
         headers["referrer-policy"] = "same-origin"
         headers["permissions-policy"] = "camera=(), microphone=(), geolocation=()"

@@ -54,6 +54,14 @@ class Settings:
     mail_worker_interval: float = 2.0
     """Seconds between two delivery rounds of the outbox worker."""
 
+    run_job_worker: bool = False
+    """Run the background jobs inside the web server (a task of each process, started in the lifespan): CSV
+    imports uploaded in the console and the mails of scheduled お知らせ. ``mypage run`` turns it on unless
+    ``MYPAGE_JOB_WORKER=0``."""
+
+    job_worker_interval: float = 1.0
+    """Seconds between two rounds of the job worker (an upload wakes it at once in its own process)."""
+
     db_pool: bool = False
     """Use a connection pool (PostgreSQL, production server). Off in tests: each test loop connects anew."""
 
@@ -100,6 +108,7 @@ class Settings:
             themes_dir=Path(env.get("MYPAGE_THEMES_DIR", str(base.themes_dir))),
             locales_dir=Path(env.get("MYPAGE_LOCALES_DIR", str(base.locales_dir))),
             run_mail_worker=flag("MYPAGE_MAIL_WORKER", False),
+            run_job_worker=flag("MYPAGE_JOB_WORKER", False),
             db_pool=flag("MYPAGE_DB_POOL", production),
             trusted_proxies=_trusted_proxies(env.get("MYPAGE_TRUSTED_PROXIES", "")),
         )

@@ -54,6 +54,7 @@ def live_server(tmp_path_factory):
         "MYPAGE_SECRET_KEY": SECRET,
         "PORT": str(port),
         "MYPAGE_SMTP_URL": "",
+        "MYPAGE_JOB_WORKER": "1",  # console CSV imports and scheduled お知らせ mails run in the server, as under `mypage run`
         "MYPAGE_DATABASE_URL": "",
         "MYPAGE_REDIS_URL": "",
         "PYTHONPATH": str(ROOT / "platform"),

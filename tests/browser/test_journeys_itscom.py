@@ -178,11 +178,13 @@ def test_registration_with_extra_information(live_server, page):
     page.goto(_url(live_server, "/register/email-id"))
     _verify_contract(page, "イッツ　ジロウ", "0337005678", "口座番号 下4桁", "5678")
     expect(page.locator("h1")).to_have_text("追加認証情報", timeout=2000)
-    expect(page.get_by_label("お客さま番号")).to_be_visible()
-    expect(page.get_by_label("セットアップボックス (STB/Hit pot) のID")).to_be_visible()
+    kinds = page.get_by_label("認証情報の種類")  # a choice of the item, as the guide's screen
+    options = kinds.locator("option").all_inner_texts()
+    assert options[0] == "お客さま番号" and "セットアップボックス (STB/Hit pot) のID" in options[1]
     page.get_by_role("button", name="確認").click()
     expect(page.locator(".form-error")).to_have_text("いずれか1つ以上を入力してください。")
-    page.get_by_label("お客さま番号").fill("1000000002")
+    kinds.select_option("customer_number")
+    page.get_by_label("追加認証情報の内容").fill("1000000002")
     page.get_by_role("button", name="確認").click()
     expect(page.locator("h1")).to_have_text("iTSCOM IDの登録")
 

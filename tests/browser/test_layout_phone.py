@@ -170,6 +170,8 @@ def test_aicom(live_server, phone_page):
     page.context.clear_cookies()
     check(page, "/login", live, "aicom")
     check(page, "/register", live, "aicom")
+    check(page, "/forgot/email", live, "aicom")
+    check(page, "/forgot/id", live, "aicom")  # id_forgotten = "email_lookup"
     login_aicom(page, live)
     check(page)
     check_phone_menu(page, groups=1)

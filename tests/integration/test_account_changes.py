@@ -212,3 +212,25 @@ def test_throttled_code_resend_says_how_long_to_wait(client_for, deliver):
     again = client.submit("/account/change/id", {"login_id": "wait2@example.jp"})
     assert again.status_code == 429
     assert "認証コードを送信したばかりです。60秒ほど時間をおいてからお試しください。" in again.text
+
+
+def test_login_id_change_tells_the_new_address_and_records_both_ids(client_for, deliver):
+    """Decision: the new ID is not proven by a second code (the guide sends the code to the contact address);
+    the new address is told of the change and the audit event keeps the old and the new ID."""
+    from mypage.audit.log import AuditLog
+
+    account_id = make_account("before@example.jp")
+    client = logged_in(client_for, "before@example.jp")
+    client.submit("/account/change/id", {"login_id": "after@example.jp"})
+    assert not deliver().to("after@example.jp")  # the code goes to the contact address only
+    client.submit("/account/change/id/code", {"code": read_code(deliver, "contact@example.jp")})
+    client.submit("/account/change/id/confirm", {"contact": "keep"})
+    assert account_row(account_id)["login_id"] == "after@example.jp"
+    notice = deliver().last_to("after@example.jp")
+    assert "after@example.jp" in deliver().text(notice) and "お心当たりのない場合" in deliver().text(notice)
+    assert len(deliver().to("contact@example.jp")) == 2  # the code, then the notice
+    import json
+
+    changed = run(AuditLog("itscom").events(event="login_id.changed", account_id=account_id))[0]
+    detail = changed["detail"] if isinstance(changed["detail"], dict) else json.loads(changed["detail"])
+    assert detail["old"] == "before@example.jp" and detail["new"] == "after@example.jp"

@@ -177,7 +177,7 @@ def test_the_unavailable_page_is_themed_with_retry_after(client_for, monkeypatch
     assert response.headers["retry-after"] == "30"
     assert response.headers["x-frame-options"] == "DENY"
     assert "ただいまサービスを利用できません。しばらく時間をおいてからもう一度お試しください。" in response.text
-    assert '<link rel="stylesheet" href="/brand.css">' in response.text
+    assert '<link rel="stylesheet" href="/brand.css?v=' in response.text
     english = client.submit("/login?lang=en", {"login_id": "someone", "password": "Wrong-pass-1"})
     assert english.status_code == 503
     assert "The service is temporarily unavailable. Please wait a while and try again." in english.text

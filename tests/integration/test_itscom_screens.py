@@ -1,24 +1,36 @@
-"""iTSCOM screens as the iTSCOM guides show them (issue 9 item 13): second support number, login page
+"""iTSCOM screens as the iTSCOM guides show them (issue 9 item 13): further support numbers, login page
 links, the 機器情報 help, 追加認証情報 as choices, お客さま情報確認・変更."""
 
 from __future__ import annotations
 
 
-def test_second_phone_number_is_shown_with_the_first(app, client_for):
+def test_further_phone_numbers_are_shown_with_the_first(app, client_for):
     itscom = client_for("itscom")
     login = itscom.get("/login").text
-    # the layout footer: both numbers, the second labelled by the tenant's wording
-    assert "0120-125607" in login and "042-716-9617" in login
-    assert 'href="tel:0427169617"' in login
+    # the layout footer: every number, each labelled by its entry in contact.more_phones
+    assert "0120-125607" in login and "042-716-9617" in login and "0120-109199" in login
+    assert 'href="tel:0427169617"' in login and 'href="tel:0120109199"' in login
     assert "国際電話・IP電話などをご利用の場合" in login
+    assert "イツ・コミュニケーションズ株式会社(WEBで24時間受付中)" in login and "受付時間 9:30〜18:00" in login
+    english = itscom.get("/login?lang=en").text
+    assert "From international or IP phones" in english
 
 
-def test_second_phone_number_is_not_shown_where_not_configured(app, client_for, portal):
+def test_no_further_numbers_where_none_are_configured(app, client_for, portal):
     for slug in ("aicom", "nmedia"):
-        if portal.tenants.get(slug).config.contact.phone_alt:
-            continue
-        page = client_for(slug).get("/login").text
-        assert "電話（上記がつながらない場合）" not in page
+        assert not portal.tenants.get(slug).config.contact.more_phones
+        assert 'class="contact-phone"' not in client_for(slug).get("/login").text
+
+
+def test_more_phones_must_be_phone_numbers():
+    import pytest
+    from pydantic import ValidationError
+
+    from mypage.tenancy.config import ContactPhone
+
+    with pytest.raises(ValidationError):
+        ContactPhone(label={"ja": "x"}, number="call us")
+    assert ContactPhone(label={"ja": "x"}, number="0120-109199").number == "0120-109199"
 
 
 def test_login_page_has_reset_and_the_other_login_link_where_configured(app, client_for, portal):

@@ -306,7 +306,7 @@ def test_posting_a_notice_shows_it_and_mails_users_with_notification(app, db, cl
     from click.testing import CliRunner
 
     from mypage.cli import main
-    from mypage.records.notices import post_notice
+    from mypage.notices.service import post_notice
     from mypage.records.tables import Notice
 
     customer = make_customer("nmedia", "1000003")

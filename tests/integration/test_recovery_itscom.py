@@ -220,3 +220,32 @@ def test_unknown_id_gets_the_code_screen_and_no_mail(client_for, deliver):
     assert "認証コード入力" in client.get("/forgot/code").text
     assert client.submit("/forgot/code", {"code": "123456"}).status_code == 400
     assert deliver().messages == []
+
+
+def test_secret_question_registered_when_none_then_confirmed_by_mail(client_for, deliver):
+    """合言葉登録 as the guide describes it: an account with 合言葉 recovery but no question yet sets a question
+    and answer, a link goes to the contact address, and the same question and answer are asked again there;
+    only then are they stored (with the new password)."""
+    account_id = make_account("nokotoba@itscom.example", method="secret_question", contact="nk@example.jp")
+    assert not account_row(account_id)["secret_answer_hash"]
+    client = client_for("itscom")
+    assert start(client, "nokotoba@itscom.example").headers["location"] == "/forgot/question"
+    page = client.get("/forgot/question").text
+    assert "合言葉登録" in page and "<select" in page
+    sent = client.submit("/forgot/question", {"question": "2", "answer": "ポチ"}, follow_redirects=False)
+    assert sent.headers["location"] == "/forgot/question/sent"
+    assert "本人認証 完了" in client.get("/forgot/question/sent").text
+    assert not account_row(account_id)["secret_answer_hash"]  # nothing stored before the mail is answered
+    link = next(x for x in deliver().links(deliver().last_to("nk@example.jp")) if "/forgot/question/answer/" in x)
+    other = client_for("itscom")
+    wrong = other.submit(path_of(link), {"question": "1", "answer": "ポチ"})
+    assert wrong.status_code == 400 and "正しくありません" in wrong.text
+    done = other.submit(path_of(link), {"question": "2", "answer": "ぽち"})
+    assert done.status_code == 200, done.text
+    row = account_row(account_id)
+    assert row["secret_question"] == 2 and row["secret_answer_hash"] and row["recovery_method"] == "secret_question"
+    # the next recovery asks the registered question (no second 合言葉登録 accepted with another answer)
+    client = client_for("itscom")
+    start(client, "nokotoba@itscom.example")
+    refused = client.submit("/forgot/question", {"question": "0", "answer": "さくら"})
+    assert refused.status_code == 400 and "正しくありません" in refused.text

@@ -113,3 +113,23 @@ def test_application_and_cancellation_appear_in_the_service_history(app, client_
     assert history.index("オプション解約: マルチデバイスセキュリティ") < history.index(
         "オプション加入: マルチデバイスセキュリティ"
     )
+
+
+def test_download_and_licence_information_once_applied(app, client_for, deliver, portal):
+    client, _customer, _account = itscom_client(client_for, number="3000077", login="norton@example.jp")
+    product = portal.tenants.get("itscom").config.features.security_addon
+    assert product.download_url and product.setup_steps
+    before = client.get("/security").text
+    assert "ダウンロード・ライセンス情報" not in before and product.download_url not in before
+    client.submit("/security/apply", {})
+    page = client.get("/security").text
+    row = fetch(AddonSubscription.objects().first())
+    assert "ダウンロード・ライセンス情報" in page and f"{row.id:08d}" in page
+    assert f'href="{product.download_url}"' in page and "ソフトウェアをダウンロード" in page
+    assert "ライセンス数" in page and "3台まで" in page
+    assert product.setup_steps[0].ja in page
+    text = deliver().text(deliver().last_to("norton@example.jp"))
+    assert product.download_url in text and product.setup_steps[-1].ja in text
+    # after cancelling, the download is no longer offered
+    client.submit("/security/cancel", {})
+    assert product.download_url not in client.get("/security").text

@@ -12,6 +12,7 @@ from mypage.db.registry import all_tables
 
 GLOBAL_TABLES = {
     "web_sessions": "server-side sessions; the data names its tenant and is checked on every request",
+    "tenant_generation": "change tokens of tenant folders and overrides that every worker polls (tenancy/reload.py)",
 }
 PICCOLO_TABLES = {"migration"}
 

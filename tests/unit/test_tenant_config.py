@@ -145,7 +145,7 @@ def test_menu_item_needs_its_feature(folders):
 
 def test_every_problem_is_reported_at_once(folders):
     tenants, themes = folders
-    edit(tenants / "aicom" / "tenant.toml", 'accent_colour = "#f29b00"', 'accent_colour = "orange"')
+    edit(tenants / "aicom" / "tenant.toml", 'accent_colour = "#c57d00"', 'accent_colour = "orange"')
     edit(tenants / "nmedia" / "tenant.toml", "[identity]\n", "[identity]\nunknown_flag = true\n")
     message = load_error(tenants, themes)
     assert "branding.accent_colour" in message and "identity.unknown_flag" in message

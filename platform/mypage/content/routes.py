@@ -1,7 +1,8 @@
 """Tenant documents such as terms of use (利用規約) or contract terms (契約約款), read from the tenant's folder.
 
 ``GET /terms`` shows ``tenants/<slug>/content/terms.md``; ``GET /terms/<document>`` shows
-``tenants/<slug>/content/terms/<document>.md``. A ``<name>.<locale>.md`` next to a file is used for that
+``tenants/<slug>/content/terms/<document>.md``; ``GET /help/<document>`` shows a guide such as a sample of
+where a number is printed (``content/help/<document>.md``, linked from the registration field of that name). A ``<name>.<locale>.md`` next to a file is used for that
 locale. A tenant without the file answers 404. The pages are public (they are read before registering) and
 render in the tenant's layout. The Markdown is the operator's text, but it is still rendered with raw HTML
 off (markdown-it escapes it) and markdown-it's link check (no ``javascript:`` links), so a content file
@@ -20,20 +21,12 @@ from litestar.params import FromPath
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from mypage.content.documents import document_path
 from mypage.tenancy.registry import Tenant
 from mypage.web.render import locale_of, render, tenant_of
 
 DOCUMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-"""Names of documents under ``content/terms/``: lower-case letters, digits, ``-`` and ``_`` (no paths)."""
-
-
-def document_path(tenant: Tenant, relative: str, locale: str) -> Path | None:
-    """The tenant's file for ``relative`` (``terms`` or ``terms/<name>``), the locale's own version first."""
-    content = tenant.folder / "content"
-    for candidate in (content / f"{relative}.{locale}.md", content / f"{relative}.md"):
-        if candidate.is_file():
-            return candidate
-    return None
+"""Names of documents under ``content/terms/`` and ``content/help/``: lower-case letters, digits, ``-`` and ``_`` (no paths)."""
 
 
 @lru_cache(maxsize=64)
@@ -79,4 +72,11 @@ def terms_document(request: Request, document: FromPath[str]) -> Response:
     return _page(request, f"terms/{document}")
 
 
-ROUTES = [terms, terms_document]
+@get("/help/{document:str}", sync_to_thread=False)
+def help_document(request: Request, document: FromPath[str]) -> Response:
+    if not DOCUMENT_NAME.fullmatch(document):
+        raise NotFoundException()
+    return _page(request, f"help/{document}")
+
+
+ROUTES = [terms, terms_document, help_document]

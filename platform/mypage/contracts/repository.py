@@ -1,4 +1,4 @@
-"""The only code that reads a customer's contracts, documents, history and the tenant's notices.
+"""The only code that reads a customer's contracts, documents and history.
 
 A repository is built for one tenant and one customer: every query filters by both, so another
 customer's or another tenant's contract number simply is not found.
@@ -6,24 +6,23 @@ customer's or another tenant's contract number simply is not found.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from mypage import i18n
 from mypage.records.tables import (
     BillingGroup,
     Contract,
     ContractOption,
     Customer,
     Document,
-    Notice,
     PhoneLine,
     ServiceHistory,
 )
 from mypage.tenancy.registry import Tenant
 
 OPENING_NOTICE = "opening_notice"
+INVOICE_PDF = "invoice_pdf"
+"""A 請求書 uploaded as a PDF in the console for a contract (``documents.uploads``)."""
 CONFIRMATION = "confirmation"
 
 
@@ -41,6 +40,7 @@ class ContractDetail:
     options: list[ContractOption]
     phone_lines: list[PhoneLine]
     opening_notices: list[Document]
+    invoice_pdfs: list[Document] = field(default_factory=list)
 
 
 def months_between(start: date, end: date) -> int:
@@ -49,41 +49,6 @@ def months_between(start: date, end: date) -> int:
     if end.day < start.day:
         months -= 1
     return max(months, 0)
-
-
-NOTICE_CACHE_SECONDS = 60
-"""How long a worker reuses a tenant's latest お知らせ (every logged-in home page shows them): a notice
-posted through another process shows within this time; one posted through this process at once."""
-
-_latest_notices: dict[tuple[str, int, date], tuple[float, list[Notice]]] = {}
-
-
-def forget_notices(slug: str | None = None) -> None:
-    """A notice was posted for the tenant (``None``: for every tenant): its cached list is stale here."""
-    for key in [k for k in _latest_notices if slug is None or k[0] == slug]:
-        _latest_notices.pop(key, None)
-
-
-class NoticeRepository:
-    def __init__(self, tenant: Tenant):
-        self.slug = tenant.slug
-
-    async def latest(self, limit: int = 5, today: date | None = None) -> list[Notice]:
-        today = today or i18n.today()
-        key = (self.slug, limit, today)
-        cached = _latest_notices.get(key)
-        if cached is not None and time.monotonic() - cached[0] < NOTICE_CACHE_SECONDS:
-            return cached[1]
-        notices = await (
-            Notice.objects()
-            .where(Notice.tenant == self.slug)
-            .where(Notice.published_on <= today)
-            .order_by(Notice.published_on, ascending=False)
-            .order_by(Notice.id, ascending=False)
-            .limit(limit)
-        )
-        _latest_notices[key] = (time.monotonic(), notices)
-        return notices
 
 
 class ContractRepository:
@@ -197,6 +162,7 @@ class ContractRepository:
             options=await self.options(contract),
             phone_lines=await self.phone_lines(contract),
             opening_notices=await self.documents(OPENING_NOTICE, contract),
+            invoice_pdfs=await self.documents(INVOICE_PDF, contract),
         )
 
     async def add_history(self, happened_on: date, description: str) -> None:

@@ -8,7 +8,8 @@ from litestar.params import FromPath
 
 from mypage import i18n
 from mypage.contracts import service
-from mypage.contracts.repository import OPENING_NOTICE, ContractRepository
+from mypage.contracts.repository import INVOICE_PDF, OPENING_NOTICE, ContractRepository
+from mypage.documents.repository import DocumentFileRepository
 from mypage.identity.session_auth import current_account, login_required
 from mypage.web.render import portal_of, render, requires_feature, tenant_of
 
@@ -120,10 +121,29 @@ async def opening_notice(request: Request, number: FromPath[str]) -> Response:
     document = next((d for d in notices if str(d.id) == wanted), None) if wanted else (notices[0] if notices else None)
     if document is None:
         raise NotFoundException()
+    uploaded = await DocumentFileRepository(tenant.slug).file_of(document.id)
+    if uploaded is not None:  # uploaded in the console: served as it is
+        return pdf_response(uploaded.content, uploaded.filename)
     customer = await repo.customer()
     context = service.opening_notice_context(customer, contract, document, await repo.phone_lines(contract))
     data = await render_pdf(portal_of(request), tenant, "contracts/opening_notice_pdf.html", context)
     return pdf_response(data, f"opening-notice-{contract.number}-{document.issued_on:%Y%m%d}.pdf")
+
+
+@get("/contracts/{number:str}/documents/{document_id:int}", guards=CONTRACTS)
+async def contract_document(request: Request, number: FromPath[str], document_id: FromPath[int]) -> Response:
+    """A PDF uploaded in the console for one of the customer's contracts (e.g. a 請求書)."""
+    from mypage.documents.pdf import pdf_response
+
+    repo = await _repo(request)
+    contract = await repo.by_number(number)
+    if contract is None:
+        raise NotFoundException()
+    document = next((d for d in await repo.documents(INVOICE_PDF, contract) if d.id == document_id), None)
+    uploaded = await DocumentFileRepository(tenant_of(request).slug).file_of(document.id) if document else None
+    if uploaded is None:
+        raise NotFoundException()
+    return pdf_response(uploaded.content, uploaded.filename)
 
 
 @get("/referral/{code:str}", guards=[requires_feature("contracts.referral")])
@@ -144,4 +164,5 @@ ROUTES = [
     confirmation_pdf,
     contract_detail,
     opening_notice,
+    contract_document,
 ]

@@ -72,14 +72,21 @@ def data_uri(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-_logo_cache: dict[Path, str] = {}
+_logo_cache: dict[tuple[Path, int], str] = {}
 
 
 def logo_data_uri(tenant: Tenant) -> str:
+    """The logo as a ``data:`` URI: an uploaded one (``tenant.logo``) or the file, cached per file version."""
+    if tenant.logo is not None:
+        content_type, data = tenant.logo
+        return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
     path = tenant.static_dir / tenant.config.branding.logo
-    if path not in _logo_cache:
-        _logo_cache[path] = data_uri(path) if path.is_file() else ""
-    return _logo_cache[path]
+    if not path.is_file():
+        return ""
+    key = (path, path.stat().st_mtime_ns)
+    if key not in _logo_cache:
+        _logo_cache[key] = data_uri(path)
+    return _logo_cache[key]
 
 
 def render_html(portal, tenant: Tenant, template: str, context: dict) -> str:

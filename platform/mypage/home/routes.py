@@ -5,9 +5,11 @@ from __future__ import annotations
 from litestar import Request, Response, get
 
 from mypage.addons.service import upsell_for
-from mypage.contracts.repository import ContractRepository, NoticeRepository
+from mypage.contracts.repository import ContractRepository
 from mypage.contracts.service import tenure
 from mypage.identity.session_auth import customer_of, load_account
+from mypage.notices.repository import NoticeRepository
+from mypage.notices.service import render_body
 from mypage.web.dev import dev_index
 from mypage.web.render import redirect, render, tenant_of
 
@@ -35,6 +37,7 @@ async def home(request: Request) -> Response:
         contracts=contracts,
         category_counts=counts,
         notices=await NoticeRepository(tenant).latest(5),
+        notice_body=render_body,
         security_upsell=await upsell_for(tenant, account, customer),
     )
 

@@ -3,7 +3,8 @@ password of the logged-in account.
 
 - ID change, 4 steps: 変更内容の入力 (``/account/change/id``) → 認証コード入力 (a code mailed to the
   連絡先メールアドレス, valid ``identity.tokens.email_code_minutes``) → 変更内容の確認 (whether the new ID
-  becomes the contact address) → 変更完了 (with a print view; a confirmation mail is sent).
+  becomes the contact address) → 変更完了 (with a print view; a confirmation mail goes to the old and new
+  contact addresses and, when the ID is an address, to the new ID; the audit event keeps the old and new ID).
 - Password change, 3 steps: 変更内容の入力 (current password, new one twice) → 変更内容の確認 → 変更完了.
   Only the new password's hash is kept between the steps; the password itself is never shown again.
 """
@@ -260,7 +261,10 @@ async def id_confirm_submit(request: Request) -> Response:
         async with atomic():
             await repo.update(account, **changes)
             new_contact = contact_address(account)
-            recipients = [new_contact] + ([old_contact] if old_contact and old_contact.lower() != new_contact.lower() else [])
+            # The new ID is not proven by a second code (the guide proves the holder through the contact address);
+            # when it is an address it is told of the change, so an owner who did not ask for it can object.
+            candidates = [new_contact, old_contact, new_id if tenant.config.identity.login_id.kind == "email" else ""]
+            recipients = list({to.lower(): to for to in candidates if to}.values())
             for to in recipients:
                 await enqueue(
                     portal,
@@ -274,6 +278,7 @@ async def id_confirm_submit(request: Request) -> Response:
                 account_id=account.id,
                 address=client_address(request),
                 old=old_id[:100],
+                new=new_id[:100],
                 contact_changed=choice == "new",
             )
     except LoginIdTaken:  # taken by another account after the check: the unique index decided

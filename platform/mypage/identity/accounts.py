@@ -116,6 +116,17 @@ class AccountRepository:
         if updated:
             account.credentials_version = updated[0]["credentials_version"]
 
+    async def end_sessions(self, account: Account) -> None:
+        """Logs out every session of the account (its ``credentials_version`` goes up; nothing else changes)."""
+        updated = await (
+            Account.update({Account.credentials_version: Account.credentials_version + 1})
+            .where(Account.tenant == self.slug)
+            .where(Account.id == account.id)
+            .returning(Account.credentials_version)
+        )
+        if updated:
+            account.credentials_version = updated[0]["credentials_version"]
+
     async def delete(self, account: Account) -> None:
         await Account.delete().where(Account.tenant == self.slug).where(Account.id == account.id)
 

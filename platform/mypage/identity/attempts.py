@@ -103,6 +103,13 @@ class AttemptLimit:
         subject's next try is then one statement."""
         await AttemptCounter.update({AttemptCounter.failures: 0}).where(self._where(subject) & (AttemptCounter.failures > 0))
 
+    async def failures(self, subject: str) -> int:
+        """Failures counted for the subject within the current window (0 once a whole window has passed)."""
+        row = await AttemptCounter.select(AttemptCounter.failures, AttemptCounter.last_at).where(self._where(subject)).first()
+        if row is None or row["last_at"] < time.time() - self.window:
+            return 0
+        return row["failures"]
+
     async def minutes_left(self, subject: str) -> int:
         """Whole minutes until the subject may try again (at least 1)."""
         row = await AttemptCounter.select(AttemptCounter.last_at).where(self._where(subject)).first()

@@ -1,13 +1,17 @@
 """What follows a correct password, by the tenant's ``identity.factors`` and the account.
 
-With only ``password`` the session starts at once. Otherwise the remaining steps are kept in the
-session under ``pending_login`` (not logged in yet) and each step's page calls :func:`step_passed`.
+With only ``password`` (and a captcha answered on the login form) the session starts at once. Otherwise
+the remaining steps are kept in the session under ``pending_login`` (not logged in yet) and each step's
+page calls :func:`step_passed`.
 
-Steps, in order:
-- ``email_otp``: a one-time password mailed to the account's address (page ``/login/email_otp``; when the
-  tenant also has ``captcha`` the captcha is shown and checked on that same page, as one screen);
-- ``captcha``: only as a separate page (``/login/captcha``) when there is no ``email_otp`` step;
-- ``totp``: an authenticator app, for accounts that turned it on (page ``/login/totp``).
+Steps, in the order of ``identity.factors``:
+- ``email_otp``: a one-time password mailed to the account's address (page ``/login/email_otp``; the
+  captcha is shown and checked on that same page when ``captcha.placement`` is ``email_otp``);
+- ``captcha``: its own page (``/login/captcha``) when ``captcha.placement`` is ``step``; with ``login`` it
+  is checked with the password and is no step;
+- ``totp``: an authenticator app (page ``/login/totp``); when the factor is required and the account has
+  no app yet, the step is ``totp_setup`` (``/login/totp_setup``: the app is set up, then the login goes on);
+  with ``totp_optional``, for accounts that turned it on, last.
 """
 
 from __future__ import annotations
@@ -26,13 +30,16 @@ PENDING_MAX_SECONDS = 15 * 60
 
 
 def required_steps(tenant: Tenant, account: Account) -> list[str]:
-    factors = tenant.config.identity.factors
+    identity = tenant.config.identity
     steps = []
-    if "email_otp" in factors:
-        steps.append("email_otp")
-    elif "captcha" in factors:
-        steps.append("captcha")
-    if account.totp_secret and ("totp" in factors or tenant.config.identity.totp_optional):
+    for factor in identity.factors:
+        if factor == "email_otp":
+            steps.append("email_otp")
+        elif factor == "captcha" and identity.captcha_placement() == "step":
+            steps.append("captcha")
+        elif factor == "totp":
+            steps.append("totp" if account.totp_secret else "totp_setup")
+    if identity.totp_optional and account.totp_secret:
         steps.append("totp")
     return steps
 

@@ -137,6 +137,16 @@ async def create_issued_account(
     return account, temporary_password
 
 
+async def reissue_first_login(portal, tenant: Tenant, account: Account) -> None:
+    """A new 仮パスワード and first-login link mailed to a ``pending`` account (the first mail was lost or expired).
+
+    Nobody but the mail's reader learns the temporary password. Call it inside the caller's ``atomic()`` block.
+    """
+    temporary_password = new_temporary_password(tenant)
+    await AccountRepository(tenant).update(account, password_hash=await hash_password_async(temporary_password))
+    await send_first_login_link(portal, tenant, account, temporary_password)
+
+
 async def refuse_pending_login(request, account: Account) -> str | None:
     """The message for a login with issued credentials whose first login (mailed URL) is not done yet.
 

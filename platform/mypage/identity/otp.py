@@ -1,12 +1,12 @@
 """Login factors after the password: the emailed one-time password (with the captcha on the same
-screen when the tenant has both) and the captcha-only step. See :mod:`mypage.identity.factors`.
+screen when ``captcha.placement`` is ``email_otp``) and the captcha step. See :mod:`mypage.identity.factors`.
 
 - ``GET /login/email_otp`` mails a 6-digit code (valid ``identity.tokens.login_otp_minutes``) to the
   account's address, once per pending login, and shows the form;
 - ``POST /login/email_otp`` checks the captcha (if any) and the code; a code allows at most
   ``identity.tokens.max_attempts`` wrong tries, then the login starts over;
 - ``POST /login/email_otp/resend`` (再送信) sends a new code, throttled by ``resend_interval_seconds``;
-- ``/login/captcha``: the captcha alone, for tenants without ``email_otp``;
+- ``/login/captcha``: the captcha alone (``captcha.placement = "step"``);
 - ``/login/email_forgotten``: 「登録済みメールアドレスをお忘れの方」 — whom to contact.
 """
 
@@ -24,6 +24,7 @@ from mypage.identity import captcha, normalize
 from mypage.identity.accounts import AccountRepository
 from mypage.identity.factors import pending, step_passed
 from mypage.identity.issued import tokens_for
+from mypage.identity.recovery_support import contact_address
 from mypage.identity.tables import Account, OneTimeToken
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
@@ -68,7 +69,9 @@ async def send_code(request: Request, tenant: Tenant, account: Account, *, throt
         code = await tokens.issue_code(
             PURPOSE, minutes=minutes, account_id=account.id, subject=str(account.id), throttle=throttle, length=CODE_LENGTH
         )
-        await enqueue(portal, tenant, to=account.email, template="login_otp", context={"code": code, "minutes": minutes})
+        await enqueue(
+            portal, tenant, to=contact_address(account), template="login_otp", context={"code": code, "minutes": minutes}
+        )
         await AuditLog(tenant.slug).record(
             "login.otp_sent", account_id=account.id, address=client_address(request), resend=throttle
         )
@@ -93,7 +96,7 @@ def _start_over(request: Request, message: str | None = None) -> Response:
 
 
 def _needs_captcha(tenant: Tenant) -> bool:
-    return "captcha" in tenant.config.identity.factors
+    return tenant.config.identity.captcha_placement() == "email_otp"
 
 
 def _otp_page(
@@ -107,7 +110,7 @@ def _otp_page(
         errors=errors or {},
         form_error=form_error,
         notice=notice,
-        masked_email=mask_email(account.email),
+        masked_email=mask_email(contact_address(account)),
         minutes=tenant.config.identity.tokens.login_otp_minutes,
         captcha=captcha.widget_context(request) if _needs_captcha(tenant) else None,
     )

@@ -3,7 +3,9 @@
 For tenants whose ``identity.recovery.methods`` include ``secret_question`` or ``email_code``; the
 entry is ``/forgot`` (set ``identity.recovery.entry_path`` to it). Other tenants get 404 here.
 
-- ``/forgot``: パスワードがご不明な場合 / IDがご不明な場合 (the latter goes to registration).
+- ``/forgot``: the entry screen, its options derived from the config: パスワードがご不明な場合 (本人認証 below),
+  by a mailed link (with ``email_link``), IDがご不明な場合 (registration or the ID lookup by ``id_forgotten``);
+  with a single option it leads straight there.
 - ``/forgot/identify`` (本人認証): the login ID; then by the account's ``recovery_method``:
   (A) ``/forgot/question`` 合言葉登録 → a link mailed to the contact address (本人認証 完了) →
       ``/forgot/question/answer/<token>`` 合言葉入力 → a generated password shown once (with a print view);
@@ -47,6 +49,7 @@ from mypage.identity.recovery_support import (
 from mypage.identity.tables import Account
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue
+from mypage.tenancy.config import ID_LOOKUP_PATH, RECOVERY_METHOD_PATHS
 from mypage.tenancy.registry import Tenant
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
@@ -101,27 +104,42 @@ def locked_message(tenant: Tenant) -> str:
 # -- /forgot: which is unknown ---------------------------------------------------------------------
 
 
+def choices(tenant: Tenant) -> dict[str, str]:
+    """The entry screen's options, derived from ``identity.recovery``: what each leads to."""
+    recovery = tenant.config.identity.recovery
+    options = {"password": f"{PREFIX}/identify"}
+    if "email_link" in recovery.methods:
+        options["password_link"] = RECOVERY_METHOD_PATHS["email_link"]
+    if recovery.id_forgotten == "reregister":
+        options["id"] = tenant.config.identity.registration.entry_path
+    elif recovery.id_forgotten == "email_lookup":
+        options["id"] = ID_LOOKUP_PATH
+    return options
+
+
 @get(PREFIX, guards=[recovery_guard])
 async def choose_page(request: Request) -> Response:
     session_of(request).pop(STATE)
-    return render(request, "identity/recover_choose.html", errors={}, value="")
+    options = choices(tenant_of(request))
+    if len(options) == 1:  # nothing to choose: straight to the only way
+        return redirect(next(iter(options.values())))
+    return render(request, "identity/recover_choose.html", errors={}, value="", options=options)
 
 
 @post(PREFIX, guards=[recovery_guard])
 async def choose_submit(request: Request) -> Response:
-    tenant = tenant_of(request)
     form = await request.form()
     what = form.get("what") or ""
-    if what == "password":
-        return redirect(f"{PREFIX}/identify")
-    if what == "id" and tenant.config.identity.recovery.id_forgotten == "reregister":
-        return redirect(tenant.config.identity.registration.entry_path)
+    options = choices(tenant_of(request))
+    if what in options:
+        return redirect(options[what])
     return render(
         request,
         "identity/recover_choose.html",
         status_code=400,
         errors={"what": _("いずれか1つを選択してください。")},
         value=what,
+        options=options,
     )
 
 

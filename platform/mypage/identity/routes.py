@@ -6,7 +6,7 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 
 from mypage.i18n import gettext as _
-from mypage.identity import factors
+from mypage.identity import captcha, factors
 from mypage.identity.issued import refuse_pending_login
 from mypage.identity.login import PasswordLogin
 from mypage.identity.session_auth import end_session, load_account
@@ -32,6 +32,18 @@ def session_locale() -> str:
     return current_locale()
 
 
+def login_form(request: Request, *, status_code: int = 200, **context) -> Response:
+    """The login page; with ``captcha.placement = "login"`` it carries the captcha."""
+    on_form = tenant_of(request).config.identity.captcha_placement() == "login"
+    return render(
+        request,
+        "identity/login.html",
+        status_code=status_code,
+        captcha=captcha.widget_context(request) if on_form else None,
+        **{"errors": {}, "values": {}, **context},
+    )
+
+
 @get("/login")
 async def login_page(request: Request) -> Response:
     next = request.query_params.get("next")
@@ -42,13 +54,15 @@ async def login_page(request: Request) -> Response:
     forced = session.pop("forced_logout")
     if forced == "credentials":
         notice = _("ご登録情報(IDまたはパスワード等)が変更されたため、ログアウトしました。もう一度ログインしてください。")
+    elif forced == "view_as":
+        notice = _("お客様としての閲覧時間が終了しました。")
     elif forced == "absolute":
         notice = _("ログインから長時間が経過したため、ログアウトしました。もう一度ログインしてください。")
     elif forced:
         notice = _("{minutes}分間操作がなかったため、ログアウトしました。もう一度ログインしてください。").format(
             minutes=tenant_of(request).config.session.idle_timeout_minutes
         )
-    return render(request, "identity/login.html", next=safe_next(next, ""), notice=notice, values={}, errors={})
+    return login_form(request, next=safe_next(next, ""), notice=notice)
 
 
 @post("/login")
@@ -63,32 +77,24 @@ async def login_submit(request: Request) -> Response:
         errors["login_id"] = _("入力してください。")
     if not password:
         errors["password"] = _("入力してください。")
+    if tenant.config.identity.captcha_placement() == "login":
+        checked = await captcha.check(request, form)
+        if not checked.ok:
+            errors["captcha"] = captcha.error_message(checked)
     if errors:
-        return render(
-            request, "identity/login.html", status_code=400, next=next_path, values={"login_id": login_id}, errors=errors
-        )
+        return login_form(request, status_code=400, next=next_path, values={"login_id": login_id}, errors=errors)
     result = await PasswordLogin(tenant).authenticate(login_id, password, client_address(request))
     if result.account is None:
-        return render(
+        return login_form(
             request,
-            "identity/login.html",
             status_code=400 if result.error == "invalid" else 429,
             next=next_path,
             values={"login_id": login_id},
-            errors={},
             form_error=login_error_message(tenant, result),
         )
     pending_message = await refuse_pending_login(request, result.account)
     if pending_message:
-        return render(
-            request,
-            "identity/login.html",
-            status_code=403,
-            next=next_path,
-            values={"login_id": login_id},
-            errors={},
-            form_error=pending_message,
-        )
+        return login_form(request, status_code=403, next=next_path, values={"login_id": login_id}, form_error=pending_message)
     return await factors.after_password(request, tenant, result.account, next_path)
 
 
@@ -121,6 +127,11 @@ from mypage.identity.otp import ROUTES as OTP_ROUTES  # noqa: E402
 
 ROUTES += OTP_ROUTES
 
-from mypage.identity import account_changes, recovery_code, recovery_question  # noqa: E402
+from mypage.identity import account_changes, recovery_code, recovery_lookup, recovery_question  # noqa: E402
 
 ROUTES += [*recovery_question.ROUTES, *recovery_code.ROUTES, *account_changes.ROUTES]
+ROUTES += recovery_lookup.ROUTES
+
+from mypage.identity import invited  # noqa: E402
+
+ROUTES += invited.ROUTES

@@ -5,7 +5,9 @@ Offered where ``identity.totp_optional`` is true (or ``"totp"`` is a login facto
 - ``/account/security``: status; set up (QR code as an SVG ``data:`` URI, confirmed with a code),
   show 10 recovery codes once (only their keyed hashes are stored), new recovery codes, turn off;
 - ``/login/totp``: the login step after the password (see :mod:`mypage.identity.factors`); takes a
-  6-digit code (each time step is accepted once) or a recovery code (single use).
+  6-digit code (each time step is accepted once) or a recovery code (single use);
+- ``/login/totp_setup``: where the app is required (factor ``totp``) and the account has none yet, the
+  login step sets it up (as on the security page), shows the recovery codes once, then the login goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from mypage.identity.accounts import AccountRepository
 from mypage.identity.attempts import AttemptLimit
 from mypage.identity.login import locked_minutes_left
 from mypage.identity.reauth import Reauth, blocked_message, check_current_password
-from mypage.identity.recovery_support import mail_account_changed
+from mypage.identity.recovery_support import contact_address, mail_account_changed
 from mypage.identity.session_auth import current_account, keep_session, login_required
 from mypage.identity.tables import Account, OneTimeToken, RecoveryCode
 from mypage.identity.tokens import Tokens
@@ -186,7 +188,9 @@ def _setup_secret(request: Request) -> str:
     return data["secret"]
 
 
-def _render_setup(request: Request, tenant: Tenant, account: Account, secret: str, *, errors=None, status_code=200) -> Response:
+def _render_setup(
+    request: Request, tenant: Tenant, account: Account, secret: str, *, errors=None, status_code=200, at_login: bool = False
+) -> Response:
     label = account.login_id_display or account.login_id
     uri = pyotp.TOTP(secret).provisioning_uri(name=label, issuer_name=tenant.config.portal_title.get("ja"))
     return render(
@@ -196,6 +200,7 @@ def _render_setup(request: Request, tenant: Tenant, account: Account, secret: st
         qr=qr_data_uri(uri),
         secret=grouped(secret),
         errors=errors or {},
+        at_login=at_login,
     )
 
 
@@ -220,17 +225,25 @@ async def setup_confirm(request: Request) -> Response:
     if matching_step(secret, code) is None:
         message = _("確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。")
         return _render_setup(request, tenant, account, secret, errors={"code": message}, status_code=400)
-    codes = new_recovery_codes()
-    async with atomic():
-        await AccountRepository(tenant).update(account, totp_secret=secret)
-        await store_recovery_codes(_secret_key(request), tenant.slug, account.id, codes)
-        await mail_account_changed(portal_of(request), tenant, account, [_("2段階認証(認証アプリ)の設定")], [account.email])
-        await AuditLog(tenant.slug).record("totp.enabled", account_id=account.id, address=client_address(request))
+    codes = await _enable(request, tenant, account, secret)
     keep_session(request, account)
     session = session_of(request)
     session.pop(SETUP_KEY)
     session[CODES_KEY] = codes
     return redirect(f"{SECURITY}/codes")
+
+
+async def _enable(request: Request, tenant: Tenant, account: Account, secret: str, **detail) -> list[str]:
+    """Stores the confirmed secret and new recovery codes (returned, to be shown once), mails a notice."""
+    codes = new_recovery_codes()
+    async with atomic():
+        await AccountRepository(tenant).update(account, totp_secret=secret)
+        await store_recovery_codes(_secret_key(request), tenant.slug, account.id, codes)
+        await mail_account_changed(
+            portal_of(request), tenant, account, [_("2段階認証(認証アプリ)の設定")], [contact_address(account)]
+        )
+        await AuditLog(tenant.slug).record("totp.enabled", account_id=account.id, address=client_address(request), **detail)
+    return codes
 
 
 @get(f"{SECURITY}/codes", guards=[login_required])
@@ -266,7 +279,9 @@ async def disable(request: Request) -> Response:
     async with atomic():
         await AccountRepository(tenant).update(account, totp_secret="")
         await RecoveryCode.delete().where(RecoveryCode.tenant == tenant.slug).where(RecoveryCode.account == account.id)
-        await mail_account_changed(portal_of(request), tenant, account, [_("2段階認証(認証アプリ)の解除")], [account.email])
+        await mail_account_changed(
+            portal_of(request), tenant, account, [_("2段階認証(認証アプリ)の解除")], [contact_address(account)]
+        )
         await AuditLog(tenant.slug).record("totp.disabled", account_id=account.id, address=client_address(request))
     keep_session(request, account)
     session_of(request).flash(_("2段階認証(認証アプリ)を解除しました。"), "success")
@@ -285,7 +300,9 @@ async def regenerate_codes(request: Request) -> Response:
     codes = new_recovery_codes()
     async with atomic():
         await store_recovery_codes(_secret_key(request), tenant.slug, account.id, codes)
-        await mail_account_changed(portal_of(request), tenant, account, [_("リカバリーコードの再発行")], [account.email])
+        await mail_account_changed(
+            portal_of(request), tenant, account, [_("リカバリーコードの再発行")], [contact_address(account)]
+        )
         await AuditLog(tenant.slug).record("totp.recovery_codes_renewed", account_id=account.id, address=client_address(request))
     session_of(request)[CODES_KEY] = codes
     return redirect(f"{SECURITY}/codes")
@@ -349,6 +366,71 @@ async def login_step_submit(request: Request) -> Response:
     return render(request, "identity/totp_login.html", status_code=400, errors={"code": message})
 
 
+# ---------------------------------------------------------------- /login/totp_setup (required app, none yet)
+
+SETUP_STEP = "totp_setup"
+
+
+async def _setup_step_account(request: Request) -> tuple[dict, Account] | None:
+    data = factors.pending(request, SETUP_STEP)
+    if data is None:
+        return None
+    account = await AccountRepository(tenant_of(request)).by_id(data.get("account_id"))
+    if account is None or account.status == "disabled":
+        session_of(request).pop("pending_login")
+        return None
+    return data, account
+
+
+@get("/login/totp_setup")
+async def login_setup_page(request: Request) -> Response:
+    tenant = tenant_of(request)
+    pending_login = await _setup_step_account(request)
+    if pending_login is None:
+        return redirect("/login")
+    data, account = pending_login
+    if account.totp_secret:  # set up meanwhile (another tab, the recovery codes page left): a code is asked now
+        steps = ["totp", *data["steps"][1:]]
+        session_of(request)["pending_login"] = {**data, "steps": steps}
+        return redirect("/login/totp")
+    return _render_setup(request, tenant, account, _setup_secret(request), at_login=True)
+
+
+@post("/login/totp_setup")
+async def login_setup_submit(request: Request) -> Response:
+    tenant = tenant_of(request)
+    pending_login = await _setup_step_account(request)
+    if pending_login is None:
+        return redirect("/login")
+    data, account = pending_login
+    if account.totp_secret:
+        return redirect("/login/totp_setup")
+    secret = _setup_secret(request)
+    form = await request.form()
+    code = clean_code(str(form.get("code") or ""))[:20]
+    if matching_step(secret, code) is None:
+        message = _("確認コードが正しくありません。認証アプリに表示されている6桁の数字を入力してください。")
+        return _render_setup(request, tenant, account, secret, errors={"code": message}, status_code=400, at_login=True)
+    codes = await _enable(request, tenant, account, secret, at_login=True)
+    session = session_of(request)
+    session.pop(SETUP_KEY)
+    # Setting the app raised the account's credentials version: this login stays valid.
+    session["pending_login"] = {**data, "totp_enrolled": True, "credentials_version": account.credentials_version}
+    return render(request, "identity/totp_codes.html", codes=codes, continue_action="/login/totp_setup/continue")
+
+
+@post("/login/totp_setup/continue")
+async def login_setup_continue(request: Request) -> Response:
+    tenant = tenant_of(request)
+    pending_login = await _setup_step_account(request)
+    if pending_login is None:
+        return redirect("/login")
+    data, account = pending_login
+    if not data.get("totp_enrolled") or not account.totp_secret:
+        return redirect("/login/totp_setup")
+    return await factors.step_passed(request, tenant, account, SETUP_STEP)
+
+
 def second_factor_limit(tenant: Tenant) -> AttemptLimit:
     """Wrong second-factor codes per account, across logins and sessions."""
     return AttemptLimit.in_lock_window(tenant, "login.second_factor")
@@ -377,4 +459,7 @@ ROUTES = [
     regenerate_codes,
     login_step_page,
     login_step_submit,
+    login_setup_page,
+    login_setup_submit,
+    login_setup_continue,
 ]

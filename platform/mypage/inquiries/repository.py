@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from mypage.inquiries.tables import Inquiry, PaperStop
-from mypage.records.tables import Contract, PhoneLine
+from mypage.inquiries.tables import Inquiry, InquiryMessage, PaperStop
+from mypage.records.tables import Contract, Customer, PhoneLine
+
+
+@dataclass
+class InboxFilter:
+    """The staff inbox's filters (all optional)."""
+
+    state: str = ""
+    category: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    customer_number: str = ""
+    assignee_id: int | None = None
 
 
 class InquiryRepository:
@@ -32,13 +45,69 @@ class InquiryRepository:
             query = query.where(Inquiry.status == status)
         return await query.order_by(Inquiry.id, ascending=False).limit(limit)
 
+    async def of_account(self, account_id: int, inquiry_id: int) -> Inquiry | None:
+        return await self._select().where(Inquiry.id == inquiry_id).where(Inquiry.account == account_id).first()
+
+    async def account_threads(self, account_id: int, limit: int = 50) -> list[Inquiry]:
+        return await self._select().where(Inquiry.account == account_id).order_by(Inquiry.id, ascending=False).limit(limit)
+
+    async def inbox(self, wanted: InboxFilter, limit: int = 200) -> list[Inquiry]:
+        query = self._select()
+        if wanted.state:
+            query = query.where(Inquiry.state == wanted.state)
+        if wanted.category:
+            query = query.where(Inquiry.category == wanted.category)
+        if wanted.since is not None:
+            query = query.where(Inquiry.created_at >= wanted.since)
+        if wanted.until is not None:
+            query = query.where(Inquiry.created_at < wanted.until)
+        if wanted.assignee_id is not None:
+            query = query.where(Inquiry.assignee_id == wanted.assignee_id)
+        if wanted.customer_number:
+            customer = await self.customer_by_number(wanted.customer_number)
+            if customer is None:
+                return []
+            query = query.where(Inquiry.customer == customer.id)
+        return await query.order_by(Inquiry.id, ascending=False).limit(limit)
+
+    async def customer_by_number(self, number: str) -> Customer | None:
+        return await Customer.objects().where(Customer.tenant == self.tenant).where(Customer.number == number).first()
+
+    async def customers_by_id(self, ids: list[int]) -> dict[int, Customer]:
+        if not ids:
+            return {}
+        rows = await Customer.objects().where(Customer.tenant == self.tenant).where(Customer.id.is_in(list(set(ids))))
+        return {row.id: row for row in rows}
+
     async def sent_since(self, account_id: int, since: datetime) -> int:
-        return (
+        """Inquiries and answers the account sent since ``since`` (one hourly limit covers both)."""
+        inquiries = (
             await Inquiry.count()
             .where(Inquiry.tenant == self.tenant)
             .where(Inquiry.account == account_id)
             .where(Inquiry.created_at >= since)
         )
+        answers = (
+            await InquiryMessage.count()
+            .where(InquiryMessage.tenant == self.tenant)
+            .where(InquiryMessage.account == account_id)
+            .where(InquiryMessage.author == "customer")
+            .where(InquiryMessage.created_at >= since)
+        )
+        return inquiries + answers
+
+    # --- the thread ---
+
+    async def messages(self, inquiry_id: int, *, with_notes: bool) -> list[InquiryMessage]:
+        query = InquiryMessage.objects().where(InquiryMessage.tenant == self.tenant).where(InquiryMessage.inquiry == inquiry_id)
+        if not with_notes:
+            query = query.where(InquiryMessage.author != "note")
+        return await query.order_by(InquiryMessage.id)
+
+    async def add_message(self, inquiry_id: int, **fields) -> InquiryMessage:
+        message = InquiryMessage(tenant=self.tenant, inquiry=inquiry_id, **fields)
+        await message.save()
+        return message
 
     async def decide(self, inquiry: Inquiry, **fields) -> None:
         for name, value in fields.items():

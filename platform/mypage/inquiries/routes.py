@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from mypage.identity.session_auth import current_account, login_required
-from mypage.inquiries import service
+from mypage.inquiries import service, threads
 from mypage.inquiries.repository import InquiryRepository
 from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
 
@@ -33,6 +35,8 @@ async def _page(request: Request, data: service.InquiryInput, *, errors=None, fo
         errors=errors or {},
         problem=form_error,
         contracts=contracts,
+        threads=await threads.customer_threads(tenant, account),
+        state_label=threads.state_label,
         subject_max=service.SUBJECT_MAX,
         body_max=service.BODY_MAX,
     )
@@ -84,4 +88,46 @@ async def inquiry_done(request: Request) -> Response:
     )
 
 
-ROUTES = [inquiry_form, inquiry_submit, inquiry_done]
+async def _thread_page(request: Request, inquiry_id: int, *, body: str = "", error: str = "", status_code: int = 200) -> Response:
+    tenant = tenant_of(request)
+    thread = await threads.customer_thread(tenant, await current_account(request), inquiry_id)
+    if thread is None:
+        raise NotFoundException()
+    return render(
+        request,
+        "inquiries/thread.html",
+        status_code=status_code,
+        inquiry=thread.inquiry,
+        messages=thread.messages,
+        reference=service.reference(thread.inquiry),
+        chosen=service.category(tenant, thread.inquiry.category),
+        state_label=threads.state_label,
+        closed=thread.inquiry.state == threads.State.CLOSED,
+        body=body,
+        error=error,
+        body_max=service.BODY_MAX,
+    )
+
+
+@get("/inquiries/{inquiry_id:int}", guards=GUARDS)
+async def inquiry_thread(request: Request, inquiry_id: FromPath[int]) -> Response:
+    """The customer's inquiry as a thread: what was sent, staff replies, the customer's answers."""
+    return await _thread_page(request, inquiry_id)
+
+
+@post("/inquiries/{inquiry_id:int}/answer", guards=GUARDS)
+async def inquiry_answer(request: Request, inquiry_id: FromPath[int]) -> Response:
+    tenant = tenant_of(request)
+    account = await current_account(request)
+    raw = (await request.form()).get("body")
+    body = raw if isinstance(raw, str) else ""
+    try:
+        problem = await threads.customer_answer(tenant, account, inquiry_id, body, address=client_address(request))
+    except LookupError:
+        raise NotFoundException() from None
+    if problem:
+        return await _thread_page(request, inquiry_id, body=body, error=problem, status_code=400)
+    return redirect(f"/inquiries/{inquiry_id}#latest")
+
+
+ROUTES = [inquiry_form, inquiry_submit, inquiry_done, inquiry_thread, inquiry_answer]

@@ -7,7 +7,8 @@ Approving an application applies it:
   the customer that has phone lines; a contract already recording from an earlier month keeps it.
 - ``paper_stop_*`` (紙発送停止): a :class:`PaperStop` effective from the next sending (next month).
 
-There is no admin console yet: ``mypage staff inquiries`` / ``approve`` / ``reject`` drive these.
+A decision closes the thread (対応状況 完了). The console's inbox and ``mypage staff inquiries`` / ``approve`` /
+``reject`` both drive these functions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, date, datetime
 import click
 
 from mypage import i18n
-from mypage.audit.log import AuditLog
+from mypage.audit.actor import Actor, record_action
 from mypage.db.locks import lock_for_update, serialised
 from mypage.inquiries.repository import InquiryRepository
 from mypage.inquiries.service import category, next_month, reference
@@ -50,8 +51,14 @@ async def _pending(tenant: Tenant, inquiry_id: int) -> Inquiry:
     return inquiry
 
 
-async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staff", on: date | None = None) -> Inquiry:
-    """Approves the inquiry and applies what it asks for; returns it. Raises :class:`StaffError`."""
+async def approve(
+    portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staff", on: date | None = None, actor: Actor | None = None
+) -> Inquiry:
+    """Approves the inquiry and applies what it asks for; returns it. Raises :class:`StaffError`.
+
+    ``actor``: the console's staff member (else ``staff`` names the script)."""
+    actor = actor or Actor(staff)
+    staff = actor.name
     repo = InquiryRepository(tenant.slug)
     effective = next_month(on or i18n.today(tenant.config.timezone))
     async with serialised(Inquiry, inquiry_id):  # decided once, even by two staff at the same moment
@@ -59,6 +66,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
         if inquiry.customer is not None:
             # the customer's paper stops are "at most one per kind": two inquiries approved at once insert one
             await lock_for_update(Customer, inquiry.customer)
+        before = {"status": inquiry.status, "state": inquiry.state}
         applied: dict = {}
         if inquiry.applies == "call_details" and inquiry.customer is not None:
             contracts = await repo.phone_contracts(inquiry.customer)
@@ -73,6 +81,7 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
         await repo.decide(
             inquiry,
             status="approved",
+            state="closed",
             decided_at=datetime.now(UTC),
             decided_by=staff,
             effective_from=effective if inquiry.applies != "none" else "",
@@ -93,18 +102,37 @@ async def approve(portal, tenant: Tenant, inquiry_id: int, *, staff: str = "staf
                     "effective_from": effective,
                 },
             )
-        await AuditLog(tenant.slug).record(
-            "inquiry.approved", inquiry_id=inquiry.id, staff=staff, applies=inquiry.applies, **applied
+        await record_action(
+            tenant.slug,
+            actor,
+            "inquiry.approved",
+            customer_id=inquiry.customer,
+            before=before,
+            after={"status": "approved", "state": "closed", **applied},
+            inquiry_id=inquiry.id,
+            applies=inquiry.applies,
         )
     return inquiry
 
 
-async def reject(tenant: Tenant, inquiry_id: int, *, staff: str = "staff", note: str = "") -> Inquiry:
+async def reject(tenant: Tenant, inquiry_id: int, *, staff: str = "staff", note: str = "", actor: Actor | None = None) -> Inquiry:
+    actor = actor or Actor(staff)
     repo = InquiryRepository(tenant.slug)
     async with serialised(Inquiry, inquiry_id):
         inquiry = await _pending(tenant, inquiry_id)
-        await repo.decide(inquiry, status="rejected", decided_at=datetime.now(UTC), decided_by=staff, note=note[:500])
-        await AuditLog(tenant.slug).record("inquiry.rejected", inquiry_id=inquiry.id, staff=staff)
+        before = {"status": inquiry.status, "state": inquiry.state}
+        await repo.decide(
+            inquiry, status="rejected", state="closed", decided_at=datetime.now(UTC), decided_by=actor.name, note=note[:500]
+        )
+        await record_action(
+            tenant.slug,
+            actor,
+            "inquiry.rejected",
+            customer_id=inquiry.customer,
+            before=before,
+            after={"status": "rejected", "state": "closed", "note": note[:500]},
+            inquiry_id=inquiry.id,
+        )
     return inquiry
 
 

@@ -24,12 +24,31 @@ class Inquiry(TenantOwned, tablename="inquiries"):
     reply_to = Varchar(length=254)
     """Where the acceptance mail went."""
     status = Varchar(length=20, default="received", index=True)
-    """``received``, ``approved`` or ``rejected``."""
+    """The decision on what it applies for: ``received`` (not decided), ``approved`` or ``rejected``."""
+    state = Varchar(length=20, default="new", index=True)
+    """対応状況 of the thread: ``new`` (新規), ``open`` (対応中), ``answered`` (回答済み), ``closed`` (完了)."""
+    assignee_id = Integer(null=True, default=None, index=True)
+    """The staff member handling it (an id of the tenant's staff accounts); none: not assigned."""
+    assignee_name = Varchar(length=120)
     decided_at = Timestamptz(null=True, default=None)
     decided_by = Varchar(length=120)
     effective_from = Varchar(length=7)
     """For approved applications: the first month (YYYY-MM) they take effect."""
     note = Varchar(length=500)
+
+
+class InquiryMessage(TenantOwned, tablename="inquiry_messages"):
+    """One message of an inquiry's thread after the first (the inquiry's own body opens the thread)."""
+
+    inquiry = ForeignKey(Inquiry, index=True, on_delete=OnDelete.cascade)
+    author = Varchar(length=20)
+    """``customer`` (an answer from the portal), ``staff`` (a reply, mailed and shown to the customer) or
+    ``note`` (an internal note: staff only)."""
+    account = ForeignKey(Account, null=True, on_delete=OnDelete.set_null)
+    """The customer's account (``customer`` messages)."""
+    staff_id = Integer(null=True, default=None)
+    staff_name = Varchar(length=120)
+    body = Text()
 
 
 class PaperStop(TenantOwned, tablename="paper_stops"):

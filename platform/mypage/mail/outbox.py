@@ -84,3 +84,12 @@ async def recent_mail_all_tenants(limit: int = 200, tenant: str | None = None) -
 async def mail_by_id_all_tenants(mail_id: int) -> dict | None:
     """One mail by id, whatever its tenant (the development mail viewer only)."""
     return await OutboxMail.select().where(OutboxMail.id == mail_id).first()
+
+
+async def backlog(tenant: str) -> dict[str, int]:
+    """The tenant's mail not sent yet: ``waiting`` in all, of which ``failing`` had at least one failed attempt."""
+    unsent = OutboxMail.count().where(OutboxMail.tenant == tenant).where(OutboxMail.sent_at.is_null())
+    failing = (
+        OutboxMail.count().where(OutboxMail.tenant == tenant).where(OutboxMail.sent_at.is_null()).where(OutboxMail.attempts > 0)
+    )
+    return {"waiting": await unsent, "failing": await failing}

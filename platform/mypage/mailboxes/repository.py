@@ -50,6 +50,14 @@ class MailboxRepository:
             .where(Mailbox.customer == mailbox.customer)
         )
 
+    async def set_password_hash(self, mailbox: Mailbox, password_hash: str) -> None:
+        await (
+            Mailbox.update({Mailbox.password_hash: password_hash})
+            .where(Mailbox.tenant == self.tenant)
+            .where(Mailbox.id == mailbox.id)
+            .where(Mailbox.customer == mailbox.customer)
+        )
+
     async def delete(self, mailbox: Mailbox) -> None:
         await (
             Mailbox.delete()

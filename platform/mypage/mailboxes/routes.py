@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from mypage.i18n import gettext as _
 from mypage.i18n import long_date
 from mypage.identity.session_auth import current_account, login_required
-from mypage.mailboxes import service
+from mypage.mailboxes import service, settings
 from mypage.mailboxes.repository import MailboxRepository
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
 from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
@@ -336,4 +336,5 @@ ROUTES = [
     virus_check,
     delete_confirm,
     delete_submit,
+    *settings.ROUTES,
 ]

@@ -19,7 +19,7 @@ from mypage.db.locks import serialised
 from mypage.db.transaction import atomic
 from mypage.i18n import gettext as _
 from mypage.identity.passwords import hash_password_async
-from mypage.identity.policy import refused_chars_error
+from mypage.identity.policy import check_password, refused_chars_error
 from mypage.identity.tables import Account
 from mypage.mailboxes.repository import MailboxRepository
 from mypage.mailboxes.tables import Mailbox
@@ -161,6 +161,28 @@ async def set_virus_check(tenant: Tenant, account: Account, mailbox: Mailbox, on
         await MailboxRepository(tenant.slug).set_virus_check(mailbox, on)
         await AuditLog(tenant.slug).record(
             "mailbox.virus_check", account_id=account.id, address=address, mailbox=mailbox.address, on=on
+        )
+
+
+def password_errors(tenant: Tenant, password: str, again: str) -> dict[str, list[str]]:
+    """The errors of a new mailbox password (the tenant's ``features.mailboxes.password`` rule), by field."""
+    policy = tenant.config.features.mailboxes.password
+    if policy is None:
+        return {"password": [_("このメールアドレスのパスワードは変更できません。")]}
+    errors = check_password(password, policy)
+    if errors:
+        return {"password": errors}
+    if password != again:
+        return {"password_confirm": [_("パスワードが一致しません。同じパスワードを入力してください。")]}
+    return {}
+
+
+async def change_password(tenant: Tenant, account: Account, mailbox: Mailbox, password: str, *, address: str = "") -> None:
+    password_hash = await hash_password_async(password)
+    async with atomic():
+        await MailboxRepository(tenant.slug).set_password_hash(mailbox, password_hash)
+        await AuditLog(tenant.slug).record(
+            "mailbox.password_changed", account_id=account.id, address=address, mailbox=mailbox.address
         )
 
 

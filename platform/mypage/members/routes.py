@@ -6,6 +6,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
 from mypage.i18n import gettext as _
+from mypage.identity.recovery_support import contact_address
 from mypage.identity.session_auth import admin_required, current_account, end_session
 from mypage.members import service
 from mypage.members.repository import MemberRepository
@@ -45,6 +46,7 @@ async def _page(
         problem=problem,
         editing=editing,
         is_admin=service.is_admin,
+        contact=contact_address,
         max_members=tenant.config.features.members.max_members,
     )
 
@@ -75,7 +77,11 @@ async def members_submit(request: Request) -> Response:
     if action == "register":
         outcome = await _as_admin(service.register(portal_of(request), tenant, admin, data, address=address))
         if outcome.ok:
-            session_of(request).flash(_("ご登録頂いたメールアドレス宛に仮パスワードを発行いたしました。"), "success")
+            if tenant.config.identity.login_id.kind == "issued":
+                message = _("ご登録頂いたメールアドレス宛に仮パスワードを発行いたしました。")
+            else:
+                message = _("ご登録頂いたメールアドレス宛にパスワード設定用のURLをお送りしました。")
+            session_of(request).flash(message, "success")
             return redirect("/members")
     elif action == "update":
         outcome = await _as_admin(service.update(tenant, admin, data, address=address))

@@ -1,5 +1,10 @@
 """ユーザ管理: the rules for a customer's administrators managing the customer's accounts.
 
+A new member gets a login ID by the tenant's ``identity.login_id.kind``: ``issued`` — a generated access ID and
+a temporary password mailed with the first-login link (``identity/issued.py``); ``email`` — the member's e-mail
+address is the ID; ``chosen`` — the administrator proposes an ID, checked against the tenant's login-ID rules
+and availability. With ``email`` and ``chosen`` the member sets a password by a mailed link (``identity/invited.py``).
+
 The customer's rules ("at most max_members accounts", "at least one active administrator", and so at least
 one account) are each a count followed by a write: every change runs under the customer's lock
 (:func:`mypage.db.locks.serialised`), re-reads the acting administrator and the member there, and counts there.
@@ -13,7 +18,9 @@ from mypage.audit.log import AuditLog
 from mypage.db.locks import serialised
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
-from mypage.identity.policy import check_email
+from mypage.identity.accounts import LoginIdTaken
+from mypage.identity.policy import check_email, check_login_id
+from mypage.identity.recovery_support import contact_address, login_label
 from mypage.identity.tables import Account
 from mypage.members.repository import ADMIN_ROLES, MemberRepository
 from mypage.records.tables import Customer
@@ -51,6 +58,8 @@ class MemberInput:
     """``general`` (一般) or ``admin`` (管理者)."""
     mail_notify: str = "yes"
     member_id: str = ""
+    login_id: str = ""
+    """``login_id.kind = "chosen"`` only: the ID the administrator proposes for a new member."""
 
     @classmethod
     def from_form(cls, form) -> MemberInput:
@@ -64,12 +73,13 @@ class MemberInput:
             role=value("role", "general"),
             mail_notify=value("mail_notify", "yes"),
             member_id=value("id"),
+            login_id=normalize.ascii_text(value("login_id"))[:254],
         )
 
     @classmethod
     def of(cls, account: Account) -> MemberInput:
         return cls(
-            email=account.email,
+            email=contact_address(account),
             display_name=account.display_name,
             role="admin" if is_admin(account) else "general",
             mail_notify="yes" if account.mail_notify else "no",
@@ -85,11 +95,22 @@ class Outcome:
     account: Account | None = None
 
 
-def _check(data: MemberInput) -> dict[str, str]:
+def _check(data: MemberInput, tenant: Tenant | None = None) -> dict[str, str]:
+    """The form's own problems; with ``tenant``, a new member's login ID against the tenant's rules too."""
     errors: dict[str, str] = {}
     email_errors = check_email(data.email)
     if email_errors:
         errors["email"] = " ".join(email_errors)
+    if tenant is not None:
+        policy = tenant.config.identity.login_id
+        if policy.kind == "chosen":
+            id_errors = check_login_id(data.login_id, policy)
+            if id_errors:
+                errors["login_id"] = " ".join(id_errors)
+        elif policy.kind == "email" and "email" not in errors:
+            id_errors = check_login_id(data.email, policy)
+            if id_errors:
+                errors["email"] = " ".join(id_errors)
     if not data.display_name:
         errors["display_name"] = _("ユーザ名を入力してください。")
     elif len(data.display_name) > NAME_MAX:
@@ -101,32 +122,50 @@ def _check(data: MemberInput) -> dict[str, str]:
     return errors
 
 
+def _id_taken(tenant: Tenant) -> dict[str, str]:
+    """The error for a login ID (proposed, or the address as ID) that another account already has."""
+    label = login_label(tenant)
+    if tenant.config.identity.login_id.kind == "email":
+        return {"email": _("このメールアドレスは既に{label}として使われています。").format(label=label)}
+    return {"login_id": _("この{label}は既に使われています。別の{label}を入力してください。").format(label=label)}
+
+
 async def register(portal, tenant: Tenant, admin: Account, data: MemberInput, *, address: str = "") -> Outcome:
+    from mypage.identity.invited import create_invited_account
     from mypage.identity.issued import create_issued_account
 
     repo = MemberRepository(tenant, admin.customer)
-    errors = _check(data)
+    errors = _check(data, tenant)
     if errors:
         return Outcome(errors=errors)
     limit = tenant.config.features.members.max_members
-    async with serialised(Customer, admin.customer):
-        await _still_admin(repo, admin)
-        if await repo.email_taken(data.email):
-            return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
-        if await repo.count() >= limit:
-            return Outcome(problem=_("登録できるユーザは{n}人までです。").format(n=limit))
-        account, _password = await create_issued_account(
-            portal,
-            tenant,
-            customer_id=admin.customer,
-            email=data.email,
-            display_name=data.display_name,
-            role=data.role,
-            mail_notify=data.mail_notify == "yes",
-        )
-        await AuditLog(tenant.slug).record(
-            "member.created", account_id=admin.id, address=address, member_id=account.id, role=data.role
-        )
+    kind = tenant.config.identity.login_id.kind
+    login_id = data.email if kind == "email" else data.login_id
+    details = {
+        "customer_id": admin.customer,
+        "email": data.email,
+        "display_name": data.display_name,
+        "role": data.role,
+        "mail_notify": data.mail_notify == "yes",
+    }
+    try:
+        async with serialised(Customer, admin.customer):
+            await _still_admin(repo, admin)
+            if await repo.email_taken(data.email):
+                return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
+            if kind != "issued" and await repo.accounts.login_id_taken(login_id):
+                return Outcome(errors=_id_taken(tenant))
+            if await repo.count() >= limit:
+                return Outcome(problem=_("登録できるユーザは{n}人までです。").format(n=limit))
+            if kind == "issued":
+                account, _password = await create_issued_account(portal, tenant, **details)
+            else:
+                account = await create_invited_account(portal, tenant, login_id=login_id, **details)
+            await AuditLog(tenant.slug).record(
+                "member.created", account_id=admin.id, address=address, member_id=account.id, role=data.role
+            )
+    except LoginIdTaken:  # taken by a parallel registration after the check (the unique index decides)
+        return Outcome(errors=_id_taken(tenant))
     return Outcome(ok=True, account=account)
 
 
@@ -142,6 +181,9 @@ async def update(tenant: Tenant, admin: Account, data: MemberInput, *, address: 
             return Outcome(problem=_("ユーザー一覧から対象のユーザを選択してください。"))
         if await repo.email_taken(data.email, except_id=member.id):
             return Outcome(errors={"email": _("このメールアドレスは既に登録されています。")})
+        if tenant.config.identity.login_id.kind == "email" and data.email.lower() != contact_address(member).lower():
+            message = _("メールアドレスは{label}を兼ねるため、ここでは変更できません。").format(label=login_label(tenant))
+            return Outcome(errors={"email": message})
         if data.role == "admin":
             role = member.role if is_admin(member) else "admin"
         else:

@@ -23,16 +23,24 @@ PROGRESS_FROM = 500
 MAX_REPORTED = 200
 MODULES = {"customers": customers, "contracts": contracts, "invoices": invoices, "calls": calls}
 
-__all__ = ["KINDS", "ImportResult", "after_import", "import_file", "import_rows", "parse_rows", "run_import"]
+__all__ = ["KINDS", "ImportResult", "after_import", "import_file", "import_rows", "parse_rows", "read_data", "run_import"]
 
 
-async def import_rows(tenant: str, kind: str, csv_file: p.CsvFile, *, show_progress: bool = False) -> ImportResult:
-    """Validates every row, then (only if there is no problem) writes them all in one transaction."""
+async def import_rows(
+    tenant: str, kind: str, csv_file: p.CsvFile, *, show_progress: bool = False, progress: Progress | None = None, **audit
+) -> ImportResult:
+    """Validates every row, then (only if there is no problem) writes them all in one transaction.
+
+    ``progress`` (the console's job) is advanced row by row while writing; else a bar on stderr for large files
+    when ``show_progress``. ``audit``: more detail for the ``records.import`` audit event (who, which file).
+    """
+    import asyncio
+
     from mypage.audit.log import AuditLog
     from mypage.db.transaction import atomic
 
     result = ImportResult(kind=kind, rows=len(csv_file.rows))
-    rows, errors = parse_rows(kind, csv_file)
+    rows, errors = await asyncio.to_thread(parse_rows, kind, csv_file)  # pure Python: off the server's event loop
     if errors:
         result.errors = errors
         return result
@@ -41,11 +49,12 @@ async def import_rows(tenant: str, kind: str, csv_file: p.CsvFile, *, show_progr
     if errors_after:
         result.errors = sorted(errors_after, key=lambda e: (e.line, e.column))
         return result
-    with Progress(len(rows), f"{kind} を書き込み中", show_progress and len(rows) >= PROGRESS_FROM) as progress:
+    progress = progress or Progress(len(rows), f"{kind} を書き込み中", show_progress and len(rows) >= PROGRESS_FROM)
+    with progress:
         async with atomic():
             await MODULES[kind].write(tenant, rows, context, result, progress)
             await AuditLog(tenant).record(
-                "records.import", kind=kind, rows=result.rows, created=result.created, updated=result.updated
+                "records.import", kind=kind, rows=result.rows, created=result.created, updated=result.updated, **audit
             )
     return result
 
@@ -57,18 +66,25 @@ async def import_file(
         data = Path(path).read_bytes()
     except OSError as exc:
         return ImportResult(kind=kind, errors=[RowError(0, "", f"ファイルを読めません: {exc.strerror or exc}")])
+    csv_file = read_data(kind, data, encoding)
+    if isinstance(csv_file, ImportResult):
+        return csv_file
+    return await import_rows(tenant, kind, csv_file, show_progress=show_progress)
+
+
+def read_data(kind: str, data: bytes, encoding: str = "auto") -> p.CsvFile | ImportResult:
+    """The file's rows, or a failed result saying why the file cannot be read (empty, not CSV, encoding)."""
     if not data.strip(b"\xef\xbb\xbf \r\n\t"):
         return ImportResult(kind=kind, errors=[RowError(0, "", "ファイルが空です。")])
     try:
-        csv_file = p.read_csv(data, encoding)
+        return p.read_csv(data, encoding)
     except p.CsvSyntaxError as exc:
         return ImportResult(kind=kind, errors=[RowError(exc.line, "", str(exc))])
     except FieldError as exc:
         return ImportResult(kind=kind, errors=[RowError(0, "", str(exc))])
-    return await import_rows(tenant, kind, csv_file, show_progress=show_progress)
 
 
-async def after_import(settings, tenant: str, result: ImportResult) -> None:
+async def after_import(settings, tenant: str, result: ImportResult, portal=None) -> None:
     """Called once the import's transaction has committed, with ``result.added`` = [(customer_id, kind), ...]
     of what was newly added (kinds: ``customer``, ``contract``, ``invoice``, ``call``).
 
@@ -79,7 +95,7 @@ async def after_import(settings, tenant: str, result: ImportResult) -> None:
         from mypage.members.notify import notify_members
         from mypage.portal import Portal
 
-        portal = Portal(settings)
+        portal = portal or Portal(settings)
         config = portal.tenants.get(tenant)
         for customer_id in new_invoices:
             await notify_members(portal, config, customer_id, "invoice", {})

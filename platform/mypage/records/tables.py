@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from piccolo.columns import (
     JSON,
-    Boolean,
     Date,
     ForeignKey,
     Integer,
-    Text,
     Timestamptz,
     Varchar,
 )
 
 from mypage.db.base import TenantOwned
+from mypage.notices.tables import Notice  # noqa: F401  (moved to the notices feature; imported from here by older code)
 
 
 class Customer(TenantOwned, tablename="customers"):
@@ -174,12 +173,3 @@ class ServiceHistory(TenantOwned, tablename="service_history"):
     customer = ForeignKey(Customer, index=True)
     happened_on = Date()
     description = Varchar(length=300)
-
-
-class Notice(TenantOwned, tablename="notices"):
-    """お知らせ posted by the tenant's staff."""
-
-    title = Varchar(length=200)
-    body = Text()
-    published_on = Date()
-    important = Boolean(default=False)

@@ -24,6 +24,7 @@ from mypage.tenancy.texts import TEXT_KEY_FAMILIES, TEXT_KEYS, family_of, known_
 Locale = Literal["ja", "en"]
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+HOST_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)?$"
 URL_OR_DOCUMENT = r"^(https?://\S+|/static/\S+|/terms(/[a-z0-9][a-z0-9_-]{0,63})?)?$"
 """A link to a document: an absolute ``http(s)`` address, a tenant document (``/terms`` or ``/terms/<name>``,
 from ``tenants/<slug>/content/``) or a file under ``/static/``; the loader checks that the file exists."""
@@ -55,14 +56,14 @@ class Rules:
         seen: set = set()
         for value in values:
             if value in seen:
-                self.refuse(key, f"{value!r} is listed twice")
+                self.refuse(key, f"{value!r} is listed twice; remove the repetition")
             seen.add(value)
 
     def pattern(self, key: str, body: str, template: str = "{}") -> bool:
         try:
             re.compile(template.format(body))
         except re.error as exc:
-            self.refuse(key, f"{body!r} is not a valid regular expression: {exc}")
+            self.refuse(key, f"{body!r} is not a valid regular expression: {exc}; fix it (Python `re` syntax)")
             return False
         return True
 
@@ -116,9 +117,14 @@ class Text(Strict):
         return (self.en if locale == "en" else self.ja) or self.ja
 
 
+MEDIA_PREFIX = "media:"
+"""A ``branding.logo`` naming an image uploaded in the console (stored in the database, served at ``/media/``)."""
+
+
 class Branding(Strict):
     logo: str = "logo.svg"
-    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up)."""
+    """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up); a logo uploaded in
+    the console is ``media:<name>``."""
     primary_colour: str = Field("#1f5fa8", pattern=HEX_COLOUR)
     """Main colour (header, primary buttons), ``#rrggbb``."""
     accent_colour: str = Field("#f39800", pattern=HEX_COLOUR)
@@ -126,14 +132,38 @@ class Branding(Strict):
     header_text_colour: str = Field("#ffffff", pattern=HEX_COLOUR)
     """Colour of text on the primary colour, ``#rrggbb``."""
 
+    @property
+    def stylesheet_url(self) -> str:
+        """``/brand.css`` with a tag of the colours: a published change is a new address, never a cached sheet."""
+        import hashlib
+
+        colours = f"{self.primary_colour}{self.accent_colour}{self.header_text_colour}".lower()
+        return "/brand.css?v=" + hashlib.sha256(colours.encode()).hexdigest()[:10]
+
+    @property
+    def logo_url(self) -> str:
+        if self.logo.startswith(MEDIA_PREFIX):
+            return "/media/" + self.logo.removeprefix(MEDIA_PREFIX)
+        return "/static/" + self.logo
+
+
+class ContactPhone(Strict):
+    label: Text
+    """What the number is for, shown before it (e.g. 国際電話・IP電話などをご利用の場合, or another desk's name)."""
+    number: str = Field(pattern=r"^[0-9][0-9-]{5,20}$")
+    """The number as printed (digits and hyphens); its ``tel:`` link drops the hyphens."""
+    hours: Text | None = None
+    """Its own opening hours when they differ from ``contact.hours``; empty: none shown."""
+
 
 class Contact(Strict):
     name: Text
     """The support desk's name, shown wherever customers are told whom to contact."""
     phone: str = ""
     """The support desk's phone number as printed; empty: not shown."""
-    phone_alt: str = ""
-    """A second phone number (e.g. for mobile phones); empty: not shown."""
+    more_phones: list[ContactPhone] = []
+    """Further numbers, each with its label (a number for international or IP phones, the company's general
+    line …), shown after ``phone`` in the footer and on every contact block, in this order."""
     email: str = ""
     """The support desk's e-mail address; empty: not shown."""
     hours: Text
@@ -163,7 +193,8 @@ class Session(Strict):
             rules.refuse(
                 "idle_timeout_minutes",
                 f"{self.idle_timeout_minutes} minutes is longer than absolute_timeout_hours "
-                f"({self.absolute_timeout_hours} h): the idle timeout could never apply",
+                f"({self.absolute_timeout_hours} h): the idle timeout could never apply; "
+                f"lower it to at most {self.absolute_timeout_hours * 60} or raise absolute_timeout_hours",
             )
 
 
@@ -254,21 +285,27 @@ class LoginIdPolicy(Strict):
         - ``issued_length`` is set only with ``kind = "issued"``.
         """
         if self.min_length > self.max_length:
-            rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
+            rules.refuse(
+                "min_length",
+                f"min_length ({self.min_length}) is greater than max_length ({self.max_length}); "
+                "lower min_length or raise max_length",
+            )
         if rules.pattern("allowed", self.allowed, "[{}]"):
             if self.kind == "email" and not {"@", "."} <= _accepts(self.allowed, "@."):
-                rules.refuse("allowed", "kind 'email' needs '@' and '.' among the allowed characters")
+                rules.refuse("allowed", "kind 'email' needs '@' and '.' among the allowed characters; add them to allowed")
             if self.kind == "issued":
                 refused = sorted(set(ISSUED_ID_CHARACTERS) - _accepts(self.allowed, ISSUED_ID_CHARACTERS))
                 if refused:
                     rules.refuse(
                         "allowed",
-                        f"issued IDs use lower-case letters and digits, but {''.join(refused)!r} are not allowed",
+                        f"issued IDs use lower-case letters and digits, but {''.join(refused)!r} are not allowed; "
+                        'use allowed = "a-z0-9" (or a class that includes them)',
                     )
         if self.kind == "issued" and not self.min_length <= self.issued_length <= self.max_length:
             rules.refuse(
                 "issued_length",
-                f"{self.issued_length} is outside min_length..max_length ({self.min_length}..{self.max_length})",
+                f"{self.issued_length} is outside min_length..max_length ({self.min_length}..{self.max_length}); "
+                "use a length within them",
             )
         if self.kind != "issued":
             rules.unused(self, "issued_length", f"only issued IDs are generated, and kind is {self.kind!r}")
@@ -303,9 +340,17 @@ class PasswordPolicy(Strict):
         - Every class in ``classes`` and ``required_classes`` has a character in ``allowed``.
         """
         if self.min_length > self.max_length:
-            rules.refuse("min_length", f"min_length ({self.min_length}) is greater than max_length ({self.max_length})")
+            rules.refuse(
+                "min_length",
+                f"min_length ({self.min_length}) is greater than max_length ({self.max_length}); "
+                "lower min_length or raise max_length",
+            )
         if self.min_classes > len(self.classes):
-            rules.refuse("min_classes", f"{self.min_classes} is greater than the number of classes ({len(self.classes)})")
+            rules.refuse(
+                "min_classes",
+                f"{self.min_classes} is greater than the number of classes ({len(self.classes)}); "
+                "lower min_classes or list more classes",
+            )
         if self.classes and not self.min_classes:
             rules.refuse("classes", "has no effect: min_classes is 0; set min_classes or remove classes")
         rules.duplicates("classes", self.classes)
@@ -314,7 +359,11 @@ class PasswordPolicy(Strict):
             for key in ("classes", "required_classes"):
                 for name in getattr(self, key):
                     if not _accepts(self.allowed, CHAR_CLASSES[name]):
-                        rules.refuse(key, f"class {name!r} cannot occur: allowed ({self.allowed!r}) has no such character")
+                        rules.refuse(
+                            key,
+                            f"class {name!r} cannot occur: allowed ({self.allowed!r}) has no such character; "
+                            "add such characters to allowed or remove the class",
+                        )
 
 
 VerificationField = Literal[
@@ -345,6 +394,17 @@ RegistrationStep = Literal["verify", "disambiguate", "credentials", "review", "c
 RecoveryMethod = Literal["secret_question", "email_code", "email_link"]
 RECOVERY_METHOD_PATHS = {"secret_question": "/forgot", "email_code": "/forgot", "email_link": "/forgot/email"}
 """The first page of each recovery method (a test checks the app serves them)."""
+RECOVERY_CHOICE = "/forgot"
+"""The recovery choice screen (パスワード/IDのどちらがご不明か, and by which method); with one choice it
+leads straight to it."""
+ID_LOOKUP_PATH = "/forgot/id"
+"""``id_forgotten = "email_lookup"``: the form that mails the login IDs registered to an address."""
+
+
+def recovery_entry(methods: list[str]) -> str:
+    """The recovery entry derived from the methods: the choice screen when a method needs the login ID
+    first (``secret_question``, ``email_code``; also with ``email_link`` beside them), else the link form."""
+    return RECOVERY_CHOICE if {"secret_question", "email_code"} & set(methods) else RECOVERY_METHOD_PATHS["email_link"]
 
 
 class Registration(Strict):
@@ -428,16 +488,20 @@ class Registration(Strict):
         if not set(self.verify_fields) & set(LOCATING_FIELDS):
             rules.refuse(
                 "verify_fields",
-                "needs at least one of " + ", ".join(LOCATING_FIELDS) + " (the fields that find the customer)",
+                "needs at least one of " + ", ".join(LOCATING_FIELDS) + " (the fields that find the customer); add one of them",
             )
         for key in ("verify_one_of", "disambiguate_with"):
             both = [f for f in getattr(self, key) if f in self.verify_fields]
             if both:
-                rules.refuse(key, f"{', '.join(both)} already in verify_fields (asked anyway)")
+                rules.refuse(key, f"{', '.join(both)} already in verify_fields (asked anyway); remove it here")
         if len(self.verify_one_of) == 1:
             rules.refuse("verify_one_of", "a choice of one: list at least two fields, or move it to verify_fields")
         if self.require_terms and not self.terms_url:
-            rules.refuse("terms_url", "require_terms is true: set terms_url to the terms the customer agrees to")
+            rules.refuse(
+                "terms_url",
+                "is empty but require_terms is true; set terms_url to the terms the customer agrees to "
+                "(/terms with content/terms.md, or https://…)",
+            )
         if self.terms_url and not self.require_terms:
             rules.refuse("terms_url", "has no effect: require_terms is false; remove it or set require_terms = true")
         asked = self.asked_fields()
@@ -480,42 +544,52 @@ class Registration(Strict):
 class Recovery(Strict):
     methods: list[RecoveryMethod] = Field(["email_link"], min_length=1)
     """How a customer who forgot the password proves who he is: ``secret_question`` (合言葉),
-    ``email_code`` (認証コード mailed; both at ``/forgot``), ``email_link`` (reset link mailed, ``/forgot/email``)."""
+    ``email_code`` (認証コード mailed; both at ``/forgot``), ``email_link`` (reset link mailed, ``/forgot/email``).
+    Any list works: with several, ``/forgot`` offers the choice."""
     secret_questions: list[Text] = []
     """The questions offered for ``secret_question`` (needed exactly when that method is on)."""
     id_forgotten: Literal["reregister", "email_lookup", "none"] = "reregister"
-    """What a customer who forgot the login ID is offered: ``reregister`` (register again; offered by the
-    ``/forgot`` page, so needs ``secret_question`` or ``email_code``), ``email_lookup`` (the ID is mailed by
-    the ``email_link`` flow, so needs ``email_link``), ``none``. Checked when set in the file."""
-    entry_path: str = Field("/forgot/email", pattern=r"^/")
-    """Where the login page's 「お忘れの方」 link points: the first page of a configured method
-    (``/forgot`` for ``secret_question``/``email_code``, ``/forgot/email`` for ``email_link``)."""
+    """What a customer who forgot the login ID is offered on the recovery entry screen: ``reregister`` (a link
+    to registration), ``email_lookup`` (a form at ``/forgot/id`` that mails the login IDs registered to an
+    address, with the same answer whether or not it is registered; needs an e-mail address collected),
+    ``none`` (nothing)."""
+    entry_path: str = Field("", pattern=r"^(/\S*)?$")
+    """Where the login page's 「お忘れの方」 link points; empty (default): derived from ``methods`` —
+    ``/forgot`` (the choice screen) when ``secret_question`` or ``email_code`` is a method, else ``/forgot/email``.
+    When set, it must be that entry or, with only ``email_link``, ``/forgot/email``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_entry(cls, data):
+        if isinstance(data, dict) and not data.get("entry_path"):
+            data = {**data, "entry_path": recovery_entry(list(data.get("methods") or ["email_link"]))}
+        return data
+
+    def forgot_page_methods(self) -> list[str]:
+        """The methods that start at ``/forgot/identify`` (the login ID first)."""
+        return [m for m in self.methods if m in ("secret_question", "email_code")]
 
     def check(self, rules: Rules) -> None:
         """- No method listed twice; ``secret_questions`` is non-empty exactly when ``secret_question`` is a method.
 
-        - ``id_forgotten = "reregister"`` needs ``secret_question`` or ``email_code``; ``"email_lookup"`` needs ``email_link`` (checked when set).
-
-        - ``entry_path`` is the first page of a configured method: ``/forgot`` (``secret_question``, ``email_code``) or ``/forgot/email`` (``email_link``).
+        - ``entry_path`` is the entry derived from ``methods``: ``/forgot`` when ``secret_question`` or ``email_code`` is a method (the choice screen, which also offers ``email_link`` when listed), else ``/forgot/email``.
         """
         rules.duplicates("methods", self.methods)
         if "secret_question" in self.methods and not self.secret_questions:
-            rules.refuse("secret_questions", "method 'secret_question' needs at least one question")
+            rules.refuse(
+                "secret_questions",
+                'method \'secret_question\' needs at least one question; add secret_questions = [{ ja = "…", en = "…" }]',
+            )
         if "secret_question" not in self.methods and self.secret_questions:
             rules.refuse("secret_questions", "has no effect: 'secret_question' is not in methods; remove them")
-        forgot_page = {"secret_question", "email_code"} & set(self.methods)
-        if "id_forgotten" in self.model_fields_set:
-            if self.id_forgotten == "reregister" and not forgot_page:
-                rules.refuse(
-                    "id_forgotten",
-                    "'reregister' is offered by the /forgot page, which needs method 'secret_question' or 'email_code'",
-                )
-            if self.id_forgotten == "email_lookup" and "email_link" not in self.methods:
-                rules.refuse("id_forgotten", "'email_lookup' is done by method 'email_link', which is not in methods")
-        served = sorted({RECOVERY_METHOD_PATHS[m] for m in self.methods})
-        if self.entry_path not in served:
+        entry = recovery_entry(self.methods)
+        if self.entry_path != entry:
+            served = (
+                "the choice screen of methods " + ", ".join(self.methods) if entry == RECOVERY_CHOICE else "the e-mail link form"
+            )
             rules.refuse(
-                "entry_path", f"{self.entry_path!r} is not the entry of a configured method; use {' or '.join(map(repr, served))}"
+                "entry_path",
+                f"{self.entry_path!r} is not the entry of a configured method; use {entry!r} ({served}) or leave it out",
             )
 
 
@@ -529,13 +603,22 @@ class Captcha(Strict):
     """``recaptcha``/``turnstile``: the private key the portal verifies answers with."""
     altcha_max_number: int = Field(50_000, ge=1000, le=10_000_000)
     """``altcha``: the puzzle's search space (higher: slower for the browser and for robots)."""
+    placement: Literal["login", "email_otp", "step"] | None = None
+    """Where the captcha is answered: ``login`` (on the login form, checked before the password),
+    ``email_otp`` (on the one-time-password page, one screen; needs factor ``email_otp``), ``step`` (a page of
+    its own after the password, at its place in ``identity.factors``); empty: ``email_otp`` when that factor is
+    on, else ``step``."""
 
     def check(self, rules: Rules) -> None:
         """- ``recaptcha``/``turnstile`` need ``site_key`` and ``secret_key`` and take no ``altcha_max_number``; ``altcha`` takes no keys."""
         if self.provider != "altcha":
             for key in ("site_key", "secret_key"):
                 if not getattr(self, key):
-                    rules.refuse(key, f"provider {self.provider!r} needs site_key and secret_key")
+                    rules.refuse(
+                        key,
+                        f"provider {self.provider!r} needs site_key and secret_key; set both (from the provider's "
+                        "console) or use provider = 'altcha'",
+                    )
             rules.unused(self, "altcha_max_number", f"provider is {self.provider!r}")
         else:
             rules.unused(self, "site_key", "provider 'altcha' uses no keys")
@@ -554,7 +637,7 @@ class AccountChanges(Strict):
     def check(self, rules: Rules) -> None:
         """- At least one of ``login_id`` and ``password`` is true (else omit the table)."""
         if not self.login_id and not self.password:
-            rules.refuse("login_id", "both login_id and password are false: remove the [identity.account_changes] table")
+            rules.refuse("login_id", "both login_id and password are false; remove the [identity.account_changes] table")
 
 
 Factor = Literal["password", "email_otp", "captcha", "totp"]
@@ -566,8 +649,9 @@ class Identity(Strict):
     password: PasswordPolicy
     """What a password may look like."""
     factors: list[Factor] = ["password"]
-    """Login steps: ``password`` (required) then ``email_otp`` (a code mailed at each login), ``captcha``
-    (私はロボットではありません), ``totp`` (an authenticator app, required of every customer)."""
+    """Login steps, in order: ``password`` (required, first) then any of ``email_otp`` (a code mailed at each
+    login), ``captcha`` (私はロボットではありません; where it is shown: ``captcha.placement``), ``totp`` (an
+    authenticator app, required of every customer: one without an app sets it up at login)."""
     registration: Registration
     """How a customer creates an account."""
     recovery: Recovery = Recovery()
@@ -595,9 +679,15 @@ class Identity(Strict):
     @field_validator("factors")
     @classmethod
     def _password_first(cls, factors: list[str]) -> list[str]:
-        if "password" not in factors:
-            raise ValueError("factors must include 'password'")
+        if not factors or factors[0] != "password":
+            raise ValueError("factors must start with 'password' (the other steps follow it in the listed order)")
         return factors
+
+    def captcha_placement(self) -> str | None:
+        """Where the ``captcha`` factor is answered (``login``, ``email_otp``, ``step``); ``None``: no captcha."""
+        if "captcha" not in self.factors:
+            return None
+        return self.captcha.placement or ("email_otp" if "email_otp" in self.factors else "step")
 
     def collects_email(self) -> bool:
         """Whether registration leaves the account with an e-mail address to mail codes and links to."""
@@ -609,9 +699,9 @@ class Identity(Strict):
     def check(self, rules: Rules) -> None:
         """- The registration settings fit ``login_id.kind``: ``collect_email`` cannot be false with ``chosen`` nor true with ``email``; with ``issued`` the credentials need an address to go to (``collect_email`` or an ``email`` field), the confirmation is a link and there is no ``review`` nor ``confirm_password``; ``registration.steps`` (when set) equals the derived steps; ``registration.entry_path`` is ``/register`` or the pipeline's path for the kind.
 
-        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
+        - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``captcha.placement = "email_otp"`` needs the ``email_otp`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
 
-        - When registration collects no e-mail address (issued IDs with ``collect_email = false`` and no ``email`` field), neither ``email_otp`` nor the ``email_code``/``email_link`` recovery methods are allowed.
+        - When registration collects no e-mail address (issued IDs with ``collect_email = false`` and no ``email`` field), neither ``email_otp``, the ``email_code``/``email_link`` recovery methods nor ``id_forgotten = "email_lookup"`` are allowed.
 
         - ``tokens.resend_interval_seconds`` is shorter than the shortest code lifetime (``email_code_minutes``, ``login_otp_minutes``).
         """
@@ -624,6 +714,11 @@ class Identity(Strict):
             rules.refuse("totp_optional", "factor 'totp' makes the authenticator app required; remove totp_optional")
         if "captcha" not in self.factors and "captcha" in self.model_fields_set:
             rules.refuse("captcha", "has no effect: 'captcha' is not in factors; remove the table or add the factor")
+        if self.captcha.placement == "email_otp" and "email_otp" not in self.factors:
+            rules.refuse(
+                "captcha.placement",
+                "'email_otp' shows the captcha on the one-time-password page, but 'email_otp' is not in factors",
+            )
         if "email_otp" not in self.factors and "login_otp_minutes" in self.tokens.model_fields_set:
             rules.refuse("tokens.login_otp_minutes", "has no effect: 'email_otp' is not in factors; remove it")
         if not self.collects_email():
@@ -631,19 +726,27 @@ class Identity(Strict):
             for method in needing:
                 rules.refuse(
                     "recovery.methods",
-                    f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email is false)",
+                    f"{method!r} mails the customer, but registration collects no e-mail address (registration.collect_email "
+                    "is false); set registration.collect_email = true or remove the method",
+                )
+            if self.recovery.id_forgotten == "email_lookup":
+                rules.refuse(
+                    "recovery.id_forgotten",
+                    "'email_lookup' mails the login ID, but registration collects no e-mail address (registration.collect_email "
+                    "is false); set registration.collect_email = true or use id_forgotten = 'reregister' or 'none'",
                 )
             if "email_otp" in self.factors:
                 rules.refuse(
                     "factors",
-                    "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email is false)",
+                    "'email_otp' mails the customer, but registration collects no e-mail address (registration.collect_email "
+                    "is false); set registration.collect_email = true or remove the factor",
                 )
         shortest = min(self.tokens.email_code_minutes, self.tokens.login_otp_minutes) * 60
         if self.tokens.resend_interval_seconds >= shortest:
             rules.refuse(
                 "tokens.resend_interval_seconds",
                 f"{self.tokens.resend_interval_seconds} s is not shorter than the shortest code lifetime ({shortest} s): "
-                "a code would expire before a new one may be sent",
+                f"a code would expire before a new one may be sent; use less than {shortest}",
             )
 
 
@@ -777,9 +880,15 @@ class InquiriesFeature(Strict):
             if c.filed_as is None:
                 continue
             if c.filed_as not in listed:
-                rules.refuse(f"categories.{i}.filed_as", f"{c.filed_as!r} is not a category of the 種別 list")
+                rules.refuse(
+                    f"categories.{i}.filed_as",
+                    f"{c.filed_as!r} is not a category of the 種別 list; use the key of a category without filed_as",
+                )
             if c.subject is None or c.applies == "none":
-                rules.refuse(f"categories.{i}.filed_as", "a filed request needs a subject and an applies other than 'none'")
+                rules.refuse(
+                    f"categories.{i}.filed_as",
+                    "a filed request needs a subject and an applies other than 'none'; add them or remove filed_as",
+                )
 
 
 class MembersFeature(Strict):
@@ -799,6 +908,20 @@ class MailboxesFeature(Strict):
     terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
     """契約約款 shown before registering an address (``https://…``, ``/terms[/<name>]`` or ``/static/<file>``;
     empty: the portal's generic wording only)."""
+    pop_server: str = Field("", pattern=HOST_NAME)
+    """The incoming (POP3) server shown on each address's メール設定 page; empty: not shown."""
+    pop_port: int = Field(110, ge=1, le=65535)
+    """Its port, shown with it."""
+    smtp_server: str = Field("", pattern=HOST_NAME)
+    """The outgoing (SMTP) server shown on each address's メール設定 page; empty: not shown."""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    """Its port, shown with it (587: submission with authentication)."""
+    webmail_url: str = Field("", pattern=r"^(https://\S+)?$")
+    """The operator's web mail, linked from the list and each メール設定 page, labelled by the
+    text ``mailboxes.webmail``; empty: not linked."""
+    password: PasswordPolicy | None = None
+    """The rule of a mailbox password the customer sets on メール設定 (メールパスワード変更); absent: the password
+    cannot be changed in the portal (only the one shown at registration)."""
 
 
 class SecurityAddonFeature(Strict):
@@ -818,6 +941,11 @@ class SecurityAddonFeature(Strict):
     """A paragraph on the product page."""
     requires_service: str = "internet"
     """Only customers with a contract of this service (``Contract.service``) may apply."""
+    download_url: str = Field("", pattern=r"^(https://\S+)?$")
+    """Where a subscriber downloads the software: shown once applied (on the page and in the application mail)
+    with ``setup_steps``; empty: not shown."""
+    setup_steps: list[Text] = []
+    """How a subscriber installs the software and uses the licence, in order (the vendor's own steps)."""
 
 
 class Features(Strict):
@@ -866,7 +994,8 @@ class Features(Strict):
                 if category.applies == "call_details":
                     rules.refuse(
                         f"inquiries.categories.{index}.applies",
-                        "'call_details' turns on call detail records, but the call_details feature is off",
+                        "'call_details' turns on call detail records, but the call_details feature is off; "
+                        "turn on [features.call_details] or use applies = 'none'",
                     )
 
 
@@ -972,7 +1101,7 @@ class TenantConfig(Strict):
                 raise ValueError(f"host {host!r} is not a host name")
         return cleaned
 
-    def _text_needs_met(self, needs: tuple[str, ...]) -> bool:
+    def text_needs_met(self, needs: tuple[str, ...]) -> bool:
         for need in needs:
             kind, _, value = need.partition(":")
             if kind == "kind" and self.identity.login_id.kind == value:
@@ -991,7 +1120,10 @@ class TenantConfig(Strict):
         - Every ``[texts]`` key is in the text-key registry, is shown with this tenant's login-ID kind, factors and registration settings, and a ``<field>`` key names a field registration asks for.
         """
         if self.default_locale not in self.locales:
-            rules.refuse("default_locale", f"{self.default_locale!r} must be one of locales {self.locales}")
+            rules.refuse(
+                "default_locale",
+                f"{self.default_locale!r} must be one of locales {self.locales}; use one of them or add it there",
+            )
         rules.duplicates("locales", self.locales)
         rules.duplicates("hosts", self.hosts)
         known_features = Features.known_names()
@@ -1001,14 +1133,23 @@ class TenantConfig(Strict):
                 if item.feature and item.feature not in known_features:
                     rules.refuse(f"{key}.feature", f"unknown feature {item.feature!r}; known: {', '.join(known_features)}")
                 elif item.feature and not self.features.enabled(item.feature):
-                    rules.refuse(f"{key}.feature", f"menu item {item.label.ja!r} needs feature {item.feature!r}, which is off")
+                    rules.refuse(
+                        f"{key}.feature",
+                        f"menu item {item.label.ja!r} needs feature {item.feature!r}, which is off; "
+                        "turn it on under [features] or remove the item",
+                    )
                 needed = feature_of_path(item.href) if item.href.startswith("/") else None
                 if needed and not self.features.enabled(needed):
-                    rules.refuse(f"{key}.href", f"{item.href!r} answers 404 unless feature {needed!r} is on")
+                    rules.refuse(
+                        f"{key}.href", f"{item.href!r} answers 404 unless feature {needed!r} is on; turn it on or remove the item"
+                    )
                 path = item.href.split("?", 1)[0].rstrip("/")
                 if path in ("/account", "/account/change") or path.startswith("/account/change/"):
                     if self.identity.account_changes is None:
-                        rules.refuse(f"{key}.href", f"{item.href!r} answers 404 without [identity.account_changes]")
+                        rules.refuse(
+                            f"{key}.href",
+                            f"{item.href!r} answers 404 without [identity.account_changes]; add that table or remove the item",
+                        )
         asked = self.identity.registration.asked_fields()
         for key in self.texts:
             where = f'texts."{key}"'
@@ -1018,10 +1159,10 @@ class TenantConfig(Strict):
                 rules.refuse(where, _unknown_text_key(key))
                 continue
             needs = entry.needs if entry is not None else TEXT_KEY_FAMILIES[family[0]].needs
-            if not self._text_needs_met(needs):
-                rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have")
+            if not self.text_needs_met(needs):
+                rules.refuse(where, f"never shown: it needs {' or '.join(needs)}, which this tenant does not have; remove it")
             elif family is not None and family[1] not in asked:
-                rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}")
+                rules.refuse(where, f"never shown: registration does not ask for {family[1]!r}; remove it")
 
     @model_validator(mode="wrap")
     @classmethod

@@ -19,12 +19,27 @@ from mypage import i18n
 from mypage.web.forms import CONTROL
 from mypage.web.printview import drop_stale
 from mypage.web.proxies import TrustedProxies
-from mypage.web.sessions import COOKIE_NAME, MAX_AGE_SECONDS, Session, load_session, save_session
+from mypage.web.sessions import (
+    COOKIE_NAME,
+    MAX_AGE_SECONDS,
+    STAFF,
+    STAFF_COOKIE_NAME,
+    STAFF_COOKIE_PATH,
+    Session,
+    load_session,
+    save_session,
+)
 
-LOGIN_KEYS = ("account_id", "login_at", "pending_login")
+LOGIN_KEYS = ("account_id", "login_at", "pending_login", "view_as")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 DEV_HOSTS = ("localhost", "127.0.0.1")
 HEALTH_PATHS = ("/healthz", "/readyz")
 """Liveness and readiness probes: answered on any host, without a session (they must not need the database)."""
+
+
+def is_admin_path(path: str) -> bool:
+    """The staff console: its own session cookie, and not subject to a "view as customer" session's limits."""
+    return path == STAFF_COOKIE_PATH or path.startswith(STAFF_COOKIE_PATH + "/")
 
 
 def _is_dev_path(path: str) -> bool:
@@ -145,22 +160,28 @@ class PortalMiddleware:
         state["locale"] = locale
         lang_cookie = _query_lang(scope) if _query_lang(scope) in config.locales else None
 
+        path = scope.get("path", "")
+        staff_session: Session | None = None
         try:
             session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+            if is_admin_path(path):
+                staff_session = await load_session(portal.session_store, cookies.get(STAFF_COOKIE_NAME), tenant.slug, STAFF)
         except Exception as exc:  # outside Litestar's exception handlers: answer the themed page here
             state["session"] = Session(None, {}, tenant.slug)
             await self._error_page(scope, receive, send, tenant, exc)
             return
+        state["staff_session"] = staff_session
         now = int(time.time())
         if session.get("account_id") is not None:
             idle_limit = config.session.idle_timeout_minutes * 60
             absolute_limit = config.session.absolute_timeout_hours * 3600
             idle = now - int(session.get("_last_seen", now))
             age = now - int(session.get("login_at", now))
-            if idle > idle_limit or age > absolute_limit:
+            view_as = session.get("view_as")
+            if idle > idle_limit or age > absolute_limit or (view_as and now > int(view_as.get("until", 0))):
                 for key in LOGIN_KEYS:
                     session.pop(key)
-                session["forced_logout"] = "idle" if idle > idle_limit else "absolute"
+                session["forced_logout"] = "view_as" if view_as else "idle" if idle > idle_limit else "absolute"
                 session.rotate()
         # Refreshing the idle clock costs a store write, so it is done at most every LAST_SEEN_STEP seconds.
         if session.session_id is not None and now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
@@ -194,15 +215,63 @@ class PortalMiddleware:
                         "set-cookie",
                         f"{COOKIE_NAME}={cookie}; Path=/; Max-Age={MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}",
                     )
+                if staff_session is not None:
+                    try:
+                        staff_cookie = await save_session(portal.session_store, staff_session)
+                    except Exception as exc:
+                        failed = True
+                        await self._error_page(scope, receive, send, tenant, exc)
+                        return
+                    if staff_cookie is not None:
+                        age = f"Max-Age={MAX_AGE_SECONDS}" if staff_cookie else "Max-Age=0"
+                        headers.add(
+                            "set-cookie",
+                            f"{STAFF_COOKIE_NAME}={staff_cookie}; Path={STAFF_COOKIE_PATH}; {age}; HttpOnly; SameSite=Strict{secure}",
+                        )
                 if lang_cookie:
                     headers.add("set-cookie", f"lang={lang_cookie}; Path=/; Max-Age=31536000; SameSite=Lax{secure}")
-                portal.security_headers(headers, tenant)
+                portal.security_headers(headers, tenant, state)
             await send(message)
 
         if bad_request:
             await self._bad_request(scope, receive, send_wrapper)
             return
+        if session.get("view_as") and scope.get("method", "GET") not in SAFE_METHODS and not is_admin_path(path):
+            # Staff viewing the portal as a customer: nothing may be changed in the customer's name.
+            await self._audit_refusal(tenant.slug, session, scope, state["client_address"])
+            await self._refused(scope, receive, send_wrapper)
+            return
         await self.app(scope, receive, send_wrapper)
+
+    @staticmethod
+    async def _audit_refusal(tenant: str, session: Session, scope: Scope, address: str) -> None:
+        from mypage.audit.log import AuditLog
+
+        view_as = session.get("view_as") or {}
+        try:
+            await AuditLog(tenant).record(
+                "admin.customer.view_as_refused",
+                address=address,
+                staff_id=view_as.get("staff_id"),
+                actor=str(view_as.get("staff", "")),
+                customer_id=view_as.get("customer_id"),
+                account_id=session.get("account_id"),
+                method=scope.get("method", ""),
+                path=scope.get("path", "")[:200],
+            )
+        except Exception as exc:  # the refusal stands without its log entry (the database may be down)
+            import logging
+
+            logging.getLogger("mypage").warning("view-as refusal not audited: %s", exc)
+
+    async def _refused(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The themed 403 page for a state-changing request made while viewing the portal as a customer."""
+        from mypage.i18n import N_
+        from mypage.web.errors import error_page
+
+        request = Request(scope, receive)
+        response = error_page(request, 403, N_("お客様としての閲覧中は、変更・送信の操作はできません。"))
+        await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
     async def _bad_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The themed 400 page, answered here: the request cannot be routed safely."""

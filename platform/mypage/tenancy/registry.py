@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -28,10 +29,17 @@ class TenantConfigError(Exception):
 
 @dataclass(frozen=True)
 class Tenant:
-    """A loaded tenant: its validated config and its folder."""
+    """A loaded tenant: its validated config and its folder.
+
+    ``source`` is the data read from ``tenant.toml`` (the base that published overrides are merged onto);
+    ``override_version`` the published override version applied (None: the folder alone); ``logo`` the
+    uploaded logo of that version as ``(content type, bytes)`` when its ``branding.logo`` names one."""
 
     config: TenantConfig
     folder: Path
+    source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    override_version: int | None = None
+    logo: tuple[str, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def slug(self) -> str:
@@ -46,20 +54,24 @@ class Tenant:
         return self.folder / "static"
 
 
-def _describe(error: ValidationError, path: Path) -> str:
-    """One line per problem: ``<file>: key '<dotted key>': <problem>``. Cross-field rules
+def problems_of(error: ValidationError) -> list[tuple[str, str]]:
+    """``(dotted key, problem)`` for every problem of a validation. Cross-field rules
     (:class:`ConfigProblems`) name their own keys, relative to the model that checked them."""
-    lines = []
+    found = []
     for problem in error.errors():
         prefix = ".".join(str(part) for part in problem["loc"])
         cause = (problem.get("ctx") or {}).get("error")
         if isinstance(cause, ConfigProblems):
             for key, message in cause.problems:
-                full = ".".join(part for part in (prefix, key) if part)
-                lines.append(f"{path}: key '{full}': {message}")
+                found.append((".".join(part for part in (prefix, key) if part), message))
             continue
-        lines.append(f"{path}: key '{prefix or '(top level)'}': {problem['msg']}")
-    return "\n".join(lines)
+        found.append((prefix or "(top level)", problem["msg"]))
+    return found
+
+
+def describe(problems: list[tuple[str, str]], path: Path | str) -> str:
+    """One line per problem: ``<file>: key '<dotted key>': <problem>``."""
+    return "\n".join(f"{path}: key '{key}': {message}" for key, message in problems)
 
 
 def validate_config(data: dict, path: Path) -> TenantConfig:
@@ -67,7 +79,7 @@ def validate_config(data: dict, path: Path) -> TenantConfig:
     try:
         return TenantConfig.model_validate(data)
     except ValidationError as exc:
-        raise TenantConfigError(_describe(exc, path)) from exc
+        raise TenantConfigError(describe(problems_of(exc), path)) from exc
 
 
 def _static_dirs(folder: Path, theme: str, themes_dir: Path | None) -> list[Path]:
@@ -124,7 +136,7 @@ def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
     problems = _check_document_links(config, folder, themes_dir, path)
     if problems:
         raise TenantConfigError("\n".join(problems))
-    return Tenant(config=config, folder=folder)
+    return Tenant(config=config, folder=folder, source=data)
 
 
 class TenantRegistry:
@@ -165,6 +177,9 @@ class TenantRegistry:
 
     def get(self, slug: str) -> Tenant:
         return self._by_slug[slug]
+
+    def find(self, slug: str) -> Tenant | None:
+        return self._by_slug.get(slug)
 
     def by_host(self, host: str) -> Tenant | None:
         return self._by_host.get(host.split(":", 1)[0].strip().lower())

@@ -29,7 +29,7 @@ class TextKey:
     """The default wording (Japanese source of the catalog message) used when the tenant sets none;
     several when different pages use different defaults; empty: nothing is shown by default."""
     needs: tuple[str, ...] = ()
-    """``flow:<flow>`` / ``factor:<factor>`` entries; the key is shown when any holds; empty: always."""
+    """``kind:`` / ``factor:`` / ``setting:`` entries; the key is shown when any holds; empty: always."""
 
 
 TEXT_KEYS: dict[str, TextKey] = {
@@ -39,10 +39,6 @@ TEXT_KEYS: dict[str, TextKey] = {
     "calls.apply_howto": TextKey(
         "How to apply for call detail records, on a contract without them.",
         ("お問い合わせから通話明細記録の利用をお申し込みください。翌月の通話明細記録より閲覧が可能です。",),
-    ),
-    "contact.phone_alt": TextKey(
-        "Label of the second support phone number (``contact.phone_alt``) in the footer and on contact blocks.",
-        ("電話（上記がつながらない場合）",),
     ),
     "contracts.change_note": TextKey(
         "Note under the contract summary on how to change contracts.",
@@ -74,8 +70,15 @@ TEXT_KEYS: dict[str, TextKey] = {
     "link.register": TextKey(
         "Login page link to registration (``identity.registration.entry_path``).", ("初めてログインされる方",)
     ),
+    "login.title": TextKey(
+        "Heading and title of the login pages (password, e-mailed one-time password, captcha).", ("ログイン",)
+    ),
     "mail.greeting": TextKey(
         "First paragraph of every mail of the tenant, after the addressee's name (default: the theme's).",
+    ),
+    "mailboxes.webmail": TextKey(
+        "Label of the link to the operator's web mail (``features.mailboxes.webmail_url``) on the mailbox pages.",
+        ("Webメール",),
     ),
     "register.email.help": TextKey(
         "Hint under the contact e-mail address on the registration page of a chosen login ID.", needs=("kind:chosen",)
@@ -93,6 +96,11 @@ TEXT_KEYS: dict[str, TextKey] = {
 """Keys read by name. Sorted; ``docs/tenant-config.md`` lists them in this order."""
 
 TEXT_KEY_FAMILIES: dict[str, TextKey] = {
+    f"verify.{FIELD}.guide": TextKey(
+        "Label of the link under a verification field to the tenant's sample of where the value is printed "
+        "(``content/help/<field>.md``, served at ``/help/<field>``); the link is shown only when that document exists.",
+        ("記載箇所の見本はこちら",),
+    ),
     f"verify.{FIELD}.detail": TextKey(
         "Explanation next to a verification field in the one-of group and on the 追加認証情報 page (e.g. which device ID).",
     ),

@@ -58,6 +58,10 @@ def error_page(request: Request, status: int, message_id: str | None = None) -> 
             media_type=MediaType.HTML,
             status_code=status,
         )  # Litestar adds "; charset=utf-8"
+    if request.scope.get("state", {}).get("staff_session") is not None:  # the console's pages
+        from mypage.admin.render import admin_page
+
+        return admin_page(request, "admin/error.html", status_code=status, status=status, title=title, message=message)
     return render(request, "error.html", status_code=status, status=status, title=title, message=message)
 
 

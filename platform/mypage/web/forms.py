@@ -6,8 +6,9 @@ uploaded file arrived as an ``UploadFile`` where every handler expects text, and
 PostgreSQL, which refuses it. :class:`FormGuard` runs before the CSRF middleware on every route, reads
 ``application/x-www-form-urlencoded`` and ``multipart/form-data`` bodies itself and strictly, and either
 answers 400 (the themed error page) or leaves the decoded form in the connection state, where both the
-CSRF middleware and ``request.form()`` take it from. Handlers therefore only ever see text fields: no
-portal form uploads files.
+CSRF middleware and ``request.form()`` take it from. Handlers therefore only ever see text fields. A route
+that takes a file names its file fields in ``opt={FILE_FIELDS: ("logo",)}``; those parts (and only those)
+are kept as :class:`UploadedFile` in the connection state, read with :func:`uploaded_file`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -33,6 +36,21 @@ MAX_FIELD_CHARS = 20_000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 FORM_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FILE_FIELDS = "file_fields"
+"""Route ``opt`` key: the names of the multipart fields that may carry a file."""
+UPLOADS_STATE = "uploads"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def uploaded_file(connection: ASGIConnection, name: str) -> UploadedFile | None:
+    """The file sent in field ``name`` of a route that allows it (``FILE_FIELDS``), if any."""
+    return connection.scope.get("state", {}).get(UPLOADS_STATE, {}).get(name)
 
 
 class BadForm(HTTPException):
@@ -68,8 +86,11 @@ def parse_urlencoded(body: bytes) -> dict[str, str | list[str]]:
     return _collect(pairs)
 
 
-def parse_multipart(body: bytes, boundary: str | None) -> dict[str, str | list[str]]:
-    """Text parts only, each strict UTF-8 (or the charset it names, if it is UTF-8); file parts are refused."""
+def parse_multipart(
+    body: bytes, boundary: str | None, files: dict[str, UploadedFile] | None = None
+) -> dict[str, str | list[str]]:
+    """Text parts only, each strict UTF-8 (or the charset it names, if it is UTF-8); file parts are refused,
+    except in the fields named by ``files`` (a dict the files are put into)."""
     if not boundary:
         raise BadForm("multipart boundary missing")
     if not body:
@@ -82,18 +103,23 @@ def parse_multipart(body: bytes, boundary: str | None) -> dict[str, str | list[s
             for part in parser.parse(body):
                 if isinstance(part, MultipartSegment):
                     segment = part
-                    if segment.filename is not None:
+                    if segment.filename is not None and (files is None or segment.name not in files):
                         raise BadForm("file upload in a form")
                     if (segment.charset or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
                         raise BadForm("form part in another charset")
                 elif part:
                     data.extend(part)
-                    if len(data) > MAX_FIELD_CHARS * 4:
+                    if len(data) > MAX_FIELD_CHARS * 4 and (segment is None or segment.filename is None):
                         raise BadForm("field value too long")
                 else:
                     if segment is None:
                         raise BadForm("multipart part without headers")
-                    pairs.append((segment.name, data.decode("utf-8")))
+                    if segment.filename is not None and files is not None:
+                        files[segment.name] = UploadedFile(
+                            _text(segment.filename, "file name")[:255], segment.content_type or "", bytes(data)
+                        )
+                    else:
+                        pairs.append((segment.name, data.decode("utf-8")))
                     data, segment = bytearray(), None
             for _part in parser.parse(b""):  # end of input: an unterminated body is an error
                 pass
@@ -151,5 +177,11 @@ class FormGuard:
         if content_type == RequestEncodingType.URL_ENCODED:
             form = parse_urlencoded(body)
         else:
-            form = parse_multipart(body, options.get("boundary"))
+            handler = scope.get("route_handler")
+            allowed = tuple(handler.opt.get(FILE_FIELDS, ())) if handler is not None else ()
+            # The allowed names as keys (files arriving fill them in); the rest stay refused.
+            files: dict[str, UploadedFile] | None = dict.fromkeys(allowed) if allowed else None
+            form = parse_multipart(body, options.get("boundary"), files)
+            if files:
+                scope.setdefault("state", {})[UPLOADS_STATE] = {k: v for k, v in files.items() if v is not None}
         ScopeState.from_scope(scope).form = form

@@ -14,6 +14,7 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
 from mypage import i18n
+from mypage.content.documents import has_document
 from mypage.tenancy.registry import Tenant
 from mypage.web.sessions import Session
 
@@ -77,13 +78,26 @@ def base_context(request: Request) -> dict[str, Any]:
         "lang": locale,
         "t": lambda key, default: text(tenant, key, default),
         "ltext": lambda phrase: phrase.get(locale) if phrase is not None else "",
+        "has_document": lambda relative: has_document(tenant, relative),
         "csrf_token": token,
         "csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'),
         "flashes": session.take_flashes() if session is not None else [],
         "account": request.scope["state"].get("account"),
         "holder_name": holder_name(request.scope["state"].get("account"), request.scope["state"].get("customer")),
         "path": request.url.path,
+        **view_as_context(session),
     }
+
+
+def view_as_context(session: Session | None) -> dict[str, Any]:
+    """The banner of a staff member viewing the portal as the customer (read-only, until a set time)."""
+    view_as = session.get("view_as") if session is not None else None
+    if not view_as:
+        return {"view_as": None}
+    from datetime import UTC, datetime
+
+    until = datetime.fromtimestamp(int(view_as.get("until", 0)), UTC)
+    return {"view_as": view_as, "view_as_until": i18n.date_time(until)}
 
 
 def holder_name(account: Any, customer: Any) -> str:

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.db.engine import check_database
+from mypage.tenancy.config import Branding
 from mypage.web import dev
 from mypage.web.render import portal_of, tenant_of
 
@@ -24,16 +25,21 @@ def static_file(request: Request, path: FromPath[str]) -> Response:
     return Response(content=found.read_bytes(), media_type=media_type, headers={"cache-control": "public, max-age=3600"})
 
 
-@get("/brand.css", include_in_schema=False, sync_to_thread=False)
-def brand_css(request: Request) -> Response:
-    branding = tenant_of(request).config.branding
-    css = (
+def brand_stylesheet(branding: Branding) -> str:
+    """The brand colours as CSS variables (also served for a draft's preview)."""
+    return (
         ":root{"
         f"--brand-primary:{branding.primary_colour};"
         f"--brand-accent:{branding.accent_colour};"
         f"--brand-header-text:{branding.header_text_colour};"
         "}"
     )
+
+
+@get("/brand.css", include_in_schema=False, sync_to_thread=False)
+def brand_css(request: Request) -> Response:
+    # Pages link it as ``Branding.stylesheet_url`` (tagged with the colours), so a change is a new address.
+    css = brand_stylesheet(tenant_of(request).config.branding)
     return Response(content=css, media_type="text/css", headers={"cache-control": "public, max-age=300"})
 
 

@@ -4,6 +4,10 @@ The cookie holds a random id; the store keeps the data under a SHA-256 of that i
 default, in Redis when configured). The session's data names its tenant: a session presented on
 another tenant's host is treated as empty there. ``rotate()`` gives the session a new id (at login)
 and ``destroy()`` removes it (at logout).
+
+There are two kinds of session, each under its own cookie: the customers' (``mypage_session``, the whole
+site) and the tenant staff's (``mypage_staff``, only under ``/admin``). The data names its kind too, so a
+staff session id presented as a customer cookie (or the reverse) is treated as empty.
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ from typing import Any, Protocol
 from mypage.web.tables import SessionRecord
 
 COOKIE_NAME = "mypage_session"
+STAFF_COOKIE_NAME = "mypage_staff"
+STAFF_COOKIE_PATH = "/admin"
 MAX_AGE_SECONDS = 60 * 60 * 24
+CUSTOMER = "customer"
+STAFF = "staff"
 
 
 def _store_key(session_id: str) -> str:
@@ -96,7 +104,8 @@ class RedisSessionStore:
 class Session:
     """The current request's session: a dict with rotate/destroy and change tracking."""
 
-    def __init__(self, session_id: str | None, data: dict[str, Any], tenant: str):
+    def __init__(self, session_id: str | None, data: dict[str, Any], tenant: str, kind: str = CUSTOMER):
+        self.kind = kind
         self.session_id = session_id
         self.old_id: str | None = None
         self.data = data
@@ -150,12 +159,12 @@ class Session:
         return flashes
 
 
-async def load_session(store: SessionStore, cookie_value: str | None, tenant: str) -> Session:
+async def load_session(store: SessionStore, cookie_value: str | None, tenant: str, kind: str = CUSTOMER) -> Session:
     if cookie_value and 20 <= len(cookie_value) <= 128:
         data = await store.load(_store_key(cookie_value))
-        if data is not None and data.get("_tenant") == tenant:
-            return Session(cookie_value, data, tenant)
-    return Session(None, {}, tenant)
+        if data is not None and data.get("_tenant") == tenant and data.get("_kind", CUSTOMER) == kind:
+            return Session(cookie_value, data, tenant, kind)
+    return Session(None, {}, tenant, kind)
 
 
 async def save_session(store: SessionStore, session: Session) -> str | None:
@@ -173,6 +182,7 @@ async def save_session(store: SessionStore, session: Session) -> str | None:
     if new_cookie:
         session.session_id = secrets.token_urlsafe(32)
     session.data["_tenant"] = session.tenant
+    session.data["_kind"] = session.kind
     session.data["_saved"] = int(time.time())
     await store.save(_store_key(session.session_id), session.data, MAX_AGE_SECONDS)
     return session.session_id if new_cookie else None

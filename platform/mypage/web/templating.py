@@ -50,6 +50,10 @@ class ThemeRegistry:
         for theme in self._themes.values():
             self.chain(theme.name)
 
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._themes)
+
     def chain(self, name: str) -> list[Theme]:
         """The theme and its ancestors, child first; refuses unknown parents and cycles."""
         chain, seen = [], set()
@@ -85,6 +89,7 @@ class TenantTemplates:
     """The Jinja environment and static search path of one tenant."""
 
     def __init__(self, tenant: Tenant, themes: ThemeRegistry, globals_: dict):
+        self.tenant = tenant
         chain = themes.chain(tenant.config.theme)
         self.template_dirs = [tenant.templates_dir, *(t.folder / "templates" for t in chain), *feature_template_dirs()]
         self.static_dirs = [tenant.static_dir, *(t.folder / "static" for t in chain)]

@@ -16,6 +16,7 @@ import time
 from litestar import Request, Response, get, post
 
 from mypage.audit.log import AuditLog
+from mypage.content.documents import has_document
 from mypage.i18n import N_, current_locale
 from mypage.i18n import gettext as _
 from mypage.identity import normalize
@@ -70,6 +71,7 @@ def _field(tenant: Tenant, name: str) -> dict:
         "detail": tenant.config.text(f"verify.{name}.detail", locale) or "",
         "inputmode": INPUT_MODES.get(name, ""),
         "autocomplete": AUTOCOMPLETE.get(name, ""),
+        "guide": text(tenant, f"verify.{name}.guide", "記載箇所の見本はこちら") if has_document(tenant, f"help/{name}") else "",
     }
 
 
@@ -241,6 +243,9 @@ async def extra_submit(request: Request) -> Response:
         return redirect(plan.path())
     form = await request.form()
     values = {f: str(form.get(f) or "")[:200] for f in plan.disambiguate_with}
+    kind = str(form.get("extra_kind") or "")  # the page's select: which item extra_value answers
+    if kind in values and not values[kind].strip():
+        values[kind] = str(form.get("extra_value") or "")[:200]
     errors: dict[str, str] = {}
     extra: dict[str, str] = {}
     for field, raw in values.items():

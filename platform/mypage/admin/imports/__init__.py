@@ -1,0 +1,1 @@
+"""CSV imports in the console: upload, progress, per-line errors, history."""
