@@ -187,7 +187,7 @@ def render() -> str:
         "",
         '`[texts]` overrides wording the platform shows with a neutral default: `"<key>" = { ja = "…", en = "…" }`.',
         "Only the keys below are accepted (an unknown key is refused with the closest known keys), and only",
-        "where they are shown: a key that needs a flow or factor the tenant does not have, or a `<field>` key",
+        "where they are shown: a key that needs a login-ID kind, factor or setting the tenant does not have, or a `<field>` key",
         "for a field its registration does not ask for, is refused. The registry is",
         '`platform/mypage/tenancy/texts.py`; a test fails when it and the code (`t("key", "default")` in',
         'templates, `text(tenant, "key", …)`, `config.text("key", …)`) disagree.',
@@ -202,12 +202,18 @@ def render() -> str:
         "next to a choice). The verification fields of every registration flow share one area:",
         "`verify.<field>.label`, `verify.<field>.help`, `verify.<field>.detail`.",
         "",
-        "Keys that predate the convention and are still read under their old names (to be renamed together",
-        "with the code that reads them and the tenants' `[texts]`):",
-        "",
-        "| key today | by the convention | read in |",
-        "| --- | --- | --- |",
-        *[f"| `{old}` | `{new}` | {where} |" for old, (new, where) in PENDING_RENAMES.items()],
+        *(
+            [
+                "Keys that predate the convention and are still read under their old names (to be renamed together",
+                "with the code that reads them and the tenants' `[texts]`):",
+                "",
+                "| key today | by the convention | read in |",
+                "| --- | --- | --- |",
+                *[f"| `{old}` | `{new}` | {where} |" for old, (new, where) in PENDING_RENAMES.items()],
+            ]
+            if PENDING_RENAMES
+            else ["Every key follows it."]
+        ),
         "",
         "### Keys",
         "",

@@ -1,4 +1,4 @@
-"""Registration with a chosen login ID (identity.registration.flow = "chosen_id"), end to end."""
+"""Registration with a chosen login ID (login_id.kind = "chosen"), end to end."""
 
 from __future__ import annotations
 

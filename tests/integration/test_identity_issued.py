@@ -1,4 +1,4 @@
-"""Registration with issued credentials (identity.registration.flow = "issued_id"): 初回登録 → mail with
+"""Registration with issued credentials (login_id.kind = "issued"): 初回登録 → mail with
 アクセスID / 仮パスワード / URL → 初回登録 at the URL → パスワード設定 → login; plus the ID and password rules."""
 
 from __future__ import annotations

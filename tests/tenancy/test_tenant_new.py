@@ -188,7 +188,7 @@ def test_answer_files_and_the_interactive_questions_write_the_same_file(tmp_path
         written.append((run / "tenants" / "kamome" / "tenant.toml").read_text(encoding="utf-8"))
     assert written[0] == written[1] == written[2]
     data = tomllib.loads(written[0])
-    assert data["identity"]["login_id"]["kind"] == "email" and data["identity"]["registration"]["flow"] == "email_id"
+    assert data["identity"]["login_id"]["kind"] == "email" and "flow" not in data["identity"]["registration"]
     assert data["identity"]["factors"] == ["password", "email_otp"]
     assert data["identity"]["recovery"]["entry_path"] == "/forgot"
     assert set(data["features"]) == {"billing", "contracts", "inquiries"}
@@ -300,7 +300,7 @@ def test_the_onboarding_guide_s_answer_file_and_command_write_the_same_tenant(tm
     assert written[0] == written[1]
 
 
-def test_a_changed_id_kind_drops_what_only_the_old_flow_used(folders):
+def test_a_changed_id_kind_drops_what_only_the_old_kind_used(folders):
     tenants, _ = folders
     result = new_tenant(
         folders, "nmedia", "kamome", "--id-kind", "chosen", "--factors", "password", "--recovery", "secret_question"
@@ -308,7 +308,8 @@ def test_a_changed_id_kind_drops_what_only_the_old_flow_used(folders):
     assert result.exit_code == 0, result.output
     data = tomllib.loads((tenants / "kamome" / "tenant.toml").read_text(encoding="utf-8"))
     registration = data["identity"]["registration"]
-    assert registration["flow"] == "chosen_id" and "require_terms" not in registration and "terms_url" not in registration
+    assert data["identity"]["login_id"]["kind"] == "chosen" and "collect_email" not in registration
+    assert registration["require_terms"] and registration["terms_url"] == "/terms"  # every kind shows the terms
     assert "captcha" not in data["identity"] and "login_otp_minutes" not in data["identity"]["tokens"]
     assert data["identity"]["recovery"]["secret_questions"] and data["identity"]["recovery"]["entry_path"] == "/forgot"
-    assert not (tenants / "kamome" / "content").exists()  # no terms to write: nothing links them
+    assert (tenants / "kamome" / "content" / "terms.md").exists()

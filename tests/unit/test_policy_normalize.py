@@ -23,7 +23,7 @@ RULES = IDENTITY.registration
 def test_the_tenant_is_the_chosen_id_policy_of_the_seed():
     assert (LOGIN_ID.kind, LOGIN_ID.min_length, LOGIN_ID.max_length, LOGIN_ID.case_insensitive) == ("chosen", 5, 30, True)
     assert (PASSWORD.min_length, PASSWORD.max_length, PASSWORD.min_classes) == (8, 16, 2)
-    assert RULES.flow == "chosen_id" and RULES.verify_fields == ["customer_number", "phone", "name_kana"]
+    assert RULES.review and RULES.verify_fields == ["customer_number", "phone", "name_kana"]
 
 
 # ---------------------------------------------------------------- アカウントID: 半角英数記号で5~30文字

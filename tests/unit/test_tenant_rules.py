@@ -19,12 +19,11 @@ from mypage.settings import Settings
 from mypage.tenancy.config import (
     FEATURE_PATHS,
     ISSUED_ID_CHARACTERS,
-    LOGIN_ID_KIND_OF_FLOW,
     RECOVERY_METHOD_PATHS,
     REGISTRATION_ENTRY,
-    REGISTRATION_FLOW_PATHS,
+    REGISTRATION_PATHS,
     Features,
-    Flow,
+    LoginIdKind,
     TenantConfig,
 )
 from mypage.tenancy.registry import TenantConfigError, TenantRegistry, load_tenant, validate_config
@@ -93,13 +92,21 @@ CASES = [
         "features.inquiries.categories.1.filed_as",
         "needs a subject and an applies other than 'none'",
     ),
-    # registration flow and login-ID kind
-    ("nmedia", put("identity.login_id.kind", "chosen"), "identity.login_id.kind", "does not fit registration.flow 'issued_id'"),
+    # registration settings and login-ID kind
+    (
+        "nmedia",
+        put("identity.registration.collect_email", False),
+        "identity.registration.collect_email",
+        "credentials are mailed",
+    ),
+    ("nmedia", put("identity.registration.confirm", "code"), "identity.registration.confirm", "issued IDs are mailed"),
+    ("nmedia", put("identity.registration.review", True), "identity.registration.review", "nothing to review"),
+    ("nmedia", put("identity.registration.confirm_password", True), "identity.registration.confirm_password", "no password"),
     (
         "aicom",
-        put("identity.registration.flow", "email_id"),
-        "identity.login_id.kind",
-        "use kind = 'email' or flow = 'chosen_id'",
+        put("identity.registration.steps", ["verify", "credentials", "confirm", "complete"]),
+        "identity.registration.steps",
+        "is not what these settings run: ['verify', 'credentials', 'review', 'confirm', 'complete']",
     ),
     # entry paths must be pages the app serves
     (
@@ -148,19 +155,13 @@ CASES = [
     ("nmedia", put("identity.registration.require_terms", False), "identity.registration.terms_url", "require_terms is false"),
     ("nmedia", put("identity.registration.terms_url", "/nowhere"), "identity.registration.terms_url", "should match pattern"),
     ("nmedia", put("identity.registration.terms_url", "/terms/../x"), "identity.registration.terms_url", "should match pattern"),
-    ("aicom", put("identity.registration.require_terms", True), "identity.registration.require_terms", "only the issued_id flow"),
+    ("aicom", put("identity.registration.require_terms", True), "identity.registration.terms_url", "require_terms is true"),
     # verification fields
     (
         "aicom",
         put("identity.registration.verify_one_of", ["bank_last4"]),
         "identity.registration.verify_one_of",
-        "only the email_id flow",
-    ),
-    (
-        "aicom",
-        put("identity.registration.disambiguate_with", ["device_id"]),
-        "identity.registration.disambiguate_with",
-        "only the email_id flow",
+        "a choice of one",
     ),
     (
         "itscom",
@@ -377,12 +378,17 @@ CASES = [
         'texts."link.regsiter"',
         "unknown text key; did you mean 'link.register'? known keys: billing.title",
     ),
-    ("itscom", add_text("verify.postal_code"), 'texts."verify.postal_code"', "registration does not ask for 'postal_code'"),
-    ("aicom", add_text("register.rule.phone"), 'texts."register.rule.phone"', "never shown: it needs flow:issued_id"),
+    (
+        "itscom",
+        add_text("verify.postal_code.label"),
+        'texts."verify.postal_code.label"',
+        "registration does not ask for 'postal_code'",
+    ),
+    ("aicom", add_text("register.one_of_help"), 'texts."register.one_of_help"', "never shown: it needs setting:verify_one_of"),
     ("aicom", add_text("link.email_forgotten"), 'texts."link.email_forgotten"', "needs factor:email_otp"),
     # mail.greeting is no longer here: every mail of a tenant greets with it, so any tenant may set it
-    ("itscom", add_text("register.help.email"), 'texts."register.help.email"', "needs flow:chosen_id"),
-    ("nmedia", add_text("register.verify.intro"), 'texts."register.verify.intro"', "needs flow:chosen_id"),
+    ("itscom", add_text("register.email.help"), 'texts."register.email.help"', "needs kind:chosen"),
+    ("nmedia", add_text("register.help.phone"), 'texts."register.help.phone"', "unknown text key"),
 ]
 
 
@@ -416,6 +422,7 @@ def test_the_shipped_tenants_load_with_their_themes():
 def test_all_cross_field_problems_are_reported_together():
     data = copy.deepcopy(SHIPPED["nmedia"])
     data["identity"]["login_id"]["kind"] = "email"
+    data["identity"]["registration"]["steps"] = ["verify"]
     data["identity"]["recovery"]["entry_path"] = "/nowhere"
     data["texts"]["link.regsiter"] = {"ja": "x"}
     data["identity"]["lockout"] = {"max_failures": 10, "per_address_max_failures": 5}
@@ -423,7 +430,7 @@ def test_all_cross_field_problems_are_reported_together():
         validate_config(data, Path("tenants/nmedia/tenant.toml"))
     message = str(info.value)
     for key in (
-        "identity.login_id.kind",
+        "identity.registration.steps",
         "identity.login_id.allowed",
         "identity.recovery.entry_path",
         'texts."link.regsiter"',
@@ -464,12 +471,12 @@ def start_up_error(tenants: Path, themes: Path) -> str:
     return str(info.value)
 
 
-def test_start_up_refuses_a_chosen_login_id_with_the_issued_flow(folders):
+def test_start_up_refuses_a_code_confirmation_with_issued_ids(folders):
     tenants, themes = folders
     toml = tenants / "nmedia" / "tenant.toml"
-    edit(toml, 'kind = "issued"', 'kind = "chosen"')
+    edit(toml, "collect_email = true", 'collect_email = true\nconfirm = "code"')
     message = start_up_error(tenants, themes)
-    assert f"{toml}: key 'identity.login_id.kind': 'chosen' does not fit registration.flow 'issued_id'" in message
+    assert f"{toml}: key 'identity.registration.confirm': issued IDs are mailed with a first-login link" in message
 
 
 def test_start_up_refuses_a_misspelt_text_key_with_the_known_keys(folders):
@@ -536,7 +543,7 @@ def _served_paths() -> set[str]:
 
 def test_the_entry_and_feature_paths_the_schema_allows_are_served():
     served = _served_paths()
-    wanted = {REGISTRATION_ENTRY, *REGISTRATION_FLOW_PATHS.values(), *RECOVERY_METHOD_PATHS.values(), "/account"}
+    wanted = {REGISTRATION_ENTRY, *REGISTRATION_PATHS.values(), *RECOVERY_METHOD_PATHS.values(), "/account"}
     assert wanted - served == set(), f"entry paths the schema allows but no route serves: {sorted(wanted - served)}"
     # A feature path is a page or the prefix of pages (``/calls`` → ``/calls/{number:str}``).
     unknown = [p for p in FEATURE_PATHS if p not in served and not any(s.startswith(p + "/") for s in served)]
@@ -545,10 +552,10 @@ def test_the_entry_and_feature_paths_the_schema_allows_are_served():
 
 def test_the_path_registries_match_the_identity_modules():
     from mypage.identity import recovery_link, recovery_question
-    from mypage.identity.registration import flow_path
+    from mypage.identity.registration.plan import paths
 
-    assert {flow: flow_path(flow) for flow in REGISTRATION_FLOW_PATHS} == REGISTRATION_FLOW_PATHS
-    assert set(REGISTRATION_FLOW_PATHS) == set(LOGIN_ID_KIND_OF_FLOW) == set(Flow.__args__)
+    assert paths() == list(REGISTRATION_PATHS.values())
+    assert set(REGISTRATION_PATHS) == set(LoginIdKind.__args__)
     assert RECOVERY_METHOD_PATHS["email_link"] == recovery_link.PREFIX
     assert {RECOVERY_METHOD_PATHS[m] for m in recovery_question.METHODS} == {recovery_question.PREFIX}
 

@@ -31,7 +31,7 @@ from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import check_password
 from mypage.identity.reauth import Reauth, blocked_message, check_current_password
 from mypage.identity.recovery_support import contact_address, login_label, mail_code
-from mypage.identity.registration.email_id import login_id_errors
+from mypage.identity.registration.credentials import login_id_errors
 from mypage.identity.session_auth import current_account, customer_of, keep_session, login_required
 from mypage.identity.tokens import TokenError
 from mypage.mail.outbox import enqueue

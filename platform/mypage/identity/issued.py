@@ -1,6 +1,6 @@
 """Issued credentials: the portal picks the login ID and a temporary password (仮パスワード).
 
-Used by the ``issued_id`` registration flow and by member management (ユーザ管理): both create an
+Used by the registration pipeline for ``login_id.kind = "issued"`` and by member management (ユーザ管理): both create an
 account in status ``pending`` that must replace its temporary password, and mail the access ID, the
 temporary password and a first-login link (valid ``identity.tokens.registration_link_minutes``).
 """
@@ -19,7 +19,7 @@ from mypage.tenancy.registry import Tenant
 
 FIRST_LOGIN_PURPOSE = "issued_first_login"
 FIRST_LOGIN_PREFIX = "/register/issued-id/login"
-"""The first-login link is ``<base_url>/register/issued-id/login/<token>`` (see ``registration/issued_id.py``)."""
+"""The first-login link is ``<base_url>/register/issued-id/login/<token>`` (see ``registration/first_login.py``)."""
 TEMP_PASSWORD_LENGTH = 8
 
 # Lower-case letters and digits without the look-alikes (0/o, 1/l/i) that are hard to copy from a mail.

@@ -1,4 +1,4 @@
-"""What the password-recovery flows, the ``email_id`` registration and the account-change pages share:
+"""What the password-recovery flows, the registration pipeline and the account-change pages share:
 the login-ID label, the contact address, lock state, generated passwords, the
 account fields a password reset sets, and mailing a one-time code."""
 

@@ -112,14 +112,10 @@ async def logout(request: Request) -> Response:
 
 ROUTES = [login_page, login_submit, logout]
 
-from mypage.identity.registration import ROUTES as REGISTRATION_ENTRY_ROUTES  # noqa: E402
+from mypage.identity.registration import all_routes as registration_routes  # noqa: E402
 
-ROUTES += REGISTRATION_ENTRY_ROUTES
+ROUTES += registration_routes()
 
-from mypage.identity.registration.chosen_id import ROUTES as CHOSEN_ROUTES  # noqa: E402
-from mypage.identity.registration.chosen_id_complete import ROUTES as CHOSEN_COMPLETE_ROUTES  # noqa: E402
-
-ROUTES += CHOSEN_ROUTES + CHOSEN_COMPLETE_ROUTES
 
 from mypage.identity.account_routes import ROUTES as ACCOUNT_PROFILE_ROUTES  # noqa: E402
 from mypage.identity.recovery_link import ROUTES as RECOVERY_LINK_ROUTES  # noqa: E402
@@ -128,14 +124,12 @@ from mypage.identity.totp import ROUTES as TOTP_ROUTES  # noqa: E402
 ROUTES += ACCOUNT_PROFILE_ROUTES + RECOVERY_LINK_ROUTES + TOTP_ROUTES
 
 from mypage.identity.otp import ROUTES as OTP_ROUTES  # noqa: E402
-from mypage.identity.registration.issued_id import ROUTES as ISSUED_ROUTES  # noqa: E402
 
-ROUTES += OTP_ROUTES + ISSUED_ROUTES
+ROUTES += OTP_ROUTES
 
 from mypage.identity import account_changes, recovery_code, recovery_lookup, recovery_question  # noqa: E402
-from mypage.identity.registration import email_id, email_id_confirm  # noqa: E402
 
-ROUTES += [*email_id.ROUTES, *email_id_confirm.ROUTES, *recovery_question.ROUTES, *recovery_code.ROUTES, *account_changes.ROUTES]
+ROUTES += [*recovery_question.ROUTES, *recovery_code.ROUTES, *account_changes.ROUTES]
 ROUTES += recovery_lookup.ROUTES
 
 from mypage.identity import invited  # noqa: E402

@@ -202,7 +202,7 @@ class TokenLifetimes(Strict):
     registration_link_minutes: int = Field(24 * 60, ge=5)
     """How long a mailed registration link (or issued first-login link) stays valid, in minutes."""
     email_code_minutes: int = Field(10, ge=1, le=24 * 60)
-    """How long a mailed 認証コード (recovery by code, login-ID change) stays valid, in minutes."""
+    """How long a mailed 認証コード (registration with ``confirm = "code"``, recovery by code, login-ID change) stays valid, in minutes."""
     login_otp_minutes: int = Field(10, ge=1, le=60)
     """How long a mailed login one-time password (factor ``email_otp``) stays valid, in minutes."""
     password_reset_minutes: int = Field(60, ge=5)
@@ -222,6 +222,9 @@ class Lockout(Strict):
     """Failures from one client address (any login ID) before that address is refused for ``lock_minutes``."""
     id_checks_per_address: int = Field(30, ge=1, le=10000)
     """Login-ID availability checks (IDチェック) one client address may make in ``lock_minutes``."""
+    verify_failures_per_session: int = Field(0, ge=0, le=100)
+    """Failed record matches at registration one browser session may make before its verification stops for
+    ``lock_minutes`` (on top of the limits per client address and per customer record); 0: no such limit."""
 
     def check(self, rules: Rules) -> None:
         """- ``per_address_max_failures`` is at least ``max_failures`` (else one address is refused before any account locks)."""
@@ -249,10 +252,14 @@ def _accepts(allowed: str, characters: str) -> set[str]:
     return {c for c in characters if pattern.fullmatch(c)}
 
 
+LoginIdKind = Literal["chosen", "email", "issued"]
+
+
 class LoginIdPolicy(Strict):
-    kind: Literal["chosen", "email", "issued"]
+    kind: LoginIdKind
     """``chosen``: the customer picks an ID; ``email``: the ID is an e-mail address;
-    ``issued``: the portal generates an ID and mails it. Must match ``identity.registration.flow``."""
+    ``issued``: the portal generates an ID and a temporary password and mails them with a first-login link.
+    Selects the credentials step of registration and its path (``/register/chosen-id`` …)."""
     label: Text
     """What the operator calls the login ID, used in labels and messages."""
     min_length: int = Field(ge=1, le=254)
@@ -375,17 +382,15 @@ VERIFICATION_FIELDS: tuple[str, ...] = get_args(VerificationField)
 LOCATING_FIELDS = ("customer_number", "phone", "contract_number", "device_id")
 """Fields by which ``identity/verification.py`` finds the candidate customers; the others only confirm."""
 
-Flow = Literal["chosen_id", "email_id", "issued_id"]
-LOGIN_ID_KIND_OF_FLOW = {"chosen_id": "chosen", "email_id": "email", "issued_id": "issued"}
-"""The login-ID kind each registration flow creates."""
 REGISTRATION_ENTRY = "/register"
-"""Redirects to the tenant's flow (``identity/registration/__init__.py``)."""
-REGISTRATION_FLOW_PATHS = {
-    "chosen_id": "/register/chosen-id",
-    "email_id": "/register/email-id",
-    "issued_id": "/register/issued-id",
+"""Redirects to the tenant's registration pipeline (``identity/registration/__init__.py``)."""
+REGISTRATION_PATHS = {
+    "chosen": "/register/chosen-id",
+    "email": "/register/email-id",
+    "issued": "/register/issued-id",
 }
-"""The first page of each registration flow (a test checks the app serves them)."""
+"""The first page of the registration pipeline, by ``login_id.kind`` (a test checks the app serves them)."""
+RegistrationStep = Literal["verify", "disambiguate", "credentials", "review", "confirm", "complete"]
 RecoveryMethod = Literal["secret_question", "email_code", "email_link"]
 RECOVERY_METHOD_PATHS = {"secret_question": "/forgot", "email_code": "/forgot", "email_link": "/forgot/email"}
 """The first page of each recovery method (a test checks the app serves them)."""
@@ -403,25 +408,44 @@ def recovery_entry(methods: list[str]) -> str:
 
 
 class Registration(Strict):
-    flow: Flow
-    """Which registration journey the tenant runs (see ``identity/registration``); sets ``login_id.kind``."""
+    """One registration pipeline for every tenant (``identity/registration``); which steps it runs follows from
+    these settings and ``login_id.kind`` (``Registration.steps_for``): 本人確認 (``verify``), 追加認証 (``disambiguate``,
+    only when several customers match), the login ID and password (``credentials``; none when IDs are issued),
+    an optional 確認 page (``review``), the e-mail confirmation (``confirm``: link or code; issued IDs: the
+    first-login link) and the completion (``complete``: contact address, password set or proven, done)."""
+
     verify_fields: list[VerificationField] = Field(min_length=1)
     """Fields the customer must enter, all matched against the contract holder; at least one of
     ``customer_number``, ``phone``, ``contract_number``, ``device_id`` (they find the candidates)."""
     verify_one_of: list[VerificationField] = []
-    """``email_id`` flow only: of these, the customer picks one and enters it (お支払情報等)."""
+    """Of these, the customer picks one and enters it (a one-of group such as お支払情報等); matched too."""
     disambiguate_with: list[VerificationField] = []
-    """``email_id`` flow only: when the answers match several customers, ask one of these (追加認証情報)."""
+    """When the answers match several customers, a 追加認証情報 step asks one of these; empty: several
+    matches count as no match."""
     collect_nickname: bool = False
-    """Ask for a nickname (ニックネーム) at registration. Not read yet: see ``NOT_YET_READ`` in the tests."""
+    """Ask for a nickname (ニックネーム): on the login-ID page, or on the first-login password page when IDs are issued."""
     collect_email: bool = True
-    """``issued_id`` flow: ask for an e-mail address (the credentials are mailed to it). The ``chosen_id``
-    flow always asks (cannot be false); the ``email_id`` flow's login ID is the address (cannot be true)."""
+    """``login_id.kind = "issued"``: the verification page asks for an e-mail address (the credentials are
+    mailed to it). A chosen ID always asks for a contact address (cannot be false); an e-mail ID is the
+    address (cannot be true)."""
     require_terms: bool = False
-    """``issued_id`` flow only: the customer must tick 利用規約に同意; needs ``terms_url``."""
+    """The verification page has a 利用規約に同意 box the customer must tick; needs ``terms_url``."""
     terms_url: str = Field("", pattern=URL_OR_DOCUMENT)
     """The terms (利用規約) linked from the 同意 box: ``https://…``, ``/terms[/<name>]`` (a tenant document) or
     ``/static/<file>``; only with ``require_terms``."""
+    confirm: Literal["link", "code"] = "link"
+    """How the e-mail address is confirmed before the account exists: ``link`` (a link mailed, valid
+    ``tokens.registration_link_minutes``) or ``code`` (a 認証コード mailed and typed in the same browser, valid
+    ``tokens.email_code_minutes``). Issued IDs are always mailed with a first-login link (``link``)."""
+    review: bool = False
+    """A 確認 page shows the entries before the confirmation is mailed ([入力画面に戻る] / [仮登録する]); not with issued IDs."""
+    confirm_password: bool = False
+    """The confirmation asks again for the password chosen at registration (proving who completes it), and the
+    last page then logs the customer in directly (そのままログイン); otherwise the password is typed twice at
+    registration and the last page leads to the login page. Not with issued IDs (they have no chosen password)."""
+    steps: list[RegistrationStep] = []
+    """Optional, for the reader: the steps the pipeline runs, in order; when set it must equal the steps the
+    other settings give (start-up says which); empty: derived."""
     strip_leading_zeros: bool = False
     """Customer numbers are entered without their leading zeros (both forms are accepted)."""
     contract_number_patterns: list[str] = []
@@ -431,26 +455,33 @@ class Registration(Strict):
     corporate_forms: list[str] = []
     """Corporate forms (株式会社 …) ignored when names are compared and listed by 「登録済みの法人格を表示」."""
     entry_path: str = Field("/register", pattern=r"^/")
-    """Where the login page's 新規登録 link points: ``/register`` (dispatches to the flow) or the flow's own path."""
+    """Where the login page's 新規登録 link points: ``/register`` (goes to the pipeline) or the pipeline's own
+    path (``/register/chosen-id``, ``/register/email-id``, ``/register/issued-id`` by ``login_id.kind``)."""
 
     def asked_fields(self) -> set[str]:
         """Every verification field a customer may be asked for."""
         return {*self.verify_fields, *self.verify_one_of, *self.disambiguate_with}
 
+    def steps_for(self, kind: str) -> list[str]:
+        """The steps of the pipeline for login IDs of ``kind``, in order."""
+        steps = ["verify"]
+        if self.disambiguate_with:
+            steps.append("disambiguate")
+        if kind != "issued":
+            steps.append("credentials")
+            if self.review:
+                steps.append("review")
+        return [*steps, "confirm", "complete"]
+
     def check(self, rules: Rules) -> None:
         """- ``verify_fields`` names at least one of ``customer_number``, ``phone``, ``contract_number``, ``device_id``; no field listed twice.
 
-        - ``verify_one_of`` and ``disambiguate_with``: ``email_id`` flow only, none of them in ``verify_fields``.
+        - ``verify_one_of`` and ``disambiguate_with``: none of them in ``verify_fields``; ``verify_one_of`` has at least two fields (one is simply a verify field).
 
-        - ``collect_email``: cannot be false with ``chosen_id`` nor true with ``email_id`` (when set).
-
-        - ``require_terms``: ``issued_id`` flow only, and needs ``terms_url``; ``terms_url`` only with ``require_terms``.
+        - ``terms_url`` is set exactly when ``require_terms`` is true.
 
         - ``strip_leading_zeros`` needs ``customer_number`` asked; ``contract_number_patterns`` (valid regular expressions) and ``contract_number_strip_prefixes`` need ``contract_number`` asked; ``corporate_forms`` needs ``name`` asked.
-
-        - ``entry_path`` is ``/register`` or the flow's own path (``/register/chosen-id``, ``/register/email-id``, ``/register/issued-id``).
         """
-        flow = self.flow
         rules.duplicates("verify_fields", self.verify_fields)
         rules.duplicates("verify_one_of", self.verify_one_of)
         rules.duplicates("disambiguate_with", self.disambiguate_with)
@@ -459,20 +490,13 @@ class Registration(Strict):
                 "verify_fields",
                 "needs at least one of " + ", ".join(LOCATING_FIELDS) + " (the fields that find the customer); add one of them",
             )
-        if flow != "email_id":
-            rules.unused(self, "verify_one_of", f"only the email_id flow asks it, and flow is {flow!r}")
-            rules.unused(self, "disambiguate_with", f"only the email_id flow asks it, and flow is {flow!r}")
         for key in ("verify_one_of", "disambiguate_with"):
             both = [f for f in getattr(self, key) if f in self.verify_fields]
             if both:
                 rules.refuse(key, f"{', '.join(both)} already in verify_fields (asked anyway); remove it here")
-        if flow == "chosen_id" and "collect_email" in self.model_fields_set and not self.collect_email:
-            rules.refuse("collect_email", "the chosen_id flow always asks for an e-mail address; remove it")
-        if flow == "email_id" and "collect_email" in self.model_fields_set and self.collect_email:
-            rules.refuse("collect_email", "in the email_id flow the login ID is the e-mail address; remove it")
-        if flow != "issued_id":
-            rules.unused(self, "require_terms", f"only the issued_id flow shows the terms, and flow is {flow!r}")
-        elif self.require_terms and not self.terms_url:
+        if len(self.verify_one_of) == 1:
+            rules.refuse("verify_one_of", "a choice of one: list at least two fields, or move it to verify_fields")
+        if self.require_terms and not self.terms_url:
             rules.refuse(
                 "terms_url",
                 "is empty but require_terms is true; set terms_url to the terms the customer agrees to "
@@ -490,7 +514,29 @@ class Registration(Strict):
             rules.unused(self, "corporate_forms", "registration does not ask for name")
         for index, pattern in enumerate(self.contract_number_patterns):
             rules.pattern(f"contract_number_patterns.{index}", pattern)
-        allowed = {REGISTRATION_ENTRY, REGISTRATION_FLOW_PATHS[flow]}
+
+    def check_with_kind(self, kind: str, rules: Rules) -> None:
+        """Rules that need ``login_id.kind`` (run by :class:`Identity`; keys relative to this model)."""
+        if kind == "chosen" and "collect_email" in self.model_fields_set and not self.collect_email:
+            rules.refuse("collect_email", "a chosen login ID always asks for an e-mail address (the contact address); remove it")
+        if kind == "email" and "collect_email" in self.model_fields_set and self.collect_email:
+            rules.refuse("collect_email", "with login_id.kind 'email' the login ID is the e-mail address; remove it")
+        if kind == "issued":
+            if not self.collect_email and "email" not in self.verify_fields:
+                rules.refuse(
+                    "collect_email",
+                    "issued credentials are mailed, but no address is asked: set collect_email = true or add 'email' to verify_fields",
+                )
+            if self.confirm != "link":
+                rules.refuse("confirm", "issued IDs are mailed with a first-login link; use confirm = 'link' or another kind")
+            if self.review:
+                rules.refuse("review", "with issued IDs there is nothing to review before the mail; remove it")
+            if self.confirm_password:
+                rules.refuse("confirm_password", "issued IDs have no password chosen at registration to ask again; remove it")
+        derived = self.steps_for(kind)
+        if self.steps and self.steps != derived:
+            rules.refuse("steps", f"{self.steps} is not what these settings run: {derived} (remove steps or make them match)")
+        allowed = {REGISTRATION_ENTRY, REGISTRATION_PATHS[kind]}
         if self.entry_path not in allowed:
             rules.refuse("entry_path", f"{self.entry_path!r} is not served; use {' or '.join(map(repr, sorted(allowed)))}")
 
@@ -623,7 +669,7 @@ class Identity(Strict):
     login_button: Text = Text(ja="ログイン", en="Log in")
     """The label of the login page's button (送信 where the next step mails a one-time password)."""
     login_reset_button: bool = False
-    """The login page gets a 「リセット」 button that clears the form (a reset button: no script needed)."""
+    """The login page and the registration verification forms get a 「リセット」 button that clears the form (no script needed)."""
     other_login_url: str = ""
     """A link under the login page's form to another way in (e.g. the operator's separate account login),
     labelled by the text ``link.other_login``; empty: no link."""
@@ -646,28 +692,23 @@ class Identity(Strict):
     def collects_email(self) -> bool:
         """Whether registration leaves the account with an e-mail address to mail codes and links to."""
         rules = self.registration
-        if rules.flow == "issued_id":
+        if self.login_id.kind == "issued":
             return rules.collect_email or "email" in rules.verify_fields
         return True
 
     def check(self, rules: Rules) -> None:
-        """- ``login_id.kind`` fits ``registration.flow``: ``chosen_id``↔``chosen``, ``email_id``↔``email``, ``issued_id``↔``issued``.
+        """- The registration settings fit ``login_id.kind``: ``collect_email`` cannot be false with ``chosen`` nor true with ``email``; with ``issued`` the credentials need an address to go to (``collect_email`` or an ``email`` field), the confirmation is a link and there is no ``review`` nor ``confirm_password``; ``registration.steps`` (when set) equals the derived steps; ``registration.entry_path`` is ``/register`` or the pipeline's path for the kind.
 
         - No factor listed twice; ``totp`` as a factor excludes ``totp_optional``; an ``[identity.captcha]`` table needs the ``captcha`` factor; ``captcha.placement = "email_otp"`` needs the ``email_otp`` factor; ``tokens.login_otp_minutes`` (when set) needs ``email_otp``.
 
-        - When registration collects no e-mail address (``issued_id`` with ``collect_email = false`` and no ``email`` field), neither ``email_otp``, the ``email_code``/``email_link`` recovery methods nor ``id_forgotten = "email_lookup"`` are allowed.
+        - When registration collects no e-mail address (issued IDs with ``collect_email = false`` and no ``email`` field), neither ``email_otp``, the ``email_code``/``email_link`` recovery methods nor ``id_forgotten = "email_lookup"`` are allowed.
 
         - ``tokens.resend_interval_seconds`` is shorter than the shortest code lifetime (``email_code_minutes``, ``login_otp_minutes``).
         """
-        flow, kind = self.registration.flow, self.login_id.kind
-        expected = LOGIN_ID_KIND_OF_FLOW[flow]
-        if kind != expected:
-            rules.refuse(
-                "login_id.kind",
-                f"{kind!r} does not fit registration.flow {flow!r}, which creates {expected!r} IDs; "
-                f"use kind = {expected!r} or flow = "
-                f"{next(f for f, k in LOGIN_ID_KIND_OF_FLOW.items() if k == kind)!r}",
-            )
+        own = Rules()
+        self.registration.check_with_kind(self.login_id.kind, own)
+        for key, problem in own.problems:
+            rules.refuse(f"registration.{key}", problem)
         rules.duplicates("factors", self.factors)
         if "totp" in self.factors and self.totp_optional:
             rules.refuse("totp_optional", "factor 'totp' makes the authenticator app required; remove totp_optional")
@@ -1063,9 +1104,11 @@ class TenantConfig(Strict):
     def text_needs_met(self, needs: tuple[str, ...]) -> bool:
         for need in needs:
             kind, _, value = need.partition(":")
-            if kind == "flow" and self.identity.registration.flow == value:
+            if kind == "kind" and self.identity.login_id.kind == value:
                 return True
             if kind == "factor" and value in self.identity.factors:
+                return True
+            if kind == "setting" and getattr(self.identity.registration, value):
                 return True
         return not needs
 
@@ -1074,7 +1117,7 @@ class TenantConfig(Strict):
 
         - A menu item's ``feature`` is a known feature or boolean flag, and on; a menu item linking a feature's path (``/billing``, ``/contracts/history`` …) needs that feature on; ``/account`` needs ``[identity.account_changes]``.
 
-        - Every ``[texts]`` key is in the text-key registry, is shown with this tenant's flow and factors, and a ``<field>`` key names a field registration asks for.
+        - Every ``[texts]`` key is in the text-key registry, is shown with this tenant's login-ID kind, factors and registration settings, and a ``<field>`` key names a field registration asks for.
         """
         if self.default_locale not in self.locales:
             rules.refuse(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mypage.tenancy import placeholders
-from mypage.tenancy.config import LOGIN_ID_KIND_OF_FLOW
 
 LOGIN_ID_PRESETS: dict[str, dict[str, Any]] = {
     "chosen": {
@@ -45,9 +44,10 @@ LOGIN_ID_PRESETS: dict[str, dict[str, Any]] = {
 }
 """Neutral login-ID rules for a kind the template tenant does not use."""
 
-FLOW_OF_KIND = {kind: flow for flow, kind in LOGIN_ID_KIND_OF_FLOW.items()}
-FLOW_ONLY_KEYS = ("verify_one_of", "disambiguate_with", "collect_email", "require_terms", "terms_url")
-"""Registration keys that belong to one flow: dropped when the flow changes."""
+KIND_ONLY_KEYS = ("collect_email", "confirm", "review", "confirm_password", "steps")
+"""Registration keys whose meaning or allowed values depend on ``login_id.kind`` (the template operator's
+confirmation, 確認 page and password re-entry, the listed steps): dropped when the kind changes, so the new
+tenant starts from the neutral defaults of its kind."""
 
 SECRET_QUESTIONS = [
     {"ja": "子どもの頃に住んでいた町の名前は?", "en": "The town you lived in as a child?"},

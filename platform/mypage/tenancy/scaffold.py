@@ -42,8 +42,7 @@ from mypage.tenancy.config import (
 from mypage.tenancy.presets import (
     FEATURE_MENU_ITEMS,
     FEATURE_PRESETS,
-    FLOW_OF_KIND,
-    FLOW_ONLY_KEYS,
+    KIND_ONLY_KEYS,
     LOGIN_ID_PRESETS,
     SECRET_QUESTIONS,
 )
@@ -171,8 +170,7 @@ def _change_kind(identity: dict, kind: str) -> None:
     if identity["login_id"].get("kind") == kind:
         return
     identity["login_id"] = copy.deepcopy(LOGIN_ID_PRESETS[kind])
-    registration["flow"] = FLOW_OF_KIND[kind]
-    for key in FLOW_ONLY_KEYS:
+    for key in KIND_ONLY_KEYS:
         registration.pop(key, None)
     registration["entry_path"] = "/register"
     if kind == "issued":

@@ -9,8 +9,8 @@ disagree. A ``[texts]`` key not in this registry is refused at start-up.
 
 Families are written with ``<field>``: one key per verification field (``customer_number``, ``phone`` …).
 
-``needs`` says when a key is shown at all: ``flow:<registration flow>``, ``factor:<login factor>``;
-several entries mean any of them. A key whose need no entry meets is refused at start-up (it would
+``needs`` says when a key is shown at all: ``kind:<login_id.kind>``, ``factor:<login factor>``,
+``setting:<identity.registration field>`` (that setting is on); several entries mean any of them. A key whose need no entry meets is refused at start-up (it would
 never be shown).
 """
 
@@ -29,7 +29,7 @@ class TextKey:
     """The default wording (Japanese source of the catalog message) used when the tenant sets none;
     several when different pages use different defaults; empty: nothing is shown by default."""
     needs: tuple[str, ...] = ()
-    """``flow:<flow>`` / ``factor:<factor>`` entries; the key is shown when any holds; empty: always."""
+    """``kind:`` / ``factor:`` / ``setting:`` entries; the key is shown when any holds; empty: always."""
 
 
 TEXT_KEYS: dict[str, TextKey] = {
@@ -80,60 +80,35 @@ TEXT_KEYS: dict[str, TextKey] = {
         "Label of the link to the operator's web mail (``features.mailboxes.webmail_url``) on the mailbox pages.",
         ("Webメール",),
     ),
-    "register.email_id.one_of_help": TextKey(
-        "Help at the foot of the e-mail-ID verification form (契約者情報 認証), folded under 「機器情報等がご不明な場合」: "
-        "where to find the お支払情報等 (e.g. where the device ID is printed); empty: no help.",
-        needs=("flow:email_id",),
+    "register.email.help": TextKey(
+        "Hint under the contact e-mail address on the registration page of a chosen login ID.", needs=("kind:chosen",)
     ),
-    "register.help.email": TextKey(
-        "Hint under the e-mail address on the chosen-ID registration profile page.", needs=("flow:chosen_id",)
+    "register.one_of_help": TextKey(
+        "Help at the foot of the verification form, folded under 「機器情報等がご不明な場合」: where to find the "
+        "values of the one-of group (``verify_one_of``, e.g. where the device ID is printed); empty: no help.",
+        needs=("setting:verify_one_of",),
     ),
-    "register.verify.error_note": TextKey(
-        "Note under the chosen-ID verification form about repeated errors.",
-        ("※再入力をお試しいただいてもエラーメッセージが表示される場合は、弊社お問い合わせ窓口までご連絡お願いいたします。",),
-        needs=("flow:chosen_id",),
-    ),
-    "register.verify.intro": TextKey(
-        "Introduction of the chosen-ID verification form.",
-        ("マイページご利用にあたり、初回会員登録をする前にご本人確認が必要となります。ご契約時のお客さま情報をご入力ください。",),
-        needs=("flow:chosen_id",),
-    ),
-    "register.verify.submit_note": TextKey(
-        "Note above the chosen-ID verification form's button.",
-        ("すべて入力が終わったら[認証]ボタンをクリックしてください。",),
-        needs=("flow:chosen_id",),
+    "register.verify.mismatch": TextKey(
+        "Message when the verification answers match no customer (or several, without ``disambiguate_with``); "
+        "default: 入力された内容と一致するご契約者情報が見つかりませんでした。入力内容をご確認ください。",
     ),
 }
 """Keys read by name. Sorted; ``docs/tenant-config.md`` lists them in this order."""
 
 TEXT_KEY_FAMILIES: dict[str, TextKey] = {
-    f"register.help.{FIELD}": TextKey(
-        "Hint under a verification field on the chosen-ID verification form.", needs=("flow:chosen_id",)
-    ),
-    f"register.guide.{FIELD}": TextKey(
-        "Label of the link under a verification field on the chosen-ID verification form to the tenant's sample of "
-        "where the value is printed (``content/help/<field>.md``, served at ``/help/<field>``); the link is shown "
-        "only when that document exists.",
+    f"verify.{FIELD}.guide": TextKey(
+        "Label of the link under a verification field to the tenant's sample of where the value is printed "
+        "(``content/help/<field>.md``, served at ``/help/<field>``); the link is shown only when that document exists.",
         ("記載箇所の見本はこちら",),
-        needs=("flow:chosen_id",),
-    ),
-    f"register.label.{FIELD}": TextKey(
-        "Label of a verification field on the chosen-ID verification form (default: the field's generic label).",
-        needs=("flow:chosen_id",),
-    ),
-    f"register.rule.{FIELD}": TextKey(
-        "Hint under a verification field on the issued-ID registration form (default: a generic hint for "
-        "``contract_number``, ``postal_code`` and ``name``).",
-        needs=("flow:issued_id",),
-    ),
-    f"verify.{FIELD}": TextKey(
-        "Label of a verification field on the e-mail-ID registration pages (default: the field's generic label).",
-        needs=("flow:email_id",),
     ),
     f"verify.{FIELD}.detail": TextKey(
-        "Explanation next to a verification field on the e-mail-ID registration pages (e.g. which device ID).",
-        needs=("flow:email_id",),
+        "Explanation next to a verification field in the one-of group and on the 追加認証情報 page (e.g. which device ID).",
     ),
+    f"verify.{FIELD}.help": TextKey(
+        "Hint under a verification field (default: a generic hint for ``contract_number``, ``postal_code``, "
+        "``name`` and ``name_kana``)."
+    ),
+    f"verify.{FIELD}.label": TextKey("Label of a verification field (default: the field's generic label)."),
 }
 """Keys built from a verification field (``identity.registration`` fields); ``<field>`` must be a field
 the tenant's registration asks for."""
@@ -156,13 +131,6 @@ def known_keys_summary(fields: list[str] | tuple[str, ...]) -> str:
     return ", ".join(names) + f" ({FIELD}: " + ", ".join(fields) + ")"
 
 
-PENDING_RENAMES: dict[str, tuple[str, str]] = {
-    f"register.label.{FIELD}": (f"verify.{FIELD}.label", "`identity/registration/chosen_id.py` (`_verify_fields`)"),
-    f"register.help.{FIELD}": (f"verify.{FIELD}.help", "`identity/registration/chosen_id.py` (`_verify_fields`)"),
-    f"register.rule.{FIELD}": (f"verify.{FIELD}.help", "`identity/registration/issued_id.py` (`field_rule`)"),
-    f"verify.{FIELD}": (f"verify.{FIELD}.label", "`identity/registration/email_id.py` (`field_label`)"),
-    "register.help.email": ("register.email.help", "`identity/templates/identity/register_chosen_profile.html`"),
-}
-"""Keys that predate the one convention: ``old: (new, where the code reads it)``. Renaming means changing
-that code, the registry above and the tenants' ``[texts]`` together (the identity flows are being
-reworked; the rename belongs with that work)."""
+PENDING_RENAMES: dict[str, tuple[str, str]] = {}
+"""Keys that predate the one convention: ``old: (new, where the code reads it)``; none left (the registration
+pipeline reads ``verify.<field>.label|help|detail`` and ``register.email.help``)."""
