@@ -12,7 +12,7 @@ from mypage.tenancy.texts import TEXT_KEYS
 
 BRANDING_FIELDS = ("primary_colour", "accent_colour", "header_text_colour")
 CONTACT_TEXTS = ("name", "hours")
-CONTACT_STRINGS = ("phone", "phone_alt", "email", "url")
+CONTACT_STRINGS = ("phone", "email", "url")
 
 
 def _changed(values: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
