@@ -137,13 +137,13 @@ def test_one_query_per_figure_whatever_the_number_of_tenants(app, monkeypatch):
     make_customer("aicom", "0000000201")
     engine = PlatformAudit._meta.db
     calls = []
-    original = engine.run_querystring
+    original = type(engine).run_querystring
 
-    async def counting(querystring, *args, **kwargs):
+    async def counting(self, querystring, *args, **kwargs):
         calls.append(str(querystring))
-        return await original(querystring, *args, **kwargs)
+        return await original(self, querystring, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "run_querystring", counting)
+    monkeypatch.setattr(type(engine), "run_querystring", counting)
     run(health.health_of(["aicom"], "Asia/Tokyo"))
     one = len(calls)
     calls.clear()
@@ -238,3 +238,42 @@ def test_tenant_sessions_never_reach_the_console_and_tenant_hosts_do_not_serve_i
     assert intruder.get("/platform", follow_redirects=False).headers["location"] == "/platform/login"
     assert intruder.get("/admin", follow_redirects=False).status_code == 404
     assert intruder.get("/login", follow_redirects=False).status_code == 404
+
+
+def test_the_list_page_costs_the_same_queries_for_one_tenant_or_a_full_page(db, portal, monkeypatch):
+    from mypage.app import create_app
+    from mypage.db.engine import bind_tables, make_engine
+    from mypage.platformconsole.routes import PAGE_SIZE
+    from mypage.tenancy.registry import Tenant, TenantRegistry
+
+    model = portal.base.get("aicom")
+    copies = [
+        Tenant(
+            config=model.config.model_copy(update={"slug": f"isp-{n:04d}", "hosts": [f"isp-{n:04d}.localhost"]}),
+            folder=model.folder,
+            source=model.source,
+        )
+        for n in range(120)
+    ]
+    many = Portal(db, tenants=TenantRegistry([*portal.base, *copies]))
+    app = create_app(db, portal=many)
+    bind_tables(make_engine(db))
+    member = make_member()
+    client = platform_client(app)
+    assert login(client, member).status_code == 303
+    engine = PlatformAudit._meta.db
+    calls: list[str] = []
+    original = type(engine).run_querystring
+
+    async def counting(self, querystring, *args, **kwargs):
+        calls.append(str(querystring))
+        return await original(self, querystring, *args, **kwargs)
+
+    monkeypatch.setattr(type(engine), "run_querystring", counting)
+    one = client.get("/platform", params={"q": "isp-0007"})
+    assert one.text.count("data-tenant=") == 1
+    for_one = len(calls)
+    calls.clear()
+    full = client.get("/platform", params={"page": 2})
+    assert full.text.count("data-tenant=") == PAGE_SIZE
+    assert len(calls) == for_one, calls

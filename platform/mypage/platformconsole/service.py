@@ -127,10 +127,8 @@ def _limit(scope: str) -> AttemptLimit:
 
 
 def _locked(staff: PlatformStaff | None) -> bool:
-    if staff is None or staff.locked_until is None:
-        return False
-    until = staff.locked_until if staff.locked_until.tzinfo else staff.locked_until.replace(tzinfo=utcnow().tzinfo)
-    return until > utcnow()
+    # The console's rule reads only ``locked_until``, which both kinds of staff rows have.
+    return tenant_staff.minutes_locked(staff) > 0  # type: ignore[arg-type]
 
 
 async def _lock(staff: PlatformStaff, address: str, reason: str) -> None:
