@@ -284,7 +284,12 @@ class PortalMiddleware:
         if not is_platform_path(path):
             await self._tenantless_page(send, 404, portal.unknown_host_page())
             return
-        session = await load_session(portal.session_store, cookies.get(PLATFORM_COOKIE_NAME), PLATFORM_SCOPE, PLATFORM)
+        try:
+            session = await load_session(portal.session_store, cookies.get(PLATFORM_COOKIE_NAME), PLATFORM_SCOPE, PLATFORM)
+        except Exception:  # the session store is unavailable: no console page can be answered
+            body = '<!doctype html><meta charset="utf-8"><title>503</title><h1>503</h1>'
+            await self._tenantless_page(send, 503, body)
+            return
         state["platform_session"] = session
         secure = "; Secure" if portal.settings.secure_cookies else ""
 
