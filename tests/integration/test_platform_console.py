@@ -163,6 +163,8 @@ def test_suspension_reaches_every_worker_and_shows_the_tenants_maintenance_page(
     customer_page = client_for("aicom").get("/login")
     assert customer_page.status_code == 503
     assert portal_of(app).tenants.get("aicom").config.names.ja in customer_page.text  # its own branding
+    assert "/brand.css" in customer_page.text and client_for("aicom").get("/brand.css").status_code == 200
+    assert client_for("aicom").get("/admin/login").status_code == 503
     assert client_for("itscom").get("/login").status_code == 200
     assert run(other_worker.refresh()) and "aicom" in other_worker.suspended
     assert "停止中" in client.get("/platform").text

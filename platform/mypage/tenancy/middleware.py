@@ -50,7 +50,7 @@ def is_platform_path(path: str) -> bool:
     return path == PLATFORM_COOKIE_PATH or path.startswith(PLATFORM_COOKIE_PATH + "/")
 
 
-SUSPENDED_OPEN = ("/static/", "/media/")
+SUSPENDED_OPEN = ("/static/", "/media/", "/brand.css")
 """What a suspended tenant's hosts still serve: the assets its maintenance page is drawn with."""
 
 
