@@ -16,7 +16,10 @@ process's resident memory (RSS, ``/proc/self/status``):
    (``mypage tenant reload``, issue 12 item 2), otherwise a whole new ``Portal``; and the RSS after it;
 3. **serving**: ``GET /login`` on ``--touch`` different tenants through the test client (each tenant's
    Jinja environment compiles its templates on first use): the first request's time, the median of the
-   others, and RSS growth per tenant served.
+   others, and RSS growth per tenant served;
+4. **platform console**: a platform staff member logs in (password and authenticator code) on the platform
+   host, then the tenant list ``/platform`` with every tenant: the median time of 20 pages (50 tenants
+   each, their health figures read with one grouped query per figure) and of 10 searches.
 
 Prints the figures and a ``RESULT key=value …`` line for ``run_all.py``.
 """
@@ -155,6 +158,7 @@ def child(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> d
         engine = make_engine(settings)
         bind_tables(engine)
         asyncio.run(migrate(engine))
+        console_secret = asyncio.run(platform_member())
         slugs = registry.slugs
         step = max(1, len(slugs) // touch)
         chosen = slugs[::step][:touch]
@@ -171,6 +175,7 @@ def child(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> d
                 t0 = time.perf_counter()
                 client.get("/login", headers={"host": f"{slug}.localhost"})
                 again.append(time.perf_counter() - t0)
+            out.update(console_latency(client, console_secret, len(slugs)))
         after, _ = rss_mb()
         out["touched"] = len(chosen)
         out["first_login_ms"] = times[0] * 1000
@@ -179,6 +184,51 @@ def child(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> d
         out["rss_per_served_tenant_kb"] = (after - before) * 1024 / max(1, len(chosen))
         out["rss_served_mb"] = after
     return out
+
+
+BENCH_PASSWORD = "bench-password-0123"
+
+
+async def platform_member() -> str:
+    import pyotp
+
+    from mypage.identity.passwords import hash_password_async
+    from mypage.platformconsole.repository import PlatformStaffRepository
+
+    secret = pyotp.random_base32()
+    await PlatformStaffRepository().create(
+        email="bench@platform.example",
+        name="bench",
+        status="active",
+        password_hash=await hash_password_async(BENCH_PASSWORD),
+        totp_secret=secret,
+    )
+    return secret
+
+
+def console_latency(client, secret: str, tenants: int) -> dict:
+    """The platform console's tenant list with every tenant: pages and searches (median ms)."""
+    import pyotp
+
+    host = {"host": "platform.localhost"}
+    client.get("/platform/login", headers=host)
+    token = client.cookies.get("mypage_csrf")
+    login = {"email": "bench@platform.example", "password": BENCH_PASSWORD, "_csrf_token": token}
+    assert client.post("/platform/login", data=login, headers=host, follow_redirects=False).status_code == 303
+    code = {"code": pyotp.TOTP(secret).now(), "_csrf_token": token}
+    assert client.post("/platform/login/totp", data=code, headers=host, follow_redirects=False).status_code == 303
+    pages, searches = [], []
+    last = max(1, -(-tenants // 50))
+    for number in range(20):
+        t0 = time.perf_counter()
+        page = client.get("/platform", params={"page": 1 + number * last // 20}, headers=host)
+        pages.append(time.perf_counter() - t0)
+        assert page.status_code == 200 and page.text.count("data-tenant=") > 0
+    for number in range(10):
+        t0 = time.perf_counter()
+        client.get("/platform", params={"q": f"t{number * 7:05d}"}, headers=host)
+        searches.append(time.perf_counter() - t0)
+    return {"console_page_ms": statistics.median(pages) * 1000, "console_search_ms": statistics.median(searches) * 1000}
 
 
 def measure(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> dict:
@@ -247,6 +297,10 @@ def main() -> None:
         f"({served['rss_served_mb']:.0f} MB after); all {args.tenants} served: about "
         f"{served['rss_loaded_mb'] + served['rss_per_served_tenant_kb'] * args.tenants / 1024:.0f} MB"
     )
+    print(
+        f"\nplatform console with {args.tenants} tenants: list page (50 tenants with health) median "
+        f"{served['console_page_ms']:.1f} ms, search median {served['console_search_ms']:.1f} ms"
+    )
     result = {
         "tenants": many[0]["tenants"],
         "startup_s": f"{med(many, 'startup_s'):.3f}",
@@ -266,6 +320,8 @@ def main() -> None:
         "first_page_new_tenant_ms": f"{served['first_login_other_median_ms']:.1f}",
         "warm_page_ms": f"{served['warm_login_median_ms']:.1f}",
         "kb_per_served_tenant": f"{served['rss_per_served_tenant_kb']:.0f}",
+        "console_page_ms": f"{served['console_page_ms']:.1f}",
+        "console_search_ms": f"{served['console_search_ms']:.1f}",
     }
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
 

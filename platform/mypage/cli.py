@@ -278,6 +278,10 @@ from mypage.admin.staff.cli import COMMANDS as _admin_staff_commands  # noqa: E4
 for _command in _admin_staff_commands:
     _staff_group.add_command(_command)
 
+from mypage.platformconsole.cli import platform_group as _platform_group  # noqa: E402  (mypage platform invite)
+
+main.add_command(_platform_group)
+
 
 if __name__ == "__main__":
     main()

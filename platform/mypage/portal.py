@@ -43,6 +43,8 @@ class Portal:
         self.generation: dict[str, str] | None = None
         """The change tokens (``tenancy.reload``) this portal applied; None before its first refresh."""
         self._refreshing = asyncio.Lock()
+        self.suspended: frozenset[str] = frozenset()
+        """Slugs of the tenants the platform console suspended: their hosts answer the maintenance page."""
 
     def _templates(self, tenant: Tenant) -> TenantTemplates:
         return TenantTemplates(tenant, self.themes, {"dev_mode": self.settings.dev_mode})
@@ -59,7 +61,8 @@ class Portal:
         """Applies announced tenant changes (``tenancy.reload``): reloads the folders when they were announced
         (a broken folder is logged and the tenants keep serving as they are) and applies every tenant's live
         override version. True when something changed."""
-        from mypage.tenancy.reload import FOLDERS, OVERRIDES, generation, load_folders
+        from mypage.platformconsole.repository import suspended_tenants
+        from mypage.tenancy.reload import FOLDERS, OVERRIDES, SUSPENSIONS, generation, load_folders
 
         async with self._refreshing:
             tokens = await generation()
@@ -76,6 +79,10 @@ class Portal:
                     log.error("tenant reload refused, the running tenants keep serving:\n%s", exc)
             overrides_changed = self.generation is None or tokens.get(OVERRIDES) != applied.get(OVERRIDES)
             changed = await self._apply(base, themes, overrides_changed=overrides_changed)
+            if self.generation is None or tokens.get(SUSPENSIONS) != applied.get(SUSPENSIONS):
+                suspended = await suspended_tenants()
+                changed = changed or suspended != self.suspended
+                self.suspended = suspended
             self.generation = tokens
             return changed
 

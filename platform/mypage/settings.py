@@ -70,6 +70,10 @@ class Settings:
     (``MYPAGE_TRUSTED_PROXIES``, comma-separated, e.g. ``127.0.0.1`` when nginx runs on the same host).
     Empty: the connection's address is the client's, whatever the headers say (see ``mypage.web.proxies``)."""
 
+    platform_host: str = "platform.localhost"
+    """Host name of the platform console (``MYPAGE_PLATFORM_HOST``); recognised before any tenant's hosts.
+    Empty (the production default until it is set): no host serves the console."""
+
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -111,6 +115,7 @@ class Settings:
             run_job_worker=flag("MYPAGE_JOB_WORKER", False),
             db_pool=flag("MYPAGE_DB_POOL", production),
             trusted_proxies=_trusted_proxies(env.get("MYPAGE_TRUSTED_PROXIES", "")),
+            platform_host=env.get("MYPAGE_PLATFORM_HOST", "" if production else base.platform_host).strip().lower(),
         )
 
 

@@ -67,7 +67,7 @@ def assert_unavailable_page(response: httpx.Response, text: str = UNAVAILABLE_JA
     assert response.headers["cache-control"] == "no-store"
     html = response.text
     assert text in html
-    assert '<link rel="stylesheet" href="/brand.css">' in html  # the tenant's themed layout
+    assert '<link rel="stylesheet" href="/brand.css?v=' in html  # the tenant's themed layout
     assert "あいコムこうか" in html or "Aicom Koka" in html
     assert "Internal Server Error" not in html
 

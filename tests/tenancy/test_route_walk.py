@@ -4,7 +4,11 @@ page — never A's data. Routes are collected from the app, so new features are 
 sample values come from tenant A's rows (demo data), matched to parameters by name.
 
 The staff console (``/admin``) is walked too: with B's 管理者 (A's ids answer 404), with A's staff session
-presented on B's host and with a customer's session (both: the console's login page)."""
+presented on B's host and with a customer's session (both: the console's login page).
+
+The platform console (``/platform``) exists only on the platform host: every one of its routes, GET and
+POST, answers 404 on every tenant host whatever session is presented, and on the platform host every page
+but the login-like ones sends a visitor without a platform login to the platform login page."""
 
 from __future__ import annotations
 
@@ -350,4 +354,47 @@ def test_every_admin_page_needs_a_staff_login(walk):
                     problems.append(f"{visitor} host, {label}: GET {path} -> {response.status_code} {location}")
     own = _staff_client(app, "aicom", staff_cookies["aicom"])
     assert own.get("/admin").status_code == 200  # the walk is not vacuous
+    assert not problems, "\n".join(problems)
+
+
+PLATFORM_PUBLIC = {"/platform/login", "/platform/login/totp", "/platform/invite/{secret}"}
+
+
+def _platform_routes(app) -> list[tuple[str, str, list[str]]]:
+    found = []
+    for route in app.routes:
+        if not route.path.startswith("/platform"):
+            continue
+        params = list(route.path_parameters.values()) if isinstance(route.path_parameters, dict) else list(route.path_parameters)
+        for method in sorted(set(getattr(route, "methods", None) or ()) & {"GET", "POST"}):
+            found.append((method, route.path_format, [p.name for p in params]))
+    return found
+
+
+def test_the_platform_console_answers_only_on_its_host(walk):
+    app, _accounts, _samples, cookies = walk
+    staff_cookies = {slug: _staff_cookie(slug, run(_admin_staff(slug))) for slug in TENANTS}
+    routes = _platform_routes(app)
+    assert ("GET", "/platform/tenants/{tenant_slug}", ["tenant_slug"]) in routes
+    problems = []
+    for slug in TENANTS:
+        for label, client in (
+            ("customer", _client(app, slug, cookies[slug])),
+            ("staff", _staff_client(app, slug, staff_cookies[slug])),
+        ):
+            for method, path_format, names in routes:
+                url = path_format.format(**{name: slug if name == "tenant_slug" else "x" * 43 for name in names})
+                response = (
+                    client.get(url, follow_redirects=False) if method == "GET" else client.submit(url, {}, follow_redirects=False)
+                )
+                if response.status_code != 404:
+                    problems.append(f"{slug} host, {label}: {method} {url} -> {response.status_code}")
+    platform = PortalClient(app, base_url="http://platform.localhost")
+    for method, path_format, names in routes:
+        if method != "GET" or path_format in PLATFORM_PUBLIC:
+            continue
+        url = path_format.format(**{name: "aicom" for name in names})
+        response = platform.get(url, follow_redirects=False)
+        if response.status_code != 303 or response.headers["location"] != "/platform/login":
+            problems.append(f"platform host, no login: GET {url} -> {response.status_code}")
     assert not problems, "\n".join(problems)

@@ -170,6 +170,24 @@ class Overrides:
         media = {name for name in media if await self.media.exists(name)}
         return check(self.base, document, media=media, themes=self.themes)
 
+    async def disallowed(self, document: dict) -> Problems:
+        """Features the document switches on (back) that the platform console does not allow this tenant's
+        admins: off in the live version and no longer off in the document."""
+        from mypage.platformconsole.service import allowed_features
+
+        wanted = document.get("features")
+        wanted = wanted if isinstance(wanted, dict) else {}
+        allowed = await allowed_features(self.base.slug)
+        if allowed is None:
+            return []
+        live = (await self.current_document()).get("features") or {}
+        off_now = {name for name, on in live.items() if on is False}
+        switched_on = {name for name in off_now if wanted.get(name) is not False}
+        return [
+            (f"features.{name}", "the platform does not allow this tenant's administrators to switch this feature on")
+            for name in sorted(switched_on - allowed)
+        ]
+
     async def current_document(self) -> dict:
         row = await self.versions.current()
         return document_of(row) if row else {}
@@ -177,8 +195,9 @@ class Overrides:
     async def save_draft(self, document: dict, author: str) -> int:
         """Saves ``document`` as the open draft (a new version when there is none); refuses an invalid one."""
         checked = await self.check(document)
-        if not checked.ok:
-            raise OverridesError(checked.problems)
+        problems = checked.problems + await self.disallowed(document)
+        if not checked.ok or problems:
+            raise OverridesError(problems)
         async with atomic():
             await self.versions.lock()
             draft = await self.versions.open_draft()

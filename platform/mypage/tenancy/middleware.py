@@ -22,6 +22,10 @@ from mypage.web.proxies import TrustedProxies
 from mypage.web.sessions import (
     COOKIE_NAME,
     MAX_AGE_SECONDS,
+    PLATFORM,
+    PLATFORM_COOKIE_NAME,
+    PLATFORM_COOKIE_PATH,
+    PLATFORM_SCOPE,
     STAFF,
     STAFF_COOKIE_NAME,
     STAFF_COOKIE_PATH,
@@ -40,6 +44,14 @@ HEALTH_PATHS = ("/healthz", "/readyz")
 def is_admin_path(path: str) -> bool:
     """The staff console: its own session cookie, and not subject to a "view as customer" session's limits."""
     return path == STAFF_COOKIE_PATH or path.startswith(STAFF_COOKIE_PATH + "/")
+
+
+def is_platform_path(path: str) -> bool:
+    return path == PLATFORM_COOKIE_PATH or path.startswith(PLATFORM_COOKIE_PATH + "/")
+
+
+SUSPENDED_OPEN = ("/static/", "/media/", "/brand.css")
+"""What a suspended tenant's hosts still serve: the assets its maintenance page is drawn with."""
 
 
 def _is_dev_path(path: str) -> bool:
@@ -113,7 +125,9 @@ class PortalMiddleware:
         portal = self.portal
         raw_host = _header(scope, b"host")
         host = raw_host.split(":", 1)[0].lower()
-        tenant = portal.tenants.by_host(host)
+        # The platform console's host is recognised before any tenant's (a tenant can never claim it).
+        on_platform = bool(portal.settings.platform_host) and host == portal.settings.platform_host
+        tenant = None if on_platform else portal.tenants.by_host(host)
         host_ok = _valid_host(raw_host)
         bad_request = not host_ok or _malformed_target(scope)
         if not host_ok:
@@ -133,6 +147,10 @@ class PortalMiddleware:
             state["locale"] = "ja"
             state["session"] = None
             await self.app(scope, receive, self._headers_only(send))
+            return
+
+        if on_platform:
+            await self._platform(scope, receive, send, cookies, bad_request)
             return
 
         if tenant is None:
@@ -241,7 +259,64 @@ class PortalMiddleware:
             await self._audit_refusal(tenant.slug, session, scope, state["client_address"])
             await self._refused(scope, receive, send_wrapper)
             return
+        if tenant.slug in portal.suspended and not path.startswith(SUSPENDED_OPEN):
+            await self._maintenance(scope, receive, send_wrapper)
+            return
         await self.app(scope, receive, send_wrapper)
+
+    async def _platform(self, scope: Scope, receive: Receive, send: Send, cookies: dict[str, str], bad_request: bool) -> None:
+        """The platform console's host: only ``/platform`` pages, with the platform session (its own cookie)."""
+        portal = self.portal
+        state = scope["state"]
+        i18n.set_locale("ja")
+        state["locale"] = "ja"
+        state["session"] = None
+        path = scope.get("path", "")
+        if bad_request:
+            await self._tenantless_page(send, 400, '<!doctype html><meta charset="utf-8"><title>400</title><h1>400</h1>')
+            return
+        if path == "/":
+            start: Message = {"type": "http.response.start", "status": 303, "headers": [(b"location", b"/platform")]}
+            portal.security_headers(MutableScopeHeaders.from_message(start), None)
+            await send(start)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not is_platform_path(path):
+            await self._tenantless_page(send, 404, portal.unknown_host_page())
+            return
+        try:
+            session = await load_session(portal.session_store, cookies.get(PLATFORM_COOKIE_NAME), PLATFORM_SCOPE, PLATFORM)
+        except Exception:  # the session store is unavailable: no console page can be answered
+            body = '<!doctype html><meta charset="utf-8"><title>503</title><h1>503</h1>'
+            await self._tenantless_page(send, 503, body)
+            return
+        state["platform_session"] = session
+        secure = "; Secure" if portal.settings.secure_cookies else ""
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                cookie = await save_session(portal.session_store, session)
+                if cookie is not None:
+                    age = f"Max-Age={MAX_AGE_SECONDS}" if cookie else "Max-Age=0"
+                    headers.add(
+                        "set-cookie",
+                        f"{PLATFORM_COOKIE_NAME}={cookie}; Path={PLATFORM_COOKIE_PATH}; {age}; HttpOnly; SameSite=Strict{secure}",
+                    )
+                portal.security_headers(headers, None)
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    async def _maintenance(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A suspended tenant: the maintenance page in its own theme, 503 (its data is untouched)."""
+        from mypage.i18n import N_
+        from mypage.web.errors import error_page
+
+        request = Request(scope, receive)
+        response = error_page(request, 503, N_("ただいまメンテナンス中です。しばらくしてから改めてアクセスしてください。"))
+        response.headers["Retry-After"] = "3600"
+        await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
     @staticmethod
     async def _audit_refusal(tenant: str, session: Session, scope: Scope, address: str) -> None:

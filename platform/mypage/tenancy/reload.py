@@ -6,6 +6,7 @@ A change is *announced* by writing a new random token into the ``tenant_generati
   changed. The folders are validated first; a broken folder is refused with its problems and nothing is
   announced, so the running tenants keep serving as they are.
 - ``overrides``: tenant staff published (or restored) a version of their configuration overrides.
+- ``suspensions``: the platform console suspended or resumed a tenant (``Portal.suspended``).
 
 Each server worker polls the table every :data:`POLL_SECONDS` in a background task (never on a request's
 path) and, when a token differs from the one it applied, rebuilds what changed (``Portal.refresh``). The
@@ -27,6 +28,7 @@ from mypage.web.templating import ThemeRegistry
 
 FOLDERS = "folders"
 OVERRIDES = "overrides"
+SUSPENSIONS = "suspensions"
 POLL_SECONDS = 1.0
 """How often each worker reads the generation tokens (one small query, outside any request)."""
 

@@ -29,6 +29,11 @@ STAFF_COOKIE_PATH = "/admin"
 MAX_AGE_SECONDS = 60 * 60 * 24
 CUSTOMER = "customer"
 STAFF = "staff"
+PLATFORM_COOKIE_NAME = "mypage_platform"
+PLATFORM_COOKIE_PATH = "/platform"
+PLATFORM = "platform"
+PLATFORM_SCOPE = "_platform"
+"""The ``_tenant`` of platform console sessions (no tenant slug has an underscore)."""
 
 
 def _store_key(session_id: str) -> str:

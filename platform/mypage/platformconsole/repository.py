@@ -1,0 +1,87 @@
+"""Queries of the platform console's tables: platform staff and audit (global) and the per-tenant controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns import Column
+
+from mypage.platformconsole.tables import PlatformAudit, PlatformStaff, TenantControl
+
+
+class PlatformStaffRepository:
+    async def by_id(self, staff_id: Any) -> PlatformStaff | None:
+        if not isinstance(staff_id, int):
+            return None
+        return await PlatformStaff.objects().where(PlatformStaff.id == staff_id).first()
+
+    async def by_email(self, email: str) -> PlatformStaff | None:
+        return await PlatformStaff.objects().where(PlatformStaff.email == email).first()
+
+    async def by_invite(self, invite_hash: str) -> PlatformStaff | None:
+        if not invite_hash:
+            return None
+        return await PlatformStaff.objects().where(PlatformStaff.invite_hash == invite_hash).first()
+
+    async def create(self, **values: Any) -> PlatformStaff:
+        staff = PlatformStaff(**values)
+        await staff.save()
+        return staff
+
+    async def update(self, staff: PlatformStaff, **values: Any) -> None:
+        for key, value in values.items():
+            setattr(staff, key, value)
+        changes: dict[Column | str, Any] = {key: value for key, value in values.items()}
+        await PlatformStaff.update(changes).where(PlatformStaff.id == staff.id)
+
+    async def take_step(self, staff_id: int, step: int) -> bool:
+        """Records ``step`` as used when it is newer than the last one (atomically: a replay gets False)."""
+        updated = await (
+            PlatformStaff.update({PlatformStaff.totp_last_step: step})
+            .where(PlatformStaff.id == staff_id)
+            .where(PlatformStaff.totp_last_step < step)
+            .returning(PlatformStaff.id)
+        )
+        return bool(updated)
+
+
+async def record_platform(
+    event: str, *, staff_id: int | None, actor: str = "", tenant: str = "", address: str = "", **detail: Any
+) -> None:
+    await PlatformAudit.insert(
+        PlatformAudit(
+            event=event, staff_id=staff_id, actor=actor[:120], target_tenant=tenant[:40], address=address[:64], detail=detail
+        )
+    )
+
+
+async def recent_platform_events(limit: int = 100) -> list[dict]:
+    return await PlatformAudit.select().order_by(PlatformAudit.id, ascending=False).limit(limit)
+
+
+class TenantControlRepository:
+    """One tenant's control row (tenant-scoped like every tenant-owned table)."""
+
+    def __init__(self, tenant: str):
+        self.tenant = tenant
+
+    async def get(self) -> dict | None:
+        return await TenantControl.select().where(TenantControl.tenant == self.tenant).first()
+
+    async def upsert(self, **values: Any) -> None:
+        row = TenantControl(tenant=self.tenant, **values)
+        columns = [getattr(TenantControl, key) for key in values]
+        await TenantControl.insert(row).on_conflict(target=TenantControl.tenant, action="DO UPDATE", values=columns)
+
+
+async def controls_of(tenants: list[str]) -> dict[str, dict]:
+    """The control rows of these tenants (one query)."""
+    if not tenants:
+        return {}
+    rows = await TenantControl.select().where(TenantControl.tenant.is_in(tenants))
+    return {row["tenant"]: row for row in rows}
+
+
+async def suspended_tenants() -> frozenset[str]:
+    rows = await TenantControl.select(TenantControl.tenant).where(TenantControl.suspended == True)  # noqa: E712
+    return frozenset(row["tenant"] for row in rows)

@@ -1,0 +1,244 @@
+"""Platform staff (invitation, login with lockout and a mandatory authenticator app) and the actions on
+tenants (suspension, feature allowances, the first admin's invitation). Every action is audited."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from mypage.admin.staff import service as tenant_staff
+from mypage.db.base import utcnow
+from mypage.db.transaction import atomic
+from mypage.identity.attempts import AttemptLimit
+from mypage.identity.passwords import hash_password_async, verify_password_async
+from mypage.identity.policy import EMAIL_RE
+from mypage.identity.totp import matching_step
+from mypage.platformconsole.repository import (
+    PlatformStaffRepository,
+    TenantControlRepository,
+    record_platform,
+)
+from mypage.platformconsole.tables import PlatformStaff
+from mypage.tenancy.config import Features
+from mypage.tenancy.registry import Tenant
+from mypage.tenancy.reload import SUSPENSIONS, announce
+
+LIMIT_SCOPE = "_platform"
+"""The ``tenant`` value of the platform's attempt counters (no tenant has this slug: slugs have no ``_``)."""
+MAX_FAILURES = 5
+LOCK_MINUTES = 30
+INVITE_HOURS = 72
+
+
+def actor(staff: PlatformStaff | None) -> str:
+    return f"{staff.name} <{staff.email}>" if staff is not None else "mypage platform (command line)"
+
+
+def _invite_hash(secret_key: str, secret: str) -> str:
+    return hmac.new(f"{secret_key}:platform-invite".encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+class PlatformError(StrEnum):
+    EMAIL_INVALID = "invalid e-mail address"
+    EMAIL_TAKEN = "a platform staff member with this e-mail address is already active"
+
+
+class PlatformRefused(Exception):
+    def __init__(self, error: PlatformError):
+        super().__init__(error.value)
+        self.error = error
+
+
+async def invite_staff(secret_key: str, email: str, name: str = "") -> str:
+    """Creates (or re-invites) a platform staff member; returns the single-use invitation secret."""
+    key = tenant_staff.email_key(email)
+    if not EMAIL_RE.match(key) or len(key) > 254:
+        raise PlatformRefused(PlatformError.EMAIL_INVALID)
+    secret = secrets.token_urlsafe(32)
+    repo = PlatformStaffRepository()
+    expires = utcnow() + timedelta(hours=INVITE_HOURS)
+    async with atomic():
+        staff = await repo.by_email(key)
+        if staff is not None and staff.status != "invited":
+            raise PlatformRefused(PlatformError.EMAIL_TAKEN)
+        values = {"name": (name or key)[:120], "invite_hash": _invite_hash(secret_key, secret), "invite_expires": expires}
+        if staff is None:
+            staff = await repo.create(email=key, status="invited", **values)
+        else:
+            await repo.update(staff, **values)
+        await record_platform("platform.staff.invited", staff_id=None, actor=actor(None), email=key)
+    return secret
+
+
+async def invited(secret_key: str, secret: str) -> PlatformStaff | None:
+    staff = await PlatformStaffRepository().by_invite(_invite_hash(secret_key, secret or ""))
+    if staff is None or staff.status != "invited" or staff.invite_expires is None:
+        return None
+    expires = staff.invite_expires if staff.invite_expires.tzinfo else staff.invite_expires.replace(tzinfo=utcnow().tzinfo)
+    return staff if expires > utcnow() else None
+
+
+async def accept(
+    secret_key: str, secret: str, *, password: str, totp_secret: str, code: str, address: str
+) -> PlatformStaff | None:
+    """Activates the invited member when the authenticator code matches the new secret (None otherwise)."""
+    staff = await invited(secret_key, secret)
+    step = matching_step(totp_secret, code)
+    if staff is None or step is None:
+        return None
+    password_hash = await hash_password_async(password)
+    repo = PlatformStaffRepository()
+    async with atomic():
+        await repo.update(
+            staff,
+            password_hash=password_hash,
+            totp_secret=totp_secret,
+            totp_last_step=step,
+            status="active",
+            invite_hash="",
+            invite_expires=None,
+            credentials_version=staff.credentials_version + 1,
+        )
+        await record_platform("platform.staff.activated", staff_id=staff.id, actor=actor(staff), address=address)
+    return staff
+
+
+# ---------------------------------------------------------------- login
+
+
+class LoginError(StrEnum):
+    INVALID = "invalid"
+    LOCKED = "locked"
+
+
+@dataclass
+class LoginOutcome:
+    staff: PlatformStaff | None
+    error: LoginError | None = None
+
+
+def _limit(scope: str) -> AttemptLimit:
+    return AttemptLimit(LIMIT_SCOPE, scope, limit=MAX_FAILURES, window_minutes=LOCK_MINUTES)
+
+
+def _locked(staff: PlatformStaff | None) -> bool:
+    # The console's rule reads only ``locked_until``, which both kinds of staff rows have.
+    return tenant_staff.minutes_locked(staff) > 0  # type: ignore[arg-type]
+
+
+async def _lock(staff: PlatformStaff, address: str, reason: str) -> None:
+    await PlatformStaffRepository().update(staff, locked_until=utcnow() + timedelta(minutes=LOCK_MINUTES))
+    await record_platform("platform.login.locked", staff_id=staff.id, actor=actor(staff), address=address, reason=reason)
+
+
+async def check_password(email: str, password: str, address: str) -> LoginOutcome:
+    """The password step; tries are claimed before the comparison, per address and per e-mail address."""
+    key = tenant_staff.email_key(email)[:254]
+    by_address, by_login = _limit("platform.address"), _limit("platform.login")
+    address_claim = await by_address.claim(address)
+    staff = await PlatformStaffRepository().by_email(key)
+    claim = await by_login.claim(key)
+    if not address_claim.allowed or not claim.allowed or _locked(staff):
+        await verify_password_async(None, password)
+        await record_platform(
+            "platform.login.refused_locked", staff_id=staff.id if staff else None, address=address, email=key[:100]
+        )
+        return LoginOutcome(None, LoginError.LOCKED)
+    usable = staff is not None and staff.status == "active"
+    verified = await verify_password_async(staff.password_hash if usable and staff else None, password)
+    if not (usable and verified) or staff is None:
+        await record_platform("platform.login.failure", staff_id=staff.id if staff else None, address=address, email=key[:100])
+        if claim.is_last(by_login.limit):
+            if staff is not None:
+                await _lock(staff, address, "password")
+            return LoginOutcome(None, LoginError.LOCKED)
+        return LoginOutcome(None, LoginError.INVALID)
+    await by_login.clear(key)
+    await by_address.release(address_claim)
+    await record_platform("platform.login.password_ok", staff_id=staff.id, actor=actor(staff), address=address)
+    return LoginOutcome(staff)
+
+
+async def check_code(staff: PlatformStaff, code: str, address: str) -> LoginOutcome:
+    """The authenticator step: counted per member before the comparison; a time step is accepted once."""
+    limit = _limit("platform.totp")
+    claim = await limit.claim(str(staff.id))
+    if not claim.allowed or _locked(staff):
+        await record_platform("platform.login.totp_blocked", staff_id=staff.id, actor=actor(staff), address=address)
+        return LoginOutcome(None, LoginError.LOCKED)
+    step = matching_step(staff.totp_secret, (code or "").strip().replace(" ", "")[:12])
+    repo = PlatformStaffRepository()
+    if step is not None and await repo.take_step(staff.id, step):
+        await limit.clear(str(staff.id))
+        await repo.update(staff, last_login_at=utcnow())
+        await record_platform("platform.login.success", staff_id=staff.id, actor=actor(staff), address=address)
+        return LoginOutcome(staff)
+    await record_platform("platform.login.totp_failure", staff_id=staff.id, actor=actor(staff), address=address)
+    if claim.is_last(limit.limit):
+        await _lock(staff, address, "totp")
+        return LoginOutcome(None, LoginError.LOCKED)
+    return LoginOutcome(None, LoginError.INVALID)
+
+
+# ---------------------------------------------------------------- tenants
+
+
+async def set_suspended(staff: PlatformStaff, tenant: Tenant, suspended: bool, address: str) -> None:
+    """Suspends or resumes the tenant and announces it: every worker applies it within a second."""
+    async with atomic():
+        await TenantControlRepository(tenant.slug).upsert(suspended=suspended)
+        await record_platform(
+            "platform.tenant.suspended" if suspended else "platform.tenant.resumed",
+            staff_id=staff.id,
+            actor=actor(staff),
+            tenant=tenant.slug,
+            address=address,
+        )
+    await announce(SUSPENSIONS)
+
+
+async def allowed_features(tenant: str) -> set[str] | None:
+    """What the tenant's admins may switch on (None: every feature its ``tenant.toml`` configures)."""
+    row = await TenantControlRepository(tenant).get()
+    if row is None or row["allowed_features"] is None:
+        return None
+    value = row["allowed_features"]
+    if isinstance(value, str):
+        value = json.loads(value)
+    return set(value)
+
+
+async def set_allowances(staff: PlatformStaff, tenant: Tenant, features: list[str], address: str) -> list[str]:
+    chosen = sorted({name for name in features if name in Features.model_fields})
+    before = await allowed_features(tenant.slug)
+    async with atomic():
+        await TenantControlRepository(tenant.slug).upsert(allowed_features=chosen)
+        await record_platform(
+            "platform.tenant.allowances",
+            staff_id=staff.id,
+            actor=actor(staff),
+            tenant=tenant.slug,
+            address=address,
+            before=sorted(before) if before is not None else None,
+            after=chosen,
+        )
+    return chosen
+
+
+async def invite_first_admin(portal, staff: PlatformStaff, tenant: Tenant, *, email: str, name: str, address: str):
+    """The tenant console's own invitation (mail with a single-use link), as a 管理者, audited here too."""
+    invitation = await tenant_staff.invite(portal, tenant, email=email, name=name, role="admin", by=None, address=address)
+    await record_platform(
+        "platform.tenant.admin_invited",
+        staff_id=staff.id,
+        actor=actor(staff),
+        tenant=tenant.slug,
+        address=address,
+        email=invitation.staff.email,
+    )
+    return invitation
