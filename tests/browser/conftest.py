@@ -41,11 +41,11 @@ class LiveServer:
         return Settings(sqlite_path=self.sqlite_path, secret_key=SECRET, port=self.port)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def _serve(folder: Path, prepare: str, **extra_env: str):
+    """Prepares a fresh SQLite database under ``folder`` with ``mypage <prepare>``, serves it with uvicorn
+    (``extra_env`` added to the environment) and yields the :class:`LiveServer` until the caller is done."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: run scripts/bootstrap.sh --with-browser")
-    folder = tmp_path_factory.mktemp("live")
     sqlite_path = folder / "live.sqlite3"
     port = _free_port()
     env = {
@@ -58,9 +58,10 @@ def live_server(tmp_path_factory):
         "MYPAGE_DATABASE_URL": "",
         "MYPAGE_REDIS_URL": "",
         "PYTHONPATH": str(ROOT / "platform"),
+        **extra_env,
     }
     mypage = [sys.executable, "-m", "mypage.cli"]
-    subprocess.run([*mypage, "demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run([*mypage, prepare], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     log = open(folder / "server.log", "w")  # noqa: SIM115 - the server writes to it until the session ends
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mypage.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)],
@@ -86,6 +87,21 @@ def live_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    yield from _serve(tmp_path_factory.mktemp("live"), "demo")
+
+
+@pytest.fixture(scope="module")
+def composed_server(tmp_path_factory):
+    """A server of its own whose tenants folder also holds the test-only tenants of ``tests/fixtures/tenants``
+    (``tests/composed_tenants.py``), on a migrated but empty database: the tests write the records they need."""
+    from composed_tenants import tenants_folder
+
+    folder = tmp_path_factory.mktemp("composed")
+    yield from _serve(folder, "migrate", MYPAGE_TENANTS_DIR=str(tenants_folder(folder / "tenants")))
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +164,17 @@ async def _deliver(settings):
 @pytest.fixture
 def inbox(live_server, smtp_server):
     """``inbox.wait_for(address)``: delivers the live server's outbox over real SMTP and returns the newest mail."""
-    settings = live_server.settings().with_(smtp_url=smtp_server.url)
+    return _inbox_of(live_server, smtp_server)
+
+
+@pytest.fixture
+def composed_inbox(composed_server, smtp_server):
+    """:func:`inbox` for :func:`composed_server`."""
+    return _inbox_of(composed_server, smtp_server)
+
+
+def _inbox_of(server: LiveServer, smtp_server):
+    settings = server.settings().with_(smtp_url=smtp_server.url)
 
     class Inbox:
         sink = smtp_server
