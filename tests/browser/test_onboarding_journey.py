@@ -32,6 +32,7 @@ from .conftest import CHROMIUM, ROOT, _free_port
 pytestmark = pytest.mark.browser
 SECRET = "onboarding-test-secret-0123456789abcdef0123"
 ANSWERS = ROOT / "tests" / "fixtures" / "onboarding" / "shiokaze.answers.toml"
+HEADER_COLOUR = "getComputedStyle(document.querySelector('.site-header')).backgroundColor"
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 # docs/onboarding.md, section 3: what the operator changes in the generated tenant.toml.
@@ -180,15 +181,15 @@ def onboarding(tmp_path, smtp_server):
     log.close()
 
 
-def wait_for_mail(smtp_server, address: str, before: int, timeout: float = 20.0):
-    """The newest mail to ``address`` once there are more than ``before`` (the server's outbox worker sends)."""
+def wait_for_mail(smtp_server, address: str, subject: str, timeout: float = 20.0):
+    """The newest mail to ``address`` whose subject contains ``subject`` (the server's outbox worker sends)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        found = smtp_server.to(address)
-        if len(found) > before:
+        found = [mail for mail in smtp_server.to(address) if subject in mail["Subject"]]
+        if found:
             return found[-1]
         time.sleep(0.2)
-    raise AssertionError(f"no new mail to {address}")
+    raise AssertionError(f"no mail to {address} about {subject}: {[m['Subject'] for m in smtp_server.to(address)]}")
 
 
 def status_of(live: Onboarding, host: str, path: str) -> int:
@@ -251,9 +252,14 @@ def test_a_new_isp_is_onboarded_without_a_restart(onboarding, browser, smtp_serv
         time.sleep(0.3)
 
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    customer = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         page = context.new_page()
         page.set_default_timeout(15000)
+        phone = customer.new_page()
+        phone.set_default_timeout(15000)
+        phone.goto(live.url("shiokaze", "/login"))
+        assert phone.evaluate(HEADER_COLOUR) == "rgb(31, 95, 168)"  # the generated folder's default colour
 
         # The platform team: enrol, find the tenant, invite its first admin.
         enrol_platform_staff(page, live)
@@ -264,12 +270,12 @@ def test_a_new_isp_is_onboarded_without_a_restart(onboarding, browser, smtp_serv
         row.get_by_role("link", name="しおかぜケーブルテレビ").click()
         page.wait_for_url(live.url("platform", "/platform/tenants/shiokaze"))
         admin_email = "chief@shiokaze-catv.jp"
-        before = len(smtp_server.to(admin_email))
         page.get_by_label("氏名").fill("潮風　管理")
         page.get_by_label("メールアドレス").fill(admin_email)
         page.get_by_role("button", name="招待メールを送る").click()
         expect(page.locator("body")).to_contain_text("管理者に招待メールを送りました。")
-        mail = wait_for_mail(smtp_server, admin_email, before)
+        mail = wait_for_mail(smtp_server, admin_email, "管理コンソールへの招待")
+        assert "しおかぜケーブルテレビ" in mail["Subject"]
         invitation = next(url for url in smtp_server.links(mail) if "/admin/invite/" in url)
         assert invitation.startswith(live.url("shiokaze", "/admin/invite/")), invitation
 
@@ -304,21 +310,21 @@ def test_a_new_isp_is_onboarded_without_a_restart(onboarding, browser, smtp_serv
         live.mypage("import", "shiokaze", "customers", str(live.folder / "customers.csv"))
         live.mypage("import", "shiokaze", "contracts", str(live.folder / "contracts.csv"))
 
-        # The customer: the new brand on the login page, registration, login with the mailed code.
-        customer = context.browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844}, is_mobile=True)
-        try:
-            register_and_log_in(customer.new_page(), live, smtp_server)
-        finally:
-            customer.close()
+        page.goto(live.url("platform", "/platform?q=shiokaze"))
+        expect(page.locator("tr[data-tenant=shiokaze] td.customers")).to_have_text("1")
+
+        # The customer, on a phone: the new brand on the login page, registration, login with the mailed code.
+        register_and_log_in(phone, live, smtp_server)
     finally:
         context.close()
+        customer.close()
+    assert "Traceback" not in (live.folder / "server.log").read_text(encoding="utf-8")
 
 
 def register_and_log_in(page: Page, live: Onboarding, smtp_server) -> None:
-    page.set_default_timeout(15000)
     page.goto(live.url("shiokaze", "/login"))
-    header = "getComputedStyle(document.querySelector('.site-header')).backgroundColor"
-    assert page.evaluate(header) == "rgb(11, 85, 99)"  # #0b5563, published by the admin
+    assert page.evaluate(HEADER_COLOUR) == "rgb(11, 85, 99)"  # #0b5563, published by the admin
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     expect(page.locator("body")).to_contain_text("しおかぜケーブルテレビ")
     page.get_by_role("link", name="初めてご利用の方").click()
     expect(page.locator("main")).to_contain_text("請求書に記載の8桁のお客様番号")
@@ -338,24 +344,23 @@ def register_and_log_in(page: Page, live: Onboarding, smtp_server) -> None:
     page.locator("#f-login_id").fill("shiotaro26")
     page.locator("#f-password").fill("Shiokaze2026")
     page.get_by_role("button", name="確認する").click()
-    before = len(smtp_server.to(email))
     page.get_by_role("button", name="仮登録する").click()
     expect(page.locator("main")).to_contain_text(f"{email} 宛に確認メールを送信しました。")
-    mail = wait_for_mail(smtp_server, email, before)
+    mail = wait_for_mail(smtp_server, email, "仮登録受付完了")
     assert "しおかぜケーブルテレビ カスタマーセンター" in smtp_server.text(mail)  # the tenant's signature
     page.goto(next(url for url in smtp_server.links(mail) if "/register/" in url))
     page.locator("#f-password").fill("Shiokaze2026")
     page.get_by_role("button", name="次へ").click()
     expect(page.get_by_role("button", name="そのままログイン")).to_be_visible()
+    assert "登録完了のお知らせ" in wait_for_mail(smtp_server, email, "登録完了のお知らせ")["Subject"]
 
     # Log in as the tenant says: login ID and password, then the code mailed to the customer.
     page.goto(live.url("shiokaze", "/login"))
     page.get_by_label("ログインID").fill("SHIOTARO26")  # case-insensitive
     page.locator("#f-password").fill("Shiokaze2026")
-    before = len(smtp_server.to(email))
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url(live.url("shiokaze", "/login/email_otp"))
-    code = CODE.search(smtp_server.text(wait_for_mail(smtp_server, email, before)))
+    code = CODE.search(smtp_server.text(wait_for_mail(smtp_server, email, "ワンタイムパスワード")))
     assert code
     page.get_by_label("ワンタイムパスワード").fill(code.group(1))
     page.get_by_role("button", name="ログイン").click()
