@@ -126,6 +126,7 @@ class Onboarding:
             "MYPAGE_SECRET_KEY": SECRET,
             "PORT": str(self.port),
             "MYPAGE_SMTP_URL": smtp_url,
+            "MYPAGE_MAIL_WORKER": "1",  # the server delivers its outbox to the test SMTP server itself
             "MYPAGE_DATABASE_URL": "",
             "MYPAGE_REDIS_URL": "",
             "MYPAGE_PLATFORM_HOST": "platform.localhost",
