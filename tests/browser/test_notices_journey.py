@@ -24,8 +24,8 @@ from .test_backoffice import make_live_staff, staff_login
 TENANT = "nmedia"
 ZONE = ZoneInfo("Asia/Tokyo")  # nmedia's tenant.toml keeps the default time zone
 STAFF_EMAIL = "notices-admin@nmedia.example"
-PUBLISH_IN = 15  # seconds: the console steps and the portal's "not yet" check happen before
-SHOWN_FOR = 20  # seconds from publication to 掲載終了: the mails, the portal and the pin happen before
+PUBLISH_IN = 20  # seconds: the console steps and the portal's "not yet" check happen before
+SHOWN_FOR = 25  # seconds from publication to 掲載終了: the mails, the portal and the pin happen before
 BODY = "**回線工事**のお知らせです。\n\n- 12月5日 2:00〜5:00\n- 対象: 全地域\n\n<script>document.title = 'pwned'</script>"
 
 
