@@ -75,6 +75,19 @@ def test_draft_publish_mail_pin_and_expire(app, client_for, portal, deliver):
         pass
 
 
+def test_a_notice_leaves_the_portal_at_its_end_although_the_list_is_cached(app, client_for, portal):
+    client = members(client_for)
+    tenant = portal.tenants.get("nmedia")
+    notice = draft(tenant, title="まもなく終わるお知らせ")
+    run(service.publish(portal, tenant, notice.id, STAFF))
+    ends = utcnow() + timedelta(seconds=1.5)
+    run(Notice.update({Notice.expires_at: ends}).where(Notice.id == notice.id).run())
+    forget_notices()
+    assert "まもなく終わるお知らせ" in client.get("/").text  # the list is cached now, for less than a minute
+    time.sleep(max(0.0, (ends - utcnow()).total_seconds()) + 0.1)
+    assert "まもなく終わるお知らせ" not in client.get("/").text
+
+
 def test_no_raw_html_and_no_script_links(app, client_for, portal):
     client = members(client_for)
     tenant = portal.tenants.get("nmedia")

@@ -14,9 +14,10 @@ from mypage.tenancy.registry import Tenant
 NOTICE_CACHE_SECONDS = 60
 """How long a worker reuses a tenant's latest お知らせ (every logged-in home page shows them): a notice
 posted through another process, or one whose scheduled time has come, shows within this time; one posted
-through this process at once."""
+through this process at once. A cached list is never kept past the 掲載終了 of a notice in it."""
 
 _latest_notices: dict[tuple[str, int, date], tuple[float, list[Notice]]] = {}
+"""(monotonic time until which the list is fresh, the list) by (tenant, limit, local day)."""
 
 
 def forget_notices(slug: str | None = None) -> None:
@@ -46,17 +47,22 @@ class NoticeRepository:
         today = today or i18n.today()
         key = (self.slug, limit, today)
         cached = _latest_notices.get(key)
-        if cached is not None and time.monotonic() - cached[0] < NOTICE_CACHE_SECONDS:
+        if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
+        now = utcnow()
         notices = await (
             self._select()
-            .where(_shown(utcnow(), today))
+            .where(_shown(now, today))
             .order_by(Notice.pinned, ascending=False)
             .order_by(Notice.published_on, ascending=False)
             .order_by(Notice.id, ascending=False)
             .limit(limit)
         )
-        _latest_notices[key] = (time.monotonic(), notices)
+        lifetime = float(NOTICE_CACHE_SECONDS)
+        for notice in notices:
+            if notice.expires_at is not None:
+                lifetime = min(lifetime, (notice.expires_at - now).total_seconds())
+        _latest_notices[key] = (time.monotonic() + lifetime, notices)
         return notices
 
     async def every(self, limit: int = 200) -> list[Notice]:
