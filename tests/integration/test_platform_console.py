@@ -140,7 +140,8 @@ def test_one_query_per_figure_whatever_the_number_of_tenants(app, monkeypatch):
     original = type(engine).run_querystring
 
     async def counting(self, querystring, *args, **kwargs):
-        calls.append(str(querystring))
+        if "tenant_generation" not in str(querystring):  # the background watcher's, once a second, in no request
+            calls.append(str(querystring))
         return await original(self, querystring, *args, **kwargs)
 
     monkeypatch.setattr(type(engine), "run_querystring", counting)
@@ -268,7 +269,8 @@ def test_the_list_page_costs_the_same_queries_for_one_tenant_or_a_full_page(db, 
     original = type(engine).run_querystring
 
     async def counting(self, querystring, *args, **kwargs):
-        calls.append(str(querystring))
+        if "tenant_generation" not in str(querystring):  # the background watcher's, once a second, in no request
+            calls.append(str(querystring))
         return await original(self, querystring, *args, **kwargs)
 
     monkeypatch.setattr(type(engine), "run_querystring", counting)
