@@ -14,7 +14,6 @@ import pytest
 
 from mypage.records.tables import Customer
 
-
 WATCHER_TABLES = ('"tenant_generation"', '"tenant_config_versions"')
 """Read by the app's background tenant-change watcher once a second, in no request: not a page's queries."""
 
