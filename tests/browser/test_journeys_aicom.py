@@ -2,7 +2,17 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
+
+from .conftest import _serve
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A demo server of this module's own: its journeys register the demo's unregistered customers, which the
+    session's shared server may already have seen registered by the tests that ran before."""
+    yield from _serve(tmp_path_factory.mktemp("journeys"), "demo")
 
 
 def test_first_registration_to_login(live_server, page, inbox):

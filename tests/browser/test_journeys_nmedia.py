@@ -9,9 +9,19 @@ integration tests (a browser test cannot wait that long).
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
+from .conftest import _serve
 from .logins import OTP, solve_captcha
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A demo server of this module's own: its journeys register the demo's unregistered customers, which the
+    session's shared server may already have seen registered by the tests that ran before."""
+    yield from _serve(tmp_path_factory.mktemp("journeys"), "demo")
+
 
 TENANT = "nmedia"
 EMAIL = "media.taro.browser@example.jp"
