@@ -55,14 +55,18 @@ def staff_session(connection: ASGIConnection) -> Session:
 
 def start_staff_session(request: Request, staff: StaffMember) -> None:
     """Binds the staff member to a fresh session id (the old id stops working)."""
-    session = staff_session(request)
+    bind_fresh_session(staff_session(request), staff.id, staff.credentials_version)
+
+
+def bind_fresh_session(session: Session, staff_id: int, credentials_version: int) -> None:
+    """Binds a staff member (tenant console or platform console) to a fresh session id: the old id stops working."""
     session.clear()
     session.rotate()
     now = int(time.time())
-    session["staff_id"] = staff.id
+    session["staff_id"] = staff_id
     session["login_at"] = now
     session["_last_seen"] = now
-    session["credentials_version"] = staff.credentials_version
+    session["credentials_version"] = credentials_version
 
 
 def end_staff_session(request: Request) -> None:

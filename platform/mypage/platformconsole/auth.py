@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
+from mypage.admin.auth import bind_fresh_session
 from mypage.platformconsole.repository import PlatformStaffRepository
 from mypage.platformconsole.tables import PlatformStaff
 from mypage.web.sessions import Session
@@ -34,14 +35,7 @@ def platform_session(connection: ASGIConnection) -> Session:
 
 
 def start_platform_session(request: Request, staff: PlatformStaff) -> None:
-    session = platform_session(request)
-    session.clear()
-    session.rotate()
-    now = int(time.time())
-    session["staff_id"] = staff.id
-    session["login_at"] = now
-    session["_last_seen"] = now
-    session["credentials_version"] = staff.credentials_version
+    bind_fresh_session(platform_session(request), staff.id, staff.credentials_version)
 
 
 async def load_platform_staff(connection: ASGIConnection) -> PlatformStaff | None:
