@@ -9,8 +9,8 @@ import pyotp
 
 from conftest import run
 from mypage.admin.staff.repository import StaffRepository
-from mypage.admin.staff.service import recovery_hash
 from mypage.identity.passwords import hash_password
+from mypage.identity.staff_login import recovery_hash
 from mypage.identity.totp import new_recovery_codes
 
 STAFF_PASSWORD = "staff-pass-0123"

@@ -14,6 +14,7 @@ GLOBAL_TABLES = {
     "web_sessions": "server-side sessions; the data names its tenant and is checked on every request",
     "tenant_generation": "change tokens of tenant folders and overrides that every worker polls (tenancy/reload.py)",
     "platform_staff": "the platform team's accounts: they belong to no tenant (platformconsole/)",
+    "platform_recovery_codes": "recovery codes of platform staff (platformconsole/)",
     "platform_audit": "what the platform team did, across tenants; tenant admins never read it (platformconsole/)",
 }
 PICCOLO_TABLES = {"migration"}

@@ -31,7 +31,7 @@ def invite_command(email: str, name: str) -> None:
         raise click.ClickException("MYPAGE_PLATFORM_HOST is not set: no host serves the platform console")
     scheme = "https" if settings.https else "http"
     port = f":{settings.public_base_port or settings.port}" if settings.dev_mode else ""
-    click.echo(f"invited {service.tenant_staff.email_key(email)} to the platform console.")
+    click.echo(f"invited {service.email_key(email)} to the platform console.")
     click.echo(
         f"link (valid {service.INVITE_HOURS} h, single use): {scheme}://{settings.platform_host}{port}/platform/invite/{secret}"
     )

@@ -6,7 +6,8 @@ from typing import Any
 
 from piccolo.columns import Column
 
-from mypage.platformconsole.tables import PlatformAudit, PlatformStaff, TenantControl
+from mypage.db.base import utcnow
+from mypage.platformconsole.tables import PlatformAudit, PlatformRecoveryCode, PlatformStaff, TenantControl
 
 
 class PlatformStaffRepository:
@@ -34,15 +35,37 @@ class PlatformStaffRepository:
         changes: dict[Column | str, Any] = {key: value for key, value in values.items()}
         await PlatformStaff.update(changes).where(PlatformStaff.id == staff.id)
 
-    async def take_step(self, staff_id: int, step: int) -> bool:
+    async def take_step(self, staff: PlatformStaff, step: int) -> bool:
         """Records ``step`` as used when it is newer than the last one (atomically: a replay gets False)."""
         updated = await (
             PlatformStaff.update({PlatformStaff.totp_last_step: step})
-            .where(PlatformStaff.id == staff_id)
+            .where(PlatformStaff.id == staff.id)
             .where(PlatformStaff.totp_last_step < step)
             .returning(PlatformStaff.id)
         )
         return bool(updated)
+
+    async def replace_recovery_codes(self, staff_id: int, hashes: list[str]) -> None:
+        await PlatformRecoveryCode.delete().where(PlatformRecoveryCode.staff == staff_id)
+        await PlatformRecoveryCode.insert(*[PlatformRecoveryCode(staff=staff_id, code_hash=h) for h in hashes])
+
+    async def use_recovery_code(self, staff_id: int, code_hash: str) -> bool:
+        """Marks the code used; of parallel uses of one code exactly one gets True (conditional UPDATE)."""
+        updated = await (
+            PlatformRecoveryCode.update({PlatformRecoveryCode.used_at: utcnow()})
+            .where(PlatformRecoveryCode.staff == staff_id)
+            .where(PlatformRecoveryCode.code_hash == code_hash)
+            .where(PlatformRecoveryCode.used_at.is_null())
+            .returning(PlatformRecoveryCode.id)
+        )
+        return bool(updated)
+
+    async def remaining_recovery_codes(self, staff_id: int) -> int:
+        return await (
+            PlatformRecoveryCode.count()
+            .where(PlatformRecoveryCode.staff == staff_id)
+            .where(PlatformRecoveryCode.used_at.is_null())
+        )
 
 
 async def record_platform(

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from mypage.admin.staff.service import PASSWORD_MAX, StaffRefused, password_problem
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
+from mypage.identity.staff_login import LoginError
 from mypage.identity.totp import grouped, qr_data_uri
 from mypage.platformconsole import service
 from mypage.platformconsole.auth import (
@@ -24,7 +25,7 @@ from mypage.platformconsole.auth import (
 )
 from mypage.platformconsole.health import health_of
 from mypage.platformconsole.render import platform_page
-from mypage.platformconsole.repository import controls_of, recent_platform_events
+from mypage.platformconsole.repository import PlatformStaffRepository, controls_of, recent_platform_events
 from mypage.platformconsole.tables import PlatformStaff
 from mypage.tenancy.config import Features
 from mypage.tenancy.registry import Tenant
@@ -61,12 +62,13 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email") or "")[:254]
     password = str(form.get("password") or "")[:PASSWORD_MAX]
-    outcome = await service.check_password(email, password, client_address(request))
+    login = service.staff_login(portal_of(request).settings.secret_key)
+    outcome = await login.check_password(email, password, client_address(request))
     if outcome.staff is None:
         error = (
-            N_("ログインできません。しばらくしてからお試しください。")
-            if outcome.error == service.LoginError.LOCKED
-            else N_("メールアドレスまたはパスワードが正しくありません。")
+            N_("メールアドレスまたはパスワードが正しくありません。")
+            if outcome.error is LoginError.INVALID
+            else N_("ログインできません。しばらくしてからお試しください。")
         )
         return platform_page(request, "platform/login.html", status_code=400, error=_(error))
     session = platform_session(request)
@@ -86,15 +88,14 @@ async def totp_page(request: Request) -> Response:
 @post("/login/totp", opt={PUBLIC: True})
 async def totp_submit(request: Request) -> Response:
     session = platform_session(request)
-    from mypage.platformconsole.repository import PlatformStaffRepository
-
     staff = await PlatformStaffRepository().by_id(session.get(PENDING))
-    if staff is None:
+    if staff is None or staff.status != "active":
         return redirect("/platform/login")
-    code = str((await request.form()).get("code") or "")[:20]
-    outcome = await service.check_code(staff, code, client_address(request))
+    code = str((await request.form()).get("code") or "")[:60]
+    login = service.staff_login(portal_of(request).settings.secret_key)
+    outcome = await login.check_second_factor(staff, code, client_address(request))
     if outcome.staff is None:
-        if outcome.error == service.LoginError.LOCKED:
+        if outcome.error is LoginError.LOCKED:
             session.clear()
             return platform_page(
                 request, "platform/login.html", status_code=400, error=_("ログインできません。しばらくしてからお試しください。")

@@ -7,16 +7,15 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from mypage.admin.staff import service as tenant_staff
 from mypage.db.base import utcnow
 from mypage.db.transaction import atomic
-from mypage.identity.attempts import AttemptLimit
-from mypage.identity.passwords import hash_password_async, verify_password_async
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import EMAIL_RE
+from mypage.identity.staff_login import Lockout, StaffEvent, StaffLogin, email_key
 from mypage.identity.totp import matching_step
 from mypage.platformconsole.repository import (
     PlatformStaffRepository,
@@ -28,8 +27,9 @@ from mypage.tenancy.config import Features
 from mypage.tenancy.registry import Tenant
 from mypage.tenancy.reload import SUSPENSIONS, announce
 
-LIMIT_SCOPE = "_platform"
-"""The ``tenant`` value of the platform's attempt counters (no tenant has this slug: slugs have no ``_``)."""
+PLATFORM_SCOPE = "_platform"
+"""The ``tenant`` value of the platform's attempt counters, recovery-code hashes and mail (no tenant has
+this slug: slugs have no ``_``)."""
 MAX_FAILURES = 5
 LOCK_MINUTES = 30
 INVITE_HOURS = 72
@@ -56,7 +56,7 @@ class PlatformRefused(Exception):
 
 async def invite_staff(secret_key: str, email: str, name: str = "") -> str:
     """Creates (or re-invites) a platform staff member; returns the single-use invitation secret."""
-    key = tenant_staff.email_key(email)
+    key = email_key(email)
     if not EMAIL_RE.match(key) or len(key) > 254:
         raise PlatformRefused(PlatformError.EMAIL_INVALID)
     secret = secrets.token_urlsafe(32)
@@ -108,81 +108,33 @@ async def accept(
     return staff
 
 
-# ---------------------------------------------------------------- login
+# ---------------------------------------------------------------- login (mechanics: identity/staff_login.py)
+
+EVENTS = {
+    StaffEvent.ADDRESS_LIMITED: "platform.login.address_limited",
+    StaffEvent.REFUSED_LOCKED: "platform.login.refused_locked",
+    StaffEvent.FAILURE: "platform.login.failure",
+    StaffEvent.PASSWORD_OK: "platform.login.password_ok",
+    StaffEvent.LOCKED: "platform.login.locked",
+    StaffEvent.TOTP_BLOCKED: "platform.login.totp_blocked",
+    StaffEvent.TOTP_FAILURE: "platform.login.totp_failure",
+    StaffEvent.RECOVERY_CODE_USED: "platform.login.recovery_code_used",
+    StaffEvent.SUCCESS: "platform.login.success",
+    StaffEvent.RECOVERY_CODES_RENEWED: "platform.staff.recovery_codes_renewed",
+}
+LOCKOUT = Lockout(
+    scope=PLATFORM_SCOPE, prefix="platform", max_failures=MAX_FAILURES, per_address_max=MAX_FAILURES, lock_minutes=LOCK_MINUTES
+)
 
 
-class LoginError(StrEnum):
-    INVALID = "invalid"
-    LOCKED = "locked"
+async def _record(event: StaffEvent, staff: PlatformStaff | None, address: str, **detail) -> None:
+    await record_platform(
+        EVENTS[event], staff_id=staff.id if staff else None, actor=actor(staff) if staff else "", address=address, **detail
+    )
 
 
-@dataclass
-class LoginOutcome:
-    staff: PlatformStaff | None
-    error: LoginError | None = None
-
-
-def _limit(scope: str) -> AttemptLimit:
-    return AttemptLimit(LIMIT_SCOPE, scope, limit=MAX_FAILURES, window_minutes=LOCK_MINUTES)
-
-
-def _locked(staff: PlatformStaff | None) -> bool:
-    # The console's rule reads only ``locked_until``, which both kinds of staff rows have.
-    return tenant_staff.minutes_locked(staff) > 0  # type: ignore[arg-type]
-
-
-async def _lock(staff: PlatformStaff, address: str, reason: str) -> None:
-    await PlatformStaffRepository().update(staff, locked_until=utcnow() + timedelta(minutes=LOCK_MINUTES))
-    await record_platform("platform.login.locked", staff_id=staff.id, actor=actor(staff), address=address, reason=reason)
-
-
-async def check_password(email: str, password: str, address: str) -> LoginOutcome:
-    """The password step; tries are claimed before the comparison, per address and per e-mail address."""
-    key = tenant_staff.email_key(email)[:254]
-    by_address, by_login = _limit("platform.address"), _limit("platform.login")
-    address_claim = await by_address.claim(address)
-    staff = await PlatformStaffRepository().by_email(key)
-    claim = await by_login.claim(key)
-    if not address_claim.allowed or not claim.allowed or _locked(staff):
-        await verify_password_async(None, password)
-        await record_platform(
-            "platform.login.refused_locked", staff_id=staff.id if staff else None, address=address, email=key[:100]
-        )
-        return LoginOutcome(None, LoginError.LOCKED)
-    usable = staff is not None and staff.status == "active"
-    verified = await verify_password_async(staff.password_hash if usable and staff else None, password)
-    if not (usable and verified) or staff is None:
-        await record_platform("platform.login.failure", staff_id=staff.id if staff else None, address=address, email=key[:100])
-        if claim.is_last(by_login.limit):
-            if staff is not None:
-                await _lock(staff, address, "password")
-            return LoginOutcome(None, LoginError.LOCKED)
-        return LoginOutcome(None, LoginError.INVALID)
-    await by_login.clear(key)
-    await by_address.release(address_claim)
-    await record_platform("platform.login.password_ok", staff_id=staff.id, actor=actor(staff), address=address)
-    return LoginOutcome(staff)
-
-
-async def check_code(staff: PlatformStaff, code: str, address: str) -> LoginOutcome:
-    """The authenticator step: counted per member before the comparison; a time step is accepted once."""
-    limit = _limit("platform.totp")
-    claim = await limit.claim(str(staff.id))
-    if not claim.allowed or _locked(staff):
-        await record_platform("platform.login.totp_blocked", staff_id=staff.id, actor=actor(staff), address=address)
-        return LoginOutcome(None, LoginError.LOCKED)
-    step = matching_step(staff.totp_secret, (code or "").strip().replace(" ", "")[:12])
-    repo = PlatformStaffRepository()
-    if step is not None and await repo.take_step(staff.id, step):
-        await limit.clear(str(staff.id))
-        await repo.update(staff, last_login_at=utcnow())
-        await record_platform("platform.login.success", staff_id=staff.id, actor=actor(staff), address=address)
-        return LoginOutcome(staff)
-    await record_platform("platform.login.totp_failure", staff_id=staff.id, actor=actor(staff), address=address)
-    if claim.is_last(limit.limit):
-        await _lock(staff, address, "totp")
-        return LoginOutcome(None, LoginError.LOCKED)
-    return LoginOutcome(None, LoginError.INVALID)
+def staff_login(secret_key: str) -> StaffLogin:
+    return StaffLogin(store=PlatformStaffRepository(), lockout=LOCKOUT, record=_record, secret_key=secret_key)
 
 
 # ---------------------------------------------------------------- tenants

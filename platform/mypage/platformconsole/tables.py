@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, Boolean, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from mypage.db.base import GlobalTable, TenantOwned
@@ -26,6 +26,15 @@ class PlatformStaff(GlobalTable, tablename="platform_staff"):
     """Keyed hash of the single-use invitation secret (empty once used)."""
     invite_expires = Timestamptz(null=True, default=None)
     last_login_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PlatformRecoveryCode(GlobalTable, tablename="platform_recovery_codes"):
+    """Single-use recovery codes for a platform staff member's authenticator app (keyed hashes only)."""
+
+    staff = ForeignKey(PlatformStaff, index=True)
+    code_hash = Varchar(length=64, unique=True)
+    used_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

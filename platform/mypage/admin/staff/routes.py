@@ -28,6 +28,7 @@ from mypage.admin.staff.repository import StaffRepository
 from mypage.admin.tables import StaffMember
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
+from mypage.identity.staff_login import LoginError, LoginOutcome
 from mypage.identity.tokens import TokenError
 from mypage.identity.totp import clean_code, grouped, matching_step, qr_data_uri
 from mypage.web.render import client_address, portal_of, redirect, safe_next, tenant_of
@@ -55,12 +56,12 @@ def _admin_next(target: str | None) -> str:
     return target if target == "/admin" or target.startswith("/admin/") else "/admin"
 
 
-def login_error(outcome: service.LoginOutcome) -> str:
-    if outcome.error is service.LoginError.LOCKED:
+def login_error(outcome: LoginOutcome) -> str:
+    if outcome.error is LoginError.LOCKED:
         return _(
             "ログインに続けて失敗したため、ログインを一時的に停止しています。{minutes}分後にもう一度お試しください。"
         ).format(minutes=outcome.minutes)
-    if outcome.error is service.LoginError.ADDRESS_LIMITED:
+    if outcome.error is LoginError.ADDRESS_LIMITED:
         return _("短時間に多くのログイン失敗がありました。{minutes}分ほど時間をおいてからお試しください。").format(
             minutes=outcome.minutes
         )
@@ -94,12 +95,12 @@ async def login_submit(request: Request) -> Response:
         errors["password"] = _("入力してください。")
     if errors:
         return admin_page(request, "admin/login.html", status_code=400, next=next_path, values={"email": email}, errors=errors)
-    outcome = await service.check_password(tenant, email, password, client_address(request))
+    outcome = await service.check_password(tenant, _secret_key(request), email, password, client_address(request))
     if outcome.staff is None:
         return admin_page(
             request,
             "admin/login.html",
-            status_code=400 if outcome.error is service.LoginError.INVALID else 429,
+            status_code=400 if outcome.error is LoginError.INVALID else 429,
             next=next_path,
             values={"email": email},
             errors={},
@@ -142,7 +143,7 @@ async def totp_submit(request: Request) -> Response:
         return admin_page(request, "admin/login_totp.html", status_code=400, errors={"code": _("入力してください。")})
     outcome = await service.check_second_factor(tenant, _secret_key(request), staff, code, client_address(request))
     if outcome.staff is None:
-        if outcome.error is service.LoginError.LOCKED:
+        if outcome.error is LoginError.LOCKED:
             session = staff_session(request)
             session.pop(PENDING_KEY)
             session.flash(login_error(outcome), "warning")

@@ -6,11 +6,7 @@ one rule in one place. Every change is written to the audit log with the acting 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from enum import StrEnum
 
 from mypage.admin.audit.log import actor_label
@@ -18,16 +14,19 @@ from mypage.admin.roles import ADMIN_ONLY, Role, parse
 from mypage.admin.staff.repository import EmailTaken, StaffRepository
 from mypage.admin.tables import StaffMember
 from mypage.audit.log import AuditLog
-from mypage.db.base import utcnow
 from mypage.db.transaction import atomic
 from mypage.i18n import N_
-from mypage.identity import normalize
-from mypage.identity.attempts import AttemptLimit
-from mypage.identity.passwords import hash_password_async, verify_password_async
+from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import EMAIL_RE
+from mypage.identity.staff_login import (
+    Lockout,
+    LoginOutcome,
+    StaffEvent,
+    StaffLogin,
+    email_key,
+)
 from mypage.identity.tables import OneTimeToken
 from mypage.identity.tokens import TokenError, Tokens
-from mypage.identity.totp import clean_code, matching_step, new_recovery_codes
 from mypage.mail.outbox import enqueue
 from mypage.tenancy.registry import Tenant
 
@@ -54,10 +53,6 @@ class StaffRefused(Exception):
         super().__init__(error.value)
         self.error = error
         self.field = field_name
-
-
-def email_key(raw: str) -> str:
-    return normalize.email(raw or "").lower()
 
 
 def _tokens(tenant: Tenant, secret_key: str) -> Tokens:
@@ -147,7 +142,6 @@ async def accept_invitation(
     """Consumes the invitation (once), stores the password hash and the authenticator secret, activates the
     account; returns it with its recovery codes (shown once). The caller checked the password and the code."""
     password_hash = await hash_password_async(password)
-    codes = new_recovery_codes()
     repo = StaffRepository(tenant.slug)
     async with atomic():
         payload = await _tokens(tenant, secret_key).consume(INVITE_PURPOSE, token)
@@ -155,167 +149,84 @@ async def accept_invitation(
         if staff is None or staff.status != "invited":
             raise TokenError("invalid")
         await repo.update(staff, password_hash=password_hash, totp_secret=totp_secret, status="active", locked_until=None)
-        await repo.replace_recovery_codes(staff.id, [recovery_hash(secret_key, tenant.slug, staff.id, c) for c in codes])
+        codes = await staff_login(tenant, secret_key).store_recovery_codes(staff.id)
         await AuditLog(tenant.slug).record(
             "admin.staff.activated", address=address, staff_id=staff.id, actor=actor_label(staff), after={"status": "active"}
         )
     return staff, codes
 
 
-# ---------------------------------------------------------------- login
+# ---------------------------------------------------------------- login (mechanics: identity/staff_login.py)
+
+EVENTS = {
+    StaffEvent.ADDRESS_LIMITED: "admin.login.address_limited",
+    StaffEvent.REFUSED_LOCKED: "admin.login.locked",
+    StaffEvent.FAILURE: "admin.login.failure",
+    StaffEvent.PASSWORD_OK: "admin.login.password_ok",
+    StaffEvent.LOCKED: "admin.staff.locked",
+    StaffEvent.TOTP_BLOCKED: "admin.login.totp_blocked",
+    StaffEvent.TOTP_FAILURE: "admin.login.totp_failure",
+    StaffEvent.RECOVERY_CODE_USED: "admin.login.recovery_code_used",
+    StaffEvent.SUCCESS: "admin.login.success",
+    StaffEvent.RECOVERY_CODES_RENEWED: "admin.staff.recovery_codes_renewed",
+}
 
 
-class LoginError(StrEnum):
-    INVALID = "invalid"
-    LOCKED = "locked"
-    ADDRESS_LIMITED = "address_limited"
+class _LoginStore(StaffRepository):
+    """The tenant's staff for the shared login; a used time step is a one-time token of the tenant."""
+
+    def __init__(self, tenant: Tenant, secret_key: str):
+        super().__init__(tenant.slug)
+        self.tokens = _tokens(tenant, secret_key)
+
+    async def take_step(self, staff: StaffMember, step: int) -> bool:
+        marker = f"staff:{staff.id}:{step}"
+        seen = await (
+            OneTimeToken.count()
+            .where(OneTimeToken.tenant == self.tenant)
+            .where(OneTimeToken.token_hash == self.tokens.digest(marker))
+        )
+        if seen:
+            return False
+        try:
+            await self.tokens.issue(STEP_PURPOSE, minutes=5, secret=marker, subject=marker, throttle=False)
+        except Exception:  # a parallel request stored the same step first (unique token hash)
+            return False
+        return True
 
 
-@dataclass
-class LoginOutcome:
-    staff: StaffMember | None
-    error: LoginError | None = None
-    minutes: int = 0
-    remaining_codes: int | None = field(default=None)
-
-
-def login_limit(tenant: Tenant) -> AttemptLimit:
-    return AttemptLimit.in_lock_window(tenant, "staff.login")
-
-
-def address_limit(tenant: Tenant) -> AttemptLimit:
-    return AttemptLimit.in_lock_window(tenant, "staff.address", tenant.config.identity.lockout.per_address_max_failures)
-
-
-def second_factor_limit(tenant: Tenant) -> AttemptLimit:
-    return AttemptLimit.in_lock_window(tenant, "staff.second_factor")
-
-
-def minutes_locked(staff: StaffMember | None) -> int:
-    if staff is None or staff.locked_until is None:
-        return 0
-    until = staff.locked_until if staff.locked_until.tzinfo else staff.locked_until.replace(tzinfo=utcnow().tzinfo)
-    left = (until - utcnow()).total_seconds()
-    return max(1, int(left // 60) + 1) if left > 0 else 0
-
-
-async def _lock(tenant: Tenant, staff: StaffMember, address: str, reason: str) -> None:
-    until = utcnow() + timedelta(minutes=tenant.config.identity.lockout.lock_minutes)
-    await StaffRepository(tenant.slug).update(staff, locked_until=until)
-    await AuditLog(tenant.slug).record(
-        "admin.staff.locked", address=address, staff_id=staff.id, actor=actor_label(staff), reason=reason
-    )
-
-
-async def check_password(tenant: Tenant, email: str, password: str, address: str) -> LoginOutcome:
-    """The password step. Tries are counted before the password is compared, per address and per e-mail
-    address typed (known or not: an unknown address is answered alike, and as slowly)."""
-    key = email_key(email)[:254]
+def staff_login(tenant: Tenant, secret_key: str) -> StaffLogin:
+    lockout = tenant.config.identity.lockout
     audit = AuditLog(tenant.slug)
-    by_address, by_login = address_limit(tenant), login_limit(tenant)
-    lock_minutes = tenant.config.identity.lockout.lock_minutes
-    address_claim = await by_address.claim(address)
-    if not address_claim.allowed:
-        await verify_password_async(None, password)
-        await audit.record("admin.login.address_limited", address=address, email=key[:100])
-        return LoginOutcome(None, LoginError.ADDRESS_LIMITED, lock_minutes)
-    staff = await StaffRepository(tenant.slug).by_email(key)
-    claim = await by_login.claim(key)
-    held = minutes_locked(staff)
-    if held or not claim.allowed:
-        await by_login.release(claim)
-        await verify_password_async(None, password)
-        await audit.record("admin.login.locked", address=address, staff_id=staff.id if staff else None, email=key[:100])
-        return LoginOutcome(None, LoginError.LOCKED, held or await by_login.minutes_left(key))
-    usable = staff is not None and staff.status == "active"
-    verified = await verify_password_async(staff.password_hash if usable and staff else None, password)
-    if not (usable and verified) or staff is None:
-        await audit.record("admin.login.failure", address=address, staff_id=staff.id if staff else None, email=key[:100])
-        if claim.is_last(by_login.limit):
-            if staff is not None:
-                await _lock(tenant, staff, address, "password")
-            return LoginOutcome(None, LoginError.LOCKED, lock_minutes)
-        return LoginOutcome(None, LoginError.INVALID)
-    async with atomic():
-        await by_login.clear(key)
-        await by_address.release(address_claim)
-        await audit.record("admin.login.password_ok", address=address, staff_id=staff.id, actor=actor_label(staff))
-    return LoginOutcome(staff)
 
+    async def record(event: StaffEvent, staff: StaffMember | None, address: str, **detail) -> None:
+        who = {"staff_id": staff.id, "actor": actor_label(staff)} if staff is not None else {}
+        await audit.record(EVENTS[event], address=address, **who, **detail)
 
-def recovery_hash(secret_key: str, tenant: str, staff_id: int, code: str) -> str:
-    message = f"{tenant}:staff:{staff_id}:{clean_code(code)}".encode()
-    return hmac.new(f"{secret_key}:staff-recovery".encode(), message, hashlib.sha256).hexdigest()
-
-
-async def _use_totp(tenant: Tenant, secret_key: str, staff: StaffMember, code: str) -> bool:
-    """A 6-digit code of the staff member's app; each time step is accepted once (no replay)."""
-    step = matching_step(staff.totp_secret, code)
-    if step is None:
-        return False
-    tokens = _tokens(tenant, secret_key)
-    marker = f"staff:{staff.id}:{step}"
-    seen = await (
-        OneTimeToken.count().where(OneTimeToken.tenant == tenant.slug).where(OneTimeToken.token_hash == tokens.digest(marker))
+    return StaffLogin(
+        store=_LoginStore(tenant, secret_key),
+        lockout=Lockout(
+            scope=tenant.slug,
+            prefix="staff",
+            max_failures=lockout.max_failures,
+            per_address_max=lockout.per_address_max_failures,
+            lock_minutes=lockout.lock_minutes,
+        ),
+        record=record,
+        secret_key=secret_key,
     )
-    if seen:
-        return False
-    try:
-        await tokens.issue(STEP_PURPOSE, minutes=5, secret=marker, subject=f"staff:{staff.id}:{step}", throttle=False)
-    except Exception:  # a parallel request stored the same step first (unique token hash)
-        return False
-    return True
+
+
+async def check_password(tenant: Tenant, secret_key: str, email: str, password: str, address: str) -> LoginOutcome:
+    return await staff_login(tenant, secret_key).check_password(email, password, address)
 
 
 async def check_second_factor(tenant: Tenant, secret_key: str, staff: StaffMember, raw_code: str, address: str) -> LoginOutcome:
-    """The authenticator-app step: a 6-digit code or a recovery code, counted per staff member before it is compared."""
-    code = clean_code(raw_code)[:40]
-    audit = AuditLog(tenant.slug)
-    limit = second_factor_limit(tenant)
-    claim = await limit.claim(str(staff.id))
-    if not claim.allowed or minutes_locked(staff):
-        await audit.record("admin.login.totp_blocked", address=address, staff_id=staff.id, actor=actor_label(staff))
-        return LoginOutcome(None, LoginError.LOCKED, minutes_locked(staff) or tenant.config.identity.lockout.lock_minutes)
-    repo = StaffRepository(tenant.slug)
-    remaining = None
-    if re.fullmatch(r"\d{6}", code):
-        ok = await _use_totp(tenant, secret_key, staff, code)
-    else:
-        ok = 6 <= len(code) <= 20 and await repo.use_recovery_code(
-            staff.id, recovery_hash(secret_key, tenant.slug, staff.id, code)
-        )
-        if ok:
-            remaining = await repo.remaining_recovery_codes(staff.id)
-            await audit.record(
-                "admin.login.recovery_code_used",
-                address=address,
-                staff_id=staff.id,
-                actor=actor_label(staff),
-                remaining=remaining,
-            )
-    if ok:
-        async with atomic():
-            await limit.clear(str(staff.id))
-            await repo.update(staff, last_login_at=utcnow(), locked_until=None)
-            await audit.record("admin.login.success", address=address, staff_id=staff.id, actor=actor_label(staff))
-        return LoginOutcome(staff, remaining_codes=remaining)
-    await audit.record("admin.login.totp_failure", address=address, staff_id=staff.id, actor=actor_label(staff))
-    if claim.is_last(limit.limit):
-        await _lock(tenant, staff, address, "totp")
-        return LoginOutcome(None, LoginError.LOCKED, tenant.config.identity.lockout.lock_minutes)
-    return LoginOutcome(None, LoginError.INVALID)
+    return await staff_login(tenant, secret_key).check_second_factor(staff, raw_code, address)
 
 
 async def new_recovery_codes_for(tenant: Tenant, secret_key: str, staff: StaffMember, address: str) -> list[str]:
-    codes = new_recovery_codes()
-    async with atomic():
-        await StaffRepository(tenant.slug).replace_recovery_codes(
-            staff.id, [recovery_hash(secret_key, tenant.slug, staff.id, c) for c in codes]
-        )
-        await AuditLog(tenant.slug).record(
-            "admin.staff.recovery_codes_renewed", address=address, staff_id=staff.id, actor=actor_label(staff)
-        )
-    return codes
+    return await staff_login(tenant, secret_key).renew_recovery_codes(staff, address)
 
 
 # ---------------------------------------------------------------- managing staff (管理者)
