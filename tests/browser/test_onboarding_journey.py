@@ -231,6 +231,9 @@ def enrol_platform_staff(page: Page, live: Onboarding) -> pyotp.TOTP:
     page.get_by_label("パスワード(確認)").fill("platform-pass-0123")
     page.get_by_label("確認コード").fill(totp.now())
     page.get_by_role("button", name="設定する").click()
+    page.wait_for_url(live.url("platform", "/platform/recovery-codes"))
+    assert page.locator("ul.recovery-codes li").count() == 10
+    page.get_by_role("link", name="控えました").click()
     page.wait_for_url(live.url("platform", "/platform/login"))
     page.get_by_label("メールアドレス").fill("ops@platform.example")
     page.get_by_label("パスワード").fill("platform-pass-0123")

@@ -12,58 +12,15 @@ import pytest
 from feature_support import make_account, make_customer
 
 from admin_support import make_staff, staff_login
-from conftest import PortalClient, run
+from conftest import run
 from mypage.audit.log import AuditLog
-from mypage.identity.passwords import hash_password
 from mypage.overrides.service import Overrides, OverridesError
 from mypage.platformconsole import health, service
 from mypage.platformconsole.repository import PlatformStaffRepository, recent_platform_events
 from mypage.platformconsole.tables import PlatformAudit
 from mypage.portal import Portal
 from mypage.web.sessions import STAFF, DatabaseSessionStore, Session, save_session
-
-PASSWORD = "platform-pass-0123"
-HOST = "http://platform.localhost"
-
-
-class PlatformClient(PortalClient):
-    def csrf(self) -> str:
-        if not self.cookies.get("mypage_csrf"):
-            self.get("/platform/login")
-        return self.cookies.get("mypage_csrf") or ""
-
-
-class Member:
-    def __init__(self, staff_id: int, email: str, secret: str):
-        self.id, self.email, self.secret = staff_id, email, secret
-
-    def code(self) -> str:
-        """The next time step's code (accepted: one step of drift; later than a step used at set-up)."""
-        return pyotp.TOTP(self.secret).at(time.time() + 30)
-
-
-def make_member(email: str = "ops@platform.example") -> Member:
-    secret = pyotp.random_base32()
-
-    async def go():
-        staff = await PlatformStaffRepository().create(
-            email=email, name="運用　担当", status="active", password_hash=hash_password(PASSWORD), totp_secret=secret
-        )
-        return staff.id
-
-    return Member(run(go()), email, secret)
-
-
-def platform_client(app) -> PlatformClient:
-    return PlatformClient(app, base_url=HOST)
-
-
-def login(client, member: Member, *, password: str = PASSWORD, code: str | None = None):
-    first = client.submit("/platform/login", {"email": member.email, "password": password}, follow_redirects=False)
-    if first.status_code != 303:
-        return first
-    assert first.headers["location"] == "/platform/login/totp"
-    return client.submit("/platform/login/totp", {"code": code or member.code()}, follow_redirects=False)
+from platform_support import Member, login, make_member, platform_client
 
 
 def _near_codes(member: Member) -> set[str]:
@@ -80,7 +37,7 @@ def test_login_needs_password_and_authenticator_code_and_is_audited(app):
     assert client.get("/platform", follow_redirects=False).headers["location"] == "/platform/login"
     assert client.get("/", follow_redirects=False).headers["location"] == "/platform"
     wrong = login(client, member, code="000000" if "000000" not in _near_codes(member) else "111111")
-    assert wrong.status_code == 400 and "確認コードが正しくありません" in wrong.text
+    assert wrong.status_code == 400 and "確認コードまたはリカバリーコードが正しくありません" in wrong.text
     assert client.get("/platform", follow_redirects=False).status_code == 303  # the password alone is not a login
     assert login(client, member).headers["location"] == "/platform"
     page = client.get("/platform")
@@ -111,7 +68,7 @@ def test_invitation_by_command_sets_password_and_authenticator(app):
     form = {"password": "a-long-password-42", "password_confirm": "a-long-password-42"}
     assert client.submit(f"/platform/invite/{secret}", {**form, "code": "000000x"}).status_code == 400
     done = client.submit(f"/platform/invite/{secret}", {**form, "code": pyotp.TOTP(totp_secret).now()}, follow_redirects=False)
-    assert done.headers["location"] == "/platform/login"
+    assert done.headers["location"] == "/platform/recovery-codes"
     assert client.get(f"/platform/invite/{secret}").status_code == 404  # single use
     member = Member(run(PlatformStaffRepository().by_email("new@platform.example")).id, "new@platform.example", totp_secret)
     assert login(platform_client(app), member, password="a-long-password-42").status_code == 303

@@ -35,6 +35,25 @@ class PlatformStaffRepository:
         changes: dict[Column | str, Any] = {key: value for key, value in values.items()}
         await PlatformStaff.update(changes).where(PlatformStaff.id == staff.id)
 
+    async def activate(self, staff: PlatformStaff, **values: Any) -> bool:
+        """Sets the credentials of an invited member and ends the invitation, if it is still open (once)."""
+        values = {**values, "status": "active", "invite_hash": "", "invite_expires": None}
+        changes: dict[Column | str, Any] = {key: value for key, value in values.items()}
+        changes[PlatformStaff.credentials_version] = PlatformStaff.credentials_version + 1
+        updated = await (
+            PlatformStaff.update(changes)
+            .where(PlatformStaff.id == staff.id)
+            .where(PlatformStaff.status == "invited")
+            .where(PlatformStaff.invite_hash == staff.invite_hash)
+            .returning(PlatformStaff.credentials_version)
+        )
+        if not updated:
+            return False
+        for key, value in values.items():
+            setattr(staff, key, value)
+        staff.credentials_version = updated[0]["credentials_version"]
+        return True
+
     async def take_step(self, staff: PlatformStaff, step: int) -> bool:
         """Records ``step`` as used when it is newer than the last one (atomically: a replay gets False)."""
         updated = await (

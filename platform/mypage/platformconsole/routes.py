@@ -19,6 +19,7 @@ from mypage.platformconsole.auth import (
     CurrentPlatformStaff,
     PlatformLoginRequired,
     current_platform_staff,
+    load_platform_staff,
     platform_required,
     platform_session,
     start_platform_session,
@@ -33,6 +34,7 @@ from mypage.web.render import client_address, portal_of, redirect
 
 PAGE_SIZE = 50
 PENDING = "platform_pending"
+CODES_ONCE = "platform_codes_once"
 
 
 def _tenant(request: Request, slug: str) -> Tenant:
@@ -100,8 +102,12 @@ async def totp_submit(request: Request) -> Response:
             return platform_page(
                 request, "platform/login.html", status_code=400, error=_("ログインできません。しばらくしてからお試しください。")
             )
-        return platform_page(request, "platform/login_totp.html", status_code=400, error=_("確認コードが正しくありません。"))
+        message = _("確認コードまたはリカバリーコードが正しくありません。")
+        return platform_page(request, "platform/login_totp.html", status_code=400, error=message)
     start_platform_session(request, outcome.staff)
+    if outcome.remaining_codes is not None:
+        left = _("リカバリーコードでログインしました。残りのリカバリーコードは{n}個です。").format(n=outcome.remaining_codes)
+        platform_session(request).flash(left, "warning")
     return redirect("/platform")
 
 
@@ -173,8 +179,39 @@ async def invite_submit(request: Request, secret: FromPath[str]) -> Response:
     )
     if done is None:
         return await _invite_form(request, secret, staff, error=_("確認コードが正しくありません。"), status_code=400)
-    platform_session(request).clear()
-    return redirect("/platform/login")
+    session = platform_session(request)
+    session.clear()
+    session[CODES_ONCE] = done[1]
+    return redirect("/platform/recovery-codes")
+
+
+# ---------------------------------------------------------------- recovery codes
+
+
+@get("/recovery-codes", opt={PUBLIC: True})
+async def codes_page(request: Request) -> Response:
+    """The recovery codes, once (after the invitation is accepted or new codes are made)."""
+    codes = platform_session(request).pop(CODES_ONCE)
+    if not codes:
+        return redirect("/platform")
+    logged_in = await load_platform_staff(request) is not None
+    return platform_page(
+        request, "platform/recovery_codes.html", codes=codes, next="/platform" if logged_in else "/platform/login"
+    )
+
+
+@get("/account")
+async def account_page(request: Request, platform_staff: CurrentPlatformStaff) -> Response:
+    remaining = await PlatformStaffRepository().remaining_recovery_codes(platform_staff.id)
+    return platform_page(request, "platform/account.html", remaining=remaining)
+
+
+@post("/account/recovery-codes")
+async def renew_codes(request: Request, platform_staff: CurrentPlatformStaff) -> Response:
+    key = portal_of(request).settings.secret_key
+    codes = await service.renew_recovery_codes(key, platform_staff, client_address(request))
+    platform_session(request)[CODES_ONCE] = codes
+    return redirect("/platform/recovery-codes")
 
 
 # ---------------------------------------------------------------- tenants
@@ -286,6 +323,9 @@ ROUTES = [
             logout,
             invite_page,
             invite_submit,
+            codes_page,
+            account_page,
+            renew_codes,
             tenant_list,
             tenant_page,
             suspension,

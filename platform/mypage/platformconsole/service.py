@@ -85,27 +85,28 @@ async def invited(secret_key: str, secret: str) -> PlatformStaff | None:
 
 async def accept(
     secret_key: str, secret: str, *, password: str, totp_secret: str, code: str, address: str
-) -> PlatformStaff | None:
-    """Activates the invited member when the authenticator code matches the new secret (None otherwise)."""
+) -> tuple[PlatformStaff, list[str]] | None:
+    """Activates the invited member when the authenticator code matches the new secret (None otherwise);
+    returns the member and the new recovery codes (shown once). The invitation is used once, even by
+    parallel submissions."""
     staff = await invited(secret_key, secret)
     step = matching_step(totp_secret, code)
     if staff is None or step is None:
         return None
     password_hash = await hash_password_async(password)
-    repo = PlatformStaffRepository()
     async with atomic():
-        await repo.update(
-            staff,
-            password_hash=password_hash,
-            totp_secret=totp_secret,
-            totp_last_step=step,
-            status="active",
-            invite_hash="",
-            invite_expires=None,
-            credentials_version=staff.credentials_version + 1,
+        activated = await PlatformStaffRepository().activate(
+            staff, password_hash=password_hash, totp_secret=totp_secret, totp_last_step=step
         )
+        if not activated:
+            return None
+        codes = await staff_login(secret_key).store_recovery_codes(staff.id)
         await record_platform("platform.staff.activated", staff_id=staff.id, actor=actor(staff), address=address)
-    return staff
+    return staff, codes
+
+
+async def renew_recovery_codes(secret_key: str, staff: PlatformStaff, address: str) -> list[str]:
+    return await staff_login(secret_key).renew_recovery_codes(staff, address)
 
 
 # ---------------------------------------------------------------- login (mechanics: identity/staff_login.py)
