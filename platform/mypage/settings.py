@@ -74,7 +74,18 @@ class Settings:
     """Host name of the platform console (``MYPAGE_PLATFORM_HOST``); recognised before any tenant's hosts.
     Empty (the production default until it is set): no host serves the console."""
 
+    platform_mail_sender: str = ""
+    """``From`` of the platform console's mail (``MYPAGE_PLATFORM_MAIL_SENDER``, e.g.
+    ``運用チーム <ops@example.jp>``); empty: ``noreply@`` the platform host."""
+
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def platform_base_url(self) -> str:
+        """The platform console's address in links (``http://platform.localhost:PORT`` in development)."""
+        scheme = "https" if self.https else "http"
+        port = f":{self.public_base_port or self.port}" if self.dev_mode else ""
+        return f"{scheme}://{self.platform_host}{port}"
 
     @property
     def uses_postgres(self) -> bool:
@@ -115,6 +126,7 @@ class Settings:
             run_job_worker=flag("MYPAGE_JOB_WORKER", False),
             db_pool=flag("MYPAGE_DB_POOL", production),
             trusted_proxies=_trusted_proxies(env.get("MYPAGE_TRUSTED_PROXIES", "")),
+            platform_mail_sender=env.get("MYPAGE_PLATFORM_MAIL_SENDER", "").strip(),
             platform_host=env.get("MYPAGE_PLATFORM_HOST", "" if production else base.platform_host).strip().lower(),
         )
 

@@ -220,10 +220,12 @@ def write_tenant(live: Onboarding) -> None:
     assert "ok" in check.stdout and "shiokaze.localhost" in check.stdout
 
 
-def enrol_platform_staff(page: Page, live: Onboarding) -> pyotp.TOTP:
-    invited = live.mypage("platform", "invite", "ops@platform.example", "--name", "運用　花子")
+def enrol_platform_staff(page: Page, live: Onboarding, smtp_server) -> pyotp.TOTP:
+    invited = live.mypage("platform", "invite", "ops@platform.example", "--name", "運用　花子", "--print-link")
     link = re.search(r"https?://\S+/platform/invite/\S+", invited.stdout)
     assert link and link.group(0).startswith(f"http://platform.localhost:{live.port}/"), invited.stdout
+    mailed = wait_for_mail(smtp_server, "ops@platform.example", "プラットフォーム管理への招待")  # the server's worker sent it
+    assert link.group(0) in mailed.get_body(("plain",)).get_content()
     page.goto(link.group(0))
     secret = page.locator("main code").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
@@ -266,7 +268,7 @@ def test_a_new_isp_is_onboarded_without_a_restart(onboarding, browser, smtp_serv
         assert phone.evaluate(HEADER_COLOUR) == "rgb(31, 95, 168)"  # the generated folder's default colour
 
         # The platform team: enrol, find the tenant, invite its first admin.
-        enrol_platform_staff(page, live)
+        enrol_platform_staff(page, live, smtp_server)
         page.get_by_label("検索(スラッグ・名称・ホスト)").fill("しおかぜ")
         page.get_by_role("button", name="検索").click()
         row = page.locator("tr[data-tenant=shiokaze]")

@@ -60,7 +60,8 @@ def test_a_used_code_is_not_accepted_again_and_wrong_passwords_lock(app):
 
 
 def test_invitation_by_command_sets_password_and_authenticator(app):
-    secret = run(service.invite_staff(portal_of(app).settings.secret_key, "new@platform.example", "新任"))
+    link = run(service.invite_staff(portal_of(app).settings, "new@platform.example", "新任"))
+    secret = link.rsplit("/", 1)[1]
     client = platform_client(app)
     page = client.get(f"/platform/invite/{secret}")
     assert page.status_code == 200

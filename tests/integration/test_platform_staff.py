@@ -29,7 +29,7 @@ def _codes_on(page_text: str) -> list[str]:
 
 def enrol(app, email: str = "new@platform.example") -> tuple[Member, list[str]]:
     """Invitation, password and authenticator app through the pages; the recovery codes page, once."""
-    secret = run(service.invite_staff(SECRET_KEY, email, "新任"))
+    secret = run(service.invite_staff(app.state.portal.settings, email, "新任")).rsplit("/", 1)[1]
     client = platform_client(app)
     page = client.get(f"/platform/invite/{secret}")
     totp_secret = re.search(r"<code>([A-Z2-7 ]+)</code>", page.text).group(1).replace(" ", "")

@@ -39,14 +39,13 @@ async def enqueue(
     finally:
         i18n._current_locale.reset(token)
         i18n._current_zone.reset(zone_token)
-    mail = OutboxMail(
-        tenant=tenant.slug,
-        sender=formataddr((config.mail.sender_name.get(locale), config.mail.sender)),
-        recipient=to,
-        subject=subject,
-        text_body=text_body,
-        html_body=html_body,
-    )
+    sender = formataddr((config.mail.sender_name.get(locale), config.mail.sender))
+    return await store(tenant.slug, sender=sender, to=to, subject=subject, text_body=text_body, html_body=html_body)
+
+
+async def store(scope: str, *, sender: str, to: str, subject: str, text_body: str, html_body: str) -> OutboxMail:
+    """Stores a rendered mail in the outbox under ``scope`` (a tenant's slug, or the platform's scope)."""
+    mail = OutboxMail(tenant=scope, sender=sender, recipient=to, subject=subject, text_body=text_body, html_body=html_body)
     await mail.save()
     return mail
 

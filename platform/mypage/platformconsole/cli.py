@@ -1,4 +1,5 @@
-"""``mypage platform invite EMAIL``: how the first platform staff member comes to exist (prints the link)."""
+"""``mypage platform invite EMAIL``: invites a platform staff member by mail (``--print-link`` also prints the
+link: how the very first member comes to exist, before anyone can read the console)."""
 
 from __future__ import annotations
 
@@ -15,23 +16,21 @@ def platform_group() -> None:
 @platform_group.command(name="invite")
 @click.argument("email")
 @click.option("--name", default="", help="氏名 (defaults to the e-mail address).")
-def invite_command(email: str, name: str) -> None:
-    """Invite EMAIL to the platform console: prints a single-use link to set a password and an authenticator app."""
+@click.option("--print-link", is_flag=True, help="Also print the single-use link (the first member's bootstrap).")
+def invite_command(email: str, name: str, print_link: bool) -> None:
+    """Invite EMAIL to the platform console: mails a single-use link to set a password and an authenticator app."""
+    from mypage.i18n import gettext as _
     from mypage.inquiries.staff import _portal_and_run
 
     async def go(portal):
+        if not portal.settings.platform_host:
+            raise click.ClickException("MYPAGE_PLATFORM_HOST is not set: no host serves the platform console")
         try:
-            return portal, await service.invite_staff(portal.settings.secret_key, email, name)
+            return await service.invite_staff(portal.settings, email, name)
         except service.PlatformRefused as exc:
-            raise click.ClickException(exc.error.value) from exc
+            raise click.ClickException(_(exc.error.value)) from exc
 
-    portal, secret = _portal_and_run(go)
-    settings = portal.settings
-    if not settings.platform_host:
-        raise click.ClickException("MYPAGE_PLATFORM_HOST is not set: no host serves the platform console")
-    scheme = "https" if settings.https else "http"
-    port = f":{settings.public_base_port or settings.port}" if settings.dev_mode else ""
-    click.echo(f"invited {service.email_key(email)} to the platform console.")
-    click.echo(
-        f"link (valid {service.INVITE_HOURS} h, single use): {scheme}://{settings.platform_host}{port}/platform/invite/{secret}"
-    )
+    link = _portal_and_run(go)
+    click.echo(f"invited {service.email_key(email)} to the platform console; the invitation mail is in the outbox.")
+    if print_link:
+        click.echo(f"link (valid {service.INVITE_HOURS} h, single use): {link}")

@@ -19,6 +19,9 @@ class PlatformStaffRepository:
     async def by_email(self, email: str) -> PlatformStaff | None:
         return await PlatformStaff.objects().where(PlatformStaff.email == email).first()
 
+    async def listing(self) -> list[PlatformStaff]:
+        return await PlatformStaff.objects().order_by(PlatformStaff.id)
+
     async def by_invite(self, invite_hash: str) -> PlatformStaff | None:
         if not invite_hash:
             return None

@@ -192,12 +192,10 @@ async def invite_submit(request: Request, secret: FromPath[str]) -> Response:
 async def codes_page(request: Request) -> Response:
     """The recovery codes, once (after the invitation is accepted or new codes are made)."""
     codes = platform_session(request).pop(CODES_ONCE)
+    onward = "/platform" if await load_platform_staff(request) is not None else "/platform/login"
     if not codes:
-        return redirect("/platform")
-    logged_in = await load_platform_staff(request) is not None
-    return platform_page(
-        request, "platform/recovery_codes.html", codes=codes, next="/platform" if logged_in else "/platform/login"
-    )
+        return redirect(onward)
+    return platform_page(request, "platform/recovery_codes.html", codes=codes, next=onward)
 
 
 @get("/account")
@@ -212,6 +210,35 @@ async def renew_codes(request: Request, platform_staff: CurrentPlatformStaff) ->
     codes = await service.renew_recovery_codes(key, platform_staff, client_address(request))
     platform_session(request)[CODES_ONCE] = codes
     return redirect("/platform/recovery-codes")
+
+
+# ---------------------------------------------------------------- platform staff
+
+
+async def _staff_page(request: Request, *, error: str = "", values: dict | None = None, status_code: int = 200) -> Response:
+    members = await service.staff_listing()
+    return platform_page(
+        request, "platform/staff.html", status_code=status_code, members=members, error=error, values=values or {}
+    )
+
+
+@get("/staff")
+async def staff_page(request: Request, platform_staff: CurrentPlatformStaff) -> Response:
+    return await _staff_page(request)
+
+
+@post("/staff")
+async def invite_member(request: Request, platform_staff: CurrentPlatformStaff) -> Response:
+    form = await request.form()
+    values = {"email": str(form.get("email") or "")[:254], "name": str(form.get("name") or "")[:120]}
+    try:
+        await service.invite_staff(
+            portal_of(request).settings, values["email"], values["name"], by=platform_staff, address=client_address(request)
+        )
+    except service.PlatformRefused as exc:
+        return await _staff_page(request, error=_(exc.error.value), values=values, status_code=400)
+    platform_session(request).flash(_("招待メールを送りました。"), "success")
+    return redirect("/platform/staff")
 
 
 # ---------------------------------------------------------------- tenants
@@ -326,6 +353,8 @@ ROUTES = [
             codes_page,
             account_page,
             renew_codes,
+            staff_page,
+            invite_member,
             tenant_list,
             tenant_page,
             suspension,

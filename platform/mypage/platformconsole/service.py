@@ -13,23 +13,23 @@ from enum import StrEnum
 from mypage.admin.staff import service as tenant_staff
 from mypage.db.base import utcnow
 from mypage.db.transaction import atomic
+from mypage.i18n import N_
 from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import EMAIL_RE
 from mypage.identity.staff_login import Lockout, StaffEvent, StaffLogin, email_key
 from mypage.identity.totp import matching_step
+from mypage.platformconsole.mail import PLATFORM_SCOPE, enqueue_platform
 from mypage.platformconsole.repository import (
     PlatformStaffRepository,
     TenantControlRepository,
     record_platform,
 )
 from mypage.platformconsole.tables import PlatformStaff
+from mypage.settings import Settings
 from mypage.tenancy.config import Features
 from mypage.tenancy.registry import Tenant
 from mypage.tenancy.reload import SUSPENSIONS, announce
 
-PLATFORM_SCOPE = "_platform"
-"""The ``tenant`` value of the platform's attempt counters, recovery-code hashes and mail (no tenant has
-this slug: slugs have no ``_``)."""
 MAX_FAILURES = 5
 LOCK_MINUTES = 30
 INVITE_HOURS = 72
@@ -44,8 +44,10 @@ def _invite_hash(secret_key: str, secret: str) -> str:
 
 
 class PlatformError(StrEnum):
-    EMAIL_INVALID = "invalid e-mail address"
-    EMAIL_TAKEN = "a platform staff member with this e-mail address is already active"
+    """Why a platform staff invitation was refused; the value is the message (a ``N_`` marked phrase)."""
+
+    EMAIL_INVALID = N_("メールアドレスの形式が正しくありません。")
+    EMAIL_TAKEN = N_("このメールアドレスのプラットフォームスタッフは既に登録されています。")
 
 
 class PlatformRefused(Exception):
@@ -54,25 +56,38 @@ class PlatformRefused(Exception):
         self.error = error
 
 
-async def invite_staff(secret_key: str, email: str, name: str = "") -> str:
-    """Creates (or re-invites) a platform staff member; returns the single-use invitation secret."""
+async def invite_staff(
+    settings: Settings, email: str, name: str = "", *, by: PlatformStaff | None = None, address: str = ""
+) -> str:
+    """Creates (or re-invites) a platform staff member and mails the single-use invitation link; returns it
+    (printed by ``mypage platform invite --print-link`` for the very first member)."""
     key = email_key(email)
     if not EMAIL_RE.match(key) or len(key) > 254:
         raise PlatformRefused(PlatformError.EMAIL_INVALID)
+    name = (name or "").strip()[:120] or key[:120]
     secret = secrets.token_urlsafe(32)
+    link = f"{settings.platform_base_url}/platform/invite/{secret}"
     repo = PlatformStaffRepository()
     expires = utcnow() + timedelta(hours=INVITE_HOURS)
     async with atomic():
         staff = await repo.by_email(key)
         if staff is not None and staff.status != "invited":
             raise PlatformRefused(PlatformError.EMAIL_TAKEN)
-        values = {"name": (name or key)[:120], "invite_hash": _invite_hash(secret_key, secret), "invite_expires": expires}
+        values = {"name": name, "invite_hash": _invite_hash(settings.secret_key, secret), "invite_expires": expires}
         if staff is None:
             staff = await repo.create(email=key, status="invited", **values)
         else:
             await repo.update(staff, **values)
-        await record_platform("platform.staff.invited", staff_id=None, actor=actor(None), email=key)
-    return secret
+        context = {"name": name, "link": link, "hours": INVITE_HOURS}
+        await enqueue_platform(settings, to=key, template="invitation", context=context)
+        await record_platform(
+            "platform.staff.invited", staff_id=by.id if by else None, actor=actor(by), address=address, email=key
+        )
+    return link
+
+
+async def staff_listing() -> list[PlatformStaff]:
+    return await PlatformStaffRepository().listing()
 
 
 async def invited(secret_key: str, secret: str) -> PlatformStaff | None:
