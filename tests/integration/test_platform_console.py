@@ -108,7 +108,7 @@ def test_one_query_per_figure_whatever_the_number_of_tenants(app, monkeypatch):
     calls.clear()
     many = [f"tenant-{n:04d}" for n in range(200)] + ["aicom"]
     figures = run(health.health_of(many, "Asia/Tokyo"))
-    assert len(calls) == one <= 8
+    assert len(calls) == one <= 9  # one per figure (the latest import takes two)
     assert figures["aicom"].customers == 1 and figures["tenant-0007"].customers == 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Count, Max
@@ -19,7 +19,7 @@ from mypage.identity.tables import Account
 from mypage.importjobs.tables import ImportJob
 from mypage.mail.tables import OutboxMail
 from mypage.records.tables import Customer
-from mypage.web.tables import SessionRecord
+from mypage.web.tables import ServerErrorRecord, SessionRecord
 
 LOGIN_OK = ("login.success",)
 LOGIN_FAILED = ("login.failure", "login.locked", "login.totp_failure", "login.otp_failed")
@@ -36,6 +36,8 @@ class Health:
     outbox_failures: int = 0
     last_import: dict | None = field(default=None)
     """``status``, ``finished_at``, ``error_count`` of the tenant's latest import job."""
+    errors_last_hour: int = 0
+    """Unhandled server errors (500 pages) of the tenant's hosts in the last hour (``web/error_log.py``)."""
 
 
 async def _counts(table, tenants: list[str], *conditions) -> dict[str, int]:
@@ -105,6 +107,7 @@ async def health_of(tenants: list[str], zone: str) -> dict[str, Health]:
     backlog = await _counts(OutboxMail, tenants, OutboxMail.sent_at.is_null())
     failures = await _counts(OutboxMail, tenants, OutboxMail.sent_at.is_null(), OutboxMail.last_error != "")
     imports = await _last_imports(tenants)
+    errors = await _counts(ServerErrorRecord, tenants, ServerErrorRecord.created_at >= datetime.now(UTC) - timedelta(hours=1))
     return {
         slug: Health(
             customers=customers.get(slug, 0),
@@ -115,6 +118,7 @@ async def health_of(tenants: list[str], zone: str) -> dict[str, Health]:
             outbox_backlog=backlog.get(slug, 0),
             outbox_failures=failures.get(slug, 0),
             last_import=imports.get(slug),
+            errors_last_hour=errors.get(slug, 0),
         )
         for slug in tenants
     }

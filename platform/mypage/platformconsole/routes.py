@@ -275,11 +275,13 @@ async def _tenant_page(request: Request, tenant: Tenant, *, error: str = "", sta
     control = (await controls_of([tenant.slug])).get(tenant.slug) or {}
     allowed = await service.allowed_features(tenant.slug)
     configured = set(tenant.source.get("features") or {})
+    health = (await health_of([tenant.slug], tenant.config.timezone))[tenant.slug]
     return platform_page(
         request,
         "platform/tenant.html",
         status_code=status_code,
         tenant=tenant,
+        health=health,
         suspended=bool(control.get("suspended")),
         features=[(name, name in configured, allowed is None or name in allowed) for name in Features.model_fields],
         error=error,

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from mypage.db.errors import is_unavailable
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
+from mypage.web.error_log import record_later
 from mypage.web.render import render
 
 log = logging.getLogger("mypage")
@@ -93,7 +94,9 @@ def server_error(request: Request, exc: Exception) -> Response:
     if is_unavailable(exc):
         return unavailable(request, exc)
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return error_page(request, 500)
+    response = error_page(request, 500)
+    response.background = record_later(request, exc)
+    return response
 
 
 def unavailable(request: Request, exc: BaseException | None = None) -> Response:
