@@ -31,7 +31,7 @@ class Portal:
     def __init__(self, settings: Settings, tenants: TenantRegistry | None = None):
         self.settings = settings
         self.themes = ThemeRegistry(settings.themes_dir)
-        self.base = tenants or TenantRegistry.load(settings.tenants_dir, settings.themes_dir)
+        self.base = tenants or TenantRegistry.load(settings.tenants_dir, settings.themes_dir, theme_parents=self.themes.parents())
         """The tenants as their folders define them; ``tenants`` adds the published overrides."""
         self.tenants = self.base
         for tenant in self.tenants:

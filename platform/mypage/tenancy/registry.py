@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,13 +162,20 @@ class TenantRegistry:
                 self._by_host[host] = tenant
 
     @classmethod
-    def load(cls, tenants_dir: Path, themes_dir: Path | None = None, previous: TenantRegistry | None = None) -> TenantRegistry:
+    def load(
+        cls,
+        tenants_dir: Path,
+        themes_dir: Path | None = None,
+        previous: TenantRegistry | None = None,
+        theme_parents: Mapping[str, str | None] | None = None,
+    ) -> TenantRegistry:
         """Every tenant folder, validated. With ``previous``, a folder whose files (and its theme chain's) are
-        unchanged since ``previous`` read it is not read again: its tenant is taken over as it is."""
+        unchanged since ``previous`` read it is not read again: its tenant is taken over as it is.
+        ``theme_parents`` (``ThemeRegistry.parents()``) spares reading the themes' ``theme.toml`` again."""
         if not tenants_dir.is_dir():
             raise TenantConfigError(f"{tenants_dir}: tenants folder is missing")
         folders = sorted(p for p in tenants_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-        prints = Fingerprints(themes_dir)
+        prints = Fingerprints(themes_dir, theme_parents)
         errors, tenants, read = [], [], []
         fingerprints: dict[str, Fingerprint | None] = {}
         for folder in folders:

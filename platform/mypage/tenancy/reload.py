@@ -48,7 +48,7 @@ def load_folders(settings: Settings, previous: TenantRegistry | None = None) -> 
     """Every tenant folder and theme, validated; :class:`TenantConfigError` names every problem. With the
     ``previous`` registry, only the folders that changed since it read them are read again."""
     themes = ThemeRegistry(settings.themes_dir)
-    tenants = TenantRegistry.load(settings.tenants_dir, settings.themes_dir, previous)
+    tenants = TenantRegistry.load(settings.tenants_dir, settings.themes_dir, previous, themes.parents())
     for tenant in tenants:
         themes.chain(tenant.config.theme)
     return Folders(themes, tenants)

@@ -56,6 +56,9 @@ class ThemeRegistry:
     def names(self) -> list[str]:
         return sorted(self._themes)
 
+    def parents(self) -> dict[str, str | None]:
+        return {name: theme.parent for name, theme in self._themes.items()}
+
     def chain(self, name: str) -> list[Theme]:
         """The theme and its ancestors, child first; refuses unknown parents and cycles."""
         chain, seen = [], set()
