@@ -3,6 +3,8 @@ what serving the tenants' pages adds.
 
     .venv/bin/python bench/bench_tenants.py [--tenants 1000] [--touch 100] [--repeat 2]
 
+``MYPAGE_BENCH_PLATFORM=/other/checkout/platform`` measures another checkout's code (the "before" figures).
+
 Generates ``--tenants`` tenant folders with their child themes in a temporary folder: three with
 ``mypage tenant new`` (one from each shipped tenant, placeholders filled in as an operator would), then
 copies of those three under new slugs and hosts, round robin. Every measurement runs in a fresh
@@ -12,8 +14,10 @@ process's resident memory (RSS, ``/proc/self/status``):
 1. **start-up**: ``create_app`` with the shipped 3 tenants, then with all of them; split into the tenant
    registry (read and validate every ``tenant.toml``), the themes and the ``Portal`` (one Jinja
    environment per tenant, catalogs); memory per tenant is the difference divided by the extra tenants;
-2. **reload**: in the same process, the tenants loaded again: ``Portal.reload()`` when the portal has one
-   (``mypage tenant reload``, issue 12 item 2), otherwise a whole new ``Portal``; and the RSS after it;
+2. **reload**: in the same process, as every worker does it after ``mypage tenant reload`` (or SIGHUP): the
+   change announced (``tenancy.reload.announce``) and ``Portal.refresh()`` (the function the watcher calls)
+   timed, three times: nothing changed, one tenant's ``tenant.toml`` changed, every ``tenant.toml`` touched
+   (a full reload); and the RSS after them;
 3. **serving**: ``GET /login`` on ``--touch`` different tenants through the test client (each tenant's
    Jinja environment compiles its templates on first use): the first request's time, the median of the
    others, and RSS growth per tenant served;
@@ -39,7 +43,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "platform"))
+PLATFORM = Path(os.environ.get("MYPAGE_BENCH_PLATFORM") or ROOT / "platform")
+sys.path.insert(0, str(PLATFORM))
 
 TEMPLATES = ("aicom", "itscom", "nmedia")
 
@@ -137,15 +142,9 @@ def child(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> d
     out["tenants"] = len(registry)
     out["rss_loaded_mb"], out["hwm_loaded_mb"] = rss_mb()
     if mode == "reload":
-        reload = getattr(portal, "reload", None)
-        t0, c0 = time.perf_counter(), time.process_time()
-        if callable(reload):
-            reload()
-            out["reload_kind"] = "Portal.reload()"
-        else:
-            portal = Portal(settings)
-            out["reload_kind"] = "a new Portal (no reload function yet)"
-        out["reload_s"], out["reload_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+        import asyncio
+
+        out.update(asyncio.run(reload_times(portal, settings)))
         out["rss_reloaded_mb"], out["hwm_reloaded_mb"] = rss_mb()
     if mode == "touch":
         import asyncio
@@ -183,6 +182,39 @@ def child(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> d
         out["warm_login_median_ms"] = statistics.median(again) * 1000
         out["rss_per_served_tenant_kb"] = (after - before) * 1024 / max(1, len(chosen))
         out["rss_served_mb"] = after
+    return out
+
+
+async def reload_times(portal, settings) -> dict:
+    """``Portal.refresh()`` after an announced folder change: nothing changed, one tenant changed, all touched."""
+    import re
+
+    from mypage.db.engine import bind_tables, make_engine
+    from mypage.db.migrate import migrate
+    from mypage.tenancy.reload import FOLDERS, announce
+
+    engine = make_engine(settings)
+    bind_tables(engine)
+    await migrate(engine)
+    await portal.refresh()  # the first refresh of a worker: overrides and suspensions, folders as loaded
+    out: dict = {}
+
+    async def timed(name: str) -> None:
+        await announce(FOLDERS)
+        t0, c0 = time.perf_counter(), time.process_time()
+        await portal.refresh()
+        out[f"{name}_s"], out[f"{name}_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+
+    await timed("reload_same")
+    slug = portal.base.slugs[len(portal.base) // 2]
+    toml = settings.tenants_dir / slug / "tenant.toml"
+    toml.write_text(re.sub(r'primary_colour = "#[0-9a-fA-F]{6}"', 'primary_colour = "#123456"', toml.read_text("utf-8")), "utf-8")
+    await timed("reload_one")
+    assert portal.tenants.get(slug).config.branding.primary_colour == "#123456", "the changed tenant was not reloaded"
+    now = time.time_ns()
+    for folder in settings.tenants_dir.iterdir():
+        os.utime(folder / "tenant.toml", ns=(now, now))
+    await timed("reload_all")
     return out
 
 
@@ -232,7 +264,7 @@ def console_latency(client, secret: str, tenants: int) -> dict:
 
 
 def measure(mode: str, tenants: Path, themes: Path, touch: int, sqlite: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "platform")}
+    env = {**os.environ, "PYTHONPATH": str(PLATFORM)}
     args = [sys.executable, __file__, "--child", mode, "--tenants-dir", str(tenants), "--themes-dir", str(themes)]
     args += ["--touch", str(touch), "--sqlite", str(sqlite)]
     proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
@@ -285,8 +317,10 @@ def main() -> None:
     )
     print(f"memory per loaded tenant: {per_tenant_kb:.0f} KB (RSS difference / {extra} tenants)")
     print(
-        f"\nreload of {args.tenants} tenants ({many[0]['reload_kind']}): {med(many, 'reload_s'):.2f} s "
-        f"({med(many, 'reload_cpu_s'):.2f} s CPU); "
+        f"\nreload of {args.tenants} tenants (announce + Portal.refresh(), median of {args.repeat}): "
+        f"nothing changed {med(many, 'reload_same_s'):.2f} s ({med(many, 'reload_same_cpu_s'):.2f} s CPU), "
+        f"one tenant changed {med(many, 'reload_one_s'):.2f} s ({med(many, 'reload_one_cpu_s'):.2f} s CPU), "
+        f"every tenant.toml touched {med(many, 'reload_all_s'):.2f} s ({med(many, 'reload_all_cpu_s'):.2f} s CPU); "
         f"RSS {med(many, 'rss_loaded_mb'):.0f} MB before, {med(many, 'rss_reloaded_mb'):.0f} MB after, "
         f"peak {med(many, 'hwm_reloaded_mb'):.0f} MB"
     )
@@ -313,9 +347,11 @@ def main() -> None:
         "rss_mb": f"{med(many, 'rss_loaded_mb'):.0f}",
         "rss_shipped_mb": f"{med(shipped, 'rss_loaded_mb'):.0f}",
         "kb_per_tenant": f"{per_tenant_kb:.0f}",
-        "reload_s": f"{med(many, 'reload_s'):.3f}",
-        "reload_cpu_s": f"{med(many, 'reload_cpu_s'):.3f}",
-        "reload_is_function": "yes" if many[0]["reload_kind"].startswith("Portal.reload") else "no",
+        "reload_s": f"{med(many, 'reload_all_s'):.3f}",
+        "reload_cpu_s": f"{med(many, 'reload_all_cpu_s'):.3f}",
+        "reload_one_s": f"{med(many, 'reload_one_s'):.3f}",
+        "reload_one_cpu_s": f"{med(many, 'reload_one_cpu_s'):.3f}",
+        "reload_same_cpu_s": f"{med(many, 'reload_same_cpu_s'):.3f}",
         "rss_reloaded_mb": f"{med(many, 'rss_reloaded_mb'):.0f}",
         "first_page_new_tenant_ms": f"{served['first_login_other_median_ms']:.1f}",
         "warm_page_ms": f"{served['warm_login_median_ms']:.1f}",

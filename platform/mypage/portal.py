@@ -31,7 +31,7 @@ class Portal:
     def __init__(self, settings: Settings, tenants: TenantRegistry | None = None):
         self.settings = settings
         self.themes = ThemeRegistry(settings.themes_dir)
-        self.base = tenants or TenantRegistry.load(settings.tenants_dir, settings.themes_dir)
+        self.base = tenants or TenantRegistry.load(settings.tenants_dir, settings.themes_dir, theme_parents=self.themes.parents())
         """The tenants as their folders define them; ``tenants`` adds the published overrides."""
         self.tenants = self.base
         for tenant in self.tenants:
@@ -39,7 +39,8 @@ class Portal:
         self.catalogs = i18n.Catalogs(settings.locales_dir)
         i18n.install_catalogs(self.catalogs)
         self.session_store: SessionStore = RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore()
-        self.templates = {t.slug: self._templates(t) for t in self.tenants}
+        self.templates: dict[str, TenantTemplates] = {}
+        """Each tenant's Jinja environment, built on its first use (``templates_for``)."""
         self.generation: dict[str, str] | None = None
         """The change tokens (``tenancy.reload``) this portal applied; None before its first refresh."""
         self._refreshing = asyncio.Lock()
@@ -51,10 +52,13 @@ class Portal:
 
     def templates_for(self, tenant: Tenant) -> TenantTemplates:
         templates = self.templates.get(tenant.slug)
-        if templates is None or templates.tenant is not tenant:
-            # A tenant object this portal does not serve (a preview of a draft, or a request that began
-            # just before a reload): its own environment, not cached.
-            return self._templates(tenant)
+        if templates is not None and templates.tenant is tenant:
+            return templates
+        templates = self._templates(tenant)
+        # A tenant object this portal does not serve (a preview of a draft, or a request that began just
+        # before a reload) gets its own environment, not kept.
+        if self.tenants.find(tenant.slug) is tenant:
+            self.templates[tenant.slug] = templates
         return templates
 
     async def refresh(self) -> bool:
@@ -72,9 +76,15 @@ class Portal:
             base, themes = self.base, self.themes
             if self.generation is not None and tokens.get(FOLDERS) != applied.get(FOLDERS):
                 try:
-                    folders = await asyncio.to_thread(load_folders, self.settings)
+                    folders = await asyncio.to_thread(load_folders, self.settings, self.base)
                     base, themes = folders.tenants, folders.themes
-                    log.info("tenant folders reloaded: %s", ", ".join(base.slugs))
+                    removed = set(self.base.slugs) - set(base.slugs)
+                    log.info(
+                        "tenant folders reloaded: %d tenants, read again: %s; removed: %s",
+                        len(base),
+                        ", ".join(base.read) or "none",
+                        ", ".join(sorted(removed)) or "none",
+                    )
                 except TenantConfigError as exc:
                     log.error("tenant reload refused, the running tenants keep serving:\n%s", exc)
             overrides_changed = self.generation is None or tokens.get(OVERRIDES) != applied.get(OVERRIDES)
@@ -99,7 +109,8 @@ class Portal:
         for tenant in base:
             running = self.tenants.find(tenant.slug)
             version, document = live.get(tenant.slug, (None, {}))
-            if not folders_changed and running is not None and running.override_version == version:
+            same_folder = self.base.find(tenant.slug) is tenant
+            if same_folder and running is not None and running.override_version == version:
                 tenants.append(running)
             elif version is None:
                 tenants.append(tenant)
@@ -116,17 +127,12 @@ class Portal:
                     tenants.append(tenant)
                 else:
                     tenants.append(effective_tenant(tenant, version, checked.config, await overrides.logo_of(checked.config)))
-        if not folders_changed and all(t is self.tenants.find(t.slug) for t in tenants):
+        if len(tenants) == len(self.tenants) and all(t is self.tenants.find(t.slug) for t in tenants):
+            self.base, self.themes = base, themes
             return False
         registry = TenantRegistry(tenants)
-        self.themes = themes
-        templates = {}
-        for tenant in registry:
-            kept = self.templates.get(tenant.slug)
-            templates[tenant.slug] = (
-                kept if kept is not None and kept.tenant is tenant and not folders_changed else self._templates(tenant)
-            )
-        self.base, self.tenants, self.templates = base, registry, templates
+        kept = {slug: t for slug, t in self.templates.items() if registry.find(slug) is t.tenant}
+        self.base, self.themes, self.tenants, self.templates = base, themes, registry, kept
         return True
 
     def base_url(self, tenant: Tenant) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mypage.tenancy.config import ConfigProblems, TenantConfig
+from mypage.tenancy.fingerprint import Fingerprint, Fingerprints
 
 LOADER_RULES = (
     "The file is valid TOML and `slug` equals the folder name.",
@@ -140,10 +142,15 @@ def load_tenant(folder: Path, themes_dir: Path | None = None) -> Tenant:
 
 
 class TenantRegistry:
-    """All tenants, by slug and by host."""
+    """All tenants, by slug and by host.
 
-    def __init__(self, tenants: list[Tenant]):
+    ``fingerprints`` holds, per tenant folder read, what :func:`fingerprint` saw; ``read`` names the folders this
+    registry parsed (the others came unchanged from the ``previous`` registry given to :meth:`load`)."""
+
+    def __init__(self, tenants: list[Tenant], fingerprints: dict[str, Fingerprint | None] | None = None):
         self._by_slug = {t.slug: t for t in tenants}
+        self.fingerprints: dict[str, Fingerprint | None] = fingerprints or {}
+        self.read: tuple[str, ...] = ()
         self._by_host: dict[str, Tenant] = {}
         for tenant in tenants:
             for host in tenant.config.hosts:
@@ -155,19 +162,47 @@ class TenantRegistry:
                 self._by_host[host] = tenant
 
     @classmethod
-    def load(cls, tenants_dir: Path, themes_dir: Path | None = None) -> TenantRegistry:
+    def load(
+        cls,
+        tenants_dir: Path,
+        themes_dir: Path | None = None,
+        previous: TenantRegistry | None = None,
+        theme_parents: Mapping[str, str | None] | None = None,
+    ) -> TenantRegistry:
+        """Every tenant folder, validated. With ``previous``, a folder whose files (and its theme chain's) are
+        unchanged since ``previous`` read it is not read again: its tenant is taken over as it is.
+        ``theme_parents`` (``ThemeRegistry.parents()``) spares reading the themes' ``theme.toml`` again."""
         if not tenants_dir.is_dir():
             raise TenantConfigError(f"{tenants_dir}: tenants folder is missing")
         folders = sorted(p for p in tenants_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-        errors, tenants = [], []
+        prints = Fingerprints(themes_dir, theme_parents)
+        errors, tenants, read = [], [], []
+        fingerprints: dict[str, Fingerprint | None] = {}
         for folder in folders:
+            known = previous.find(folder.name) if previous is not None else None
+            if known is not None and known.folder == folder:
+                seen = previous.fingerprints.get(folder.name) if previous is not None else None
+                if seen is not None and prints.of(folder, known.config.theme) == seen:
+                    tenants.append(known)
+                    fingerprints[folder.name] = seen
+                    continue
             try:
-                tenants.append(load_tenant(folder, themes_dir))
+                taken = prints.of_unread(folder)
+                tenant = load_tenant(folder, themes_dir)
             except TenantConfigError as exc:
                 errors.append(str(exc))
+                continue
+            finally:
+                read.append(folder.name)
+            if known is not None and tenant == known and tenant.source == known.source:
+                tenant = known  # read again (its files were touched or too recent to trust) but the same
+            tenants.append(tenant)
+            fingerprints[folder.name] = prints.settled(taken, tenant.config.theme)
         if errors:
             raise TenantConfigError("\n".join(errors))
-        return cls(tenants)
+        registry = cls(tenants, fingerprints)
+        registry.read = tuple(read)
+        return registry
 
     def __iter__(self):
         return iter(self._by_slug.values())

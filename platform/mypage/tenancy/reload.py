@@ -9,7 +9,8 @@ A change is *announced* by writing a new random token into the ``tenant_generati
 - ``suspensions``: the platform console suspended or resumed a tenant (``Portal.suspended``).
 
 Each server worker polls the table every :data:`POLL_SECONDS` in a background task (never on a request's
-path) and, when a token differs from the one it applied, rebuilds what changed (``Portal.refresh``). The
+path) and, when a token differs from the one it applied, rebuilds what changed (``Portal.refresh``): of the
+folders, only those whose files (or their theme chain's) changed since it read them (``tenancy.fingerprint``). The
 table is an ordinary one, so this works alike on SQLite and PostgreSQL, with any number of workers and hosts.
 """
 
@@ -43,10 +44,11 @@ class Folders:
     tenants: TenantRegistry
 
 
-def load_folders(settings: Settings) -> Folders:
-    """Every tenant folder and theme, validated; :class:`TenantConfigError` names every problem."""
+def load_folders(settings: Settings, previous: TenantRegistry | None = None) -> Folders:
+    """Every tenant folder and theme, validated; :class:`TenantConfigError` names every problem. With the
+    ``previous`` registry, only the folders that changed since it read them are read again."""
     themes = ThemeRegistry(settings.themes_dir)
-    tenants = TenantRegistry.load(settings.tenants_dir, settings.themes_dir)
+    tenants = TenantRegistry.load(settings.tenants_dir, settings.themes_dir, previous, themes.parents())
     for tenant in tenants:
         themes.chain(tenant.config.theme)
     return Folders(themes, tenants)

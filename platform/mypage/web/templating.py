@@ -1,9 +1,10 @@
 """Themes and per-tenant Jinja environments.
 
 Each tenant gets its own :class:`jinja2.Environment` (Jinja caches templates by name, so one shared
-environment with a request-dependent loader would leak one tenant's template to another). Templates
-resolve child first: the tenant's ``templates/`` overrides, then its theme and the theme's parents up
-to ``base``, then the feature folders' own ``templates/``.
+environment with a request-dependent loader would leak one tenant's template to another), built on the
+tenant's first page (``Portal.templates_for``). Templates resolve child first: the tenant's ``templates/``
+overrides, then its theme and the theme's parents up to ``base``, then the feature folders' own ``templates/``.
+What a template file compiles to is shared by every environment (:class:`SharedTemplateCode`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 
 import jinja2
 
@@ -54,6 +56,9 @@ class ThemeRegistry:
     def names(self) -> list[str]:
         return sorted(self._themes)
 
+    def parents(self) -> dict[str, str | None]:
+        return {name: theme.parent for name, theme in self._themes.items()}
+
     def chain(self, name: str) -> list[Theme]:
         """The theme and its ancestors, child first; refuses unknown parents and cycles."""
         chain, seen = [], set()
@@ -85,6 +90,35 @@ def _locale_filter(format_):
     return apply
 
 
+class SharedTemplateCode(jinja2.BytecodeCache):
+    """The compiled code of every template file, shared by the tenants' environments: a file is compiled once per
+    process, not once per tenant. Jinja keys it by the template's name *and file* and checks it against the
+    file's source, so a tenant's override (a file of its own folder) is never another tenant's code; the
+    environments differ only in their globals, never in what compilation depends on (options, extensions,
+    filters). Code objects are kept as they are (no marshalling)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, tuple[str, CodeType]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        found = self._codes.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self._codes[bucket.key] = (bucket.checksum, bucket.code)
+
+    def clear(self) -> None:
+        self._codes.clear()
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
 class TenantTemplates:
     """The Jinja environment and static search path of one tenant."""
 
@@ -100,6 +134,7 @@ class TenantTemplates:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
+            bytecode_cache=TEMPLATE_CODE,
         )
         self.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
         self.env.globals.update(globals_)
