@@ -57,3 +57,25 @@ def test_render_pdf_without_cache_renders_again(portal):
     misses = pdf.pdf_cache.misses
     content = run(pdf.render_pdf(portal, tenant, "documents/_base.html", {}, cache=False))
     assert content.startswith(b"%PDF") and pdf.pdf_cache.misses == misses
+
+
+def test_streams_deflated_by_the_finisher_decode_and_embed_the_japanese_font():
+    import io
+    import zlib
+
+    from pypdf import PdfReader
+
+    content = pdf.html_to_pdf("<html lang=ja><body><p>請求書 ご請求金額 10,753円</p><p><strong>合計</strong></p></body></html>")
+    reader = PdfReader(io.BytesIO(content))
+    page = reader.pages[0]
+    assert "請求書 ご請求金額 10,753円" in page.extract_text()
+    fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
+    assert {font["/BaseFont"].split("+")[-1] for font in fonts} >= {"IPAexGothic"}
+    for font in fonts:
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        embedded = descriptor["/FontFile2"].get_object()
+        assert embedded["/Filter"] == "/FlateDecode"
+        subset = embedded.get_data()  # pypdf inflates it: a whole TrueType font, a subset of IPAexGothic
+        assert subset[:4] == b"\x00\x01\x00\x00" and 1_000 < len(subset) < 1_000_000
+        assert zlib.decompress(embedded._data) == subset
+        assert embedded._data[:2] == b"\x78\x9c"  # zlib header of level 6 (pydyf's level 9 writes 78 da)

@@ -17,6 +17,8 @@ Speed (issue 10: an invoice in < 50 ms warm):
   properties, a template's ``{% block style %}``) wins over them.
 - Layout runs on a small dedicated thread pool; each thread keeps its own ``FontConfiguration`` (Pango font
   maps are not thread-safe), so fonts are looked up and loaded once per thread, not once per document.
+- The PDF's streams are deflated at level 6 by a WeasyPrint finisher, not at pydyf's level 9 (a third of
+  the CPU for a file 1% larger), and WeasyPrint's per-step INFO records are off.
 - The PDF is cached in a bounded in-process LRU keyed by a SHA-256 of the rendered HTML and of the
   stylesheets' text: the same content gives the same key (the HTML holds the customer's data and the
   tenant's branding, so a key never matches another customer's or tenant's document), and anything that
@@ -30,10 +32,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import mimetypes
 import os
 import threading
 import weakref
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -167,6 +171,28 @@ def _font_config():
     return config
 
 
+# WeasyPrint logs each of its seven steps at INFO: with the web server's logging (root at INFO) that is
+# seven log records per document, formatted and written by the log thread while the next layout waits.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+_DEFLATE_LEVEL = 6
+
+
+def _deflate_streams(document, pdf) -> None:
+    """A WeasyPrint finisher: deflates the PDF's streams at level 6 before the file is written.
+
+    pydyf deflates them at level 9, which takes three times the CPU of level 6 (about 5 ms of an invoice,
+    mostly the embedded font subset) for a file 1% smaller."""
+    import pydyf
+
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.compress:
+            raw = b"\n".join(pydyf._to_bytes(item) for item in obj.stream)
+            obj.stream = [zlib.compress(raw, _DEFLATE_LEVEL)]
+            obj.extra["Filter"] = "/FlateDecode"
+            obj.compress = False
+
+
 def html_to_pdf(html: str, stylesheets: Sequence[Stylesheet] | None = None) -> bytes:
     """Lays out HTML to PDF (blocking; call through :func:`render_pdf` from async code). Without
     ``stylesheets``, the base document stylesheet applies."""
@@ -175,7 +201,7 @@ def html_to_pdf(html: str, stylesheets: Sequence[Stylesheet] | None = None) -> b
     sheets = [base_stylesheet()] if stylesheets is None else stylesheets
     font_config = _font_config()
     return HTML(string=html, base_url=None, url_fetcher=_fetcher()).write_pdf(
-        stylesheets=[sheet.css for sheet in sheets], font_config=font_config
+        stylesheets=[sheet.css for sheet in sheets], font_config=font_config, finisher=_deflate_streams
     )
 
 
