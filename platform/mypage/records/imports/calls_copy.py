@@ -18,6 +18,8 @@ from mypage.records import csvparse as p
 from mypage.records.csvparse import FieldError, RowError
 from mypage.records.imports.base import NO_ROWS, ImportResult, Progress, header_columns, parse_cells
 from mypage.records.imports.calls import derived_record_key
+from mypage.records.imports.calls_direct import copy_new_calls
+from mypage.records.imports.columns import Column
 
 TEMP_TABLE = "import_calls"
 _COLUMNS = (
@@ -89,17 +91,55 @@ class _Problems(Exception):
 
 
 async def import_calls(
-    tenant: str, header: list[str], rows: Iterable[tuple[int, list[str]]], progress: Progress, **audit
+    tenant: str, header: list[str], open_rows: Callable[[], Iterable[tuple[int, list[str]]]], progress: Progress, **audit
 ) -> ImportResult:
-    """``audit``: more detail for the ``records.import`` audit event (who, which file)."""
-    from mypage.audit.log import AuditLog
-    from mypage.db.transaction import atomic
-
+    """``open_rows`` gives the file's data rows from the start each time it is called (a second time when the
+    fast path gives up). ``audit``: more detail for the ``records.import`` audit event (who, which file)."""
     result = ImportResult(kind="calls")
     columns, errors = header_columns("calls", header)
     if errors:
         result.errors = errors
         return result
+    attempt = _Resumable(progress)
+    try:
+        written = await copy_new_calls(tenant, columns, open_rows(), attempt, **audit)
+    except p.CsvSyntaxError as exc:
+        result.errors = [RowError(exc.line, "", str(exc))]
+        return result
+    except FieldError as exc:
+        result.errors = [RowError(0, "", str(exc))]
+        return result
+    if written is not None:
+        return written
+    return await _upsert(tenant, columns, open_rows(), _Resumable(progress, skip=attempt.seen), result, errors, **audit)
+
+
+class _Resumable(Progress):
+    """Passes on the rows after the first ``skip`` (those the given-up fast path counted already)."""
+
+    def __init__(self, inner: Progress, skip: int = 0):
+        self.bar, self.inner, self.skip, self.seen = None, inner, skip, 0
+
+    def advance(self, count: int) -> None:
+        self.seen += count
+        forward = min(count, self.seen - self.skip)
+        if forward > 0:
+            self.inner.advance(forward)
+
+
+async def _upsert(
+    tenant: str,
+    columns: list[Column | None],
+    rows: Iterable[tuple[int, list[str]]],
+    progress: Progress,
+    result: ImportResult,
+    errors: list[RowError],
+    **audit,
+) -> ImportResult:
+    """Every row through the temporary table: all problems reported, or new rows inserted and changed ones updated."""
+    from mypage.audit.log import AuditLog
+    from mypage.db.transaction import atomic
+
     columns = [replace(c, parse=_memoized(c.parse)) if c is not None and c.name in REPEATING else c for c in columns]
 
     def records() -> Iterator[tuple]:
@@ -124,6 +164,7 @@ async def import_calls(
         async with atomic() as transaction:
             connection = transaction.connection
             await connection.execute(_CREATE)
+            await connection.execute("SET LOCAL work_mem = '64MB'")  # the checks sort every row
             await connection.copy_records_to_table(TEMP_TABLE, records=records(), columns=list(_COLUMNS))
             if not result.rows:
                 errors.append(RowError(0, "", NO_ROWS))
