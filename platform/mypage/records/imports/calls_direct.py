@@ -68,9 +68,8 @@ def _utc_hour(day_hour: str) -> str:
     return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}"
 
 
-def row_parser(columns: list[Column | None]) -> Callable[[int, list[str]], Parsed | None]:
-    """A function of (line, cells) → :data:`Parsed`, or None when the row has a problem (the temporary-table
-    import then reports it)."""
+def row_parser(columns: list[Column | None], errors: list[RowError] | None = None) -> Callable[[int, list[str]], Parsed | None]:
+    """A function of (line, cells) → :data:`Parsed`, or None when the row has a problem (added to ``errors``)."""
     at = {c.name: i for i, c in enumerate(columns) if c is not None}
     spec = {c.name: c for c in columns if c is not None}
     width = len(columns)
@@ -85,9 +84,11 @@ def row_parser(columns: list[Column | None]) -> Callable[[int, list[str]], Parse
     sha256 = hashlib.sha256
 
     def general(line: int, cells: list[str]) -> Parsed | None:
-        errors: list[RowError] = []
-        values = parse_cells(columns, line, cells, errors)
-        if values is None or errors:
+        found: list[RowError] = []
+        values = parse_cells(columns, line, cells, found)
+        if values is None or found:
+            if errors is not None:
+                errors.extend(found)
             return None
         started: datetime = values["started_at"]
         key = values.get("record_key") or derived_record_key(
