@@ -126,10 +126,14 @@ def row_parser(columns: list[Column | None], errors: list[RowError] | None = Non
             return general(line, cells)
         if not kind:
             return general(line, cells)
-        if not key:
+        if key:
+            text_key = escape(key)
+        else:  # hexadecimal: nothing to escape
             digest = sha256(f"{contract}|{utc}{minute}{second}Z|{caller}|{callee}|{seconds}".encode()).hexdigest()
-            key = f"h:{digest[:40]}"
-        rest = f"{month or day[:7]}\t{day} {hour}:{minute}:{second}+09\t{kind}\t{caller}\t{callee}\t{seconds}\t{charge}\t{escape(key)}"
+            key = text_key = f"h:{digest[:40]}"
+        rest = (
+            f"{month or day[:7]}\t{day} {hour}:{minute}:{second}+09\t{kind}\t{caller}\t{callee}\t{seconds}\t{charge}\t{text_key}"
+        )
         return contract, key, rest
 
     return parse
