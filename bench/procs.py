@@ -44,3 +44,40 @@ def status_kb(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     raise KeyError(key)
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving ``database`` on this machine, polled from /proc while a
+    ``with`` block runs (a backend's process title names its database; one that ends between two polls loses
+    at most its last ``interval``). Empty when the server is not local."""
+
+    def __init__(self, database: str, interval: float = 0.2):
+        import threading
+
+        self.marker = f" {database} ".encode()
+        self.interval, self.seen, self.stop = interval, {}, threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self.stop.is_set():
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    if self.marker in (entry / "cmdline").read_bytes() and b"postgres" in (entry / "cmdline").read_bytes():
+                        self.seen[int(entry.name)] = cpu_seconds([int(entry.name)])
+                except OSError:
+                    continue
+            self.stop.wait(self.interval)
+
+    def __enter__(self) -> BackendCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())

@@ -303,3 +303,71 @@ def test_call_import_reports_bytes_that_are_no_text(db, tmp_path):
     result = run(import_file("aicom", "calls", path, "utf-8"))
     assert len(result.errors) == 1 and "2行目: 文字コード" in result.errors[0].reason
     assert count(CallRecord) == 0
+
+
+def _calls(settings, tmp_path, lines: list[str]):
+    for kind, name in (("customers", "customers.csv"), ("contracts", "contracts.csv")):
+        assert imp(settings, "aicom", kind, name) == 0
+    return run(import_file("aicom", "calls", _calls_file(tmp_path, lines)))
+
+
+def test_call_values_whatever_the_cell_formats(db, tmp_path):
+    """PostgreSQL's COPY path reads plain cells itself and the others through the columns' parsers: every
+    row must come out as the parsers say (the same derived 明細キー for the same call), on both databases."""
+    from datetime import datetime
+
+    from mypage.records.csvparse import JST
+    from mypage.records.imports.calls import derived_record_key
+
+    c = "CAF9000000002"
+    lines = [
+        f"{c},2024-10-31 23:59:59,ひかり電話・県内,0748621235,0638846327,34,8,",
+        f"{c},2024-11-01T00:00,ひかり電話・県内,0748621235,117,00:01:02,1000,",
+        f"{c},2024-11-01T09:30:00+09:00,ひかり電話・県外,0748621235,0638846327,62,16,",
+        f"{c},2024/11/02 8:05,移動体,０７４８６２１２３５,非通知,1:02,24,",
+        rf"{c},2024-11-03 10:00:00,ひかり電話\国際	など,0748621235,0638846327,5,8,K\1",
+        f"{c},2024-11-04 10:00:00,ひかり電話・県内,0748621235,0638846327,5,8,  ",
+    ]
+    result = _calls(db, tmp_path, lines)
+    assert result.ok and result.created == 6, result.errors
+    rows = q(CallRecord.select().where(CallRecord.tenant == "aicom").order_by(CallRecord.started_at))
+    got = [
+        (r["started_at"].astimezone(JST), r["month"], r["kind"], r["caller"], r["callee"], r["duration_seconds"], r["charge"])
+        for r in rows
+    ]
+    at = [datetime(2024, 10, 31, 23, 59, 59), datetime(2024, 11, 1, 0, 0), datetime(2024, 11, 1, 9, 30)]
+    at += [datetime(2024, 11, 2, 8, 5), datetime(2024, 11, 3, 10), datetime(2024, 11, 4, 10)]
+    at = [t.replace(tzinfo=JST) for t in at]
+    assert got == [
+        (at[0], "2024-10", "ひかり電話・県内", "0748621235", "0638846327", 34, 8),
+        (at[1], "2024-11", "ひかり電話・県内", "0748621235", "117", 62, 1000),
+        (at[2], "2024-11", "ひかり電話・県外", "0748621235", "0638846327", 62, 16),
+        (at[3], "2024-11", "移動体", "0748621235", "非通知", 62, 24),
+        (at[4], "2024-11", "ひかり電話\\国際\tなど", "0748621235", "0638846327", 5, 8),
+        (at[5], "2024-11", "ひかり電話・県内", "0748621235", "0638846327", 5, 8),
+    ]
+    keys = [r["record_key"] for r in rows]
+    assert keys[4] == "K\\1"
+    for i in (0, 1, 2, 3, 5):
+        _, caller, callee, seconds = got[i][0], got[i][3], got[i][4], got[i][5]
+        assert keys[i] == derived_record_key(c, at[i], caller, callee, seconds)
+
+
+def test_call_keys_met_late_in_the_file(db, tmp_path, monkeypatch):
+    """A 明細キー already stored or twice in the file is found wherever it is (on PostgreSQL the COPY path
+    looks up the first rows' keys; for later rows the unique index refuses and the file goes the slow way)."""
+    from mypage.records.imports import calls_direct
+
+    monkeypatch.setattr(calls_direct, "CHUNK", 10)
+    good = [GOOD_CALL.format(n=n) for n in range(1, 101)]
+    result = _calls(db, tmp_path, good[50:])
+    assert result.ok and result.created == 50
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, good)))
+    assert (result.created, result.updated, result.unchanged) == (50, 0, 50)
+    assert count(CallRecord) == 100
+
+    twice = [*[GOOD_CALL.format(n=f"new{n}") for n in range(40)], GOOD_CALL.format(n="new3")]
+    result = run(import_file("aicom", "calls", _calls_file(tmp_path, twice)))
+    assert [(e.line, e.column) for e in result.errors] == [(42, "record_key")]
+    assert "5行目にもあります" in result.errors[0].reason
+    assert count(CallRecord) == 100

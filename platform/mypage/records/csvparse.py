@@ -93,11 +93,12 @@ def _rows(stream) -> Iterator[tuple[int, list[str]]]:
         for row in reader:
             line = start
             start = reader.line_num + 1
-            if any("\n" in cell or "\r" in cell for cell in row):
+            joined = "".join(row)  # one string to look into, not one per cell (millions of rows)
+            if "\n" in joined or "\r" in joined:
                 # No column holds line breaks: a cell spanning lines is a quote left open, which would
                 # silently merge this row with the next ones.
                 raise CsvSyntaxError(line, UNCLOSED_QUOTE)
-            if any(cell.strip() for cell in row):
+            if joined.strip():
                 yield line, row
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):

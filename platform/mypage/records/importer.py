@@ -46,7 +46,7 @@ async def import_rows(
             len(csv_file.rows), f"{kind} を書き込み中", show_progress and len(csv_file.rows) >= PROGRESS_FROM
         )
         with progress:
-            return await import_calls(tenant, csv_file.header, csv_file.rows, progress, **audit)
+            return await import_calls(tenant, csv_file.header, lambda: csv_file.rows, progress, **audit)
     result = ImportResult(kind=kind, rows=len(csv_file.rows))
     rows, errors = await asyncio.to_thread(parse_rows, kind, csv_file)  # pure Python: off the server's event loop
     if errors:
@@ -118,7 +118,8 @@ async def _stream_calls(tenant: str, path: str | Path, encoding: str, show_progr
     # The number of rows is not known before the end: the bar goes by an estimate (about 80 bytes a row).
     estimate = max(1, size // 80)
     with Progress(estimate, "calls を書き込み中", show_progress and estimate >= PROGRESS_FROM) as progress:
-        return await import_calls(tenant, header, rows, progress)
+        opened = [rows]  # read again from the start if the fast path gives up
+        return await import_calls(tenant, header, lambda: opened.pop() if opened else p.stream_csv(path, encoding)[2], progress)
 
 
 async def after_import(settings, tenant: str, result: ImportResult, portal=None) -> None:

@@ -139,9 +139,13 @@ class InvoiceLine(TenantOwned, tablename="invoice_lines"):
 
 
 class CallRecord(TenantOwned, tablename="call_records"):
+    # Only the indexes the reads and the foreign key use: every read gives tenant, contract and month (the
+    # composite index below), the unique (tenant, record_key) serves tenant-wide scans, and a deleted
+    # contract's calls are found by ``contract``. Each index more costs every row of a large import.
+    tenant = Varchar(length=40, index=False, null=False, required=True)
     contract = ForeignKey(Contract, index=True)
-    month = Varchar(length=7, index=True)
-    started_at = Timestamptz(index=True)
+    month = Varchar(length=7)
+    started_at = Timestamptz()
     kind = Varchar(length=40)
     """利用種類, e.g. ``ひかり電話・県内``."""
     caller = Varchar(length=20)

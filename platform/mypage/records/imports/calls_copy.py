@@ -1,23 +1,23 @@
-"""Call records on PostgreSQL: COPY into a temporary table, then checks and the upsert in SQL.
+"""Call records on PostgreSQL: the fast path first (``calls_direct.py``), else COPY into a temporary table,
+then checks and the upsert in SQL.
 
-The rows stream from the file (constant memory, whatever its size): each is parsed and checked as in
-``calls.py`` and goes into ``import_calls`` (a temporary table dropped at commit) with asyncpg's
-``copy_records_to_table``. Once a row has a problem, no more rows are copied but every row is still checked,
-so every problem is reported. The checks that need all rows (a 明細キー twice in the file, an unknown
-契約番号) and the upsert by 明細キー (update where a field differs, insert the new) are single statements
-over that table. Everything runs in one transaction: a file with any problem writes nothing.
+The rows stream from the file (constant memory, whatever its size): each is parsed and checked by
+``calls_direct.row_parser`` (the columns' parsers) and goes into ``import_calls`` (a temporary table dropped
+at commit) with a COPY. Once a row has a problem, no more rows are copied but every row is still checked, so
+every problem is reported. The checks that need all rows (a 明細キー twice in the file, an unknown 契約番号)
+and the upsert by 明細キー (update where a field differs, insert the new) are single statements over that
+table. Everything runs in one transaction: a file with any problem writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from mypage.records import csvparse as p
 from mypage.records.csvparse import FieldError, RowError
-from mypage.records.imports.base import NO_ROWS, ImportResult, Progress, header_columns, parse_cells
-from mypage.records.imports.calls import derived_record_key
+from mypage.records.imports.base import NO_ROWS, ImportResult, Progress, header_columns
+from mypage.records.imports.calls_direct import CHUNK, copy_new_calls, row_parser
+from mypage.records.imports.columns import Column
 
 TEMP_TABLE = "import_calls"
 _COLUMNS = (
@@ -65,66 +65,84 @@ _INSERT = (
 )
 
 
-REPEATING = ("contract_number", "kind", "caller")
-"""Columns whose values repeat from row to row (a contract's calls): parsed once per distinct value."""
-MEMO_SIZE = 50_000
-
-
-def _memoized(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    known: dict[str, Any] = {}
-
-    def cached(raw: str) -> Any:
-        value = known.get(raw, known)
-        if value is known:
-            if len(known) >= MEMO_SIZE:
-                known.clear()
-            value = known[raw] = parse(raw)  # a FieldError is raised, not remembered
-        return value
-
-    return cached
-
-
 class _Problems(Exception):
     """Leaves the transaction (rolling it back) when the file has problems."""
 
 
 async def import_calls(
-    tenant: str, header: list[str], rows: Iterable[tuple[int, list[str]]], progress: Progress, **audit
+    tenant: str, header: list[str], open_rows: Callable[[], Iterable[tuple[int, list[str]]]], progress: Progress, **audit
 ) -> ImportResult:
-    """``audit``: more detail for the ``records.import`` audit event (who, which file)."""
-    from mypage.audit.log import AuditLog
-    from mypage.db.transaction import atomic
-
+    """``open_rows`` gives the file's data rows from the start each time it is called (a second time when the
+    fast path gives up). ``audit``: more detail for the ``records.import`` audit event (who, which file)."""
     result = ImportResult(kind="calls")
     columns, errors = header_columns("calls", header)
     if errors:
         result.errors = errors
         return result
-    columns = [replace(c, parse=_memoized(c.parse)) if c is not None and c.name in REPEATING else c for c in columns]
+    attempt = _Resumable(progress)
+    try:
+        written = await copy_new_calls(tenant, columns, open_rows(), attempt, **audit)
+    except p.CsvSyntaxError as exc:
+        result.errors = [RowError(exc.line, "", str(exc))]
+        return result
+    except FieldError as exc:
+        result.errors = [RowError(0, "", str(exc))]
+        return result
+    if written is not None:
+        return written
+    return await _upsert(tenant, columns, open_rows(), _Resumable(progress, skip=attempt.seen), result, errors, **audit)
 
-    def records() -> Iterator[tuple]:
+
+class _Resumable(Progress):
+    """Passes on the rows after the first ``skip`` (those the given-up fast path counted already)."""
+
+    def __init__(self, inner: Progress, skip: int = 0):
+        self.bar, self.inner, self.skip, self.seen = None, inner, skip, 0
+
+    def advance(self, count: int) -> None:
+        self.seen += count
+        forward = min(count, self.seen - self.skip)
+        if forward > 0:
+            self.inner.advance(forward)
+
+
+async def _upsert(
+    tenant: str,
+    columns: list[Column | None],
+    rows: Iterable[tuple[int, list[str]]],
+    progress: Progress,
+    result: ImportResult,
+    errors: list[RowError],
+    **audit,
+) -> ImportResult:
+    """Every row through the temporary table: all problems reported, or new rows inserted and changed ones updated."""
+    from mypage.audit.log import AuditLog
+    from mypage.db.transaction import atomic
+
+    parse = row_parser(columns, errors)
+
+    async def lines() -> AsyncIterator[bytes]:
+        batch: list[str] = []
         for line, cells in rows:
             result.rows += 1
             progress.advance(1)
-            values = parse_cells(columns, line, cells, errors)
-            if values is None or errors:
+            parsed = parse(line, cells)
+            if parsed is None or errors:  # every row is still checked, but none copied after a problem
                 continue
-            started_at = values["started_at"]
-            key = values.get("record_key") or derived_record_key(
-                values["contract_number"], started_at, values["caller"], values["callee"], values["duration"]
-            )
-            local = started_at.astimezone(p.JST)
-            month = values.get("month") or f"{local.year:04d}-{local.month:02d}"
-            yield (
-                line, values["contract_number"], month, started_at, values["kind"], values["caller"], values["callee"],
-                values["duration"], values["charge"], key,
-            )  # fmt: skip
+            contract_number, _, rest = parsed
+            batch.append(f"{line}\t{contract_number}\t{rest}\n")
+            if len(batch) >= CHUNK:
+                yield "".join(batch).encode()
+                batch.clear()
+        if batch:
+            yield "".join(batch).encode()
 
     try:
         async with atomic() as transaction:
             connection = transaction.connection
             await connection.execute(_CREATE)
-            await connection.copy_records_to_table(TEMP_TABLE, records=records(), columns=list(_COLUMNS))
+            await connection.execute("SET LOCAL work_mem = '64MB'")  # the checks sort every row
+            await connection.copy_to_table(TEMP_TABLE, source=lines(), columns=list(_COLUMNS), format="text")
             if not result.rows:
                 errors.append(RowError(0, "", NO_ROWS))
             if errors:
