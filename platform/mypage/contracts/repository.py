@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from mypage.db.prepared import PreparedSelect
 from mypage.records.tables import (
     BillingGroup,
     Contract,
@@ -51,6 +52,16 @@ def months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
+def _contracts_of(slug, customer_id):
+    return Contract.select().where(Contract.tenant == slug).where(Contract.customer == customer_id).order_by(Contract.number)
+
+
+_CONTRACTS = PreparedSelect(Contract, _contracts_of, arity=2)
+_CONTRACTS_IN_CATEGORY = PreparedSelect(
+    Contract, lambda slug, customer_id, category: _contracts_of(slug, customer_id).where(Contract.category == category), arity=3
+)
+
+
 class ContractRepository:
     def __init__(self, tenant: Tenant, customer_id: int | None):
         self.tenant = tenant
@@ -68,10 +79,9 @@ class ContractRepository:
     async def contracts(self, category: str | None = None) -> list[Contract]:
         if self.customer_id is None:
             return []
-        query = self._contracts()
         if category:
-            query = query.where(Contract.category == category)
-        return await query.order_by(Contract.number)
+            return await _CONTRACTS_IN_CATEGORY.objects(self.slug, self.customer_id, category)
+        return await _CONTRACTS.objects(self.slug, self.customer_id)
 
     async def category_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
