@@ -131,9 +131,11 @@ def write_session(env: dict, tenant: str, login_id: str) -> str:
     bind_tables(make_engine(settings))
 
     async def go() -> str:
-        account = await Account.select(Account.id, Account.credentials_version).where(
-            (Account.tenant == tenant) & (Account.login_id == login_id)
-        ).first()
+        account = (
+            await Account.select(Account.id, Account.credentials_version)
+            .where((Account.tenant == tenant) & (Account.login_id == login_id))
+            .first()
+        )
         session_id = secrets.token_urlsafe(32)
         now = int(time.time())
         data = {
@@ -253,7 +255,9 @@ def main() -> None:
         f"\ndatabase={'PostgreSQL (pool)' if scratch else 'SQLite'}, uvicorn workers={args.workers}, wrk connections={args.connections}, "
         f"duration={args.duration}s, cores={os.cpu_count()}, load average at the end {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'vs hello':>9} {'vs login':>9} {'non-2xx':>8}")
+    print(
+        f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'vs hello':>9} {'vs login':>9} {'non-2xx':>8}"
+    )
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
         share = figures["rps"] / login if login else 0
@@ -278,6 +282,7 @@ def main() -> None:
         f"worst_page_vs_login={share:.3f} worst_p99_ms={slowest_p99:.2f} "
         f"errors={sum(r['errors'] for r in results.values())}"
     )
+
 
 if __name__ == "__main__":
     main()

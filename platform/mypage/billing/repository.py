@@ -7,7 +7,6 @@ from mypage.db.prepared import PreparedSelect
 from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
 from mypage.tenancy.registry import Tenant
 
-
 _INVOICE_MONTHS = PreparedSelect(
     Invoice,
     lambda slug, customer_id: (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import io
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

@@ -11,7 +11,6 @@ from mypage.identity.tables import Account
 from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
 
-
 _ACCOUNT_WITH_CUSTOMER = PreparedSelect(
     Account,
     lambda slug, account_id: (

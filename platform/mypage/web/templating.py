@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from mypage import i18n
 from mypage.tenancy.registry import Tenant, TenantConfigError
@@ -85,6 +86,17 @@ def _locale_filter(format_):
     return apply
 
 
+@jinja2.pass_eval_context
+def _gettext(eval_ctx, message: str, **variables) -> str:
+    """Jinja's new-style ``gettext`` (autoescaped, always ``%``-formatted with the keyword arguments) in one call:
+    Jinja's own goes through ``_`` → ``gettext`` → the catalog, two extra context calls per string (a page has
+    forty or more)."""
+    text = i18n.gettext(message)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 class TenantTemplates:
     """The Jinja environment and static search path of one tenant."""
 
@@ -102,6 +114,7 @@ class TenantTemplates:
             auto_reload=False,
         )
         self.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+        self.env.globals.update(gettext=_gettext, _=_gettext)
         self.env.globals.update(globals_)
         self.env.globals["tenant"] = tenant.config
         self.env.filters.update(
