@@ -126,8 +126,12 @@ class QueuedTransaction(SQLiteTransaction):
 
     __slots__ = ("_slot_cm",)
 
+    def _loop_pool(self) -> _LoopPool | None:
+        engine = self.engine
+        return engine.loop_pool() if isinstance(engine, EmbeddedSQLiteEngine) else None
+
     async def get_connection(self):
-        pool = self.engine.loop_pool()
+        pool = self._loop_pool()
         if pool is not None and pool.transaction_connection is not None:
             connection, pool.transaction_connection = pool.transaction_connection, None
             return connection
@@ -166,7 +170,7 @@ class QueuedTransaction(SQLiteTransaction):
                     await self.commit()
                 ended = not self.connection.in_transaction
             finally:
-                pool = self.engine.loop_pool()
+                pool = self._loop_pool()
                 if ended and pool is not None and pool.transaction_connection is None:
                     pool.transaction_connection = self.connection
                 else:
