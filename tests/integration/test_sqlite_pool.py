@@ -68,3 +68,44 @@ def test_without_the_app_every_query_opens_its_own(engine):
 
     assert asyncio.run(go()) == [{"n": 1}]
     assert not engine._pools
+
+
+def test_transactions_reuse_one_connection_and_a_failed_one_is_not_handed_on(engine):
+    opened = []
+
+    async def go():
+        real = engine.get_connection
+
+        async def counting():
+            connection = await real()
+            opened.append(connection)
+            return connection
+
+        engine.get_connection = counting
+        await engine.start_connection_pool()
+        await engine.run_ddl("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+        await engine.run_ddl("SELECT 1")  # the pool's read connection
+        reads = len(opened)
+        for n in range(5):
+            async with engine.transaction():
+                await engine.run_ddl(f"INSERT INTO t (n) VALUES ({n})")
+        after_five = len(opened)
+        kept = engine.loop_pool().transaction_connection
+        with pytest.raises(RuntimeError):
+            async with engine.transaction():
+                await engine.run_ddl("INSERT INTO t (n) VALUES (10)")
+                raise RuntimeError("rolled back")
+        rolled_back_kept = engine.loop_pool().transaction_connection is kept
+        with pytest.raises(Exception, match="UNIQUE"):
+            async with engine.transaction():
+                await engine.run_ddl("INSERT INTO t (n) VALUES (1)")
+        rows = await engine.run_ddl("SELECT n FROM t ORDER BY n")
+        in_transaction = kept.in_transaction
+        await engine.close_connection_pool()
+        return reads, after_five, rolled_back_kept, rows, in_transaction
+
+    reads, after_five, rolled_back_kept, rows, in_transaction = asyncio.run(go())
+    assert after_five == reads + 1, "five transactions, one connection"
+    assert rolled_back_kept, "a transaction rolled back cleanly leaves its connection reusable"
+    assert rows == [{"n": n} for n in range(5)]  # the rolled-back and the failed inserts left nothing
+    assert not in_transaction

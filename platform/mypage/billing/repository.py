@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from mypage.billing.tables import PaymentCard
+from mypage.db.prepared import PreparedSelect
 from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
 from mypage.tenancy.registry import Tenant
+
+_INVOICE_MONTHS = PreparedSelect(
+    Invoice,
+    lambda slug, customer_id: (
+        Invoice.select(Invoice.month).where(Invoice.tenant == slug).where(Invoice.customer == customer_id).distinct()
+    ),
+    arity=2,
+)
+_CONTRACTS = PreparedSelect(
+    Contract,
+    lambda slug, customer_id: (
+        Contract.select(Contract.id, Contract.number, Contract.service_name, Contract.plan_name)
+        .where(Contract.tenant == slug)
+        .where(Contract.customer == customer_id)
+        .order_by(Contract.number)
+    ),
+    arity=2,
+)
 
 
 class BillingRepository:
@@ -31,13 +50,7 @@ class BillingRepository:
     async def invoice_months(self, *, contract_id: int | None = None) -> list[str]:
         """Months that have an invoice (with a line of ``contract_id`` when given)."""
         if contract_id is None:
-            rows = await (
-                Invoice.select(Invoice.month)
-                .where(Invoice.tenant == self.slug)
-                .where(Invoice.customer == self.customer_id)
-                .distinct()
-            )
-            return [r["month"] for r in rows]
+            return [r["month"] for r in await _INVOICE_MONTHS.run(self.slug, self.customer_id)]
         rows = await (
             InvoiceLine.select(InvoiceLine.invoice.month.as_alias("month"))
             .where(InvoiceLine.tenant == self.slug)
@@ -86,12 +99,7 @@ class BillingRepository:
         )
 
     async def contracts(self) -> list[dict]:
-        return await (
-            Contract.select(Contract.id, Contract.number, Contract.service_name, Contract.plan_name)
-            .where(Contract.tenant == self.slug)
-            .where(Contract.customer == self.customer_id)
-            .order_by(Contract.number)
-        )
+        return await _CONTRACTS.run(self.slug, self.customer_id)
 
     async def billing_group(self, group_id: int | None) -> dict | None:
         if group_id is None:

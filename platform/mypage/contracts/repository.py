@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from mypage.db.prepared import PreparedSelect
 from mypage.records.tables import (
     BillingGroup,
     Contract,
@@ -51,6 +52,50 @@ def months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
+def _contracts_of(slug, customer_id):
+    return Contract.select().where(Contract.tenant == slug).where(Contract.customer == customer_id).order_by(Contract.number)
+
+
+_CONTRACTS = PreparedSelect(Contract, _contracts_of, arity=2)
+_CONTRACTS_IN_CATEGORY = PreparedSelect(
+    Contract, lambda slug, customer_id, category: _contracts_of(slug, customer_id).where(Contract.category == category), arity=3
+)
+_CONTRACT_BY_NUMBER = PreparedSelect(
+    Contract,
+    lambda slug, customer_id, number: _contracts_of(slug, customer_id).where(Contract.number == number).limit(1),
+    arity=3,
+)
+_OPTIONS = PreparedSelect(
+    ContractOption,
+    lambda slug, contract_id: (
+        ContractOption.select()
+        .where(ContractOption.tenant == slug)
+        .where(ContractOption.contract == contract_id)
+        .order_by(ContractOption.position)
+    ),
+    arity=2,
+)
+_PHONE_LINES = PreparedSelect(
+    PhoneLine,
+    lambda slug, contract_id: (
+        PhoneLine.select().where(PhoneLine.tenant == slug).where(PhoneLine.contract == contract_id).order_by(PhoneLine.id)
+    ),
+    arity=2,
+)
+_CONTRACT_DOCUMENTS = PreparedSelect(
+    Document,
+    lambda slug, customer_id, contract_id: (
+        Document.select()
+        .where(Document.tenant == slug)
+        .where(Document.customer == customer_id)
+        .where(Document.contract == contract_id)
+        .order_by(Document.issued_on, ascending=False)
+        .order_by(Document.id, ascending=False)
+    ),
+    arity=3,
+)
+
+
 class ContractRepository:
     def __init__(self, tenant: Tenant, customer_id: int | None):
         self.tenant = tenant
@@ -68,10 +113,9 @@ class ContractRepository:
     async def contracts(self, category: str | None = None) -> list[Contract]:
         if self.customer_id is None:
             return []
-        query = self._contracts()
         if category:
-            query = query.where(Contract.category == category)
-        return await query.order_by(Contract.number)
+            return await _CONTRACTS_IN_CATEGORY.objects(self.slug, self.customer_id, category)
+        return await _CONTRACTS.objects(self.slug, self.customer_id)
 
     async def category_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -107,15 +151,11 @@ class ContractRepository:
     async def by_number(self, number: str) -> Contract | None:
         if self.customer_id is None or not number or len(number) > 40:
             return None
-        return await self._contracts().where(Contract.number == number).first()
+        found = await _CONTRACT_BY_NUMBER.objects(self.slug, self.customer_id, number)
+        return found[0] if found else None
 
     async def options(self, contract: Contract) -> list[ContractOption]:
-        return await (
-            ContractOption.objects()
-            .where(ContractOption.tenant == self.slug)
-            .where(ContractOption.contract == contract.id)
-            .order_by(ContractOption.position)
-        )
+        return await _OPTIONS.objects(self.slug, contract.id)
 
     async def options_for(self, contracts: list[Contract]) -> dict[int, list[ContractOption]]:
         result: dict[int, list[ContractOption]] = {c.id: [] for c in contracts}
@@ -132,12 +172,7 @@ class ContractRepository:
         return result
 
     async def phone_lines(self, contract: Contract) -> list[PhoneLine]:
-        return await (
-            PhoneLine.objects()
-            .where(PhoneLine.tenant == self.slug)
-            .where(PhoneLine.contract == contract.id)
-            .order_by(PhoneLine.id)
-        )
+        return await _PHONE_LINES.objects(self.slug, contract.id)
 
     async def documents(self, kind: str, contract: Contract | None = None) -> list[Document]:
         """The customer's documents of ``kind``, newest first (of one contract if given)."""
@@ -150,19 +185,24 @@ class ContractRepository:
             .where(Document.kind == kind)
         )
         if contract is not None:
-            query = query.where(Document.contract == contract.id)
+            return [d for d in await self._contract_documents(contract) if d.kind == kind]
         return await query.order_by(Document.issued_on, ascending=False).order_by(Document.id, ascending=False)
+
+    async def _contract_documents(self, contract: Contract) -> list[Document]:
+        """Every document of the customer's ``contract``, newest first (one query for the detail page's kinds)."""
+        return await _CONTRACT_DOCUMENTS.objects(self.slug, self.customer_id, contract.id)
 
     async def detail(self, number: str) -> ContractDetail | None:
         contract = await self.by_number(number)
         if contract is None:
             return None
+        documents = await self._contract_documents(contract)
         return ContractDetail(
             contract=contract,
             options=await self.options(contract),
             phone_lines=await self.phone_lines(contract),
-            opening_notices=await self.documents(OPENING_NOTICE, contract),
-            invoice_pdfs=await self.documents(INVOICE_PDF, contract),
+            opening_notices=[d for d in documents if d.kind == OPENING_NOTICE],
+            invoice_pdfs=[d for d in documents if d.kind == INVOICE_PDF],
         )
 
     async def add_history(self, happened_on: date, description: str) -> None:

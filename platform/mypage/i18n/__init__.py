@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import io
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -112,20 +113,42 @@ def negotiate(accept_language: str, offered: list[str], default: str) -> str:
     return default
 
 
+@lru_cache(maxsize=8)
+def _parsed_locale(tag: str) -> Locale:
+    return Locale.parse(tag)
+
+
 def babel_locale(lang: str | None = None) -> Locale:
-    return Locale.parse("ja_JP" if (lang or current_locale()) == "ja" else "en_US")
+    return _parsed_locale("ja_JP" if (lang or current_locale()) == "ja" else "en_US")
+
+
+# Formatting is a pure function of (value, pattern, locale) and the same dates and amounts come back on every
+# page (notice dates, billing months): each is formatted by Babel once per process.
+@lru_cache(maxsize=4096)
+def _format_date(value: date, pattern: str, lang: str) -> str:
+    return format_date(value, format=pattern, locale=babel_locale(lang))
+
+
+@lru_cache(maxsize=4096)
+def _format_grouped(value: int | float, lang: str) -> str:
+    return format_decimal(value, format="#,##0", locale=babel_locale(lang))
+
+
+@lru_cache(maxsize=1024)
+def _format_month(value: date, lang: str) -> str:
+    return format_skeleton("yMMM", value, locale=babel_locale(lang))
 
 
 def yen(amount: int | float, lang: str | None = None) -> str:
     """``12,345円`` in Japanese, ``¥12,345`` in English."""
     lang = lang or current_locale()
     if lang == "ja":
-        return f"{format_decimal(amount, format='#,##0', locale=babel_locale(lang))}円"
+        return f"{_format_grouped(amount, lang)}円"
     return format_currency(amount, "JPY", locale=babel_locale(lang))
 
 
 def number(value: int | float, lang: str | None = None) -> str:
-    return format_decimal(value, format="#,##0", locale=babel_locale(lang))
+    return _format_grouped(value, lang or current_locale())
 
 
 def month(value: str | date, lang: str | None = None) -> str:
@@ -133,7 +156,7 @@ def month(value: str | date, lang: str | None = None) -> str:
     if isinstance(value, str):
         year, mon = value.split("-")[:2]
         value = date(int(year), int(mon), 1)
-    return format_skeleton("yMMM", value, locale=babel_locale(lang))
+    return _format_month(value, lang or current_locale())
 
 
 def long_date(value: date | datetime | None, lang: str | None = None) -> str:
@@ -141,7 +164,7 @@ def long_date(value: date | datetime | None, lang: str | None = None) -> str:
         return ""
     if isinstance(value, datetime):
         value = _local(value).date()
-    return format_date(value, format="long", locale=babel_locale(lang))
+    return _format_date(value, "long", lang or current_locale())
 
 
 def padded_date(value: date | datetime | None, lang: str | None = None) -> str:
@@ -152,7 +175,7 @@ def padded_date(value: date | datetime | None, lang: str | None = None) -> str:
         value = _local(value).date()
     lang = lang or current_locale()
     pattern = "y年MM月dd日" if lang == "ja" else "medium"
-    return format_date(value, format=pattern, locale=babel_locale(lang))
+    return _format_date(value, pattern, lang)
 
 
 def short_date(value: date | datetime | None, lang: str | None = None) -> str:

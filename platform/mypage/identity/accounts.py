@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mypage.db.errors import is_unique_violation
+from mypage.db.prepared import PreparedSelect
 from mypage.identity import normalize
 from mypage.identity.tables import Account
 from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
+
+_ACCOUNT_WITH_CUSTOMER = PreparedSelect(
+    Account,
+    lambda slug, account_id: (
+        Account.select(*Account.all_columns(exclude=[Account.customer]), *Account.customer.all_columns())
+        .where(Account.tenant == slug)
+        .where(Account.id == account_id)
+        .limit(1)
+        .output(nested=True)
+    ),
+    arity=2,
+)
 
 
 class LoginIdTaken(Exception):
@@ -39,13 +52,7 @@ class AccountRepository:
         """The account and its customer in one query (every logged-in page needs both)."""
         if account_id is None:
             return None, None
-        row = await (
-            Account.select(*Account.all_columns(exclude=[Account.customer]), *Account.customer.all_columns())
-            .where(Account.tenant == self.slug)
-            .where(Account.id == account_id)
-            .first()
-            .output(nested=True)
-        )
+        row = await _ACCOUNT_WITH_CUSTOMER.first(self.slug, account_id)
         if row is None:
             return None, None
         customer_row = row.pop("customer")

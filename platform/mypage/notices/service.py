@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,9 @@ _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": 
 link check refuses ``javascript:`` and the like); raw HTML and images are not formatted (HTML shows as text)."""
 
 
+@lru_cache(maxsize=512)
 def render_body(body: str) -> Markup:
+    """The notice's HTML; the same few bodies are on every home page, so each is formatted once."""
     return Markup(_markdown.render(body or ""))
 
 

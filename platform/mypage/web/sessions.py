@@ -21,6 +21,7 @@ import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from mypage.db.prepared import PreparedSelect
 from mypage.web.tables import SessionRecord
 
 COOKIE_NAME = "mypage_session"
@@ -48,9 +49,16 @@ class SessionStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
+_SESSION_BY_KEY = PreparedSelect(
+    SessionRecord,
+    lambda key: SessionRecord.select(SessionRecord.value, SessionRecord.expires_at).where(SessionRecord.key == key).limit(1),
+    arity=1,
+)
+
+
 class DatabaseSessionStore:
     async def load(self, key: str) -> dict | None:
-        row = await SessionRecord.select(SessionRecord.value, SessionRecord.expires_at).where(SessionRecord.key == key).first()
+        row = await _SESSION_BY_KEY.first(key)
         if row is None:
             return None
         expires = row["expires_at"]

@@ -1,0 +1,54 @@
+"""Prepared selects (``mypage.db.prepared``): the same rows as the Piccolo query they were built from, on both
+databases, with each run's own values (the tenant among them), inside a transaction too."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mypage.db.prepared import PreparedSelect
+from mypage.db.transaction import atomic
+from mypage.records.tables import Customer
+
+
+def _customers_named(tenant, name):
+    return Customer.select().where(Customer.tenant == tenant).where(Customer.name == name).order_by(Customer.id)
+
+
+BY_NAME = PreparedSelect(Customer, _customers_named, arity=2)
+
+
+async def _add(tenant: str, number: str, name: str) -> None:
+    await Customer.insert(Customer(tenant=tenant, number=number, name=name, name_kana="カナ", phone="0300000000"))
+
+
+def test_prepared_select_gives_the_rows_of_its_query_for_each_runs_values(db):
+    async def go():
+        await _add("aicom", "1", "山田")
+        await _add("aicom", "2", "山田")
+        await _add("itscom", "3", "山田")
+        await _add("aicom", "4", "田中")
+        results = []
+        for tenant, name in (("aicom", "山田"), ("itscom", "山田"), ("aicom", "田中"), ("nmedia", "山田")):
+            results.append((await BY_NAME.run(tenant, name), await _customers_named(tenant, name)))
+        objects = await BY_NAME.objects("aicom", "田中")
+        first = await BY_NAME.first("itscom", "山田")
+        async with atomic():  # inside a transaction it runs on the transaction's connection
+            await _add("aicom", "5", "田中")
+            inside = await BY_NAME.run("aicom", "田中")
+        return results, objects, first, inside
+
+    results, objects, first, inside = asyncio.run(go())
+    for prepared, piccolo in results:
+        assert prepared == piccolo
+    assert [len(prepared) for prepared, _ in results] == [2, 1, 1, 0]
+    assert [(c.number, c.tenant, c._exists_in_db) for c in objects] == [("4", "aicom", True)]
+    assert first["number"] == "3"
+    assert [row["number"] for row in inside] == ["4", "5"]
+
+
+def test_a_parameter_missing_from_the_query_is_refused(db):
+    forgetful = PreparedSelect(Customer, lambda tenant, name: Customer.select().where(Customer.tenant == tenant), arity=2)
+    with pytest.raises(ValueError, match="missing"):
+        asyncio.run(forgetful.run("aicom", "山田"))
