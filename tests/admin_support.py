@@ -23,13 +23,19 @@ class StaffAccount:
         self.email = email
         self.secret = secret
         self.codes = codes
-        self._steps_used = 0
+        self._steps_used: set[int] = set()
 
     def next_code(self) -> str:
-        """A code of a time step not used yet (each step is accepted once): now, the previous, the next."""
-        offset = (0, -30, 30)[self._steps_used % 3]
-        self._steps_used += 1
-        return pyotp.TOTP(self.secret).at(time.time() + offset)
+        """A code of a time step not used yet (each step is accepted once): now, the previous or the next step,
+        whichever is still free; when all three are used, the code of the next step that starts. (The previous step last: it may have ended before the server checks.)"""
+        totp = pyotp.TOTP(self.secret)
+        while True:
+            now = int(time.time() // totp.interval)
+            for step in (now, now + 1, now - 1):
+                if step not in self._steps_used:
+                    self._steps_used.add(step)
+                    return totp.at(step * totp.interval)
+            time.sleep(totp.interval - time.time() % totp.interval + 0.05)
 
 
 def make_staff(
