@@ -54,7 +54,14 @@ test_servers_up
 
 # In the background (with SIGINT back to its default, which bash takes away from background commands)
 # so that a signal to this script is handled at once: see on_signal.
-env --default-signal=INT .venv/bin/pytest -q -ra "$@" <&0 &
+# MYPAGE_TEST_WORKERS (default 2, one per core) pytest-xdist workers; 1 runs in one process. What each
+# worker runs whole (a database backend, a module) is work_unit() in tests/conftest.py.
+workers="${MYPAGE_TEST_WORKERS:-2}"
+parallel=()
+if [ "$workers" -gt 1 ]; then
+  parallel=(-n "$workers")
+fi
+env --default-signal=INT .venv/bin/pytest -q -ra "${parallel[@]}" "$@" <&0 &
 pytest_pid=$!
 status=0
 wait "$pytest_pid" || status=$?

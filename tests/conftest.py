@@ -231,4 +231,37 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if browser_dir in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend_settings") if callspec is not None else None
+        if work_unit(item.nodeid) != (f"db-{backend}" if backend else module_of(item.nodeid)):
+            raise pytest.UsageError(f"{item.nodeid}: a parameter named like a database backend confuses work_unit()")
     items.sort(key=lambda item: 1 if item.get_closest_marker("browser") else 0)
+
+
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
+def work_unit(nodeid: str) -> str:
+    """What one pytest-xdist worker runs whole (``scripts/test.sh`` runs ``pytest -n 2``).
+
+    The tests of one database backend form one unit: a worker that went from one backend to the other and
+    back would drop and re-create its PostgreSQL database each time. Every other module stays whole, so its
+    module-scoped servers are made once and its tests keep their order. The scheduler only sees node IDs,
+    hence the backend read from the parameter ID (checked against the real parameter at collection)."""
+    params = nodeid.rsplit("[", 1)[1].rstrip("]").split("-") if nodeid.endswith("]") else []
+    for backend in BACKENDS:
+        if backend in params:
+            return f"db-{backend}"
+    return module_of(nodeid)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # units in collection order: browser journeys last in each worker
+    return WorkUnits(config, log)
