@@ -209,8 +209,8 @@ def run_wrk(wrk: str, script: Path, url: str, duration: int, connections: int, t
         "seconds": seconds,
         "ok": ok,
         "other": other,
-        "p50": to_ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99": to_ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "p50": to_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # not a "+/- Stdev" column (e.g. 68.50%)
+        "p99": to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),
         "raw": out,
     }
 
