@@ -15,18 +15,23 @@ def engine(tmp_path) -> EmbeddedSQLiteEngine:
     return EmbeddedSQLiteEngine(path=str(tmp_path / "pool.sqlite3"))
 
 
+def count_connections(engine: EmbeddedSQLiteEngine, opened: list) -> None:
+    """Every connection the engine opens from now on is appended to ``opened``."""
+    real = engine.get_connection
+
+    async def counting():
+        connection = await real()
+        opened.append(connection)
+        return connection
+
+    engine.get_connection = counting
+
+
 def test_queries_reuse_a_few_connections_and_shutdown_closes_them(engine):
     opened = []
 
     async def go():
-        real = engine.get_connection
-
-        async def counting():
-            connection = await real()
-            opened.append(connection)
-            return connection
-
-        engine.get_connection = counting
+        count_connections(engine, opened)
         await engine.start_connection_pool()
         await engine.run_ddl("CREATE TABLE items (n INTEGER)")
         await asyncio.gather(*(engine.run_ddl(f"INSERT INTO items (n) VALUES ({n})") for n in range(60)))
@@ -74,14 +79,7 @@ def test_transactions_reuse_one_connection_and_a_failed_one_is_not_handed_on(eng
     opened = []
 
     async def go():
-        real = engine.get_connection
-
-        async def counting():
-            connection = await real()
-            opened.append(connection)
-            return connection
-
-        engine.get_connection = counting
+        count_connections(engine, opened)
         await engine.start_connection_pool()
         await engine.run_ddl("CREATE TABLE t (n INTEGER PRIMARY KEY)")
         await engine.run_ddl("SELECT 1")  # the pool's read connection
