@@ -37,7 +37,7 @@ def test_disable_and_enable_are_audited_with_the_actor(app):
     assert done.status_code == 303 and done.headers["location"] == "/platform/staff"
     assert _status(other.id) == "disabled"
     listing = client.get("/platform/staff").text
-    assert "停止しました。" in listing and "停止中" in listing and "再開する" in listing
+    assert "スタッフを停止しました。" in listing and "停止中" in listing and "再開する" in listing
     assert client.submit(f"/platform/staff/{other.id}", {"action": "enable"}, follow_redirects=False).status_code == 303
     assert _status(other.id) == "active"
     events = [e for e in run(recent_platform_events()) if e["event"].startswith("platform.staff.")]
@@ -97,7 +97,7 @@ def test_re_enabling_does_not_bring_back_the_old_session(app):
     assert login(platform_client(app), other).headers["location"] == "/platform"  # same password and app
 
 
-def test_the_last_active_member_stays(app):
+def test_a_disabled_member_can_no_longer_act(app):
     ops, other = make_member("ops@platform.example"), make_member("other@platform.example")
     admin = _logged_in(app, ops)
     admin.submit(f"/platform/staff/{other.id}", {"action": "disable"})
@@ -120,9 +120,7 @@ def test_two_members_disabling_each_other_at_once_leave_one_active(app, members)
         make_member("third@platform.example")
 
     async def race():
-        return await asyncio.gather(
-            _set(first.id, second.id, True), _set(second.id, first.id, True), return_exceptions=True
-        )
+        return await asyncio.gather(_set(first.id, second.id, True), _set(second.id, first.id, True), return_exceptions=True)
 
     outcomes = run(race())
     done = [o for o in outcomes if not isinstance(o, BaseException)]

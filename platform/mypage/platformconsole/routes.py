@@ -265,7 +265,9 @@ async def change_member(request: Request, platform_staff: CurrentPlatformStaff, 
             return redirect("/platform/login")
         status = 404 if exc.error is service.PlatformError.NOT_FOUND else 400
         return await _staff_page(request, error=_(exc.error.value), status_code=status)
-    platform_session(request).flash(_("停止しました。") if action == "disable" else _("再開しました。"), "success")
+    platform_session(request).flash(
+        _("スタッフを停止しました。") if action == "disable" else _("スタッフを再び有効にしました。"), "success"
+    )
     return redirect("/platform/staff")
 
 
