@@ -139,6 +139,8 @@ def test_two_members_disabling_each_other_at_once_leave_one_active(app, members)
         ("/platform/staff/0", {"action": "enable"}),
         ("/platform/staff/abc", {"action": "disable"}),
         ("/platform/staff/-1", {"action": "disable"}),
+        ("/platform/staff/%FF%FEjunk", {"action": "disable"}),
+        ("/platform/staff/" + "9" * 300, {"action": "enable"}),
     ],
 )
 def test_unknown_or_huge_ids_answer_404(app, path, form):
