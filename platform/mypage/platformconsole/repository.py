@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.columns import Column
+from piccolo.engine.sqlite import SQLiteEngine
 
 from mypage.db.base import utcnow
 from mypage.platformconsole.tables import PlatformAudit, PlatformRecoveryCode, PlatformStaff, TenantControl
@@ -21,6 +22,30 @@ class PlatformStaffRepository:
 
     async def listing(self) -> list[PlatformStaff]:
         return await PlatformStaff.objects().order_by(PlatformStaff.id)
+
+    async def lock_active(self) -> None:
+        """Inside ``atomic()``: holds every active member's row until the transaction ends, so that two changes
+        that each leave "one other active member" cannot both pass (on SQLite the IMMEDIATE transaction already
+        serialises every writer). After a wait, PostgreSQL re-reads the rows: a member disabled meanwhile is
+        no longer counted."""
+        if isinstance(PlatformStaff._meta.db, SQLiteEngine):
+            return
+        await PlatformStaff.raw("SELECT id FROM platform_staff WHERE status = 'active' FOR UPDATE")
+
+    async def count_active(self) -> int:
+        return await PlatformStaff.count().where(PlatformStaff.status == "active")
+
+    async def set_status(self, staff: PlatformStaff, status: str) -> None:
+        """A new status; ``credentials_version`` goes up, so no session opened before comes back with it."""
+        updated = await (
+            PlatformStaff.update(
+                {PlatformStaff.status: status, PlatformStaff.credentials_version: PlatformStaff.credentials_version + 1}
+            )
+            .where(PlatformStaff.id == staff.id)
+            .returning(PlatformStaff.credentials_version)
+        )
+        staff.status = status
+        staff.credentials_version = updated[0]["credentials_version"]
 
     async def by_invite(self, invite_hash: str) -> PlatformStaff | None:
         if not invite_hash:

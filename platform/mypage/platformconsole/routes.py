@@ -33,6 +33,7 @@ from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect
 
 PAGE_SIZE = 50
+ID_MAX = 2**31 - 1
 PENDING = "platform_pending"
 CODES_ONCE = "platform_codes_once"
 
@@ -215,10 +216,18 @@ async def renew_codes(request: Request, platform_staff: CurrentPlatformStaff) ->
 # ---------------------------------------------------------------- platform staff
 
 
-async def _staff_page(request: Request, *, error: str = "", values: dict | None = None, status_code: int = 200) -> Response:
+async def _staff_page(
+    request: Request, *, error: str = "", invite_error: str = "", values: dict | None = None, status_code: int = 200
+) -> Response:
     members = await service.staff_listing()
     return platform_page(
-        request, "platform/staff.html", status_code=status_code, members=members, error=error, values=values or {}
+        request,
+        "platform/staff.html",
+        status_code=status_code,
+        members=members,
+        error=error,
+        invite_error=invite_error,
+        values=values or {},
     )
 
 
@@ -236,8 +245,29 @@ async def invite_member(request: Request, platform_staff: CurrentPlatformStaff) 
             portal_of(request).settings, values["email"], values["name"], by=platform_staff, address=client_address(request)
         )
     except service.PlatformRefused as exc:
-        return await _staff_page(request, error=_(exc.error.value), values=values, status_code=400)
+        return await _staff_page(request, invite_error=_(exc.error.value), values=values, status_code=400)
     platform_session(request).flash(_("招待メールを送りました。"), "success")
+    return redirect("/platform/staff")
+
+
+@post("/staff/{staff_id:int}")
+async def change_member(request: Request, platform_staff: CurrentPlatformStaff, staff_id: FromPath[int]) -> Response:
+    if not 0 < staff_id <= ID_MAX:
+        raise NotFoundException()
+    action = str((await request.form()).get("action") or "")
+    if action not in ("disable", "enable"):
+        return await _staff_page(request, error=_("操作を選択してください。"), status_code=400)
+    try:
+        await service.set_disabled(platform_staff, staff_id, action == "disable", address=client_address(request))
+    except service.PlatformRefused as exc:
+        if exc.error is service.PlatformError.ACTOR_INACTIVE:
+            platform_session(request).destroy()
+            return redirect("/platform/login")
+        status = 404 if exc.error is service.PlatformError.NOT_FOUND else 400
+        return await _staff_page(request, error=_(exc.error.value), status_code=status)
+    platform_session(request).flash(
+        _("スタッフを停止しました。") if action == "disable" else _("スタッフを再び有効にしました。"), "success"
+    )
     return redirect("/platform/staff")
 
 
@@ -357,6 +387,7 @@ ROUTES = [
             renew_codes,
             staff_page,
             invite_member,
+            change_member,
             tenant_list,
             tenant_page,
             suspension,

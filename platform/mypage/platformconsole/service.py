@@ -48,6 +48,11 @@ class PlatformError(StrEnum):
 
     EMAIL_INVALID = N_("メールアドレスの形式が正しくありません。")
     EMAIL_TAKEN = N_("このメールアドレスのプラットフォームスタッフは既に登録されています。")
+    NOT_FOUND = N_("このプラットフォームスタッフは見つかりません。")
+    SELF = N_("自分自身を停止することはできません。")
+    INVITED = N_("招待中のスタッフは停止・再開できません。")
+    LAST_ACTIVE = N_("有効なプラットフォームスタッフが1人もいなくなるため、停止できません。")
+    ACTOR_INACTIVE = N_("このアカウントは有効ではありません。")
 
 
 class PlatformRefused(Exception):
@@ -88,6 +93,40 @@ async def invite_staff(
 
 async def staff_listing() -> list[PlatformStaff]:
     return await PlatformStaffRepository().listing()
+
+
+async def set_disabled(by: PlatformStaff, staff_id: int, disabled: bool, *, address: str = "") -> PlatformStaff:
+    """Disables or re-enables a member (their credentials are kept; their sessions end). The platform always
+    keeps one active member, also when two members disable each other at the same moment: the active rows are
+    locked and counted in the transaction that writes, and the actor must still be active then."""
+    repo = PlatformStaffRepository()
+    async with atomic():
+        await repo.lock_active()
+        current = await repo.by_id(by.id)
+        if current is None or current.status != "active":
+            raise PlatformRefused(PlatformError.ACTOR_INACTIVE)
+        staff = await repo.by_id(staff_id)
+        if staff is None:
+            raise PlatformRefused(PlatformError.NOT_FOUND)
+        if staff.id == by.id and disabled:
+            raise PlatformRefused(PlatformError.SELF)
+        if staff.status == "invited":
+            raise PlatformRefused(PlatformError.INVITED)
+        status = "disabled" if disabled else "active"
+        if staff.status == status:
+            return staff
+        if disabled and await repo.count_active() <= 1:
+            raise PlatformRefused(PlatformError.LAST_ACTIVE)
+        await repo.set_status(staff, status)
+        await record_platform(
+            "platform.staff.disabled" if disabled else "platform.staff.enabled",
+            staff_id=by.id,
+            actor=actor(by),
+            address=address,
+            target_staff=staff.id,
+            email=staff.email,
+        )
+    return staff
 
 
 async def invited(secret_key: str, secret: str) -> PlatformStaff | None:
