@@ -102,3 +102,22 @@ def test_a_member_invites_another_from_the_console(app, deliver, mail):
 
 def test_the_staff_page_needs_a_platform_login(app):
     assert platform_client(app).get("/platform/staff", follow_redirects=False).headers["location"] == "/platform/login"
+
+
+def test_a_disabled_member_who_lost_both_factors_is_invited_again(app, deliver, mail):
+    """The way back without the authenticator app or a recovery code: another member disables, then invites
+    the same address; the invitation sets new credentials and the old password, app and codes are dead."""
+    ops, lost = make_member("ops@platform.example"), make_member("lost@platform.example")
+    client = platform_client(app)
+    login(client, ops)
+    assert client.submit("/platform/staff", {"email": lost.email, "name": "x"}).status_code == 400  # active: taken
+    client.submit(f"/platform/staff/{lost.id}", {"action": "disable"})
+    sent = client.submit("/platform/staff", {"email": lost.email, "name": "戻る　人"}, follow_redirects=False)
+    assert sent.headers["location"] == "/platform/staff"
+    assert run(PlatformStaffRepository().by_email(lost.email)).status == "invited"
+    old = login(platform_client(app), lost)  # the old password (and app) no longer log in
+    assert old.status_code == 400 and "正しくありません" in old.text
+    deliver()
+    _accept(app, _mailed_link(mail, lost.email))
+    assert run(PlatformStaffRepository().by_email(lost.email)).status == "active"
+    assert login(platform_client(app), lost).status_code == 400  # the old password still does not

@@ -76,11 +76,18 @@ async def invite_staff(
     expires = utcnow() + timedelta(hours=INVITE_HOURS)
     async with atomic():
         staff = await repo.by_email(key)
-        if staff is not None and staff.status != "invited":
+        # A disabled member may be invited again: the way back for one who lost both the authenticator app and
+        # the recovery codes (the invitation sets a new password, app and codes; the old ones never log in again).
+        if staff is not None and staff.status not in ("invited", "disabled"):
             raise PlatformRefused(PlatformError.EMAIL_TAKEN)
-        values = {"name": name, "invite_hash": _invite_hash(settings.secret_key, secret), "invite_expires": expires}
+        values = {
+            "name": name,
+            "status": "invited",
+            "invite_hash": _invite_hash(settings.secret_key, secret),
+            "invite_expires": expires,
+        }
         if staff is None:
-            staff = await repo.create(email=key, status="invited", **values)
+            staff = await repo.create(email=key, **values)
         else:
             await repo.update(staff, **values)
         context = {"name": name, "link": link, "hours": INVITE_HOURS}
