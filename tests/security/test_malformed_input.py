@@ -1,6 +1,6 @@
 """Malformed input on every route of every tenant, over real HTTP on each backend: never a 500.
 
-The POST fuzz enumerates the routes from the Litestar app (``app.routes``), fills path parameters with huge
+The POST fuzz (customer portal, tenant console, platform console) enumerates the routes from the Litestar app (``app.routes``), fills path parameters with huge
 integers and junk, and posts bodies no browser sends: invalid UTF-8 (raw and percent-encoded, urlencoded and
 multipart), NUL bytes, a file upload in every text field, 100 kB values, huge integers, no CSRF token. Every
 form field name the code reads (scanned from the source) and every field the pages render is filled. Routes
@@ -252,14 +252,54 @@ def page_field_names(fuzzer: Fuzzer, app, cookie_sets: list[dict]) -> set[str]:
     return names
 
 
+def post_jobs(fuzzer: Fuzzer, paths: list[str], names: list[str], logged_in: dict, anonymous: dict, salt: int) -> list[tuple]:
+    """The malformed POSTs for these paths: the core bodies to every path, the rarer ones rotating over the
+    paths (bounded time, every kind sent), one without the CSRF token, some anonymous. A path ending in
+    ``/logout`` would end the session: it is posted anonymously."""
+    jobs = []
+    for index, path in enumerate(paths):
+        cookies = anonymous if path.endswith("/logout") else logged_in
+        with_token = bodies(names, cookies["mypage_csrf"], index)
+        rotation = index + salt
+        chosen = [*with_token[:CORE], with_token[CORE + rotation % (len(with_token) - CORE)]]
+        for label, body, content_type in chosen:
+            jobs.append((fuzzer, path, cookies, label, body, content_type))
+        label, body, content_type = bodies(names, None, index)[rotation % 3]
+        jobs.append((fuzzer, path, cookies, f"{label} without CSRF token", body, content_type))
+        if rotation % 3 == 0:
+            label, body, content_type = bodies(names, anonymous["mypage_csrf"], index)[rotation % CORE]
+            jobs.append((fuzzer, path, anonymous, f"{label}, anonymous", body, content_type))
+    return jobs
+
+
+def send_all(jobs: list[tuple]) -> list[str]:
+    """Sends the jobs from a bounded thread pool; returns the answers that broke the rules."""
+
+    def one(job):
+        fuzzer, path, cookies, label, body, content_type = job
+        # JSON carries its CSRF token in the header (as the ID-check script does)
+        headers = {"x-csrftoken": cookies["mypage_csrf"]} if content_type == "application/json" else None
+        response = fuzzer.send("POST", path, cookies=cookies, body=body, content_type=content_type, headers=headers)
+        return f"{fuzzer.host} POST {path[:80]} ({label})", response
+
+    failures = []
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for what, response in pool.map(one, jobs):
+            try:
+                check_answer(response, what)
+            except AssertionError as exc:
+                failures.append(str(exc).splitlines()[0])
+    return failures
+
+
 def test_malformed_posts_never_fail_the_server(live, app, deliver):
     for tenant in TENANTS:
         make_owner(tenant)
-    post_paths = route_paths(app, "POST")
+    post_paths = [path for path, _ in route_paths(app, "POST")]
     assert len(post_paths) >= 40  # the enumeration found the portal's forms
     code_names = source_field_names()
     assert {"login_id", "password", "body", "subdomain"} <= code_names
-    jobs: list[tuple[Fuzzer, str, dict, str, bytes, str, str]] = []
+    jobs: list[tuple] = []
     fuzzers = []
     for tenant in TENANTS:
         logged_in = log_in(live, tenant, deliver)
@@ -267,41 +307,83 @@ def test_malformed_posts_never_fail_the_server(live, app, deliver):
         fuzzer = Fuzzer(live, f"{tenant}.localhost")
         fuzzers.append(fuzzer)
         names = sorted((code_names | page_field_names(fuzzer, app, [anonymous, logged_in])) - {"_csrf_token"})
-        for index, (path, _) in enumerate(post_paths):
-            # The logged-in session wherever the login matters; /logout would end it, so it is posted anonymously.
-            cookies = anonymous if path == "/logout" else logged_in
-            token = cookies["mypage_csrf"]
-            with_token = bodies(names, token, index)
-            # Every path gets the core bodies; the rarer ones rotate over the paths (bounded time, every kind sent).
-            rotation = index + TENANTS.index(tenant)
-            chosen = [*with_token[:CORE], with_token[CORE + rotation % (len(with_token) - CORE)]]
-            for label, body, content_type in chosen:
-                jobs.append((fuzzer, path, cookies, label, body, content_type, tenant))
-            label, body, content_type = bodies(names, None, index)[rotation % 3]
-            jobs.append((fuzzer, path, cookies, f"{label} without CSRF token", body, content_type, tenant))
-            if rotation % 3 == 0:
-                label, body, content_type = bodies(names, anonymous["mypage_csrf"], index)[rotation % CORE]
-                jobs.append((fuzzer, path, anonymous, f"{label}, anonymous", body, content_type, tenant))
-
-    def one(job):
-        fuzzer, path, cookies, label, body, content_type, tenant = job
-        # JSON carries its CSRF token in the header (as the ID-check script does)
-        headers = {"x-csrftoken": cookies["mypage_csrf"]} if content_type == "application/json" else None
-        response = fuzzer.send("POST", path, cookies=cookies, body=body, content_type=content_type, headers=headers)
-        return f"{tenant} POST {path[:80]} ({label})", response
-
-    failures = []
+        jobs += post_jobs(fuzzer, post_paths, names, logged_in, anonymous, TENANTS.index(tenant))
     try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            for what, response in pool.map(one, jobs):
-                try:
-                    check_answer(response, what)
-                except AssertionError as exc:
-                    failures.append(str(exc).splitlines()[0])
+        failures = send_all(jobs)
     finally:
         for fuzzer in fuzzers:
             fuzzer.close()
     assert not failures, f"{len(failures)} of {len(jobs)} failed:\n" + "\n".join(failures[:40])
+
+
+def _console_login(live, host: str, prefix: str, email: str, password: str, code: str) -> tuple[dict, dict]:
+    """Logs a console member in through the live server; returns (logged-in cookies, anonymous cookies)."""
+    client = httpx.Client(base_url=live.base_url, headers={"Host": host}, follow_redirects=False, timeout=60)
+    anonymous = httpx.Client(base_url=live.base_url, headers={"Host": host}, follow_redirects=False, timeout=60)
+    try:
+        client.get(f"{prefix}/login")
+        step = client.post(
+            f"{prefix}/login", data={"email": email, "password": password, "_csrf_token": client.cookies["mypage_csrf"]}
+        )
+        assert step.status_code == 303 and step.headers["location"] == f"{prefix}/login/totp", step.text[:300]
+        done = client.post(f"{prefix}/login/totp", data={"code": code, "_csrf_token": client.cookies["mypage_csrf"]})
+        assert done.status_code == 303 and done.headers["location"] == prefix, done.text[:300]
+        anonymous.get(f"{prefix}/login")
+        return dict(client.cookies), dict(anonymous.cookies)
+    finally:
+        client.close()
+        anonymous.close()
+
+
+def test_malformed_posts_to_the_consoles_never_fail_the_server(live, app):
+    """The same bodies at every POST route of the tenant console (an administrator's session, on a tenant host)
+    and of the platform console (a platform member's session, on the platform host)."""
+    from admin_support import STAFF_PASSWORD, make_staff
+    from platform_support import PASSWORD as PLATFORM_PASSWORD
+    from platform_support import make_member
+
+    staff = make_staff("aicom", "fuzz-admin@example.jp", "admin", secret_key=live.settings.secret_key)
+    member = make_member("fuzz-ops@platform.example")
+    platform_host = live.settings.platform_host
+    consoles = [
+        (
+            "aicom.localhost",
+            "/admin",
+            _console_login(live, "aicom.localhost", "/admin", staff.email, STAFF_PASSWORD, staff.next_code()),
+        ),
+        (
+            platform_host,
+            "/platform",
+            _console_login(live, platform_host, "/platform", member.email, PLATFORM_PASSWORD, member.code()),
+        ),
+    ]
+    code_names = source_field_names()
+    jobs: list[tuple] = []
+    fuzzers = []
+    for salt, (host, prefix, (logged_in, anonymous)) in enumerate(consoles):
+        paths = [path for path, _ in route_paths(app, "POST") if path == prefix or path.startswith(prefix + "/")]
+        assert len(paths) >= 8, paths  # the enumeration found the console's forms
+        fuzzer = Fuzzer(live, host)
+        fuzzers.append(fuzzer)
+        console_gets = [(p, h) for p, h in route_paths(app, "GET") if p.startswith(prefix)]
+        names = sorted((code_names | console_field_names(fuzzer, console_gets, logged_in)) - {"_csrf_token"})
+        jobs += post_jobs(fuzzer, paths, names, logged_in, anonymous, salt)
+    try:
+        failures = send_all(jobs)
+    finally:
+        for fuzzer in fuzzers:
+            fuzzer.close()
+    assert not failures, f"{len(failures)} of {len(jobs)} failed:\n" + "\n".join(failures[:40])
+
+
+def console_field_names(fuzzer: Fuzzer, paths: list[tuple[str, bool]], cookies: dict) -> set[str]:
+    names: set[str] = set()
+    for path, has_params in paths:
+        if not has_params:
+            page = fuzzer.send("GET", path, cookies=cookies)
+            if page.headers.get("content-type", "").startswith("text/html"):
+                names.update(_FIELD_IN_PAGE.findall(page.text))
+    return names
 
 
 BAD_GETS = [
