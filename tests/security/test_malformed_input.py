@@ -1,7 +1,7 @@
 """Malformed input on every route of every tenant, over real HTTP on each backend: never a 500.
 
-The POST fuzz (customer portal, tenant console, platform console) enumerates the routes from the Litestar app (``app.routes``), fills path parameters with huge
-integers and junk, and posts bodies no browser sends: invalid UTF-8 (raw and percent-encoded, urlencoded and
+The POST fuzz (customer portal, tenant console, platform console) enumerates the routes from the Litestar
+app (``app.routes``), fills path parameters with huge integers and junk, and posts bodies no browser sends: invalid UTF-8 (raw and percent-encoded, urlencoded and
 multipart), NUL bytes, a file upload in every text field, 100 kB values, huge integers, no CSRF token. Every
 form field name the code reads (scanned from the source) and every field the pages render is filled. Routes
 behind the login are posted with a session logged in through the live server. Answers must be below 500, and
