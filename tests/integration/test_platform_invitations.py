@@ -13,9 +13,9 @@ from conftest import run
 from mypage.cli import main
 from mypage.mail.tables import OutboxMail
 from mypage.platformconsole import health
-from mypage.platformconsole.mail import PLATFORM_SCOPE
 from mypage.platformconsole.repository import PlatformStaffRepository, recent_platform_events
 from mypage.tenancy.config import SLUG
+from mypage.web.sessions import PLATFORM_SCOPE
 from platform_support import login, make_member, platform_client
 
 INVITE_LINK = re.compile(r"http://platform\.localhost:\d+/platform/invite/[A-Za-z0-9_-]+")

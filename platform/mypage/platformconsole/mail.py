@@ -10,10 +10,8 @@ from mypage.mail.outbox import store
 from mypage.mail.tables import OutboxMail
 from mypage.platformconsole.render import environment
 from mypage.settings import Settings
+from mypage.web.sessions import PLATFORM_SCOPE
 
-PLATFORM_SCOPE = "_platform"
-"""The ``tenant`` value of the platform's mail, attempt counters and recovery-code hashes (tenant slugs
-have no ``_``)."""
 LOCALE = "ja"
 
 

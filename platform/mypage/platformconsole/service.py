@@ -18,7 +18,7 @@ from mypage.identity.passwords import hash_password_async
 from mypage.identity.policy import EMAIL_RE
 from mypage.identity.staff_login import Lockout, StaffEvent, StaffLogin, email_key
 from mypage.identity.totp import matching_step
-from mypage.platformconsole.mail import PLATFORM_SCOPE, enqueue_platform
+from mypage.platformconsole.mail import enqueue_platform
 from mypage.platformconsole.repository import (
     PlatformStaffRepository,
     TenantControlRepository,
@@ -29,6 +29,7 @@ from mypage.settings import Settings
 from mypage.tenancy.config import Features
 from mypage.tenancy.registry import Tenant
 from mypage.tenancy.reload import SUSPENSIONS, announce
+from mypage.web.sessions import PLATFORM_SCOPE
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 30

@@ -15,13 +15,13 @@ from litestar import Request
 from litestar.background_tasks import BackgroundTask
 
 from mypage.db.base import utcnow
+from mypage.web.sessions import PLATFORM_SCOPE
 from mypage.web.tables import ServerErrorRecord
 
 log = logging.getLogger("mypage")
 KEEP = timedelta(days=7)
 NO_TENANT = "_none"
-PLATFORM = "_platform"
-"""Scopes of errors outside any tenant (tenant slugs have no ``_``)."""
+"""The scope of errors outside any tenant and the platform console (tenant slugs have no ``_``)."""
 
 
 def scope_of(request: Request) -> str:
@@ -29,7 +29,7 @@ def scope_of(request: Request) -> str:
     tenant = state.get("tenant")
     if tenant is not None:
         return tenant.slug
-    return PLATFORM if state.get("platform_session") is not None else NO_TENANT
+    return PLATFORM_SCOPE if state.get("platform_session") is not None else NO_TENANT
 
 
 async def record(scope: str, path: str, exception: str) -> None:

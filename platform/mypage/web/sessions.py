@@ -34,7 +34,8 @@ PLATFORM_COOKIE_NAME = "mypage_platform"
 PLATFORM_COOKIE_PATH = "/platform"
 PLATFORM = "platform"
 PLATFORM_SCOPE = "_platform"
-"""The ``_tenant`` of platform console sessions (no tenant slug has an underscore)."""
+"""The platform console's value wherever a tenant's slug would go (sessions' ``_tenant``, mail, attempt
+counters, recovery-code hashes, server errors): no tenant slug has an underscore."""
 
 
 def _store_key(session_id: str) -> str:
