@@ -50,6 +50,20 @@ async def lock_for_update(table: type[Table], row_id: int) -> bool:
     return bool(rows)
 
 
+async def lock_where(table: type[Table], condition: str, *values: object) -> None:
+    """Locks every row of ``table`` matching ``condition`` (SQL, ``{}`` for each value) until the current
+    transaction ends: the rows an "at least one" rule counts where no single parent row stands for them (a
+    tenant's active administrators, the platform's active members). Two changes that each leave "one other"
+    cannot both pass; after the wait PostgreSQL reads the rows again. On SQLite the IMMEDIATE transaction of
+    ``atomic()`` already serialises every writer."""
+    engine = table._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return
+    if engine.current_transaction.get() is None:
+        raise RuntimeError("lock_where() outside a transaction: call it inside `async with atomic()`")
+    await table.raw(f'SELECT "id" FROM "{table._meta.tablename}" WHERE {condition} FOR UPDATE', *values)
+
+
 @asynccontextmanager
 async def serialised(table: type[Table], row_id: int) -> AsyncIterator[bool]:
     """``async with serialised(Customer, customer_id):`` one transaction that no other ``serialised`` block on the

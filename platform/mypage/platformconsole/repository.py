@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.columns import Column
-from piccolo.engine.sqlite import SQLiteEngine
 
 from mypage.db.base import utcnow
+from mypage.db.locks import lock_where
 from mypage.platformconsole.tables import PlatformAudit, PlatformRecoveryCode, PlatformStaff, TenantControl
 
 
@@ -24,13 +24,8 @@ class PlatformStaffRepository:
         return await PlatformStaff.objects().order_by(PlatformStaff.id)
 
     async def lock_active(self) -> None:
-        """Inside ``atomic()``: holds every active member's row until the transaction ends, so that two changes
-        that each leave "one other active member" cannot both pass (on SQLite the IMMEDIATE transaction already
-        serialises every writer). After a wait, PostgreSQL re-reads the rows: a member disabled meanwhile is
-        no longer counted."""
-        if isinstance(PlatformStaff._meta.db, SQLiteEngine):
-            return
-        await PlatformStaff.raw("SELECT id FROM platform_staff WHERE status = 'active' FOR UPDATE")
+        """Inside ``atomic()``: holds every active member's row until the transaction ends."""
+        await lock_where(PlatformStaff, "status = 'active'")
 
     async def count_active(self) -> int:
         return await PlatformStaff.count().where(PlatformStaff.status == "active")

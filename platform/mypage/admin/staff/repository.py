@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from piccolo.engine.sqlite import SQLiteEngine
-
 from mypage.admin.tables import StaffMember, StaffRecoveryCode
 from mypage.db.errors import is_unique_violation
+from mypage.db.locks import lock_where
 
 CREDENTIALS = frozenset({"password_hash", "totp_secret", "role", "status"})
 """Fields whose change ends the staff member's other sessions."""
@@ -44,14 +43,8 @@ class StaffRepository:
         )
 
     async def lock_active_admins(self) -> None:
-        """Inside ``atomic()``: holds the tenant's active 管理者 rows until the transaction ends, so that two
-        changes that each leave "one other admin" cannot both pass (on SQLite the IMMEDIATE transaction already
-        serialises every writer)."""
-        if isinstance(StaffMember._meta.db, SQLiteEngine):
-            return
-        await StaffMember.raw(
-            "SELECT id FROM staff_members WHERE tenant = {} AND role = 'admin' AND status = 'active' FOR UPDATE", self.tenant
-        )
+        """Inside ``atomic()``: holds the tenant's active 管理者 rows until the transaction ends."""
+        await lock_where(StaffMember, "tenant = {} AND role = 'admin' AND status = 'active'", self.tenant)
 
     async def create(self, **fields) -> StaffMember:
         staff = StaffMember(tenant=self.tenant, **fields)
