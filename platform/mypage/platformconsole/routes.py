@@ -33,7 +33,6 @@ from mypage.tenancy.registry import Tenant
 from mypage.web.render import client_address, portal_of, redirect
 
 PAGE_SIZE = 50
-ID_MAX = 2**31 - 1
 PENDING = "platform_pending"
 CODES_ONCE = "platform_codes_once"
 
@@ -252,8 +251,6 @@ async def invite_member(request: Request, platform_staff: CurrentPlatformStaff) 
 
 @post("/staff/{staff_id:int}")
 async def change_member(request: Request, platform_staff: CurrentPlatformStaff, staff_id: FromPath[int]) -> Response:
-    if not 0 < staff_id <= ID_MAX:
-        raise NotFoundException()
     action = str((await request.form()).get("action") or "")
     if action not in ("disable", "enable"):
         return await _staff_page(request, error=_("操作を選択してください。"), status_code=400)
