@@ -102,9 +102,6 @@ class ContractRepository:
         self.slug = tenant.slug
         self.customer_id = customer_id
 
-    def _contracts(self):
-        return Contract.objects().where(Contract.tenant == self.slug).where(Contract.customer == self.customer_id)
-
     async def customer(self) -> Customer | None:
         if self.customer_id is None:
             return None
@@ -178,15 +175,16 @@ class ContractRepository:
         """The customer's documents of ``kind``, newest first (of one contract if given)."""
         if self.customer_id is None:
             return []
-        query = (
+        if contract is not None:
+            return [d for d in await self._contract_documents(contract) if d.kind == kind]
+        return await (
             Document.objects()
             .where(Document.tenant == self.slug)
             .where(Document.customer == self.customer_id)
             .where(Document.kind == kind)
+            .order_by(Document.issued_on, ascending=False)
+            .order_by(Document.id, ascending=False)
         )
-        if contract is not None:
-            return [d for d in await self._contract_documents(contract) if d.kind == kind]
-        return await query.order_by(Document.issued_on, ascending=False).order_by(Document.id, ascending=False)
 
     async def _contract_documents(self, contract: Contract) -> list[Document]:
         """Every document of the customer's ``contract``, newest first (one query for the detail page's kinds)."""
