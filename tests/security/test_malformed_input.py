@@ -292,6 +292,16 @@ def send_all(jobs: list[tuple]) -> list[str]:
     return failures
 
 
+def assert_no_failure(jobs: list[tuple], fuzzers: list[Fuzzer]) -> None:
+    """Sends the jobs, closes the fuzzers, and fails with the answers that broke the rules."""
+    try:
+        failures = send_all(jobs)
+    finally:
+        for fuzzer in fuzzers:
+            fuzzer.close()
+    assert not failures, f"{len(failures)} of {len(jobs)} failed:\n" + "\n".join(failures[:40])
+
+
 def test_malformed_posts_never_fail_the_server(live, app, deliver):
     for tenant in TENANTS:
         make_owner(tenant)
@@ -308,12 +318,7 @@ def test_malformed_posts_never_fail_the_server(live, app, deliver):
         fuzzers.append(fuzzer)
         names = sorted((code_names | page_field_names(fuzzer, app, [anonymous, logged_in])) - {"_csrf_token"})
         jobs += post_jobs(fuzzer, post_paths, names, logged_in, anonymous, TENANTS.index(tenant))
-    try:
-        failures = send_all(jobs)
-    finally:
-        for fuzzer in fuzzers:
-            fuzzer.close()
-    assert not failures, f"{len(failures)} of {len(jobs)} failed:\n" + "\n".join(failures[:40])
+    assert_no_failure(jobs, fuzzers)
 
 
 def _console_login(live, host: str, prefix: str, email: str, password: str, code: str) -> tuple[dict, dict]:
@@ -368,12 +373,7 @@ def test_malformed_posts_to_the_consoles_never_fail_the_server(live, app):
         console_gets = [(p, h) for p, h in route_paths(app, "GET") if p.startswith(prefix)]
         names = sorted((code_names | console_field_names(fuzzer, console_gets, logged_in)) - {"_csrf_token"})
         jobs += post_jobs(fuzzer, paths, names, logged_in, anonymous, salt)
-    try:
-        failures = send_all(jobs)
-    finally:
-        for fuzzer in fuzzers:
-            fuzzer.close()
-    assert not failures, f"{len(failures)} of {len(jobs)} failed:\n" + "\n".join(failures[:40])
+    assert_no_failure(jobs, fuzzers)
 
 
 def console_field_names(fuzzer: Fuzzer, paths: list[tuple[str, bool]], cookies: dict) -> set[str]:
