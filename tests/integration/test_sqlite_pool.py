@@ -107,3 +107,28 @@ def test_transactions_reuse_one_connection_and_a_failed_one_is_not_handed_on(eng
     assert rolled_back_kept, "a transaction rolled back cleanly leaves its connection reusable"
     assert rows == [{"n": n} for n in range(5)]  # the rolled-back and the failed inserts left nothing
     assert not in_transaction
+
+
+def test_inline_reads_run_on_the_loop_only_outside_transactions_and_see_every_commit(engine):
+    async def go():
+        assert engine.read_inline("SELECT 1 AS one", []) is None, "no app pool: the ordinary path"
+        await engine.start_connection_pool()
+        await engine.run_ddl("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+        await engine.run_ddl("INSERT INTO t (n) VALUES (1)")
+        first = engine.read_inline("SELECT n FROM t WHERE n >= ?", [0])
+        async with engine.transaction():
+            await engine.run_ddl("INSERT INTO t (n) VALUES (2)")
+            inside = engine.read_inline("SELECT n FROM t WHERE n >= ?", [0])
+        after = engine.read_inline("SELECT n FROM t WHERE n >= ?", [0])
+        with pytest.raises(Exception, match="readonly"):
+            engine.read_inline("DELETE FROM t", [])
+        reader = engine.loop_pool().readers[False]
+        await engine.close_connection_pool()
+        return first, inside, after, reader
+
+    first, inside, after, reader = asyncio.run(go())
+    assert first == [{"n": 1}]
+    assert inside is None, "a transaction's reads go through its own connection, which sees its writes"
+    assert after == [{"n": 1}, {"n": 2}]
+    with pytest.raises(Exception, match="closed"):
+        reader.execute("SELECT 1")

@@ -8,21 +8,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from piccolo.engine.sqlite import SQLiteEngine
-from piccolo.query.functions.aggregate import Count, Sum
 
 from mypage.records.tables import CallRecord
 from mypage.tenancy.registry import Tenant
-
-ROW_COLUMNS = (
-    CallRecord.id,
-    CallRecord.started_at,
-    CallRecord.kind,
-    CallRecord.caller,
-    CallRecord.callee,
-    CallRecord.duration_seconds,
-    CallRecord.charge,
-)
-
 
 _TABLE = CallRecord._meta.tablename
 
@@ -52,6 +40,16 @@ _EXPORT_AFTER = {
     ),
 }
 
+# One screen of the month (offset paging) and the month's totals, in the same raw form as the export.
+_PAGE_SQL = {
+    "sqlite": _EXPORT_SQL["sqlite"].format(after="") + " OFFSET ?",
+    "postgres": _EXPORT_SQL["postgres"].format(after="") + " OFFSET $5",
+}
+_TOTALS_SQL = {
+    kind: f"SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM {_TABLE} WHERE tenant = {a} AND contract = {b} AND month = {c}"
+    for kind, (a, b, c) in {"sqlite": ("?", "?", "?"), "postgres": ("$1", "$2", "$3")}.items()
+}
+
 ExportRow = tuple
 """``(id, unix_seconds, kind, caller, callee, duration_seconds, charge)``."""
 
@@ -67,26 +65,16 @@ class CallRepository:
         self.slug = tenant.slug
         self.contract_id = contract_id
 
-    def _where(self, query, month: str):
-        return (
-            query.where(CallRecord.tenant == self.slug)
-            .where(CallRecord.contract == self.contract_id)
-            .where(CallRecord.month == month)
-        )
-
     async def totals(self, month: str) -> MonthTotals:
-        row = await self._where(CallRecord.select(Count(), Sum(CallRecord.charge)), month).first()
-        return MonthTotals(count=int(row.get("count") or 0), charge=int(row.get("sum") or 0))
+        kind, engine = _engine_kind()
+        ((count, charge),) = await _read_bounded(engine, kind, _TOTALS_SQL[kind], [self.slug, self.contract_id, month])
+        return MonthTotals(count=int(count), charge=int(charge))
 
-    async def page(self, month: str, page: int, page_size: int) -> list[dict]:
+    async def page(self, month: str, page: int, page_size: int) -> list[ExportRow]:
         """One screen of a month, oldest first (offset paging: a screen is at most ``page_size`` rows)."""
-        return await (
-            self._where(CallRecord.select(*ROW_COLUMNS), month)
-            .order_by(CallRecord.started_at)
-            .order_by(CallRecord.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
+        kind, engine = _engine_kind()
+        args = [self.slug, self.contract_id, month, page_size, (page - 1) * page_size]
+        return await _read_bounded(engine, kind, _PAGE_SQL[kind], args)
 
     async def months(self) -> list[str]:
         rows = await (
@@ -101,8 +89,7 @@ class CallRepository:
         """Every record of the month for the CSV export, oldest first, as raw tuples (:data:`ExportRow`),
         ``page_size`` rows per query (keyset pagination: each query continues after the last row seen, so
         memory stays constant whatever the month's size, and no lock or transaction is held between pages)."""
-        engine = CallRecord._meta.db
-        kind = "sqlite" if isinstance(engine, SQLiteEngine) else "postgres"
+        kind, engine = _engine_kind()
         first = _EXPORT_SQL[kind].format(after="")
         following = _EXPORT_SQL[kind].format(after=_EXPORT_AFTER[kind])
         last_id: int | None = None
@@ -120,6 +107,19 @@ class CallRepository:
             if len(rows) < page_size:
                 return
             last_id = rows[-1][0]
+
+
+def _engine_kind():
+    engine = CallRecord._meta.db
+    return ("sqlite" if isinstance(engine, SQLiteEngine) else "postgres"), engine
+
+
+async def _read_bounded(engine, kind: str, sql: str, args: list) -> list:
+    """A read of at most one screen of rows: on the embedded database on the event loop's thread when it can
+    (see ``EmbeddedSQLiteEngine.read_inline``), else as :func:`_fetch_tuples`."""
+    read_inline = getattr(engine, "read_inline", None)
+    rows = read_inline(sql, args, raw=True) if read_inline is not None else None
+    return rows if rows is not None else await _fetch_tuples(engine, kind, sql, args)
 
 
 def _sqlite_fetch(connection_kwargs: dict, sql: str, args: list) -> list[tuple]:

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from mypage.calls.export import ENCODINGS, csv_chunks, duration, local_time
+from mypage.calls.export import ENCODINGS, csv_chunks, screen_rows
 from mypage.calls.repository import CallRepository
 from mypage.contracts.repository import ContractRepository
 from mypage.identity.session_auth import current_account, login_required
@@ -75,17 +75,7 @@ async def call_month(request: Request, number: FromPath[str], month: FromPath[st
     except ValueError:
         page = 1
     page = min(max(page, 1), pages)
-    rows = [
-        {
-            "when": local_time(r["started_at"]).strftime("%m/%d %H:%M"),
-            "kind": r["kind"],
-            "caller": r["caller"],
-            "callee": r["callee"],
-            "duration": duration(r["duration_seconds"]),
-            "charge": r["charge"],
-        }
-        for r in await repo.page(month, page, page_size)
-    ]
+    rows = screen_rows(await repo.page(month, page, page_size))
     return render(
         request,
         "calls/month.html",

@@ -8,6 +8,8 @@ engine's ordinary ``run_querystring`` (transactions, the SQLite write queue and 
 query); the rows go through the prototype query's own result processing (nested output, JSON).
 
 Only the values passed to :meth:`PreparedSelect.run` change between runs: keep the tenant among them.
+On the embedded database a prepared select runs on the event loop's thread (see
+``EmbeddedSQLiteEngine.read_inline``): keep them small, bounded reads over an index.
 """
 
 from __future__ import annotations
@@ -72,7 +74,10 @@ class PreparedSelect:
         db = self.table._meta.db
         plan = self._plan(db.engine_type)
         args = [constant if slot is None else values[slot] for slot, constant in zip(plan.slots, plan.constants, strict=True)]
-        results = await db.run_querystring(_Compiled(plan.sql, args, self.table))
+        read_inline = getattr(db, "read_inline", None)
+        results = read_inline(plan.sql, args) if read_inline is not None else None
+        if results is None:
+            results = await db.run_querystring(_Compiled(plan.sql, args, self.table))
         # The prototype's own processing (nested output, JSON): it reads only the query's shape.
         return await plan.prototype._process_results(results)
 
