@@ -19,3 +19,14 @@ def test_login_page_per_tenant_and_password_login(app, client_for, portal):
     home = aicom.get("/")
     assert "スモーク" in home.text
     assert client_for("itscom").get("/", follow_redirects=False).status_code in (302, 303)
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector_while_the_app_runs(app, client_for):
+    import gc
+
+    gc.unfreeze()
+    with client_for("aicom") as client:  # runs the app's lifespan
+        assert client.get("/login").status_code == 200
+        frozen = gc.get_freeze_count()
+    assert frozen > 10_000, "modules, tenant configs and routes no longer scanned by each full collection"
+    assert gc.get_freeze_count() == 0, "unfrozen at shutdown (tests start many apps in one process)"
