@@ -48,7 +48,7 @@ async def _statements(request: Request) -> Statements | None:
     return Statements(repo, _config(request)) if repo is not None else None
 
 
-def _payment_guard(connection, _handler=None) -> None:
+async def _payment_guard(connection, _handler=None) -> None:
     """お支払い方法の確認・変更 exists only where ``[features.billing] payment_method = true``."""
     if not _config(connection).payment_method:
         raise NotFoundException()

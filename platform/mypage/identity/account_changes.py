@@ -45,18 +45,18 @@ PW_STATE = "password_change"
 STATE_MAX_SECONDS = 30 * 60
 
 
-def _enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def _enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if tenant_of(connection).config.identity.account_changes is None:
         raise NotFoundException()
 
 
-def _id_enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def _id_enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     changes = tenant_of(connection).config.identity.account_changes
     if changes is None or not changes.login_id:
         raise NotFoundException()
 
 
-def _password_enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def _password_enabled(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     changes = tenant_of(connection).config.identity.account_changes
     if changes is None or not changes.password:
         raise NotFoundException()

@@ -67,7 +67,7 @@ ANSWER_WRONG = "recovery.answer_wrong"
 # -- guards and state -------------------------------------------------------------------------------
 
 
-def recovery_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def recovery_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if not set(tenant_of(connection).config.identity.recovery.methods) & set(METHODS):
         raise NotFoundException()
 

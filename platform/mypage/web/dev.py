@@ -41,7 +41,7 @@ def is_dev_request(connection: ASGIConnection) -> bool:
     return bool(portal and portal.settings.dev_mode and state.get("tenant") is None and host in DEV_HOSTS)
 
 
-def dev_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def dev_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if not is_dev_request(connection):
         raise NotFoundException()
 

@@ -54,7 +54,7 @@ def csrf_token(connection: ASGIConnection) -> str:
 def requires_feature(name: str):
     """A guard: the feature's URLs answer 404 on tenants where it is off."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if not tenant_of(connection).config.features.enabled(name):
             raise NotFoundException()
 
