@@ -11,7 +11,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
 
-from mypage.db.engine import bind_tables, make_engine
+from mypage.db.engine import POOL_OPTIONS, bind_tables, make_engine
 from mypage.db.errors import is_unavailable
 from mypage.db.sqlite import EmbeddedSQLiteEngine
 from mypage.identity.attempts import purge_stale as purge_stale_counters
@@ -109,13 +109,13 @@ def create_app(settings: Settings | None = None, portal: Portal | None = None) -
             await engine.start_connection_pool()
         elif settings.db_pool and settings.uses_postgres:
             try:
-                await engine.start_connection_pool(min_size=2, max_size=10)
+                await engine.start_connection_pool(min_size=2, **POOL_OPTIONS)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 # An empty pool connects on demand: the portal starts and answers 503 until PostgreSQL is back.
                 logging.getLogger("mypage").warning("database unavailable at start-up: %s", exc)
-                await engine.start_connection_pool(min_size=0, max_size=10)
+                await engine.start_connection_pool(min_size=0, **POOL_OPTIONS)
         try:
             await purge_stale_counters()  # guessing-limit counters that no window needs any more
             if isinstance(portal.session_store, DatabaseSessionStore):

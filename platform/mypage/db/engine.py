@@ -16,6 +16,18 @@ CONNECT_TIMEOUT = 5.0
 the server is unreachable); a failed connection answers 503 (``mypage.db.errors``)."""
 
 
+async def _keep_session(connection) -> None:
+    """The pool's reset of a connection handed back: nothing to undo (see :data:`POOL_OPTIONS`)."""
+
+
+POOL_OPTIONS = {"max_size": 10, "reset": _keep_session}
+"""The PostgreSQL pool of a server process. Piccolo takes a pool connection for each query, and asyncpg's
+default reset on release (``RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()``) was one more
+round trip per query. The portal leaves no session state behind: its locks are transaction-scoped
+(``pg_advisory_xact_lock``, ``FOR UPDATE``), its settings ``SET LOCAL``, it never listens; a transaction left
+open is still rolled back by the pool before any reset."""
+
+
 def postgres_config(url: str) -> dict:
     parts = urlparse(url)
     config = {
