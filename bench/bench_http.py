@@ -229,7 +229,9 @@ def main() -> None:
             for path in pages.values():
                 if client.get(path).status_code != 200:
                     raise SystemExit(f"nmedia {path} does not answer 200 with the written session")
-        nmedia_cookie = f"Cookie: mypage_session={nmedia_session}"
+            # A browser sends back the CSRF cookie it was given; without it every response would set a new one.
+            nmedia_csrf = client.cookies.get("mypage_csrf")
+        nmedia_cookie = f"Cookie: mypage_session={nmedia_session}; mypage_csrf={nmedia_csrf}"
         pids = workers(portal.pid, args.workers)
         targets = {
             "login page": (f"{base}/login", [f"Host: {host}"]),

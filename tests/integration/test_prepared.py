@@ -33,19 +33,25 @@ def test_prepared_select_gives_the_rows_of_its_query_for_each_runs_values(db):
         for tenant, name in (("aicom", "山田"), ("itscom", "山田"), ("aicom", "田中"), ("nmedia", "山田")):
             results.append((await BY_NAME.run(tenant, name), await _customers_named(tenant, name)))
         objects = await BY_NAME.objects("aicom", "田中")
+        piccolo_objects = await Customer.objects().where(Customer.tenant == "aicom").where(Customer.name == "田中")
+        objects[0].name = "田中 改"
+        await objects[0].save([Customer.name])  # an object from a prepared select updates its own row
+        renamed = await Customer.select(Customer.number).where(Customer.name == "田中 改")
         first = await BY_NAME.first("itscom", "山田")
         async with atomic():  # inside a transaction it runs on the transaction's connection
             await _add("aicom", "5", "田中")
             inside = await BY_NAME.run("aicom", "田中")
-        return results, objects, first, inside
+        return results, objects, first, inside, piccolo_objects, renamed
 
-    results, objects, first, inside = asyncio.run(go())
+    results, objects, first, inside, piccolo_objects, renamed = asyncio.run(go())
     for prepared, piccolo in results:
         assert prepared == piccolo
     assert [len(prepared) for prepared, _ in results] == [2, 1, 1, 0]
     assert [(c.number, c.tenant, c._exists_in_db) for c in objects] == [("4", "aicom", True)]
+    assert [vars(c) | {"name": "田中"} for c in objects] == [vars(c) for c in piccolo_objects]
+    assert renamed == [{"number": "4"}]
     assert first["number"] == "3"
-    assert [row["number"] for row in inside] == ["4", "5"]
+    assert [row["number"] for row in inside] == ["5"]  # 4 was renamed above
 
 
 def test_a_parameter_missing_from_the_query_is_refused(db):
