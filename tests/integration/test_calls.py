@@ -169,3 +169,21 @@ def test_applied_contract_before_its_first_month_says_when_it_starts(app, client
     assert "この契約の通話明細は2024年2月分からご覧いただけます。" in months.text
     detail = client.get("/contracts/CAF0000000001")
     assert 'href="/calls/CAF0000000001"' in detail.text
+
+
+def test_imported_text_is_escaped_in_the_call_list(app, client_for):
+    from conftest import run
+    from mypage.records.tables import CallRecord
+
+    _, acc, contract = setup_nmedia()
+    rec.calls("nmedia", contract, "2023-12", 1)
+    run(
+        CallRecord.update({CallRecord.kind: '<b>"県内"</b>', CallRecord.caller: "<script>x()</script>", CallRecord.callee: "a&b"})
+        .where(CallRecord.contract == contract.id)
+        .run()
+    )
+    html = rec.sign_in(client_for("nmedia"), "nmedia", acc).get("/calls/CAF0000000001/2023-12").text
+    assert "&lt;b&gt;&#34;県内&#34;&lt;/b&gt;" in html
+    assert "&lt;script&gt;x()&lt;/script&gt;" in html and "<script>x()" not in html
+    assert "a&amp;b" in html
+    assert 'data-label="通話元"' in html

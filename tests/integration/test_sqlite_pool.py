@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from mypage.db.sqlite import POOL_SIZE, EmbeddedSQLiteEngine
+from mypage.db.sqlite import POOL_SIZE, EmbeddedSQLiteEngine, _boolean_out, _int_out
 
 
 @pytest.fixture
@@ -132,3 +132,20 @@ def test_inline_reads_run_on_the_loop_only_outside_transactions_and_see_every_co
     assert after == [{"n": 1}, {"n": 2}]
     with pytest.raises(Exception, match="closed"):
         reader.execute("SELECT 1")
+
+
+def test_integer_and_boolean_columns_read_as_piccolo_reads_them(engine):
+    from piccolo.engine.sqlite import convert_boolean_out, convert_int_out
+
+    async def go():
+        await engine.run_ddl("CREATE TABLE v (i INTEGER, b BOOLEAN)")
+        await engine.run_ddl("INSERT INTO v (i, b) VALUES (12, 1), (-3, 0), (1.0, 1), (NULL, NULL)")
+        return await engine.run_ddl("SELECT i, b FROM v ORDER BY rowid")
+
+    rows = asyncio.run(go())
+    assert rows == [{"i": 12, "b": True}, {"i": -3, "b": False}, {"i": 1, "b": True}, {"i": None, "b": None}]
+    assert [type(row["i"]) for row in rows[:3]] == [int, int, int]
+    for stored in (b"12", b"-3", b"1.0", b"99999999999999999999", "7"):
+        assert _int_out(stored) == convert_int_out(stored)
+    for stored in (b"1", b"0", "1", "0"):
+        assert _boolean_out(stored) == convert_boolean_out(stored)

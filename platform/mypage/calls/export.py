@@ -96,10 +96,13 @@ def _duration(seconds: int | None) -> str:
     return duration(seconds)
 
 
+_SCREEN_CLOCK = _Clock()
+
+
 def screen_rows(rows) -> list[tuple]:
     """A screen of :data:`~mypage.calls.repository.ExportRow` as the call list shows it:
     ``(12/01 10:19, kind, caller, callee, 00:01:02, charge)``."""
-    stamp = _Clock().stamp
+    stamp = _SCREEN_CLOCK.stamp
     return [
         (stamp(unix_seconds)[5:16], kind, caller, callee, _duration(seconds), charge)
         for _id, unix_seconds, kind, caller, callee, seconds, charge in rows
