@@ -14,10 +14,29 @@ On the embedded database a prepared select runs on the event loop's thread (see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from piccolo.query.methods.select import Select
+
+
+@functools.cache
+def _column_names(table: Any) -> frozenset[str]:
+    return frozenset(column._meta.name for column in table._meta.columns)
+
+
+def stored_object(table: Any, row: dict) -> Any:
+    """``table(**row, _exists_in_db=True)`` for a row read from the database.
+
+    For a row holding every column, what ``Table.__init__`` would leave (the columns are descriptors over the
+    instance's ``__dict__``) without its walk over every column for defaults: a fifth of a contract page's CPU.
+    """
+    if row.keys() != _column_names(table):
+        return table(**row, _exists_in_db=True)
+    instance = object.__new__(table)
+    instance.__dict__.update(row, _exists_in_db=True, _was_created=None)
+    return instance
 
 
 class _Compiled:
@@ -51,7 +70,6 @@ class PreparedSelect:
         self.build = build
         self.arity = arity
         self._plans: dict[str, _Plan] = {}
-        self._column_names = {column._meta.name for column in table._meta.columns}
 
     def _plan(self, engine_type: str) -> _Plan:
         plan = self._plans.get(engine_type)
@@ -84,16 +102,8 @@ class PreparedSelect:
 
     async def objects(self, *values: Any) -> list[Any]:
         """The rows as table objects, as ``Table.objects()`` gives them (build ``table.select()`` of every column)."""
-        return [self._object(row) for row in await self.run(*values)]
-
-    def _object(self, row: dict) -> Any:
-        # What ``Table.__init__`` leaves for a row holding every column (its columns are descriptors over the
-        # instance's ``__dict__``), without its per-column walk for defaults: a fifth of a contract page's CPU.
-        if row.keys() != self._column_names:
-            return self.table(**row, _exists_in_db=True)
-        instance = object.__new__(self.table)
-        instance.__dict__.update(row, _exists_in_db=True, _was_created=None)
-        return instance
+        table = self.table
+        return [stored_object(table, row) for row in await self.run(*values)]
 
     async def first(self, *values: Any) -> Any:
         """The first row, or None (build the query with ``.limit(1)``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mypage.db.errors import is_unique_violation
-from mypage.db.prepared import PreparedSelect
+from mypage.db.prepared import PreparedSelect, stored_object
 from mypage.identity import normalize
 from mypage.identity.tables import Account
 from mypage.records.tables import Customer
@@ -58,11 +58,9 @@ class AccountRepository:
         customer_row = row.pop("customer")
         customer = None
         if customer_row and customer_row.get("id") is not None and customer_row.get("tenant") == self.slug:
-            customer = Customer(**customer_row)
-            customer._exists_in_db = True
-        account = Account(customer=customer_row.get("id") if customer_row else None, **row)
-        account._exists_in_db = True
-        return account, customer
+            customer = stored_object(Customer, customer_row)
+        row["customer"] = customer_row.get("id") if customer_row else None
+        return stored_object(Account, row), customer
 
     async def by_login_id(self, login_id: str) -> Account | None:
         return await self._select().where(Account.login_id == self.key(login_id)).first()

@@ -13,6 +13,7 @@ that the configured journeys never read is refused too (it would look as if it d
 
 from __future__ import annotations
 
+import functools
 import re
 from contextvars import ContextVar
 from typing import Literal, get_args
@@ -1177,6 +1178,12 @@ class TenantConfig(Strict):
         _collect(config, "", rules)
         rules.done()
         return config
+
+    @functools.cached_property
+    def menu_hrefs(self) -> frozenset[str]:
+        """Every menu item's link: the menu marks the page it links to as current, so its rendering varies
+        with the path only when the path is one of these."""
+        return frozenset(item.href for group in self.menu for item in group.items)
 
     def text(self, key: str, locale: str) -> str | None:
         phrase = self.texts.get(key)

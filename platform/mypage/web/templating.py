@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from mypage import i18n
 from mypage.tenancy.registry import Tenant, TenantConfigError
+from mypage.web.fragments import FragmentCache
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -142,7 +143,7 @@ class TenantTemplates:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(p) for p in self.template_dirs if p.is_dir()]),
             autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", FragmentCache],
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
