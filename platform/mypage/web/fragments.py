@@ -11,7 +11,6 @@ tenant's configuration, the locale first; never per-customer data (names, amount
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import ClassVar
 
 from jinja2 import nodes
 from jinja2.ext import Extension
@@ -22,7 +21,7 @@ MAX_FRAGMENTS = 512
 
 
 class FragmentCache(Extension):
-    tags: ClassVar[set[str]] = {"cache"}
+    tags = {"cache"}  # noqa: RUF012 (Jinja reads the class attribute)
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
