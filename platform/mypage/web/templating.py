@@ -129,7 +129,8 @@ def _gettext(eval_ctx, message: str, **variables) -> str:
     text = i18n.gettext(message)
     if eval_ctx.autoescape:
         text = Markup(text)
-    return text % variables
+    # Without arguments ``%`` only turns ``%%`` into ``%``: most strings have neither, and skip it.
+    return text % variables if variables or "%" in text else text
 
 
 class TenantTemplates:
