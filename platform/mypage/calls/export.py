@@ -17,6 +17,8 @@ import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
+from markupsafe import Markup, escape
+
 from mypage.calls.repository import CallRepository
 from mypage.i18n import gettext as _
 from mypage.web.csvout import neutralise_text as _text
@@ -101,10 +103,19 @@ _SCREEN_CLOCK = _Clock()
 
 def screen_rows(rows) -> list[tuple]:
     """A screen of :data:`~mypage.calls.repository.ExportRow` as the call list shows it:
-    ``(12/01 10:19, kind, caller, callee, 00:01:02, charge)``."""
+    ``(12/01 10:19, kind, caller, callee, 00:01:02, charge)``, the texts escaped for HTML (``Markup``), each
+    distinct one once: a month's calls repeat a few kinds and callers."""
     stamp = _SCREEN_CLOCK.stamp
+    escaped: dict[str, Markup] = {}
+
+    def html(text: str) -> Markup:
+        cell = escaped.get(text)
+        if cell is None:
+            cell = escaped[text] = escape(text)
+        return cell
+
     return [
-        (stamp(unix_seconds)[5:16], kind, caller, callee, _duration(seconds), charge)
+        (stamp(unix_seconds)[5:16], html(kind), html(caller), html(callee), _duration(seconds), charge)
         for _id, unix_seconds, kind, caller, callee, seconds, charge in rows
     ]
 
