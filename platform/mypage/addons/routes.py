@@ -6,10 +6,10 @@ from litestar import Request, Response, get, post
 
 from mypage.addons import service
 from mypage.i18n import gettext as _
-from mypage.identity.session_auth import current_account, login_required
-from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
+from mypage.identity.session_auth import current_account, feature_login_required
+from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
-GUARDS = [requires_feature("security_addon"), login_required]
+GUARDS = [feature_login_required("security_addon")]
 
 
 async def _status(request: Request):

@@ -20,14 +20,14 @@ from mypage.billing.repository import BillingRepository
 from mypage.billing.service import Statements
 from mypage.db.locks import serialised
 from mypage.documents.pdf import pdf_response, render_pdf
-from mypage.identity.session_auth import current_account, load_account, login_required
+from mypage.identity.session_auth import current_account, feature_login_required, load_account
 from mypage.mail.outbox import enqueue
 from mypage.records.tables import Customer
-from mypage.web.render import client_address, portal_of, redirect, render, requires_feature, session_of, tenant_of
+from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
 log = logging.getLogger(__name__)
 
-GUARDS = [requires_feature("billing"), login_required]
+GUARDS = [feature_login_required("billing")]
 CARD_SESSION_KEY = "billing_card"
 DONE_SESSION_KEY = "billing_card_done"
 

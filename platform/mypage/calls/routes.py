@@ -12,11 +12,11 @@ from litestar.response import Stream
 from mypage.calls.export import ENCODINGS, csv_chunks, screen_rows
 from mypage.calls.repository import CallRepository
 from mypage.contracts.repository import ContractRepository
-from mypage.identity.session_auth import current_account, login_required
+from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.records.tables import Contract
-from mypage.web.render import render, requires_feature, tenant_of
+from mypage.web.render import render, tenant_of
 
-GUARDS = [requires_feature("call_details"), login_required]
+GUARDS = [feature_login_required("call_details")]
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 

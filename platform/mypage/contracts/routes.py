@@ -10,10 +10,10 @@ from mypage import i18n
 from mypage.contracts import service
 from mypage.contracts.repository import INVOICE_PDF, OPENING_NOTICE, ContractRepository
 from mypage.documents.repository import DocumentFileRepository
-from mypage.identity.session_auth import current_account, login_required
+from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.web.render import portal_of, render, requires_feature, tenant_of
 
-CONTRACTS = [requires_feature("contracts"), login_required]
+CONTRACTS = [feature_login_required("contracts")]
 
 
 async def _repo(request: Request) -> ContractRepository:
@@ -52,13 +52,13 @@ async def contract_list(request: Request) -> Response:
     )
 
 
-@get("/contracts/history", guards=[requires_feature("contracts.history"), login_required])
+@get("/contracts/history", guards=[feature_login_required("contracts.history")])
 async def contract_history(request: Request) -> Response:
     repo = await _repo(request)
     return render(request, "contracts/history.html", history=await repo.history())
 
 
-@get("/contracts/referral", guards=[requires_feature("contracts.referral"), login_required])
+@get("/contracts/referral", guards=[feature_login_required("contracts.referral")])
 async def referral(request: Request) -> Response:
     tenant = tenant_of(request)
     account = await current_account(request)
@@ -70,13 +70,13 @@ async def referral(request: Request) -> Response:
     return render(request, "contracts/referral.html", code=code, link=link, qr=service.qr_data_uri(link))
 
 
-@get("/contracts/confirmation", guards=[requires_feature("contracts.confirmation_pdf"), login_required])
+@get("/contracts/confirmation", guards=[feature_login_required("contracts.confirmation_pdf")])
 async def confirmation(request: Request) -> Response:
     repo = await _repo(request)
     return render(request, "contracts/confirmation.html", customer=await repo.customer(), contracts=await repo.contracts())
 
 
-@get("/contracts/confirmation.pdf", guards=[requires_feature("contracts.confirmation_pdf"), login_required])
+@get("/contracts/confirmation.pdf", guards=[feature_login_required("contracts.confirmation_pdf")])
 async def confirmation_pdf(request: Request) -> Response:
     from mypage.documents.pdf import pdf_response, render_pdf
 
@@ -107,7 +107,7 @@ async def contract_detail(request: Request, number: FromPath[str]) -> Response:
     return render(request, "contracts/detail.html", detail=detail, contract=detail.contract)
 
 
-@get("/contracts/{number:str}/opening-notice", guards=[requires_feature("contracts.opening_notice_pdf"), login_required])
+@get("/contracts/{number:str}/opening-notice", guards=[feature_login_required("contracts.opening_notice_pdf")])
 async def opening_notice(request: Request, number: FromPath[str]) -> Response:
     from mypage.documents.pdf import pdf_response, render_pdf
 

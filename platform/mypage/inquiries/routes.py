@@ -6,12 +6,12 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from mypage.identity.session_auth import current_account, login_required
+from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.inquiries import service, threads
 from mypage.inquiries.repository import InquiryRepository
-from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
+from mypage.web.render import client_address, redirect, render, session_of, tenant_of
 
-GUARDS = [requires_feature("inquiries"), login_required]
+GUARDS = [feature_login_required("inquiries")]
 DONE_KEY = "inquiry_done"
 
 

@@ -9,13 +9,13 @@ from litestar.params import FromPath
 
 from mypage.i18n import gettext as _
 from mypage.i18n import long_date
-from mypage.identity.session_auth import current_account, login_required
+from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.mailboxes import service, settings
 from mypage.mailboxes.repository import MailboxRepository
 from mypage.web.printview import keep_for_print, print_gone, printable, render_print
-from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
+from mypage.web.render import client_address, redirect, render, session_of, tenant_of
 
-GUARDS = [requires_feature("mailboxes"), login_required]
+GUARDS = [feature_login_required("mailboxes")]
 FLOW = "mailbox_new"
 DONE = "mailbox_done"
 

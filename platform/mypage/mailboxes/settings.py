@@ -8,12 +8,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from mypage.i18n import gettext as _
-from mypage.identity.session_auth import current_account, login_required
+from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.mailboxes import service
 from mypage.mailboxes.repository import MailboxRepository
-from mypage.web.render import client_address, redirect, render, requires_feature, session_of, tenant_of
+from mypage.web.render import client_address, redirect, render, session_of, tenant_of
 
-GUARDS = [requires_feature("mailboxes"), login_required]
+GUARDS = [feature_login_required("mailboxes")]
 
 
 async def _own(request: Request, mailbox_id: int):
