@@ -58,3 +58,32 @@ def test_a_parameter_missing_from_the_query_is_refused(db):
     forgetful = PreparedSelect(Customer, lambda tenant, name: Customer.select().where(Customer.tenant == tenant), arity=2)
     with pytest.raises(ValueError, match="missing"):
         asyncio.run(forgetful.run("aicom", "山田"))
+
+
+def test_nested_output_is_the_same_as_piccolos(db):
+    from mypage.records.tables import Contract
+
+    def contracts_with_customer(tenant, number):
+        return (
+            Contract.select(Contract.number, *Contract.customer.all_columns())
+            .where(Contract.tenant == tenant)
+            .where(Contract.number == number)
+            .output(nested=True)
+        )
+
+    prepared = PreparedSelect(Contract, contracts_with_customer, arity=2)
+
+    async def go():
+        await _add("aicom", "N-1", "入れ子")
+        (customer,) = await Customer.select(Customer.id).where(Customer.number == "N-1")
+        await Contract.insert(Contract(tenant="aicom", customer=customer["id"], number="C-1"))
+        return (
+            await prepared.run("aicom", "C-1"),
+            await contracts_with_customer("aicom", "C-1"),
+            await prepared.run("itscom", "C-1"),
+        )
+
+    mine, piccolos, other_tenant = asyncio.run(go())
+    assert mine == piccolos
+    assert mine[0]["customer"]["name"] == "入れ子"
+    assert other_tenant == []

@@ -18,7 +18,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from piccolo.query.methods.select import Select
+from piccolo.query.methods.select import M2MSelect, Select
+from piccolo.utils.dictionary import make_nested
 
 
 @functools.cache
@@ -56,10 +57,21 @@ class _Compiled:
 
 
 class _Plan:
-    __slots__ = ("constants", "prototype", "slots", "sql")
+    __slots__ = ("constants", "nested", "plain", "prototype", "slots", "sql")
 
     def __init__(self, prototype: Select, sql: str, slots: list[int | None], constants: list[Any]) -> None:
         self.prototype, self.sql, self.slots, self.constants = prototype, sql, slots, constants
+        output = prototype.output_delegate._output
+        selected = prototype.columns_delegate.selected_columns
+        # What Piccolo's result processing does for this query's shape, decided once: for plain columns (no
+        # JSON to load, no objects, no many-to-many) it is the engine's rows as dicts, nested on request.
+        self.plain = not (
+            output.load_json
+            or output.as_objects
+            or any(isinstance(column, M2MSelect) for column in selected)
+            or hasattr(prototype, "_raw_response_callback")
+        )
+        self.nested = output.nested and bool(selected)
 
 
 class PreparedSelect:
@@ -97,7 +109,10 @@ class PreparedSelect:
         results = read_inline(plan.sql, args) if read_inline is not None else None
         if results is None:
             results = await db.run_querystring(_Compiled(plan.sql, args, self.table))
-        # The prototype's own processing (nested output, JSON): it reads only the query's shape.
+        if plan.plain:
+            rows = db.transform_response_to_dicts(results) if results else []
+            return [make_nested(row) for row in rows] if plan.nested else rows
+        # The prototype's own processing (JSON, objects): it reads only the query's shape.
         return await plan.prototype._process_results(results)
 
     async def objects(self, *values: Any) -> list[Any]:
