@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 
 from mypage.calls.repository import CallRepository
 from mypage.i18n import gettext as _
+from mypage.i18n import yen
 from mypage.web.csvout import neutralise_text as _text
 from mypage.web.csvout import safe_row
 
@@ -102,20 +103,26 @@ _SCREEN_CLOCK = _Clock()
 
 
 def screen_rows(rows) -> list[tuple]:
-    """A screen of :data:`~mypage.calls.repository.ExportRow` as the call list shows it:
-    ``(12/01 10:19, kind, caller, callee, 00:01:02, charge)``, the texts escaped for HTML (``Markup``), each
-    distinct one once: a month's calls repeat a few kinds and callers."""
+    """A screen of :data:`~mypage.calls.repository.ExportRow` as the call list shows it, every cell ready for
+    HTML: ``(12/01 10:19, kind, caller, callee, 00:01:02, 8円)``. The texts and amounts are escaped (``Markup``)
+    and formatted once per distinct value: a month's calls repeat a few kinds, callers and charges."""
     stamp = _SCREEN_CLOCK.stamp
-    escaped: dict[str, Markup] = {}
+    cells: dict[object, Markup] = {}
 
-    def html(text: str) -> Markup:
-        cell = escaped.get(text)
+    def html(value: str) -> Markup:
+        cell = cells.get(value)
         if cell is None:
-            cell = escaped[text] = escape(text)
+            cell = cells[value] = escape(value)
+        return cell
+
+    def charge_html(amount: int) -> Markup:
+        cell = cells.get(amount)
+        if cell is None:
+            cell = cells[amount] = escape(yen(amount))
         return cell
 
     return [
-        (stamp(unix_seconds)[5:16], html(kind), html(caller), html(callee), _duration(seconds), charge)
+        (stamp(unix_seconds)[5:16], html(kind), html(caller), html(callee), _duration(seconds), charge_html(charge))
         for _id, unix_seconds, kind, caller, callee, seconds, charge in rows
     ]
 
