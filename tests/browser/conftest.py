@@ -15,6 +15,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# Assertions wait as long as actions do (page.set_default_timeout below): a suite on two busy cores can take
+# more than Playwright's default 5 s to answer a form that hashes a secret and queues a mail.
+expect.set_options(timeout=15_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MYPAGE_CHROMIUM", "/usr/bin/chromium")

@@ -18,14 +18,14 @@ def live_server(tmp_path_factory):
 def test_first_registration_to_login(live_server, page, inbox):
     page.goto(live_server.url("aicom", "/login"))
     page.get_by_role("link", name="初めてログインされる方").click()
-    assert "初回会員登録(認証情報)" in page.content()
+    expect(page.locator("body")).to_contain_text("初回会員登録(認証情報)")  # waits for the new page
 
     # Deliberately "unkind" input: leading zeros dropped, full-width digits with hyphens, half-width kana.
     page.locator("#f-customer_number").fill("1234567")
     page.locator("#f-phone").fill("０７４８－６２－１２３４")
     page.locator("#f-name_kana").fill("ｱｲｺﾑ ﾀﾛｳ")
     page.get_by_role("button", name="認証").click()
-    assert "初回会員登録(初期情報)" in page.content()
+    expect(page.locator("body")).to_contain_text("初回会員登録(初期情報)")
 
     page.locator("#f-login_id").fill("koka-browser")
     page.get_by_role("button", name="IDチェック").click()
@@ -43,7 +43,7 @@ def test_first_registration_to_login(live_server, page, inbox):
 
     before = inbox.count("koka-browser@example.jp")
     page.get_by_role("button", name="仮登録する").click()
-    assert "仮登録が完了しました。" in page.content()
+    expect(page.locator("body")).to_contain_text("仮登録が完了しました。")
 
     mail = inbox.wait_for("koka-browser@example.jp", before)
     assert "仮登録受付完了" in mail["Subject"]
@@ -51,14 +51,15 @@ def test_first_registration_to_login(live_server, page, inbox):
     page.goto(link)
     page.locator("#f-password").fill("Browser123")
     page.get_by_role("button", name="本登録する").click()
-    assert "本登録が完了しました。" in page.content()
+    expect(page.locator("body")).to_contain_text("本登録が完了しました。")
     page.get_by_role("button", name="そのままログイン").click()
     page.wait_for_url(re.compile(r"/$"))
-    assert "ブラウザ太郎" in page.content()
+    expect(page.locator("body")).to_contain_text("ブラウザ太郎")
 
     # The link is single use.
     page.goto(link)
-    assert "仮登録" in page.content() and "本登録する" not in page.content()
+    expect(page.locator("body")).to_contain_text("仮登録")
+    assert "本登録する" not in page.content()
 
 
 def test_mismatch_message(live_server, page):
@@ -67,4 +68,6 @@ def test_mismatch_message(live_server, page):
     page.locator("#f-phone").fill("0748620000")
     page.locator("#f-name_kana").fill("アイコム　タロウ")
     page.get_by_role("button", name="認証").click()
-    assert "入力された内容が契約者情報と一致しません。もう一度お手元の登録書をご確認ください。" in page.content()
+    expect(page.locator("body")).to_contain_text(
+        "入力された内容が契約者情報と一致しません。もう一度お手元の登録書をご確認ください。"
+    )
