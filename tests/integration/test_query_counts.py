@@ -74,3 +74,26 @@ def test_notices_are_read_once_a_minute_per_worker(app, client_for, counted_quer
     with counted_queries() as seen:
         client.get("/")
     assert not [q for q in seen if '"notices"' in q]
+
+
+@pytest.mark.parametrize(
+    "path, budget",
+    [
+        ("/billing", 4),  # session, account ⋈ customer, the invoice months, the contracts
+        ("/contracts/CAF7000003", 6),  # session, account ⋈ customer, the contract, its options, phone lines, documents
+        ("/calls/CAF7000003/2023-12", 5),  # session, account ⋈ customer, the contract, the month's totals, a screen
+    ],
+)
+def test_logged_in_page_query_budgets(app, client_for, counted_queries, path, budget):
+    customer = rec.customer("nmedia", "7000003", name="予算 次郎")
+    account = rec.account("nmedia", customer, "budget-pages")
+    contract = rec.contract("nmedia", customer, "CAF7000003", call_details_from="2023-12")
+    rec.option("nmedia", contract, 1, "オプション")
+    rec.phone_line("nmedia", contract, "0500000003")
+    rec.calls("nmedia", contract, "2023-12", 30)
+    client = rec.sign_in(client_for("nmedia"), "nmedia", account)
+    client.get(path)  # warm: the first request of a session may write it
+    with counted_queries() as seen:
+        page = client.get(path)
+    assert page.status_code == 200
+    assert len(seen) <= budget, "\n".join(q[:120] for q in seen)

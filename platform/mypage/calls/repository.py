@@ -133,6 +133,8 @@ def _sqlite_fetch(connection_kwargs: dict, sql: str, args: list) -> list[tuple]:
 
 async def _fetch_tuples(engine, kind: str, sql: str, args: list) -> list:
     """Runs a read query on the tables' engine; rows as tuples (SQLite) or asyncpg records."""
+    if engine.log_queries:  # as the engine's own queries are logged (and counted by the tests)
+        engine.print_query(query_id=engine.get_query_id(), query=f"{sql} {args!r}")
     if kind == "sqlite":
         # One call on a worker thread (connect, query, fetch, close) rather than aiosqlite's hop per step:
         # the page is read while the event loop formats the previous one.
