@@ -2,16 +2,26 @@
 
 Identities (docs/demo.md): イッツ　ハナコ (1000000001) and the two イッツ　ジロウ customers (1000000002,
 1000000003) are registered here, each by one test only; ``aikotoba@itscom.example`` (合言葉) is used
-only by the secret-question recovery test. ``demo@itscom.example`` is left to the feature tests.
+only by the secret-question recovery test. ``demo@itscom.example`` is left to the feature tests. The module
+has a server of its own: on the session's shared one the guide-screen tests also recover ``aikotoba``, and a
+second recovery link within a minute is refused (the resend interval).
 """
 
 import re
 
+import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from .conftest import _serve
+
 TENANT = "itscom"
 WRONG_CONTRACT = "入力された内容と一致するご契約者情報が見つかりませんでした。入力内容をご確認ください。"
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    yield from _serve(tmp_path_factory.mktemp("journeys-itscom"), "demo")
 
 
 def _url(live_server, path):
