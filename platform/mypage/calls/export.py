@@ -107,22 +107,16 @@ def screen_rows(rows) -> list[tuple]:
     HTML: ``(12/01 10:19, kind, caller, callee, 00:01:02, 8円)``. The texts and amounts are escaped (``Markup``)
     and formatted once per distinct value: a month's calls repeat a few kinds, callers and charges."""
     stamp = _SCREEN_CLOCK.stamp
-    cells: dict[object, Markup] = {}
+    cells: dict[object, Markup] = {}  # texts and amounts (str and int keys never collide)
 
-    def html(value: str) -> Markup:
+    def html(value, formatted=str) -> Markup:
         cell = cells.get(value)
         if cell is None:
-            cell = cells[value] = escape(value)
-        return cell
-
-    def charge_html(amount: int) -> Markup:
-        cell = cells.get(amount)
-        if cell is None:
-            cell = cells[amount] = escape(yen(amount))
+            cell = cells[value] = escape(formatted(value))
         return cell
 
     return [
-        (stamp(unix_seconds)[5:16], html(kind), html(caller), html(callee), _duration(seconds), charge_html(charge))
+        (stamp(unix_seconds)[5:16], html(kind), html(caller), html(callee), _duration(seconds), html(charge, yen))
         for _id, unix_seconds, kind, caller, callee, seconds, charge in rows
     ]
 
