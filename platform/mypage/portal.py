@@ -13,6 +13,7 @@ from html import escape
 from litestar.datastructures import MutableScopeHeaders
 
 from mypage import i18n
+from mypage.identity.accounts import SESSION_WITH_ACCOUNT
 from mypage.settings import Settings
 from mypage.tenancy.registry import Tenant, TenantConfigError, TenantRegistry
 from mypage.web.sessions import DatabaseSessionStore, RedisSessionStore, SessionStore
@@ -38,7 +39,9 @@ class Portal:
             self.themes.chain(tenant.config.theme)
         self.catalogs = i18n.Catalogs(settings.locales_dir)
         i18n.install_catalogs(self.catalogs)
-        self.session_store: SessionStore = RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore()
+        self.session_store: SessionStore = (
+            RedisSessionStore(settings.redis_url) if settings.redis_url else DatabaseSessionStore(SESSION_WITH_ACCOUNT)
+        )
         self.templates: dict[str, TenantTemplates] = {}
         """Each tenant's Jinja environment, built on its first use (``templates_for``)."""
         self.generation: dict[str, str] | None = None

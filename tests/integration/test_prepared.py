@@ -87,3 +87,39 @@ def test_nested_output_is_the_same_as_piccolos(db):
     assert mine == piccolos
     assert mine[0]["customer"]["name"] == "入れ子"
     assert other_tenant == []
+
+
+def test_prepared_sql_gives_what_the_piccolo_join_gives(db):
+    """Hand-written SQL (``$n`` parameters, also on SQLite, a parameter used twice) nested on the dots of its
+    column names: the same values as Piccolo's nested select of the same join, inline and in a transaction."""
+    from mypage.db.prepared import PreparedSQL
+    from mypage.records.tables import Contract
+
+    columns = ", ".join(f'cu."{c._meta.db_column_name}" AS "customer.{c._meta.name}"' for c in Customer._meta.columns)
+    joined = PreparedSQL(
+        Contract,
+        f'SELECT co."number", {columns} FROM "contracts" AS co '
+        'JOIN "customers" AS cu ON cu."id" = co."customer" AND cu."tenant" = $1 '
+        'WHERE co."tenant" = $1 AND co."number" = $2',
+    )
+
+    def piccolo(tenant, number):
+        return (
+            Contract.select(Contract.number, *Contract.customer.all_columns())
+            .where(Contract.tenant == tenant)
+            .where(Contract.number == number)
+            .output(nested=True)
+        )
+
+    async def go():
+        await _add("aicom", "S-1", "手書き")
+        (customer,) = await Customer.select(Customer.id).where(Customer.number == "S-1")
+        await Contract.insert(Contract(tenant="aicom", customer=customer["id"], number="C-9"))
+        async with atomic():
+            inside = await joined.first("aicom", "C-9")
+        return await joined.run("aicom", "C-9"), await piccolo("aicom", "C-9"), inside, await joined.first("itscom", "C-9")
+
+    mine, piccolos, inside, other_tenant = asyncio.run(go())
+    assert mine == piccolos and inside == piccolos[0]
+    assert mine[0]["customer"]["name"] == "手書き" and mine[0]["customer"]["created_at"] is not None
+    assert other_tenant is None

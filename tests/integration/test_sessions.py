@@ -201,3 +201,43 @@ def test_expired_sessions_are_purged_when_the_app_starts(app, portal):
         pass
     keys = {row["key"] for row in run(SessionRecord.select(SessionRecord.key).run())}
     assert keys == {"live"}
+
+
+def test_customer_session_is_read_with_its_account_and_customer(app, portal):
+    """One query reads the session, its account and the account's customer: the same objects as reading the
+    account after the session; on another tenant's host, or once the account is gone, nothing is joined."""
+    import contract_records as rec
+
+    from mypage.identity.accounts import SESSION_WITH_ACCOUNT
+
+    tenant = portal.tenants.get("aicom")
+    customer = rec.customer("aicom", "8800001", name="結合 太郎")
+    account = rec.account("aicom", customer, "session-joined")
+    cookie = rec.sign_in(browser(app), "aicom", account).cookies.get(COOKIE_NAME)
+    row = run(SessionRecord.select(SessionRecord.account).where(SessionRecord.key == key(cookie)).first().run())
+    assert row["account"] == account.id
+
+    store = DatabaseSessionStore(SESSION_WITH_ACCOUNT)
+    data, read_with = run(store.load_with_account(key(cookie), "aicom"))
+    assert data == run(stored(cookie))
+    repository = AccountRepository(tenant)
+    joined = repository.account_with_customer(read_with["account"], read_with["customer"])
+    separate = run(repository.by_id_with_customer(account.id))
+    assert [o.to_dict() for o in joined] == [o.to_dict() for o in separate]
+    assert joined[1].id == customer.id
+
+    _, elsewhere = run(store.load_with_account(key(cookie), "itscom"))
+    assert elsewhere["account"]["id"] is None
+    run(SessionRecord.raw("DELETE FROM accounts WHERE id = {}", account.id).run())
+    _, gone = run(store.load_with_account(key(cookie), "aicom"))
+    assert gone["account"]["id"] is None
+    assert not logged_in(browser(app, cookie=cookie))
+
+
+def test_only_customer_sessions_name_an_account(app):
+    store = DatabaseSessionStore()
+    run(store.save("k-customer", {"_kind": "customer", "account_id": 7}, 60))
+    run(store.save("k-staff", {"_kind": "staff", "account_id": 7, "staff_id": 3}, 60))
+    run(store.save("k-anonymous", {"_kind": "customer"}, 60))
+    rows = run(SessionRecord.select(SessionRecord.key, SessionRecord.account).run())
+    assert {r["key"]: r["account"] for r in rows} == {"k-customer": 7, "k-staff": None, "k-anonymous": None}

@@ -15,6 +15,7 @@ On the embedded database a prepared select runs on the event loop's thread (see
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -122,5 +123,45 @@ class PreparedSelect:
 
     async def first(self, *values: Any) -> Any:
         """The first row, or None (build the query with ``.limit(1)``)."""
+        rows = await self.run(*values)
+        return rows[0] if rows else None
+
+
+def _nest_once(row: dict) -> dict:
+    """``make_nested`` for names with at most one dot, without its sort."""
+    nested: dict = {}
+    for name, value in row.items():
+        group, dot, column = name.partition(".")
+        if dot:
+            inner = nested.get(group)
+            if inner is None:
+                inner = nested[group] = {}
+            inner[column] = value
+        else:
+            nested[name] = value
+    return nested
+
+
+class PreparedSQL:
+    """A hot-path read Piccolo cannot build (a join on a column that is not a foreign key), written once in
+    PostgreSQL's notation (``$1``, ``$2``…; SQLite reads the same numbered parameters as ``?1``, ``?2``…) and run
+    like a :class:`PreparedSelect`: inline on the embedded database, rows as dicts, nested on ``.`` in the column
+    names, one level (``"account.id"`` → ``{"account": {"id": …}}``). Values come out as Piccolo's selects give them.
+    """
+
+    def __init__(self, table: Any, sql: str) -> None:
+        self.table = table
+        self._sql = {"postgres": sql, "cockroach": sql, "sqlite": re.sub(r"\$(\d+)", r"?\1", sql)}
+
+    async def run(self, *values: Any) -> list[dict]:
+        db = self.table._meta.db
+        sql, args = self._sql[db.engine_type], list(values)
+        read_inline = getattr(db, "read_inline", None)
+        results = read_inline(sql, args) if read_inline is not None else None
+        if results is None:
+            results = await db.run_querystring(_Compiled(sql, args, self.table))
+        return [_nest_once(row) for row in db.transform_response_to_dicts(results)] if results else []
+
+    async def first(self, *values: Any) -> dict | None:
         rows = await self.run(*values)
         return rows[0] if rows else None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mypage.db.errors import is_unique_violation
-from mypage.db.prepared import PreparedSelect, stored_object
+from mypage.db.prepared import PreparedSelect, PreparedSQL, stored_object
 from mypage.identity import normalize
 from mypage.identity.tables import Account
 from mypage.records.tables import Customer
 from mypage.tenancy.registry import Tenant
+from mypage.web.tables import SessionRecord
 
 _ACCOUNT_WITH_CUSTOMER = PreparedSelect(
     Account,
@@ -22,6 +23,22 @@ _ACCOUNT_WITH_CUSTOMER = PreparedSelect(
     ),
     arity=2,
 )
+
+
+def _nested_columns(alias: str, table, prefix: str) -> str:
+    return ", ".join(f'{alias}."{c._meta.db_column_name}" AS "{prefix}.{c._meta.name}"' for c in table._meta.columns)
+
+
+SESSION_WITH_ACCOUNT = PreparedSQL(
+    SessionRecord,
+    f'SELECT s."value", s."expires_at", {_nested_columns("a", Account, "account")}, {_nested_columns("c", Customer, "customer")} '
+    'FROM "web_sessions" AS s '
+    'LEFT JOIN "accounts" AS a ON a."id" = s."account" AND a."tenant" = $2 '
+    'LEFT JOIN "customers" AS c ON c."id" = a."customer" '
+    'WHERE s."key" = $1 LIMIT 1',
+)
+"""A customer session with its account and the account's customer, by session key and tenant: the database
+session store's ``with_account`` read (``web/sessions.py``)."""
 
 
 class LoginIdTaken(Exception):
@@ -56,11 +73,15 @@ class AccountRepository:
         if row is None:
             return None, None
         customer_row = row.pop("customer")
+        row["customer"] = customer_row.get("id") if customer_row else None
+        return self.account_with_customer(row, customer_row)
+
+    def account_with_customer(self, account_row: dict, customer_row: dict | None) -> tuple[Account, Customer | None]:
+        """The account and its customer from rows read together (the customer only if it is this tenant's)."""
         customer = None
         if customer_row and customer_row.get("id") is not None and customer_row.get("tenant") == self.slug:
             customer = stored_object(Customer, customer_row)
-        row["customer"] = customer_row.get("id") if customer_row else None
-        return stored_object(Account, row), customer
+        return stored_object(Account, account_row), customer
 
     async def by_login_id(self, login_id: str) -> Account | None:
         return await self._select().where(Account.login_id == self.key(login_id)).first()

@@ -51,7 +51,12 @@ async def load_account(connection: ASGIConnection) -> Account | None:
     session = state.get("session")
     account = customer = None
     if session is not None and session.get("account_id") is not None:
-        account, customer = await AccountRepository(tenant_of(connection)).by_id_with_customer(session.get("account_id"))
+        repository = AccountRepository(tenant_of(connection))
+        read_with = session.read_with.get("account")
+        if read_with and read_with.get("id") is not None and read_with["id"] == session.get("account_id"):
+            account, customer = repository.account_with_customer(read_with, session.read_with.get("customer"))
+        else:
+            account, customer = await repository.by_id_with_customer(session.get("account_id"))
         if account is None or account.status == "disabled":
             session.clear()
             account = customer = None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from piccolo.columns import Bytea, Timestamptz, Varchar
+from piccolo.columns import Bytea, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from mypage.db.base import GlobalTable, TenantOwned
@@ -12,6 +12,9 @@ class SessionRecord(GlobalTable, tablename="web_sessions"):
     key = Varchar(length=128, unique=True)
     value = Bytea()
     expires_at = Timestamptz(null=True, default=None, index=True)
+    account = Integer(null=True, default=None)
+    """A customer session's ``account_id``, copied from the data on every save: the store can then read the
+    account with the session in one query. Not a foreign key: an account removed meanwhile is simply not found."""
 
 
 class ServerErrorRecord(TenantOwned, tablename="server_errors"):
