@@ -72,6 +72,14 @@ def current_locale() -> str:
     return _current_locale.get()
 
 
+_NO_CATALOG = NullTranslations()
+
+
+def translations() -> NullTranslations:
+    """The current locale's catalog."""
+    return _NO_CATALOG if _catalogs is None else _catalogs.get(current_locale())
+
+
 def gettext(message: str) -> str:
     if _catalogs is None:
         return message
