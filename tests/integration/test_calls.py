@@ -45,7 +45,12 @@ def test_month_page_rows_format_paging_and_total(app, client_for):
     assert "12/01 14:28" in last  # the 250th call: 10:19 + 249 minutes
     assert "12/01 10:19" not in last
     assert client.get("/calls/CAF0000000001/2023-12?page=abc").status_code == 200
-    assert client.get("/calls/CAF0000000001/2023-12?page=99").status_code == 200
+    for past_the_end in ("99", "4", "9" * 40):  # the last screen, with the month's totals
+        beyond = client.get(f"/calls/CAF0000000001/2023-12?page={past_the_end}")
+        assert beyond.status_code == 200
+        assert beyond.text.count("<tr>") - 1 == 50 and "3 / 3 ページ" in beyond.text and f"{total:,}円" in beyond.text
+    first = client.get("/calls/CAF0000000001/2023-12?page=-2").text
+    assert "1 / 3 ページ" in first and "12/01 10:19" in first
     november = client.get("/calls/CAF0000000001/2023-11")
     # applied from 2023-12: November is before recording started, and no second application is asked for
     assert "2023年11月分の通話明細はありません。" in november.text

@@ -81,7 +81,7 @@ def test_notices_are_read_once_a_minute_per_worker(app, client_for, counted_quer
     [
         ("/billing", 3),  # session ⋈ account ⋈ customer, the invoice months, the contracts
         ("/contracts/CAF7000003", 5),  # session ⋈ account ⋈ customer, the contract, its options, phone lines, documents
-        ("/calls/CAF7000003/2023-12", 4),  # session ⋈ account ⋈ customer, the contract, the month's totals, a screen
+        ("/calls/CAF7000003/2023-12", 3),  # session ⋈ account ⋈ customer, the contract, a screen with the month's totals
     ],
 )
 def test_logged_in_page_query_budgets(app, client_for, counted_queries, path, budget):

@@ -45,10 +45,29 @@ _PAGE_SQL = {
     "sqlite": _EXPORT_SQL["sqlite"].format(after="") + " OFFSET ?",
     "postgres": _EXPORT_SQL["postgres"].format(after="") + " OFFSET $5",
 }
+# The same screen with the month's totals on every row, as two uncorrelated subqueries (each computed once):
+# a screen that has rows needs no second query for the totals. Numbered parameters (SQLite reads ``?N``).
+_MONTH_FILTER = "tenant = $1 AND contract = $2 AND month = $3"
+_PAGE_WITH_TOTALS = (
+    "SELECT id, {epoch}, kind, caller, callee, duration_seconds, charge, "
+    f"(SELECT COUNT(*) FROM {_TABLE} WHERE {_MONTH_FILTER}), (SELECT COALESCE(SUM(charge), 0) FROM {_TABLE} WHERE {_MONTH_FILTER}) "
+    f"FROM {_TABLE} WHERE {_MONTH_FILTER} ORDER BY started_at, id LIMIT $4 OFFSET $5"
+)
+_PAGE_WITH_TOTALS_SQL = {
+    "sqlite": _PAGE_WITH_TOTALS.format(epoch="CAST(strftime('%s', started_at) AS INTEGER)").replace("$", "?"),
+    "postgres": _PAGE_WITH_TOTALS.format(epoch="CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT)"),
+}
+_TOTALS_SQL = {
+    kind: sql.replace(", charge FROM", ", charge, COUNT(*) OVER (), COALESCE(SUM(charge) OVER (), 0) FROM", 1)
+    for kind, sql in _PAGE_SQL.items()
+}
 _TOTALS_SQL = {
     kind: f"SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM {_TABLE} WHERE tenant = {a} AND contract = {b} AND month = {c}"
     for kind, (a, b, c) in {"sqlite": ("?", "?", "?"), "postgres": ("$1", "$2", "$3")}.items()
 }
+
+MAX_PAGE_ASKED = 1_000_000
+"""Page numbers asked past this one are taken as this one (its offset still fits the databases' integers)."""
 
 ExportRow = tuple
 """``(id, unix_seconds, kind, caller, callee, duration_seconds, charge)``."""
@@ -69,6 +88,23 @@ class CallRepository:
         kind, engine = _engine_kind()
         ((count, charge),) = await _read_bounded(engine, kind, _TOTALS_SQL[kind], [self.slug, self.contract_id, month])
         return MonthTotals(count=int(count), charge=int(charge))
+
+    async def screen(self, month: str, page: int, page_size: int) -> tuple[MonthTotals, int, list[ExportRow]]:
+        """The month's totals, and screen ``page`` of it (moved to the last screen when past it) with its number.
+        One query when the screen has rows; the totals are read on their own only for an empty month or a
+        page past the end."""
+        kind, engine = _engine_kind()
+        page = min(max(page, 1), MAX_PAGE_ASKED)
+        args = [self.slug, self.contract_id, month, page_size, (page - 1) * page_size]
+        rows = await _read_bounded(engine, kind, _PAGE_WITH_TOTALS_SQL[kind], args)
+        if rows:
+            totals = MonthTotals(count=int(rows[0][7]), charge=int(rows[0][8]))
+            return totals, page, [tuple(row[:7]) for row in rows]
+        totals = await self.totals(month)
+        last = max(1, -(-totals.count // page_size))
+        if page <= last:
+            return totals, page, []
+        return totals, last, await self.page(month, last, page_size)
 
     async def page(self, month: str, page: int, page_size: int) -> list[ExportRow]:
         """One screen of a month, oldest first (offset paging: a screen is at most ``page_size`` rows)."""

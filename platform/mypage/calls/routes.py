@@ -67,15 +67,13 @@ async def call_month(request: Request, number: FromPath[str], month: FromPath[st
         return await _apply(request, contract, month)
     tenant = tenant_of(request)
     page_size = tenant.config.features.call_details.page_size
-    repo = CallRepository(tenant, contract.id)
-    totals = await repo.totals(month)
-    pages = max(1, -(-totals.count // page_size))
     try:
-        page = int(request.query_params.get("page") or 1)
+        requested = int(request.query_params.get("page") or 1)
     except ValueError:
-        page = 1
-    page = min(max(page, 1), pages)
-    rows = screen_rows(await repo.page(month, page, page_size))
+        requested = 1
+    totals, page, records = await CallRepository(tenant, contract.id).screen(month, requested, page_size)
+    pages = max(1, -(-totals.count // page_size))
+    rows = screen_rows(records)
     return render(
         request,
         "calls/month.html",
