@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-import segno
-
 from mypage import i18n
 from mypage.billing.service import tax_for
 from mypage.contracts.repository import months_between
@@ -54,6 +52,8 @@ def looks_like_referral_code(code: str) -> bool:
 
 
 def qr_data_uri(text: str) -> str:
+    import segno  # only for the pages that show a code: not kept in every worker's memory
+
     return segno.make(text, error="m").svg_data_uri(scale=4, border=2)
 
 

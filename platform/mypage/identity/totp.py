@@ -20,7 +20,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-import segno
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
@@ -151,6 +150,8 @@ async def use_totp_code(secret_key: str, tenant: str, account: Account, code: st
 
 
 def qr_data_uri(uri: str) -> str:
+    import segno  # only for the enrolment page: not kept in every worker's memory
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 

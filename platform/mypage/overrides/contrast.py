@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coloraide import Color
-
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.tenancy.config import Branding
@@ -23,6 +21,8 @@ NON_TEXT_RATIO = 3.0
 
 
 def ratio(foreground: str, background: str) -> float:
+    from coloraide import Color  # only when an operator's colours are checked (~4 MB once imported)
+
     return float(Color(foreground).contrast(Color(background), method="wcag21"))
 
 

@@ -13,8 +13,6 @@ import warnings
 from dataclasses import dataclass
 from enum import Enum
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from mypage.i18n import N_
 
 MAX_BYTES = 1024 * 1024
@@ -57,6 +55,8 @@ class CleanImage:
 
 def clean_image(raw: bytes) -> CleanImage:
     """The image re-encoded without metadata; :class:`ImageError` says why it is refused."""
+    from PIL import Image, ImageOps, UnidentifiedImageError  # only for uploads (~2 MB once imported)
+
     if not raw:
         raise ImageError(ImageRefused.EMPTY)
     if len(raw) > MAX_BYTES:
