@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "bench"))
 
-from procs import cpu_seconds, workers  # noqa: E402
+from procs import BackendCpu, cpu_seconds, workers  # noqa: E402
 
 NMEDIA = ("m95au6", "CAF0000000002")
 """The nmedia demo account and its contract with call details."""
@@ -104,7 +105,10 @@ def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[s
     args = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for header in headers:
         args += ["-H", header]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if not re.search(r"50%\s+\d", out):
         raise SystemExit(f"wrk measured no latency for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -113,7 +117,14 @@ def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[s
     p99 = to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0, "requests": requests}
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "requests": requests,
+        "wrk_cpu_ms": wrk_seconds * 1000 / max(1, requests),
+    }
 
 
 def write_session(env: dict, tenant: str, login_id: str) -> str:
@@ -239,11 +250,15 @@ def main() -> None:
             **{name: (f"{base}{path}", [f"Host: {nmedia_host}", nmedia_cookie]) for name, path in pages.items()},
         }
         results = {"hello (bare Litestar)": run_wrk(wrk, f"http://127.0.0.1:{hello_port}/", args.duration, args.connections, [])}
-        results["hello (bare Litestar)"]["cpu_ms"] = float("nan")
-        for name, (url, headers) in targets.items():
-            before = cpu_seconds(pids)
-            results[name] = run_wrk(wrk, url, args.duration, args.connections, headers)
-            results[name]["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, results[name]["requests"])
+        results["hello (bare Litestar)"]["cpu_ms"] = results["hello (bare Litestar)"]["db_cpu_ms"] = float("nan")
+        with BackendCpu(scratch or "-") as database:
+            for name, (url, headers) in targets.items():
+                db_before = database.settled() if scratch else 0.0
+                before = cpu_seconds(pids)
+                results[name] = figures = run_wrk(wrk, url, args.duration, args.connections, headers)
+                figures["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, figures["requests"])
+                db_seconds = database.settled() - db_before if scratch else float("nan")
+                figures["db_cpu_ms"] = db_seconds * 1000 / max(1, figures["requests"])
     finally:
         for proc in (portal, hello):
             proc.terminate()
@@ -259,14 +274,15 @@ def main() -> None:
         f"duration={args.duration}s, cores={os.cpu_count()}, load average at the end {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'vs hello':>9} {'vs login':>9} {'non-2xx':>8}"
+        f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'DB ms':>6} {'wrk ms':>7} {'vs hello':>9} "
+        f"{'vs login':>9} {'non-2xx':>8}"
     )
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
         share = figures["rps"] / login if login else 0
         print(
             f"{name:24} {figures['rps']:10.1f} {figures['p50']:8.2f} {figures['p99']:8.2f} {figures['cpu_ms']:7.2f} "
-            f"{ratio:9.2%} {share:9.0%} {figures['errors']:8d}"
+            f"{figures['db_cpu_ms']:6.2f} {figures['wrk_cpu_ms']:7.2f} {ratio:9.2%} {share:9.0%} {figures['errors']:8d}"
         )
     logged_in = [name for name in results if name not in ("hello (bare Litestar)", "login page")]
     worst = min(logged_in, key=lambda name: results[name]["rps"])

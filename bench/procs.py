@@ -81,3 +81,10 @@ class BackendCpu:
     @property
     def seconds(self) -> float:
         return sum(self.seen.values())
+
+    def settled(self) -> float:
+        """:attr:`seconds` after one more poll (for a figure taken between two measurements)."""
+        import time
+
+        time.sleep(self.interval * 1.5)
+        return self.seconds

@@ -371,3 +371,23 @@ def test_call_keys_met_late_in_the_file(db, tmp_path, monkeypatch):
     assert [(e.line, e.column) for e in result.errors] == [(42, "record_key")]
     assert "5行目にもあります" in result.errors[0].reason
     assert count(CallRecord) == 100
+
+
+def test_a_large_import_refreshes_the_planners_statistics(db, monkeypatch):
+    """On PostgreSQL, an import that wrote at least ``ANALYZE_FROM`` rows ends with ``ANALYZE`` of the tables of
+    its kind (and of no other), so the next pages are planned from the rows just loaded; a smaller one does not."""
+    from mypage.db.engine import current_engine
+    from mypage.records import importer
+
+    def analysed(table) -> bool:
+        if db.uses_postgres:
+            rows = run(current_engine().run_ddl(f"SELECT last_analyze FROM pg_stat_user_tables WHERE relname = '{table}'"))
+            return rows[0]["last_analyze"] is not None
+        return False  # SQLite plans without statistics: nothing is run
+
+    assert imp(db, "aicom", "customers", "customers.csv") == 0
+    assert not analysed("customers"), "3 rows: below the threshold"
+    monkeypatch.setattr(importer, "ANALYZE_FROM", 3)
+    assert imp(db, "aicom", "contracts", "contracts.csv") == 0
+    assert analysed("contracts") == analysed("contract_options") == db.uses_postgres
+    assert not analysed("customers") and not analysed("invoices")

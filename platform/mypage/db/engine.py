@@ -62,6 +62,16 @@ def current_engine() -> Engine:
     return Customer._meta.db
 
 
+async def refresh_statistics(tables) -> None:
+    """``ANALYZE`` of ``tables`` on PostgreSQL, after a bulk load: until autovacuum gets to them, the planner
+    works from no or outdated row counts, and picked e.g. a walk over a tenant's whole index where one
+    customer's rows were wanted. SQLite plans without statistics; nothing to do there."""
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        for table in tables:
+            await engine.run_ddl(f'ANALYZE "{table._meta.tablename}"')
+
+
 async def check_database(timeout: float = 2.0) -> str | None:
     """``SELECT 1`` on the bound database within ``timeout`` seconds: None when it answers, else the reason."""
     try:

@@ -705,6 +705,8 @@ async def _accounts(tenant, profile: Profile, hashes: dict[str, str]) -> int:
 
 async def load_demo(settings, today: date | None = None) -> dict[str, dict[str, int]]:
     """Loads demo data for every tenant with a ``demo.toml`` that has no customers yet; prints a summary."""
+    from mypage.db.engine import refresh_statistics
+    from mypage.db.registry import all_tables
     from mypage.db.transaction import atomic
     from mypage.tenancy.registry import TenantRegistry
 
@@ -734,6 +736,8 @@ async def load_demo(settings, today: date | None = None) -> dict[str, dict[str, 
             summary[tenant.slug] = counts
             details = ", ".join(f"{v} {k}" for k, v in counts.items())
             click.echo(f"{tenant.slug}: {details} ({time.monotonic() - started:.1f} s)")
+        if summary:
+            await refresh_statistics(all_tables())
     finally:
         if not hashing.done():
             hashing.cancel()

@@ -293,6 +293,7 @@ class SQLiteWriter:
 async def load_scale(settings, count: int, slugs: list[str] | None = None, today: date | None = None) -> dict[str, int]:
     """Adds ``count`` generated customers (split evenly over ``slugs``, default: every tenant with a
     ``demo.toml``) in one transaction; prints and returns the rows written per table."""
+    from mypage.db.engine import refresh_statistics
     from mypage.db.transaction import atomic
     from mypage.tenancy.registry import TenantRegistry
 
@@ -334,8 +335,7 @@ async def load_scale(settings, count: int, slugs: list[str] | None = None, today
             click.echo(f"indexes and foreign keys made again ({time.monotonic() - step:.1f} s)")
     if settings.uses_postgres:
         step = time.monotonic()
-        for name in tablenames:
-            await Customer._meta.db.run_ddl(f'ANALYZE "{name}"')
+        await refresh_statistics(TABLES)
         click.echo(f"analysed ({time.monotonic() - step:.1f} s)")
     click.echo(
         f"{count:,} customers in {time.monotonic() - started:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())

@@ -16,6 +16,17 @@ from mypage.records import csvparse as p
 from mypage.records.csvparse import FieldError, RowError
 from mypage.records.imports import calls, contracts, customers, invoices
 from mypage.records.imports.base import ImportResult, Progress, parse_rows
+from mypage.records.tables import (
+    BillingGroup,
+    CallRecord,
+    Contract,
+    ContractOption,
+    Customer,
+    Device,
+    Invoice,
+    InvoiceLine,
+    PhoneLine,
+)
 
 KINDS = ("customers", "contracts", "invoices", "calls")
 PROGRESS_FROM = 500
@@ -122,12 +133,26 @@ async def _stream_calls(tenant: str, path: str | Path, encoding: str, show_progr
         return await import_calls(tenant, header, lambda: opened.pop() if opened else p.stream_csv(path, encoding)[2], progress)
 
 
+ANALYZE_FROM = 1000
+"""Rows created or changed by one import from which its tables' statistics are refreshed (PostgreSQL)."""
+TABLES_OF_KIND = {
+    "customers": (Customer, Device),
+    "contracts": (BillingGroup, Contract, ContractOption, PhoneLine),
+    "invoices": (Invoice, InvoiceLine),
+    "calls": (CallRecord,),
+}
+
+
 async def after_import(settings, tenant: str, result: ImportResult, portal=None) -> None:
     """Called once the import's transaction has committed, with ``result.added`` = [(customer_id, kind), ...]
     of what was newly added (kinds: ``customer``, ``contract``, ``invoice``, ``call``).
 
     Hook for notifying members (e.g. of new invoices): add the call here.
     """
+    if result.created + result.updated >= ANALYZE_FROM:
+        from mypage.db.engine import refresh_statistics
+
+        await refresh_statistics(TABLES_OF_KIND[result.kind])
     new_invoices = [customer_id for customer_id, kind in result.added if kind == "invoice"]
     if new_invoices:
         from mypage.members.notify import notify_members

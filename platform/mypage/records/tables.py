@@ -125,6 +125,8 @@ class Invoice(TenantOwned, tablename="invoices"):
     payment_method = Varchar(length=20, default="bank")
 
     UNIQUE_TOGETHER = (("tenant", "number"),)
+    INDEX_TOGETHER = (("tenant", "customer", "month"),)
+    """A customer's months (the billing list) without visiting the tenant's other invoices."""
 
 
 class InvoiceLine(TenantOwned, tablename="invoice_lines"):
