@@ -241,3 +241,28 @@ def test_only_customer_sessions_name_an_account(app):
     run(store.save("k-anonymous", {"_kind": "customer"}, 60))
     rows = run(SessionRecord.select(SessionRecord.key, SessionRecord.account).run())
     assert {r["key"]: r["account"] for r in rows} == {"k-customer": 7, "k-staff": None, "k-anonymous": None}
+
+
+def test_rows_read_with_the_session_are_forgotten_once_it_says_someone_else():
+    """What the store read with a session stands for the account the session named when it was loaded: a
+    change of who is logged in, of their credentials' version, a new id or an emptied session forget it."""
+    joined = {"account": {"id": 1}, "customer": {"id": 2}}
+
+    def loaded() -> Session:
+        return Session("x" * 43, {"account_id": 1, "credentials_version": 0}, "aicom", read_with=dict(joined))
+
+    session = loaded()
+    session["_last_seen"] = 123
+    session.pop("_flash")
+    assert session.read_with == joined
+    for change in (
+        lambda s: s.__setitem__("account_id", 9),
+        lambda s: s.__setitem__("credentials_version", 1),
+        lambda s: s.pop("account_id"),
+        lambda s: s.rotate(),
+        lambda s: s.clear(),
+        lambda s: s.destroy(),
+    ):
+        session = loaded()
+        change(session)
+        assert session.read_with == {}

@@ -58,10 +58,6 @@ _PAGE_WITH_TOTALS_SQL = {
     "postgres": _PAGE_WITH_TOTALS.format(epoch="CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT)"),
 }
 _TOTALS_SQL = {
-    kind: sql.replace(", charge FROM", ", charge, COUNT(*) OVER (), COALESCE(SUM(charge) OVER (), 0) FROM", 1)
-    for kind, sql in _PAGE_SQL.items()
-}
-_TOTALS_SQL = {
     kind: f"SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM {_TABLE} WHERE tenant = {a} AND contract = {b} AND month = {c}"
     for kind, (a, b, c) in {"sqlite": ("?", "?", "?"), "postgres": ("$1", "$2", "$3")}.items()
 }

@@ -260,7 +260,6 @@ class PdfCache:
 pdf_cache = PdfCache()
 
 
-# Layout is CPU-bound Python (it holds the GIL): more threads than cores would only queue.
 def _libc_malloc_trim():
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
@@ -284,6 +283,7 @@ def _render_and_release(html: str, sheets: Sequence[Stylesheet]) -> bytes:
             _malloc_trim(0)
 
 
+# Layout is CPU-bound Python (it holds the GIL): more threads than cores would only queue.
 _pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="pdf")
 
 

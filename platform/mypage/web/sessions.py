@@ -62,7 +62,8 @@ _SESSION_BY_KEY = PreparedSelect(
 class DatabaseSessionStore:
     """Sessions in the ``web_sessions`` table.
 
-    ``with_account``: a read of a customer session together with its account (``mypage.identity.session_rows``),
+    ``with_account``: a read of a customer session together with its account (``SESSION_WITH_ACCOUNT`` in
+    ``mypage.identity.accounts``),
     keyed by the session ``key`` and the tenant, selecting the session's ``value`` and ``expires_at`` and, nested,
     whatever rows it joins on the session's ``account`` column. A logged-in page then reads its session and its
     account in one query instead of two.
@@ -139,6 +140,10 @@ class RedisSessionStore:
         return await self.load(key), {}
 
 
+_WHO = frozenset({"account_id", "credentials_version"})
+"""Session keys that say who is logged in: changing one makes the rows read with the session stale."""
+
+
 class Session:
     """The current request's session: a dict with rotate/destroy and change tracking."""
 
@@ -152,7 +157,8 @@ class Session:
         self.tenant = tenant
         self.modified = False
         self.read_with = read_with or {}
-        """Rows the store read in the same query as the session (see ``DatabaseSessionStore.with_account``)."""
+        """Rows the store read in the same query as the session (see ``DatabaseSessionStore.with_account``); forgotten
+        once the session changes who is logged in or their credentials, or is rotated or emptied."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -166,15 +172,20 @@ class Session:
     def __setitem__(self, key: str, value: Any) -> None:
         self.data[key] = value
         self.modified = True
+        if key in _WHO:
+            self.read_with = {}
 
     def pop(self, key: str, default: Any = None) -> Any:
         if key in self.data:
             self.modified = True
+        if key in _WHO:
+            self.read_with = {}
         return self.data.pop(key, default)
 
     def clear(self) -> None:
         self.data = {}
         self.modified = True
+        self.read_with = {}
 
     def rotate(self) -> None:
         """Issue a new session id, keeping the data (call at login and privilege changes)."""
@@ -182,6 +193,7 @@ class Session:
             self.old_id = self.session_id
         self.session_id = None
         self.modified = True
+        self.read_with = {}
 
     def destroy(self) -> None:
         if self.session_id and self.old_id is None:
@@ -189,6 +201,7 @@ class Session:
         self.session_id = None
         self.data = {}
         self.modified = True
+        self.read_with = {}
 
     def flash(self, message: str, kind: str = "info") -> None:
         self.data.setdefault("_flash", []).append({"message": message, "kind": kind})
