@@ -173,7 +173,18 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
             recorded.append((sql, list(args)))
         return await original(self, querystring, in_pool)
 
+    # The call records' raw reads (a screen of the call list, the CSV export) go to the pool without Piccolo.
+    from mypage.calls import repository as calls
+
+    original_tuples = calls._fetch_tuples
+
+    async def recording_tuples(engine, kind: str, sql: str, args: list):
+        if sql.lstrip().upper().startswith("SELECT"):
+            recorded.append((sql, list(args)))
+        return await original_tuples(engine, kind, sql, args)
+
     PostgresEngine.run_querystring = recording  # type: ignore[method-assign]
+    calls._fetch_tuples = recording_tuples
     pages: dict[str, list[tuple[str, list]]] = {}
     try:
         settings = Settings.from_env(env_for(url))
@@ -188,6 +199,7 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
                 pages[name] = list(recorded)
     finally:
         PostgresEngine.run_querystring = original  # type: ignore[method-assign]
+        calls._fetch_tuples = original_tuples
 
     async def plans() -> tuple[dict[str, float], list[str]]:
         problems, times = [], {}
