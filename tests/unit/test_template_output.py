@@ -108,3 +108,20 @@ def test_portal_templates_write_what_jinja_writes():
     portal.template_class = PortalTemplate
     assert portal.from_string(source).render(values) == plain.from_string(source).render(values)
     assert "&lt;script&gt;" in plain.from_string(source).render(values)
+
+
+def test_what_is_remembered_stays_bounded(catalogs, monkeypatch):
+    from mypage.web import messages
+
+    page = _environment([LiteralMessages], True).from_string('{{ _("ご契約情報") }}')
+    for _ in range(3 * messages.MAX_CATALOGS):  # each portal installs catalogs of its own
+        i18n.install_catalogs(i18n.Catalogs(LOCALES))
+        for locale in ("ja", "en"):
+            i18n.set_locale(locale)
+            assert page.render() == ("ご契約情報" if locale == "ja" else "Contract information")
+    assert len(messages._remembered) <= messages.MAX_CATALOGS
+    monkeypatch.setattr(messages, "MAX_REMEMBERED", 1)
+    i18n.install_catalogs(i18n.Catalogs(LOCALES))
+    two = _environment([LiteralMessages], True).from_string('{{ _("ご契約情報") }}{{ _("概要情報") }}')
+    assert two.render() == two.render()
+    assert all(len(known) <= 1 for memo in messages._remembered.values() for known in memo)

@@ -22,6 +22,8 @@ from mypage import i18n
 
 MAX_REMEMBERED = 20_000
 """Literals remembered per catalog and mode (templates hold a few hundred; tenant overrides add some)."""
+MAX_CATALOGS = 8
+"""Catalogs remembered at once: a server installs one per locale; tests build many portals, each its own."""
 
 
 @jinja2.pass_eval_context
@@ -45,6 +47,8 @@ def message(context, text: str) -> str:
     catalog = i18n.translations()
     memo = _remembered.get(catalog)
     if memo is None:
+        if len(_remembered) >= MAX_CATALOGS:  # catalogs installed since (a new Portal): forget the old ones
+            _remembered.clear()
         memo = _remembered[catalog] = ({}, {})
     known = memo[context.eval_ctx.autoescape]
     found = known.get(text)
