@@ -253,6 +253,9 @@ def main() -> None:
         results["hello (bare Litestar)"]["cpu_ms"] = results["hello (bare Litestar)"]["db_cpu_ms"] = float("nan")
         with BackendCpu(scratch or "-") as database:
             for name, (url, headers) in targets.items():
+                # One second unmeasured first: every pool connection prepares the page's statements once (on
+                # PostgreSQL a plan per statement and connection), which a server does once, not per page view.
+                run_wrk(wrk, url, 1, args.connections, headers)
                 db_before = database.settled() if scratch else 0.0
                 before = cpu_seconds(pids)
                 results[name] = figures = run_wrk(wrk, url, args.duration, args.connections, headers)

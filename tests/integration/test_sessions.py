@@ -266,3 +266,56 @@ def test_rows_read_with_the_session_are_forgotten_once_it_says_someone_else():
         session = loaded()
         change(session)
         assert session.read_with == {}
+
+
+def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch):
+    """A session due for its idle-clock refresh, asked for by ten requests at once (a client on several
+    connections): one of them writes the refresh, not all ten (each would wait for the single writer)."""
+    import asyncio
+
+    import contract_records as rec
+    import httpx
+
+    from mypage.records.tables import Customer
+    from mypage.web import sessions
+
+    customer = rec.customer("aicom", "8800002", name="同時 花子")
+    account = rec.account("aicom", customer, "session-together")
+    cookie = rec.sign_in(browser(app), "aicom", account).cookies.get(COOKIE_NAME)
+    data = run(stored(cookie))
+    data["_last_seen"] = int(time.time()) - 120
+    run(DatabaseSessionStore().save(key(cookie), data, 3600))
+
+    monkeypatch.setattr(sessions, "_clock_claims", {})
+    engine = Customer._meta.db
+    writes: list[str] = []
+    monkeypatch.setattr(type(engine), "print_query", lambda self, query_id, query: writes.append(str(query)))
+
+    async def together() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://aicom.localhost") as client:
+            client.cookies.set(COOKIE_NAME, cookie)
+            responses = await asyncio.gather(*(client.get("/") for _ in range(10)))
+        return [r.status_code for r in responses]
+
+    engine.log_queries = True
+    try:
+        assert run(together()) == [200] * 10
+    finally:
+        engine.log_queries = False
+    assert len([w for w in writes if w.lstrip().upper().startswith("UPDATE") and "web_sessions" in w]) == 1
+    assert int(run(stored(cookie))["_last_seen"]) >= int(time.time()) - 5
+
+
+def test_an_idle_clock_claim_lasts_a_few_seconds_and_stays_bounded(monkeypatch):
+    from mypage.web import sessions
+
+    monkeypatch.setattr(sessions, "_clock_claims", {})
+    assert sessions.claim_idle_clock("a", 1000.0)
+    assert not sessions.claim_idle_clock("a", 1000.0 + sessions.CLOCK_CLAIM_SECONDS - 0.1)
+    assert sessions.claim_idle_clock("b", 1001.0), "another session's claim is its own"
+    assert sessions.claim_idle_clock("a", 1000.0 + sessions.CLOCK_CLAIM_SECONDS)
+    monkeypatch.setattr(sessions, "MAX_CLOCK_CLAIMS", 3)
+    for name in "cdefg":
+        assert sessions.claim_idle_clock(name, 2000.0)
+    assert len(sessions._clock_claims) <= 3

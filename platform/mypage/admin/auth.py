@@ -25,7 +25,7 @@ from mypage.admin.tables import StaffMember
 from mypage.i18n import N_
 from mypage.web.errors import Refused
 from mypage.web.render import tenant_of
-from mypage.web.sessions import Session
+from mypage.web.sessions import Session, claim_idle_clock
 
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 10
@@ -101,7 +101,8 @@ async def load_staff(connection: ASGIConnection) -> StaffMember | None:
             session["forced_logout"] = reason
             session.rotate()
         elif now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
-            session["_last_seen"] = now
+            if session.session_id is None or claim_idle_clock(session.session_id, now):
+                session["_last_seen"] = now
     state["staff"] = staff
     return staff
 

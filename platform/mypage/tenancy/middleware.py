@@ -30,6 +30,7 @@ from mypage.web.sessions import (
     STAFF_COOKIE_NAME,
     STAFF_COOKIE_PATH,
     Session,
+    claim_idle_clock,
     load_session,
     save_session,
 )
@@ -201,9 +202,11 @@ class PortalMiddleware:
                     session.pop(key)
                 session["forced_logout"] = "view_as" if view_as else "idle" if idle > idle_limit else "absolute"
                 session.rotate()
-        # Refreshing the idle clock costs a store write, so it is done at most every LAST_SEEN_STEP seconds.
+        # Refreshing the idle clock costs a store write, so it is done at most every LAST_SEEN_STEP seconds, by one
+        # of the requests that arrive together.
         if session.session_id is not None and now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
-            session["_last_seen"] = now
+            if claim_idle_clock(session.session_id, now):
+                session["_last_seen"] = now
         elif session.session_id is None:
             session.data["_last_seen"] = now
         drop_stale(session)

@@ -214,6 +214,27 @@ class Session:
         return flashes
 
 
+CLOCK_CLAIM_SECONDS = 5
+"""How long the request that refreshes a session's idle clock keeps the other requests of this process from
+writing the same refresh (its own write lands in milliseconds; after it, requests load the new clock)."""
+MAX_CLOCK_CLAIMS = 10_000
+_clock_claims: dict[str, float] = {}
+
+
+def claim_idle_clock(session_id: str, now: float) -> bool:
+    """Whether this request writes the session's new idle clock (``_last_seen``): False while another request
+    of this process claimed it in the last :data:`CLOCK_CLAIM_SECONDS`. Concurrent requests of one session (a
+    page's parallel fetches, a client with many connections) would otherwise all write the same refresh, each
+    waiting for the database's single writer."""
+    claimed = _clock_claims.get(session_id)
+    if claimed is not None and now - claimed < CLOCK_CLAIM_SECONDS:
+        return False
+    if len(_clock_claims) >= MAX_CLOCK_CLAIMS:
+        _clock_claims.clear()
+    _clock_claims[session_id] = now
+    return True
+
+
 async def load_session(store: SessionStore, cookie_value: str | None, tenant: str, kind: str = CUSTOMER) -> Session:
     if cookie_value and 20 <= len(cookie_value) <= 128:
         key, read_with = _store_key(cookie_value), {}
