@@ -11,6 +11,7 @@ from mypage.contracts import service
 from mypage.contracts.repository import INVOICE_PDF, OPENING_NOTICE, ContractRepository
 from mypage.documents.repository import DocumentFileRepository
 from mypage.identity.session_auth import current_account, feature_login_required
+from mypage.web.qrcode import qr_data_uri
 from mypage.web.render import portal_of, render, requires_feature, tenant_of
 
 CONTRACTS = [feature_login_required("contracts")]
@@ -67,7 +68,7 @@ async def referral(request: Request) -> Response:
     portal = portal_of(request)
     code = service.referral_code(portal.settings.secret_key, tenant.slug, account.customer)
     link = f"{portal.base_url(tenant)}/referral/{code}"
-    return render(request, "contracts/referral.html", code=code, link=link, qr=service.qr_data_uri(link))
+    return render(request, "contracts/referral.html", code=code, link=link, qr=qr_data_uri(link, scale=4))
 
 
 @get("/contracts/confirmation", guards=[feature_login_required("contracts.confirmation_pdf")])

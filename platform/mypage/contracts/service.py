@@ -51,12 +51,6 @@ def looks_like_referral_code(code: str) -> bool:
     return bool(REFERRAL_CODE.match(code))
 
 
-def qr_data_uri(text: str) -> str:
-    import segno  # only for the pages that show a code: not kept in every worker's memory
-
-    return segno.make(text, error="m").svg_data_uri(scale=4, border=2)
-
-
 def opening_notice_context(customer: Customer, contract: Contract, document: Document, phone_lines) -> dict:
     """What the 開通案内 prints: the stored document data, completed from the contract records."""
     data = document.data or {}

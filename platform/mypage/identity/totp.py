@@ -36,6 +36,7 @@ from mypage.identity.session_auth import current_account, keep_session, login_re
 from mypage.identity.tables import Account, OneTimeToken, RecoveryCode
 from mypage.identity.tokens import Tokens
 from mypage.tenancy.registry import Tenant
+from mypage.web.qrcode import qr_data_uri
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
 SECURITY = "/account/security"
@@ -147,12 +148,6 @@ async def use_totp_code(secret_key: str, tenant: str, account: Account, code: st
     except Exception:  # a parallel request stored the same step first (unique token hash)
         return False
     return True
-
-
-def qr_data_uri(uri: str) -> str:
-    import segno  # only for the enrolment page: not kept in every worker's memory
-
-    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
 def grouped(secret: str) -> str:

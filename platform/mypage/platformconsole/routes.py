@@ -12,7 +12,7 @@ from mypage.admin.staff.service import PASSWORD_MAX, StaffRefused, password_prob
 from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.identity.staff_login import LoginError
-from mypage.identity.totp import grouped, qr_data_uri
+from mypage.identity.totp import grouped
 from mypage.platformconsole import service
 from mypage.platformconsole.auth import (
     PUBLIC,
@@ -30,6 +30,7 @@ from mypage.platformconsole.repository import PlatformStaffRepository, controls_
 from mypage.platformconsole.tables import PlatformStaff
 from mypage.tenancy.config import Features
 from mypage.tenancy.registry import Tenant
+from mypage.web.qrcode import qr_data_uri
 from mypage.web.render import client_address, portal_of, redirect
 
 PAGE_SIZE = 50

@@ -30,7 +30,8 @@ from mypage.i18n import N_
 from mypage.i18n import gettext as _
 from mypage.identity.staff_login import LoginError, LoginOutcome
 from mypage.identity.tokens import TokenError
-from mypage.identity.totp import clean_code, grouped, matching_step, qr_data_uri
+from mypage.identity.totp import clean_code, grouped, matching_step
+from mypage.web.qrcode import qr_data_uri
 from mypage.web.render import client_address, portal_of, redirect, safe_next, tenant_of
 
 PENDING_SECONDS = 5 * 60
