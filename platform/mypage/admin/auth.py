@@ -25,11 +25,10 @@ from mypage.admin.tables import StaffMember
 from mypage.i18n import N_
 from mypage.web.errors import Refused
 from mypage.web.render import tenant_of
-from mypage.web.sessions import Session, claim_idle_clock
+from mypage.web.sessions import Session, refresh_idle_clock
 
 IDLE_MINUTES = 30
 ABSOLUTE_HOURS = 10
-LAST_SEEN_STEP = 60
 LOGIN_KEYS = ("staff_id", "login_at", "credentials_version")
 PENDING_KEY = "staff_pending"
 """The staff member whose password was right, until the authenticator code is given."""
@@ -100,9 +99,8 @@ async def load_staff(connection: ASGIConnection) -> StaffMember | None:
             session.clear()
             session["forced_logout"] = reason
             session.rotate()
-        elif now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
-            if session.session_id is None or claim_idle_clock(session.session_id, now):
-                session["_last_seen"] = now
+        else:
+            refresh_idle_clock(session, now)
     state["staff"] = staff
     return staff
 

@@ -57,6 +57,14 @@ class _Compiled:
         return f"{self.sql} {self.args!r}"
 
 
+async def _read(db: Any, sql: str, args: list[Any], table: Any) -> Any:
+    """The rows of a prepared read: inline on the embedded database when it can, else through the engine (its
+    transaction, its pool)."""
+    read_inline = getattr(db, "read_inline", None)
+    results = read_inline(sql, args) if read_inline is not None else None
+    return results if results is not None else await db.run_querystring(_Compiled(sql, args, table))
+
+
 class _Plan:
     __slots__ = ("constants", "nested", "plain", "prototype", "slots", "sql")
 
@@ -106,10 +114,7 @@ class PreparedSelect:
         db = self.table._meta.db
         plan = self._plan(db.engine_type)
         args = [constant if slot is None else values[slot] for slot, constant in zip(plan.slots, plan.constants, strict=True)]
-        read_inline = getattr(db, "read_inline", None)
-        results = read_inline(plan.sql, args) if read_inline is not None else None
-        if results is None:
-            results = await db.run_querystring(_Compiled(plan.sql, args, self.table))
+        results = await _read(db, plan.sql, args, self.table)
         if plan.plain:
             rows = db.transform_response_to_dicts(results) if results else []
             return [make_nested(row) for row in rows] if plan.nested else rows
@@ -155,11 +160,7 @@ class PreparedSQL:
 
     async def run(self, *values: Any) -> list[dict]:
         db = self.table._meta.db
-        sql, args = self._sql[db.engine_type], list(values)
-        read_inline = getattr(db, "read_inline", None)
-        results = read_inline(sql, args) if read_inline is not None else None
-        if results is None:
-            results = await db.run_querystring(_Compiled(sql, args, self.table))
+        results = await _read(db, self._sql[db.engine_type], list(values), self.table)
         return [_nest_once(row) for row in db.transform_response_to_dicts(results)] if results else []
 
     async def first(self, *values: Any) -> dict | None:

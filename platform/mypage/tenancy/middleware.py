@@ -30,8 +30,8 @@ from mypage.web.sessions import (
     STAFF_COOKIE_NAME,
     STAFF_COOKIE_PATH,
     Session,
-    claim_idle_clock,
     load_session,
+    refresh_idle_clock,
     save_session,
 )
 
@@ -58,9 +58,6 @@ SUSPENDED_OPEN = ("/static/", "/media/", "/brand.css")
 def _is_dev_path(path: str) -> bool:
     """What ``localhost`` serves in development: the tenant index and the ``/_dev/`` pages."""
     return path in ("/", "/healthz") or path.startswith("/_dev/") or path == "/_dev"
-
-
-LAST_SEEN_STEP = 60
 
 
 # ``name[:port]``: what Litestar can parse into a URL (``portal.example:8612:1`` made every page a 500).
@@ -202,12 +199,9 @@ class PortalMiddleware:
                     session.pop(key)
                 session["forced_logout"] = "view_as" if view_as else "idle" if idle > idle_limit else "absolute"
                 session.rotate()
-        # Refreshing the idle clock costs a store write, so it is done at most every LAST_SEEN_STEP seconds, by one
-        # of the requests that arrive together.
-        if session.session_id is not None and now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
-            if claim_idle_clock(session.session_id, now):
-                session["_last_seen"] = now
-        elif session.session_id is None:
+        if session.session_id is not None:
+            refresh_idle_clock(session, now)
+        else:  # a new session starts its clock without a store write of its own
             session.data["_last_seen"] = now
         drop_stale(session)
         state["session"] = session

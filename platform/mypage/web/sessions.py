@@ -235,6 +235,18 @@ def claim_idle_clock(session_id: str, now: float) -> bool:
     return True
 
 
+LAST_SEEN_STEP = 60
+"""Seconds between two writes of a session's idle clock (``_last_seen``): each is a store write."""
+
+
+def refresh_idle_clock(session: Session, now: int) -> None:
+    """Sets the session's idle clock to ``now`` when it is :data:`LAST_SEEN_STEP` old, by one of the requests of
+    this process that arrive together (:func:`claim_idle_clock`); the write happens when the response starts."""
+    if now - int(session.get("_last_seen", 0)) >= LAST_SEEN_STEP:
+        if session.session_id is None or claim_idle_clock(session.session_id, now):
+            session["_last_seen"] = now
+
+
 async def load_session(store: SessionStore, cookie_value: str | None, tenant: str, kind: str = CUSTOMER) -> Session:
     if cookie_value and 20 <= len(cookie_value) <= 128:
         key, read_with = _store_key(cookie_value), {}
