@@ -197,7 +197,9 @@ def test_register_and_delete_a_mail_address(live_server, page):
     first = [c.get_attribute("value") for c in candidates.all()]
     assert first and all(re.fullmatch(r"[a-z]0\d", value) for value in first), first
     expect(main.locator("fieldset")).to_contain_text("ichiro-web@")
-    main.get_by_role("button", name="他のサブドメイン候補を表示する").click()
+    with page.expect_navigation():
+        main.get_by_role("button", name="他のサブドメイン候補を表示する").click()
+    expect(candidates.first).to_be_visible()
     others = [c.get_attribute("value") for c in candidates.all()]
     assert others and all(re.fullmatch(r"[a-z]0\d", value) for value in others), others
     assert others != first

@@ -36,8 +36,8 @@ def test_first_registration_to_login(live_server, page, inbox):
     page.get_by_role("button", name="確認する").click()
 
     page.get_by_role("button", name="入力画面に戻る").click()
-    assert page.locator("#f-login_id").input_value() == "koka-browser"
-    assert page.locator("#f-email").input_value() == "koka-browser@example.jp"
+    expect(page.locator("#f-login_id")).to_have_value("koka-browser")
+    expect(page.locator("#f-email")).to_have_value("koka-browser@example.jp")
     page.locator("#f-password").fill("Browser123")
     page.get_by_role("button", name="確認する").click()
 
