@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from admin_support import STAFF_PASSWORD, make_staff
 from mypage.db.engine import bind_tables, make_engine
@@ -132,7 +133,7 @@ def test_branding_refused_previewed_published_and_rolled_back(workers, browser):
         assert header_colour(customer) == "rgb(10, 125, 59)"  # the draft is not live
 
         admin.get_by_role("button", name="公開する").click()
-        assert "バージョン1を公開しました" in admin.content()
+        expect(admin.locator("main")).to_contain_text("バージョン1を公開しました")
         wait_for_colour(customer, f"{base}/login", "rgb(20, 90, 50)")
 
         admin.locator("#f-primary_colour").fill("#1b6e3f")
@@ -141,7 +142,7 @@ def test_branding_refused_previewed_published_and_rolled_back(workers, browser):
         wait_for_colour(customer, f"{base}/login", "rgb(27, 110, 63)")
 
         admin.get_by_role("button", name="この版に戻す").click()
-        assert "バージョン1の内容をバージョン3として公開しました" in admin.content()
+        expect(admin.locator("main")).to_contain_text("バージョン1の内容をバージョン3として公開しました")
         wait_for_colour(customer, f"{base}/login", "rgb(20, 90, 50)")
     finally:
         phone_context.close()
