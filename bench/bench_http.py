@@ -32,7 +32,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "bench"))
-
+sys.path.insert(0, str(ROOT / "platform"))
+from mypage.db.engine import with_database  # noqa: E402
 from procs import BackendCpu, cpu_seconds, workers  # noqa: E402
 
 NMEDIA = ("m95au6", "CAF0000000002")
@@ -194,7 +195,7 @@ def main() -> None:
     if args.postgres:
         scratch = f"mypage_bench_{os.getpid()}"
         admin(args.postgres, f'CREATE DATABASE "{scratch}"')
-        env["MYPAGE_DATABASE_URL"] = f"{args.postgres.rsplit('/', 1)[0]}/{scratch}"
+        env["MYPAGE_DATABASE_URL"] = with_database(args.postgres, scratch)
     print(f"loading demo data into {'PostgreSQL' if scratch else 'SQLite'}…", flush=True)
     subprocess.run([PY, "-m", "mypage.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
 

@@ -25,6 +25,7 @@ from bench_http import PY, ROOT, admin
 from procs import BackendCpu
 
 sys.path.insert(0, str(ROOT / "platform"))
+from mypage.db.engine import with_database
 
 TARGET_SECONDS = 60.0
 FLAT_MEMORY = 1.2
@@ -98,7 +99,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", metavar="SERVER_URL")
     args = parser.parse_args()
     database = f"mypage_import_{os.getpid()}"
-    url = f"{args.postgres.rsplit('/', 1)[0]}/{database}"
+    url = with_database(args.postgres, database)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "platform"), "MYPAGE_DATABASE_URL": url}
     workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-import-"))
     load_at_start = os.getloadavg()[0]

@@ -41,8 +41,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "platform"))
-
 from bench_http import admin, ensure_wrk, free_port, to_ms, wait_up  # noqa: E402
+from mypage.db.engine import with_database  # noqa: E402
 
 PY = sys.executable
 TARGET_PER_CORE = 30.0
@@ -263,7 +263,7 @@ def main() -> None:
     if args.postgres:
         scratch = f"mypage_bench_logins_{os.getpid()}"
         admin(args.postgres, f'CREATE DATABASE "{scratch}"')
-        env["MYPAGE_DATABASE_URL"] = f"{args.postgres.rsplit('/', 1)[0]}/{scratch}"
+        env["MYPAGE_DATABASE_URL"] = with_database(args.postgres, scratch)
     print(f"loading demo data into {'PostgreSQL' if scratch else 'SQLite'}…", flush=True)
     subprocess.run([PY, "-m", "mypage.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     if scratch:

@@ -35,6 +35,7 @@ from bench_http import PY, ROOT, admin, free_port, wait_up
 from procs import cpu_seconds, workers
 
 sys.path.insert(0, str(ROOT / "platform"))
+from mypage.db.engine import with_database
 
 ACCOUNTS = {"nmedia": ("m95au6", "CAF0000000002")}
 """Per tenant: the demo account measured and its contract with call details."""
@@ -246,7 +247,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     login_id, contract = ACCOUNTS[args.tenant]
-    url = f"{args.postgres.rsplit('/', 1)[0]}/{args.database}"
+    url = with_database(args.postgres, args.database)
     env = env_for(url)
     admin(args.postgres, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
     admin(args.postgres, f'CREATE DATABASE "{args.database}"')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -29,9 +29,13 @@ open is still rolled back by the pool before any reset."""
 
 
 def postgres_config(url: str) -> dict:
+    """asyncpg's connection settings from ``postgresql://user:password@host:port/database``. As in libpq,
+    ``?host=/var/run/postgresql`` names the folder of a Unix-domain socket: on a machine that runs the database
+    too, each query then skips the loopback TCP stack."""
     parts = urlparse(url)
+    query = parse_qs(parts.query)
     config = {
-        "host": parts.hostname or "127.0.0.1",
+        "host": (query.get("host") or [parts.hostname or "127.0.0.1"])[-1],
         "port": parts.port or 5432,
         "database": (parts.path or "/").lstrip("/") or "postgres",
         "user": unquote(parts.username) if parts.username else "postgres",
@@ -39,6 +43,11 @@ def postgres_config(url: str) -> dict:
     if parts.password:
         config["password"] = unquote(parts.password)
     return config
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` naming another database on the same server (its socket, credentials and options kept)."""
+    return urlparse(url)._replace(path=f"/{database}").geturl()
 
 
 def make_engine(settings: Settings) -> Engine:
