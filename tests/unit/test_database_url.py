@@ -19,7 +19,12 @@ def test_a_tcp_server():
         "user": "app",
         "password": "p@ss",
     }
-    assert postgres_config("postgresql:///portal") == {"host": "127.0.0.1", "port": 5432, "database": "portal", "user": "postgres"}
+    assert postgres_config("postgresql:///portal") == {
+        "host": "127.0.0.1",
+        "port": 5432,
+        "database": "portal",
+        "user": "postgres",
+    }
 
 
 def test_a_socket_folder_as_libpq_reads_it():
