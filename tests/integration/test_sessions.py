@@ -243,6 +243,35 @@ def test_only_customer_sessions_name_an_account(app):
     assert {r["key"]: r["account"] for r in rows} == {"k-customer": 7, "k-staff": None, "k-anonymous": None}
 
 
+def test_a_save_is_one_statement_and_saves_of_a_new_session_at_once_do_not_collide(app, monkeypatch):
+    import asyncio
+
+    from mypage.records.tables import Customer
+
+    store = DatabaseSessionStore()
+    engine = Customer._meta.db
+    statements: list[str] = []
+    monkeypatch.setattr(type(engine), "print_query", lambda self, query_id, query: statements.append(str(query)))
+    engine.log_queries = True
+    try:
+        run(store.save("k-new", {"_kind": "customer", "account_id": 7}, 60))
+        assert len(statements) == 1
+        run(store.save("k-new", {"_kind": "customer", "account_id": 8, "n": 1}, 120))
+        assert len(statements) == 2
+    finally:
+        engine.log_queries = False
+    assert run(store.load("k-new")) == {"_kind": "customer", "account_id": 8, "n": 1}
+    rows = run(SessionRecord.select(SessionRecord.account).where(SessionRecord.key == "k-new").run())
+    assert rows == [{"account": 8}]
+
+    async def together() -> None:
+        await asyncio.gather(*(store.save("k-together", {"_kind": "customer", "n": n}, 60) for n in range(8)))
+
+    run(together())
+    assert run(SessionRecord.count().where(SessionRecord.key == "k-together").run()) == 1
+    assert run(store.load("k-together"))["n"] in range(8)
+
+
 def test_rows_read_with_the_session_are_forgotten_once_it_says_someone_else():
     """What the store read with a session stands for the account the session named when it was loaded: a
     change of who is logged in, of their credentials' version, a new id or an emptied session forget it."""
@@ -303,7 +332,7 @@ def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch):
         assert run(together()) == [200] * 10
     finally:
         engine.log_queries = False
-    assert len([w for w in writes if w.lstrip().upper().startswith("UPDATE") and "web_sessions" in w]) == 1
+    assert len([w for w in writes if w.lstrip().upper().startswith(("UPDATE", "INSERT")) and "web_sessions" in w]) == 1
     assert int(run(stored(cookie))["_last_seen"]) >= int(time.time()) - 5
 
 

@@ -59,6 +59,9 @@ _SESSION_BY_KEY = PreparedSelect(
 )
 
 
+_SAVED_COLUMNS = [SessionRecord.value, SessionRecord.expires_at, SessionRecord.account]
+
+
 class DatabaseSessionStore:
     """Sessions in the ``web_sessions`` table.
 
@@ -96,10 +99,10 @@ class DatabaseSessionStore:
         value = json.dumps(data).encode()
         expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
         account = data.get("account_id") if data.get("_kind", CUSTOMER) == CUSTOMER else None
-        fields = {SessionRecord.value: value, SessionRecord.expires_at: expires, SessionRecord.account: account}
-        updated = await SessionRecord.update(fields).where(SessionRecord.key == key).returning(SessionRecord.id)
-        if not updated:
-            await SessionRecord.insert(SessionRecord(key=key, value=value, expires_at=expires, account=account))
+        # One statement whether the session is new (a login) or not; concurrent first saves cannot collide.
+        await SessionRecord.insert(SessionRecord(key=key, value=value, expires_at=expires, account=account)).on_conflict(
+            target=SessionRecord.key, action="DO UPDATE", values=_SAVED_COLUMNS
+        )
 
     async def delete(self, key: str) -> None:
         await SessionRecord.delete().where(SessionRecord.key == key)
