@@ -114,7 +114,7 @@ def test_branding_refused_previewed_published_and_rolled_back(workers, browser):
         admin.locator("#f-accent_colour").fill("#f29b00")
         admin.get_by_role("button", name="下書きに保存", exact=True).click()
         error = admin.locator("#f-accent_colour-error")
-        assert "フォーカス枠: #f29b00 と #f6f8fa のコントラスト比は 2.08:1" in error.inner_text()
+        expect(error).to_contain_text("フォーカス枠: #f29b00 と #f6f8fa のコントラスト比は 2.08:1")
 
         admin.locator("#f-primary_colour").fill("#145a32")
         admin.locator("#f-accent_colour").fill("#a05a00")

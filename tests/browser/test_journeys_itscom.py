@@ -188,7 +188,7 @@ def test_registration_with_extra_information(live_server, page):
     picks 1000000002. (Stops at the ID step: the customer is registered by the next test.)"""
     page.goto(_url(live_server, "/register/email-id"))
     _verify_contract(page, "イッツ　ジロウ", "0337005678", "口座番号 下4桁", "5678")
-    expect(page.locator("h1")).to_have_text("追加認証情報", timeout=2000)
+    expect(page.locator("h1")).to_have_text("追加認証情報")
     kinds = page.get_by_label("認証情報の種類")  # a choice of the item, as the guide's screen
     options = kinds.locator("option").all_inner_texts()
     assert options[0] == "お客さま番号" and "セットアップボックス (STB/Hit pot) のID" in options[1]
