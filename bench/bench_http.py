@@ -174,7 +174,8 @@ def main() -> None:
         "--postgres",
         metavar="SERVER_URL",
         help="run on PostgreSQL (as production does, with a connection pool): a scratch database is created on "
-        "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards",
+        "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards; on a machine that "
+        "runs the database, its socket: 'postgresql://postgres@/test?host=/var/run/postgresql'",
     )
     args = parser.parse_args()
     wrk = ensure_wrk()
