@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,7 +22,7 @@ import pytest
 from litestar.testing import TestClient
 
 from mypage.app import create_app
-from mypage.db.engine import bind_tables, make_engine
+from mypage.db.engine import bind_tables, make_engine, with_database
 from mypage.db.migrate import migrate
 from mypage.db.registry import all_tables
 
@@ -72,8 +73,7 @@ def backend_settings(request, base_settings) -> Settings:
             run(_admin_execute(f'CREATE DATABASE "{name}"'))
         except Exception as exc:  # pragma: no cover - only when the server is missing
             pytest.fail(f"PostgreSQL at {POSTGRES_SERVER} is not reachable: {exc}")
-        base = POSTGRES_SERVER.rsplit("/", 1)[0]
-        settings = base_settings.with_(database_url=f"{base}/{name}")
+        settings = base_settings.with_(database_url=with_database(POSTGRES_SERVER, name))
         request.addfinalizer(lambda: run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
     engine = make_engine(settings)
     bind_tables(engine)
@@ -123,6 +123,33 @@ def app(db, portal):
         _apps[key] = create_app(db, portal=backend_portal)
     bind_tables(make_engine(db))
     return _apps[key]
+
+
+WATCHER_TABLES = ('"tenant_generation"', '"tenant_config_versions"')
+"""Read by the app's background tenant-change watcher once a second, in no request: not a page's queries."""
+
+
+@pytest.fixture
+def counted_queries(monkeypatch):
+    """``with counted_queries() as seen:`` the SQL of every query the tables' engine runs meanwhile."""
+    seen: list[str] = []
+
+    def log(self, query_id, query) -> None:
+        if not any(table in str(query) for table in WATCHER_TABLES):
+            seen.append(query)
+
+    @contextmanager
+    def counting():
+        engine = all_tables()[0]._meta.db
+        monkeypatch.setattr(type(engine), "print_query", log)
+        seen.clear()
+        engine.log_queries = True
+        try:
+            yield seen
+        finally:
+            engine.log_queries = False
+
+    return counting
 
 
 class PortalClient(TestClient):

@@ -6,40 +6,10 @@ adds a query to every page fails here first.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 import contract_records as rec
 import pytest
-
-from mypage.records.tables import Customer
-
-WATCHER_TABLES = ('"tenant_generation"', '"tenant_config_versions"')
-"""Read by the app's background tenant-change watcher once a second, in no request: not a page's queries."""
-
-
-@pytest.fixture
-def counted_queries(monkeypatch):
-    """``with counted_queries() as seen:`` the SQL of every query the engine runs meanwhile."""
-    engine = Customer._meta.db
-    seen: list[str] = []
-
-    def log(self, query_id, query) -> None:
-        if not any(table in str(query) for table in WATCHER_TABLES):
-            seen.append(query)
-
-    monkeypatch.setattr(type(engine), "print_query", log)
-
-    @contextmanager
-    def counting():
-        seen.clear()
-        engine.log_queries = True
-        try:
-            yield seen
-        finally:
-            engine.log_queries = False
-
-    return counting
 
 
 def _home_queries(client, counted_queries) -> list[str]:

@@ -243,23 +243,15 @@ def test_only_customer_sessions_name_an_account(app):
     assert {r["key"]: r["account"] for r in rows} == {"k-customer": 7, "k-staff": None, "k-anonymous": None}
 
 
-def test_a_save_is_one_statement_and_saves_of_a_new_session_at_once_do_not_collide(app, monkeypatch):
+def test_a_save_is_one_statement_and_saves_of_a_new_session_at_once_do_not_collide(app, counted_queries):
     import asyncio
 
-    from mypage.records.tables import Customer
-
     store = DatabaseSessionStore()
-    engine = Customer._meta.db
-    statements: list[str] = []
-    monkeypatch.setattr(type(engine), "print_query", lambda self, query_id, query: statements.append(str(query)))
-    engine.log_queries = True
-    try:
+    with counted_queries() as statements:
         run(store.save("k-new", {"_kind": "customer", "account_id": 7}, 60))
         assert len(statements) == 1
         run(store.save("k-new", {"_kind": "customer", "account_id": 8, "n": 1}, 120))
         assert len(statements) == 2
-    finally:
-        engine.log_queries = False
     assert run(store.load("k-new")) == {"_kind": "customer", "account_id": 8, "n": 1}
     rows = run(SessionRecord.select(SessionRecord.account).where(SessionRecord.key == "k-new").run())
     assert rows == [{"account": 8}]
@@ -297,7 +289,7 @@ def test_rows_read_with_the_session_are_forgotten_once_it_says_someone_else():
         assert session.read_with == {}
 
 
-def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch):
+def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch, counted_queries):
     """A session due for its idle-clock refresh, asked for by ten requests at once (a client on several
     connections): one of them writes the refresh, not all ten (each would wait for the single writer)."""
     import asyncio
@@ -305,7 +297,6 @@ def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch):
     import contract_records as rec
     import httpx
 
-    from mypage.records.tables import Customer
     from mypage.web import sessions
 
     customer = rec.customer("aicom", "8800002", name="同時 花子")
@@ -316,9 +307,6 @@ def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch):
     run(DatabaseSessionStore().save(key(cookie), data, 3600))
 
     monkeypatch.setattr(sessions, "_clock_claims", {})
-    engine = Customer._meta.db
-    writes: list[str] = []
-    monkeypatch.setattr(type(engine), "print_query", lambda self, query_id, query: writes.append(str(query)))
 
     async def together() -> list[int]:
         transport = httpx.ASGITransport(app=app)
@@ -327,11 +315,9 @@ def test_requests_arriving_together_write_the_idle_clock_once(app, monkeypatch):
             responses = await asyncio.gather(*(client.get("/") for _ in range(10)))
         return [r.status_code for r in responses]
 
-    engine.log_queries = True
-    try:
+    with counted_queries() as seen:
         assert run(together()) == [200] * 10
-    finally:
-        engine.log_queries = False
+    writes = [str(query) for query in seen]
     assert len([w for w in writes if w.lstrip().upper().startswith(("UPDATE", "INSERT")) and "web_sessions" in w]) == 1
     assert int(run(stored(cookie))["_last_seen"]) >= int(time.time()) - 5
 

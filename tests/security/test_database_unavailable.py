@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mypage.app import create_app
-from mypage.db.engine import bind_tables, make_engine, postgres_config
+from mypage.db.engine import bind_tables, make_engine, postgres_config, with_database
 from mypage.db.migrate import migrate
 from mypage.db.registry import all_tables
 from mypage.portal import Portal
@@ -107,7 +107,7 @@ def test_database_dropped_while_serving(portal, keep_binding, pool):
     name = f"mypage_test_drop_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
-        url = f"{POSTGRES_SERVER.rsplit('/', 1)[0]}/{name}"
+        url = with_database(POSTGRES_SERVER, name)
         app, settings = _app(portal, database_url=url, db_pool=pool)
         asyncio.run(migrate(make_engine(settings)))
         bind_tables(app.state.engine)

@@ -1,11 +1,11 @@
 """``MYPAGE_DATABASE_URL``: asyncpg's settings from the URL, a TCP server or a Unix-domain socket's folder."""
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
 
+from conftest import BACKENDS
 from mypage.db.engine import postgres_config, with_database
 
 SOCKET_FOLDER = "/var/run/postgresql"
@@ -38,8 +38,7 @@ def test_another_database_on_the_same_server():
 
 
 @pytest.mark.skipif(
-    "postgres" not in os.environ.get("MYPAGE_TEST_DATABASES", "sqlite,postgres")
-    or not (Path(SOCKET_FOLDER) / ".s.PGSQL.5432").exists(),
+    "postgres" not in BACKENDS or not (Path(SOCKET_FOLDER) / ".s.PGSQL.5432").exists(),
     reason="no PostgreSQL socket on this machine",
 )
 def test_the_engine_connects_through_the_socket():
