@@ -1,6 +1,7 @@
 """HTTP benchmark: the portal under a production server next to a bare Litestar app, measured with wrk.
 
     python bench/bench_http.py [--duration 10] [--connections 32] [--workers 2] [--postgres SERVER_URL]
+                               [--profile DIR [--native]]
 
 Starts `mypage` with uvicorn (production settings, embedded SQLite with demo data in a temporary folder) and
 `bench/hello_app.py` with the same server settings, logs in as the aicom demo account, then runs wrk against
@@ -15,6 +16,7 @@ root).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -165,6 +168,29 @@ def write_session(env: dict, tenant: str, login_id: str) -> str:
     return asyncio.run(go())
 
 
+@contextlib.contextmanager
+def profiled(args: argparse.Namespace, server_pid: int, name: str) -> Iterator[None]:
+    """py-spy recording the server's processes while the block runs, when ``--profile`` asks for it."""
+    if not args.profile:
+        yield
+        return
+    Path(args.profile).mkdir(parents=True, exist_ok=True)
+    output = Path(args.profile) / (re.sub(r"\W+", "-", name).strip("-") + ".txt")
+    command = [args.py_spy, "record", "--pid", str(server_pid), "--subprocesses", "--rate", "250", "--format", "raw"]
+    if args.native:
+        command.append("--native")  # C frames too (asyncpg's Cython, uvloop): where a round trip's CPU goes
+    spy = subprocess.Popen(
+        [*command, "--duration", str(args.duration + 1), "--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        spy.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
@@ -177,6 +203,14 @@ def main() -> None:
         "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards; on a machine that "
         "runs the database, its socket: 'postgresql://postgres@/test?host=/var/run/postgresql'",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record the portal's workers with py-spy during each endpoint's run (collapsed stacks of CPU samples, "
+        "one file per endpoint in DIR; the sampling slows the server, so the figures of such a run do not count)",
+    )
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument("--native", action="store_true", help="with --profile: C frames too")
     args = parser.parse_args()
     wrk = ensure_wrk()
 
@@ -260,7 +294,8 @@ def main() -> None:
                 run_wrk(wrk, url, 1, args.connections, headers)
                 db_before = database.settled() if scratch else 0.0
                 before = cpu_seconds(pids)
-                results[name] = figures = run_wrk(wrk, url, args.duration, args.connections, headers)
+                with profiled(args, portal.pid, name):
+                    results[name] = figures = run_wrk(wrk, url, args.duration, args.connections, headers)
                 figures["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, figures["requests"])
                 db_seconds = database.settled() - db_before if scratch else float("nan")
                 figures["db_cpu_ms"] = db_seconds * 1000 / max(1, figures["requests"])
