@@ -333,3 +333,52 @@ def test_summary_monthly_fee_with_and_without_tax(app, client_for, portal):
     pdf = client.get("/contracts/confirmation.pdf")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace(" ", "").replace("\n", "")
     assert "5,280円(税抜)" in text and "5,808円(税込)" in text
+
+
+def test_a_contracts_detail_is_the_same_as_its_separate_reads(app, portal):
+    """``detail()`` (one statement on PostgreSQL) gives what the contract, options, lines and documents read one
+    by one give, in their order, and nothing of another contract, customer or tenant."""
+    from conftest import run
+    from mypage.contracts.repository import ContractRepository
+
+    cust, _ = nmedia_customer()
+    mine = rec.contract("nmedia", cust, "CAF0000000001", call_details_from="2023-12")
+    sibling = rec.contract("nmedia", cust, "CAF0000000009")
+    for position, name in ((2, "二番目"), (1, "一番目"), (3, "三番目")):
+        rec.option("nmedia", mine, position, name)
+    rec.option("nmedia", sibling, 1, "別の契約")
+    rec.phone_line("nmedia", mine, "0500000002")
+    rec.phone_line("nmedia", mine, "0500000001", service_name="ひかり電話A")
+    rec.document("nmedia", cust, mine, "opening_notice", date(2023, 12, 1), title="古い")
+    rec.document("nmedia", cust, mine, "opening_notice", date(2024, 2, 1), title="新しい")
+    rec.document("nmedia", cust, mine, "invoice_pdf", date(2024, 1, 1), title="請求書")
+    rec.document("nmedia", cust, sibling, "opening_notice", date(2024, 3, 1))
+    other = rec.customer("nmedia", "CAF0000000002")
+    rec.document("nmedia", other, mine, "opening_notice", date(2024, 4, 1))  # not this customer's
+    elsewhere = rec.customer("itscom", "CAF0000000001")
+    rec.contract("itscom", elsewhere, "CAF0000000001")
+    repo = ContractRepository(portal.tenants.get("nmedia"), cust.id)
+
+    async def separately():
+        contract = await repo.by_number("CAF0000000001")
+        documents = await repo._contract_documents(contract)
+        return contract, await repo.options(contract), await repo.phone_lines(contract), documents
+
+    detail = run(repo.detail("CAF0000000001"))
+    contract, options, lines, documents = run(separately())
+
+    def fields(rows):
+        return [row.to_dict() for row in rows]
+
+    assert detail.contract.to_dict() == contract.to_dict()
+    assert detail.contract.call_details_from == "2023-12"
+    assert fields(detail.options) == fields(options)
+    assert [o.name for o in detail.options] == ["一番目", "二番目", "三番目"]
+    assert fields(detail.phone_lines) == fields(lines)
+    assert fields(detail.opening_notices) == fields([d for d in documents if d.kind == "opening_notice"])
+    assert [d.title for d in detail.opening_notices] == ["新しい", "古い"]
+    assert [d.title for d in detail.invoice_pdfs] == ["請求書"]
+    assert run(repo.detail("CAF0000000009")).options[0].name == "別の契約"
+    assert run(repo.detail("CAF0000000002")) is None  # another customer's number
+    assert run(ContractRepository(portal.tenants.get("itscom"), cust.id).detail("CAF0000000001")) is None
+    assert run(ContractRepository(portal.tenants.get("nmedia"), None).detail("CAF0000000001")) is None
