@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from piccolo.engine.sqlite import SQLiteEngine
 
-from mypage.records.tables import CallRecord
+from mypage.db.prepared import PreparedSQL, stored_object
+from mypage.records.tables import CallRecord, Contract
 from mypage.tenancy.registry import Tenant
 
 _TABLE = CallRecord._meta.tablename
@@ -62,6 +63,20 @@ _TOTALS_SQL = {
     for kind, (a, b, c) in {"sqlite": ("?", "?", "?"), "postgres": ("$1", "$2", "$3")}.items()
 }
 
+# PostgreSQL: the customer's contract by number with a screen of its month and the month's totals, in one
+# statement (the screen as an array of anonymous records, which asyncpg decodes into tuples): the call list's
+# reads in one round trip instead of two.
+_CONTRACT_MONTH = "tenant = $1 AND contract = c.id AND month = $4"
+_CONTRACT_WITH_SCREEN = PreparedSQL(
+    Contract,
+    "SELECT c.*, ARRAY("
+    "SELECT ROW(id, CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT), kind, caller, callee, duration_seconds, charge) "
+    f'FROM {_TABLE} WHERE {_CONTRACT_MONTH} ORDER BY started_at, id LIMIT $5 OFFSET $6) AS "_screen", '
+    f'(SELECT COUNT(*) FROM {_TABLE} WHERE {_CONTRACT_MONTH}) AS "_count", '
+    f'(SELECT COALESCE(SUM(charge), 0) FROM {_TABLE} WHERE {_CONTRACT_MONTH}) AS "_charge" '
+    f"FROM {Contract._meta.tablename} c WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3 LIMIT 1",
+)
+
 MAX_PAGE_ASKED = 1_000_000
 """Page numbers asked past this one are taken as this one (its offset still fits the databases' integers)."""
 
@@ -75,6 +90,10 @@ class MonthTotals:
     charge: int
 
 
+Screen = tuple[MonthTotals, int, list[ExportRow]]
+"""A screen of the call list: the month's totals, the screen's number, its rows."""
+
+
 class CallRepository:
     def __init__(self, tenant: Tenant, contract_id: int):
         self.slug = tenant.slug
@@ -85,7 +104,7 @@ class CallRepository:
         ((count, charge),) = await _read_bounded(engine, kind, _TOTALS_SQL[kind], [self.slug, self.contract_id, month])
         return MonthTotals(count=int(count), charge=int(charge))
 
-    async def screen(self, month: str, page: int, page_size: int) -> tuple[MonthTotals, int, list[ExportRow]]:
+    async def screen(self, month: str, page: int, page_size: int) -> Screen:
         """The month's totals, and screen ``page`` of it (moved to the last screen when past it) with its number.
         One query when the screen has rows; the totals are read on their own only for an empty month or a
         page past the end."""
@@ -96,7 +115,10 @@ class CallRepository:
         if rows:
             totals = MonthTotals(count=int(rows[0][7]), charge=int(rows[0][8]))
             return totals, page, [tuple(row[:7]) for row in rows]
-        totals = await self.totals(month)
+        return await self._past_the_end(month, page, page_size, await self.totals(month))
+
+    async def _past_the_end(self, month: str, page: int, page_size: int, totals: MonthTotals) -> Screen:
+        """An empty screen: the month is empty, or ``page`` is past its last screen, which is shown instead."""
         last = max(1, -(-totals.count // page_size))
         if page <= last:
             return totals, page, []
@@ -139,6 +161,25 @@ class CallRepository:
             if len(rows) < page_size:
                 return
             last_id = rows[-1][0]
+
+
+async def contract_with_screen(
+    tenant: Tenant, customer_id: int | None, number: str, month: str, page: int, page_size: int
+) -> tuple[Contract, Screen] | None:
+    """The customer's contract ``number`` (None when it is not theirs) with :meth:`CallRepository.screen` of
+    ``month``, in one statement: for PostgreSQL (:func:`~mypage.db.prepared.reads_are_round_trips`)."""
+    if customer_id is None or not number or len(number) > 40:
+        return None
+    page = min(max(page, 1), MAX_PAGE_ASKED)
+    args = [tenant.slug, customer_id, number, month, page_size, (page - 1) * page_size]
+    row = await _CONTRACT_WITH_SCREEN.first(*args)
+    if row is None:
+        return None
+    rows, totals = row.pop("_screen"), MonthTotals(count=int(row.pop("_count")), charge=int(row.pop("_charge")))
+    contract = stored_object(Contract, row)
+    if rows:
+        return contract, (totals, page, [tuple(record) for record in rows])
+    return contract, await CallRepository(tenant, contract.id)._past_the_end(month, page, page_size, totals)
 
 
 def _engine_kind():

@@ -10,8 +10,9 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from mypage.calls.export import ENCODINGS, csv_chunks, screen_rows
-from mypage.calls.repository import CallRepository
+from mypage.calls.repository import CallRepository, Screen, contract_with_screen
 from mypage.contracts.repository import ContractRepository
+from mypage.db.prepared import reads_are_round_trips
 from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.records.tables import Contract
 from mypage.web.render import render, tenant_of
@@ -59,19 +60,37 @@ async def call_months(request: Request, number: FromPath[str]) -> Response:
     return render(request, "calls/months.html", contract=contract, months=months)
 
 
-@get("/calls/{number:str}/{month:str}", guards=GUARDS)
-async def call_month(request: Request, number: FromPath[str], month: FromPath[str]) -> Response:
-    contract = await _contract(request, number)
-    month = _month(month)
-    if not recorded(contract, month):
-        return await _apply(request, contract, month)
+async def _contract_and_screen(request: Request, number: str, month: str, page: int) -> tuple[Contract, Screen | None]:
+    """The customer's contract (else 404) and, when it records ``month``, the screen ``page`` of it. On PostgreSQL
+    one statement reads both (the screen is left unused when the month is not recorded)."""
     tenant = tenant_of(request)
     page_size = tenant.config.features.call_details.page_size
+    if reads_are_round_trips(Contract):
+        account = await current_account(request)
+        found = await contract_with_screen(tenant, account.customer, number, month, page, page_size)
+        if found is None:
+            raise NotFoundException()
+        contract, screen = found
+        return contract, screen if recorded(contract, month) else None
+    contract = await _contract(request, number)
+    if not recorded(contract, month):
+        return contract, None
+    return contract, await CallRepository(tenant, contract.id).screen(month, page, page_size)
+
+
+@get("/calls/{number:str}/{month:str}", guards=GUARDS)
+async def call_month(request: Request, number: FromPath[str], month: FromPath[str]) -> Response:
+    month = _month(month)
     try:
         requested = int(request.query_params.get("page") or 1)
     except ValueError:
         requested = 1
-    totals, page, records = await CallRepository(tenant, contract.id).screen(month, requested, page_size)
+    contract, screen = await _contract_and_screen(request, number, month, requested)
+    if screen is None:
+        return await _apply(request, contract, month)
+    tenant = tenant_of(request)
+    page_size = tenant.config.features.call_details.page_size
+    totals, page, records = screen
     pages = max(1, -(-totals.count // page_size))
     rows = screen_rows(records)
     return render(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from mypage.db.prepared import PreparedSelect, PreparedSQL, stored_object
+from mypage.db.prepared import PreparedSelect, PreparedSQL, reads_are_round_trips, stored_object
 from mypage.records.tables import (
     BillingGroup,
     Contract,
@@ -96,9 +96,8 @@ _CONTRACT_DOCUMENTS = PreparedSelect(
 )
 
 # PostgreSQL: the contract with its options, phone lines and documents in one statement (arrays of the tables'
-# own row types, which asyncpg decodes into named records). Each query is a round trip that costs the worker
-# and the server more CPU than reading the rows; the embedded database reads on the event loop for a fraction
-# of that, so it keeps the four small reads above.
+# own row types, which asyncpg decodes into named records). The embedded database reads on the event loop for a
+# fraction of a round trip's cost, so it keeps the four small reads above.
 _DETAIL_IN_ONE = PreparedSQL(
     Contract,
     """SELECT c.*,
@@ -111,7 +110,6 @@ _DETAIL_IN_ONE = PreparedSQL(
 FROM contracts c WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3
 LIMIT 1""",
 )
-_READS_IN_ONE = frozenset({"postgres", "cockroach"})
 
 
 class ContractRepository:
@@ -209,7 +207,7 @@ class ContractRepository:
         return await _CONTRACT_DOCUMENTS.objects(self.slug, self.customer_id, contract.id)
 
     async def detail(self, number: str) -> ContractDetail | None:
-        if Contract._meta.db.engine_type in _READS_IN_ONE:
+        if reads_are_round_trips(Contract):
             return await self._detail_in_one(number)
         contract = await self.by_number(number)
         if contract is None:

@@ -23,6 +23,13 @@ from piccolo.query.methods.select import M2MSelect, Select
 from piccolo.utils.dictionary import make_nested
 
 
+def reads_are_round_trips(table: Any) -> bool:
+    """Whether each query on ``table``'s database is a round trip to a server (PostgreSQL), not a read on the event
+    loop (the embedded SQLite): where a page's reads are worth gathering into one statement. Such a round trip
+    costs the worker and the server more CPU than the rows a page reads (``docs/performance.md``)."""
+    return table._meta.db.engine_type in ("postgres", "cockroach")
+
+
 @functools.cache
 def _column_names(table: Any) -> frozenset[str]:
     return frozenset(column._meta.name for column in table._meta.columns)
