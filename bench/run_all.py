@@ -134,20 +134,23 @@ def main() -> None:
         if r:
             cached, uncached = float(r["pdf_cached_ms"]), float(r["pdf_uncached_ms"])
             layout_cpu = float(r["layout_cpu_ms"])
+            # The target rows: as a customer gets it (production server, real HTTP); the test client's in the notes.
+            http_cached, http_uncached = float(r["pdf_http_cached_ms"]), float(r["pdf_http_uncached_ms"])
             row(
                 "invoice PDF < 50 ms warm, repeat download (cache)",
-                f"{cached:.1f} ms",
-                cached / 50,
-                cached < 50,
-                "median, whole route through the test client",
+                f"{http_cached:.1f} ms",
+                http_cached / 50,
+                http_cached < 50,
+                f"median over HTTP, mypage run --workers 1; test client {cached:.1f} ms",
             )
             row(
                 "invoice PDF < 50 ms warm, first download (render)",
-                f"{uncached:.1f} ms",
-                uncached / 50,
-                uncached < 50,
-                "median, whole route; WeasyPrint layout + PDF alone: "
-                f"{float(r['layout_wall_ms']):.1f} ms wall, {layout_cpu:.1f} ms CPU",
+                f"{http_uncached:.1f} ms",
+                http_uncached / 50,
+                http_uncached < 50,
+                f"median over HTTP, each download another invoice (p95 {float(r['pdf_http_uncached_p95_ms']):.0f} ms, "
+                f"server CPU {float(r['pdf_http_cpu_ms']):.0f} ms); test client {uncached:.1f} ms; "
+                f"WeasyPrint layout + PDF alone {float(r['layout_wall_ms']):.1f} ms wall, {layout_cpu:.1f} ms CPU",
             )
         else:
             failed("invoice PDF < 50 ms warm", "pdf")
