@@ -368,3 +368,35 @@ def test_card_form_needs_csrf(client_for):
     client = sign_in(client_for("itscom"), "itscom", account("itscom", cid, "csrf-user"))
     response = client.post("/billing/payment-method/card", data={"card_number": CARD})
     assert response.status_code == 403
+
+
+def test_fiscal_year_index_lists_this_customers_years_and_contracts(nmedia_customer, client_for, portal):
+    """The index of the 年度 layout: its years and contract links; on PostgreSQL both read in one statement, which
+    gives what the two reads give."""
+    from mypage.billing.repository import BillingRepository
+
+    cid, owner, _member = nmedia_customer
+    other = customer("nmedia", "CAF0000000301")
+    contract("nmedia", other, "CAF0000000300")
+    invoice("nmedia", other, "000000000000201901", "2019-01", [("他のお客様", 100, 10)])
+    page = sign_in(client_for("nmedia"), "nmedia", owner).get("/billing").text
+    assert re.findall(r'<option value="(\d*)"', page) == ["", "2023", "2022"]
+    assert re.findall(r'href="/billing/contract/([^"]+)"', page) == ["CAF0000000201", "COP00000202"]
+
+    async def both():
+        separate = BillingRepository(portal.tenants.get("nmedia"), cid)
+        together = BillingRepository(portal.tenants.get("nmedia"), cid)
+        await together.read_ahead_months_and_contracts()
+        return (
+            (sorted(await separate.invoice_months()), await separate.contracts()),
+            (sorted(await together.invoice_months()), await together.contracts()),
+        )
+
+    separate, together = run(both())
+    assert together == separate
+    assert separate[1][0] == {
+        "id": separate[1][0]["id"],
+        "number": "CAF0000000201",
+        "service_name": "mediaひかり",
+        "plan_name": "",
+    }

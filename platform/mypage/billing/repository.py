@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mypage.billing.tables import PaymentCard
-from mypage.db.prepared import PreparedSelect
+from mypage.db.prepared import PreparedSelect, PreparedSQL, reads_are_round_trips
 from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
 from mypage.tenancy.registry import Tenant
 
@@ -25,6 +25,18 @@ _CONTRACTS = PreparedSelect(
     arity=2,
 )
 
+_CONTRACT_FIELDS = ("id", "number", "service_name", "plan_name")
+# PostgreSQL: both reads of the fiscal-year index in one statement (the contracts as anonymous records).
+_MONTHS_AND_CONTRACTS = PreparedSQL(
+    Invoice,
+    f"""SELECT
+  ARRAY(SELECT DISTINCT month FROM {Invoice._meta.tablename} WHERE tenant = $1 AND customer = $2) AS months,
+  ARRAY(
+    SELECT ROW({", ".join(_CONTRACT_FIELDS)}) FROM {Contract._meta.tablename} WHERE tenant = $1 AND customer = $2
+    ORDER BY number
+  ) AS contracts""",
+)
+
 
 class BillingRepository:
     """Invoices, lines and the payment method of ``customer_id`` within ``tenant``."""
@@ -32,6 +44,16 @@ class BillingRepository:
     def __init__(self, tenant: Tenant, customer_id: int):
         self.slug = tenant.slug
         self.customer_id = customer_id
+        self._read_ahead: tuple[list[str], list[dict]] | None = None
+
+    async def read_ahead_months_and_contracts(self) -> None:
+        """On PostgreSQL, reads the invoice months and the contracts together, for the next
+        :meth:`invoice_months` (of every contract) and :meth:`contracts` of this repository (one request's)."""
+        if reads_are_round_trips(Invoice):
+            row = await _MONTHS_AND_CONTRACTS.first(self.slug, self.customer_id)
+            if row is not None:
+                contracts = [dict(zip(_CONTRACT_FIELDS, record, strict=True)) for record in row["contracts"]]
+                self._read_ahead = (list(row["months"]), contracts)
 
     def _invoices(self):
         return (
@@ -50,6 +72,8 @@ class BillingRepository:
     async def invoice_months(self, *, contract_id: int | None = None) -> list[str]:
         """Months that have an invoice (with a line of ``contract_id`` when given)."""
         if contract_id is None:
+            if self._read_ahead is not None:
+                return self._read_ahead[0]
             return [r["month"] for r in await _INVOICE_MONTHS.run(self.slug, self.customer_id)]
         rows = await (
             InvoiceLine.select(InvoiceLine.invoice.month.as_alias("month"))
@@ -99,6 +123,8 @@ class BillingRepository:
         )
 
     async def contracts(self) -> list[dict]:
+        if self._read_ahead is not None:
+            return self._read_ahead[1]
         return await _CONTRACTS.run(self.slug, self.customer_id)
 
     async def billing_group(self, group_id: int | None) -> dict | None:

@@ -91,6 +91,8 @@ async def billing_contract(request: Request, contract_number: FromPath[str], yea
 async def _fiscal_year(request: Request, contract: dict | None, year: str | None) -> Response:
     config = _config(request)
     statements = await _statements(request)
+    if statements is not None and contract is None:
+        await statements.repo.read_ahead_months_and_contracts()
     contract_id = contract["id"] if contract else None
     years = await statements.years(contract_id) if statements else {}
     selected = int(year) if year and year.isdigit() and int(year) in years else None
