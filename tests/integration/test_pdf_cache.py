@@ -79,3 +79,30 @@ def test_streams_deflated_by_the_finisher_decode_and_embed_the_japanese_font():
         assert subset[:4] == b"\x00\x01\x00\x00" and 1_000 < len(subset) < 1_000_000
         assert zlib.decompress(embedded._data) == subset
         assert embedded._data[:2] == b"\x78\x9c"  # zlib header of level 6 (pydyf's level 9 writes 78 da)
+
+
+INVOICE_LIKE = (
+    "<html lang=ja><body><h1>請求書</h1><p>日本　太郎 様</p><table><tr><th>ご請求金額</th><td><strong>10,753円</strong></td></tr>"
+    "</table></body></html>"
+)
+
+
+def test_a_render_does_not_copy_the_font_files_and_the_pdf_is_unchanged(monkeypatch):
+    """WeasyPrint's Font copies the whole font file (6.1 MB for IPAexGothic) when it is made, once per face and
+    weight; the renderer's Font reads it only if something needs it. The subset it embeds, and so the PDF, are
+    the same byte for byte."""
+    import tracemalloc
+
+    from weasyprint.pdf import fonts, stream
+
+    pdf.html_to_pdf(INVOICE_LIKE)  # fonts loaded, the renderer set up
+    assert getattr(stream.Font, "deferred_file", False), "checked with WeasyPrint 70 only: see pdf._defer_font_files"
+    tracemalloc.start()
+    try:
+        deferred = pdf.html_to_pdf(INVOICE_LIKE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # regular and bold: two copies of 6.1 MB before
+    monkeypatch.setattr(stream, "Font", fonts.Font)  # WeasyPrint's own
+    assert pdf.html_to_pdf(INVOICE_LIKE) == deferred

@@ -19,6 +19,8 @@ Speed (issue 10: an invoice in < 50 ms warm):
   rules for the elements documents use, without the bare pseudo-element rules (``::marker``, footnotes) that
   made WeasyPrint compute six extra styles for every element (3 ms of an invoice's 53). A test lays every
   shipped document out with both sheets and compares the boxes, their styles and the PDF.
+- WeasyPrint's copy of the whole font file per font (6.1 MB for IPAexGothic, twice per invoice) is made only
+  if it is read (:func:`_defer_font_files`; the PDF is byte for byte the same): about 3 ms of an invoice.
 - Layout runs on a small dedicated thread pool; each thread keeps its own ``FontConfiguration`` (Pango font
   maps are not thread-safe), so fonts are looked up and loaded once per thread, not once per document.
 - The PDF's streams are deflated at level 6 by a WeasyPrint finisher, not at pydyf's level 9 (a third of
@@ -201,12 +203,14 @@ def _deflate_streams(document, pdf) -> None:
 
 
 USER_AGENT_STYLESHEET = Path(__file__).parent / "ua.css"
+_setup_lock = threading.Lock()
 
 
 @functools.cache
 def _document_class():
     """``weasyprint.HTML`` with the documents' user-agent stylesheet (``ua.css``, parsed once on the first
-    render) in place of WeasyPrint's ``html5_ua.css`` (see ua.css for what differs and why)."""
+    render) in place of WeasyPrint's ``html5_ua.css`` (see ua.css for what differs and why); also defers
+    WeasyPrint's copies of the font files (:func:`_defer_font_files`)."""
     from weasyprint import CSS, HTML
 
     user_agent = CSS(string=USER_AGENT_STYLESHEET.read_text(encoding="utf-8"), base_url=None, url_fetcher=_fetcher())
@@ -215,7 +219,60 @@ def _document_class():
         def _ua_stylesheets(self, forms=False):
             return [user_agent]
 
+    with _setup_lock:
+        _defer_font_files()
     return DocumentHTML
+
+
+_deferring = threading.local()
+
+
+def _defer_font_files() -> None:
+    """WeasyPrint's ``Font`` (one per font face and weight a document uses) copies the whole font file into a
+    Python ``bytes`` when it is created: 6.1 MB for IPAexGothic, twice per invoice (regular and bold), only
+    to replace it with the subset it embeds. Here the copy is made only if something reads it (a variable or
+    colour font, a failed subset): the PDF is the same, byte for byte, and a render no longer allocates and
+    frees 12 MB (about 3 ms of an invoice: the copies, their page faults and the cache misses after them).
+
+    Checked against WeasyPrint 70 (``Font.__init__`` reads the file with ``get_hb_object_data(hb_face)``
+    first); on another major version nothing is changed (tests/integration/test_pdf_cache.py fails then,
+    so that it is looked at again)."""
+    import weasyprint
+    from weasyprint.pdf import fonts, stream
+
+    if weasyprint.__version__.split(".")[0] != "70" or getattr(stream.Font, "deferred_file", False):
+        return
+    read = fonts.get_hb_object_data
+
+    def get_hb_object_data(hb_object, ot_color=None, glyph=None):
+        if ot_color is None and getattr(_deferring, "font", False):
+            _deferring.font = False
+            return None  # Font.__init__'s copy of the whole file: read later if needed
+        return read(hb_object, ot_color, glyph)
+
+    class Font(fonts.Font):
+        deferred_file = True
+
+        def __init__(self, *args, **kwargs):
+            _deferring.font = True
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                _deferring.font = False
+
+        @property
+        def file_content(self) -> bytes:
+            content = self.__dict__.get("_file_content")
+            if content is None:
+                content = self.__dict__["_file_content"] = read(self.hb_face)
+            return content
+
+        @file_content.setter
+        def file_content(self, content: bytes | None) -> None:
+            self.__dict__["_file_content"] = content
+
+    fonts.get_hb_object_data = get_hb_object_data
+    stream.Font = Font
 
 
 def layout(html: str, stylesheets: Sequence[Stylesheet] | None = None):
