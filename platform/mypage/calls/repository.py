@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from piccolo.engine.sqlite import SQLiteEngine
 
+from mypage.contracts.repository import plausible_number
 from mypage.db.prepared import PreparedSQL, stored_object
 from mypage.records.tables import CallRecord, Contract
 from mypage.tenancy.registry import Tenant
@@ -168,7 +169,7 @@ async def contract_with_screen(
 ) -> tuple[Contract, Screen] | None:
     """The customer's contract ``number`` (None when it is not theirs) with :meth:`CallRepository.screen` of
     ``month``, in one statement: for PostgreSQL (:func:`~mypage.db.prepared.reads_are_round_trips`)."""
-    if customer_id is None or not number or len(number) > 40:
+    if customer_id is None or not plausible_number(number):
         return None
     page = min(max(page, 1), MAX_PAGE_ASKED)
     args = [tenant.slug, customer_id, number, month, page_size, (page - 1) * page_size]

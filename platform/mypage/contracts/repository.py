@@ -52,6 +52,11 @@ def months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
+def plausible_number(number: str) -> bool:
+    """Whether ``number`` could be a contract number at all (anything else is not looked up)."""
+    return bool(number) and len(number) <= 40
+
+
 def _contracts_of(slug, customer_id):
     return Contract.select().where(Contract.tenant == slug).where(Contract.customer == customer_id).order_by(Contract.number)
 
@@ -100,14 +105,16 @@ _CONTRACT_DOCUMENTS = PreparedSelect(
 # fraction of a round trip's cost, so it keeps the four small reads above.
 _DETAIL_IN_ONE = PreparedSQL(
     Contract,
-    """SELECT c.*,
-  ARRAY(SELECT o FROM contract_options o WHERE o.tenant = $1 AND o.contract = c.id ORDER BY o.position) AS "_options",
-  ARRAY(SELECT l FROM phone_lines l WHERE l.tenant = $1 AND l.contract = c.id ORDER BY l.id) AS "_phone_lines",
+    f"""SELECT c.*,
   ARRAY(
-    SELECT d FROM documents d WHERE d.tenant = $1 AND d.customer = $2 AND d.contract = c.id
+    SELECT o FROM {ContractOption._meta.tablename} o WHERE o.tenant = $1 AND o.contract = c.id ORDER BY o.position
+  ) AS "_options",
+  ARRAY(SELECT l FROM {PhoneLine._meta.tablename} l WHERE l.tenant = $1 AND l.contract = c.id ORDER BY l.id) AS "_phone_lines",
+  ARRAY(
+    SELECT d FROM {Document._meta.tablename} d WHERE d.tenant = $1 AND d.customer = $2 AND d.contract = c.id
     ORDER BY d.issued_on DESC, d.id DESC
   ) AS "_documents"
-FROM contracts c WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3
+FROM {Contract._meta.tablename} c WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3
 LIMIT 1""",
 )
 
@@ -162,7 +169,7 @@ class ContractRepository:
         return ordered
 
     async def by_number(self, number: str) -> Contract | None:
-        if self.customer_id is None or not number or len(number) > 40:
+        if self.customer_id is None or not plausible_number(number):
             return None
         found = await _CONTRACT_BY_NUMBER.objects(self.slug, self.customer_id, number)
         return found[0] if found else None
@@ -222,7 +229,7 @@ class ContractRepository:
         )
 
     async def _detail_in_one(self, number: str) -> ContractDetail | None:
-        if self.customer_id is None or not number or len(number) > 40:
+        if self.customer_id is None or not plausible_number(number):
             return None
         row = await _DETAIL_IN_ONE.first(self.slug, self.customer_id, number)
         if row is None:
