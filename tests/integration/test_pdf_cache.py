@@ -106,3 +106,22 @@ def test_a_render_does_not_copy_the_font_files_and_the_pdf_is_unchanged(monkeypa
     assert peak < 5_000_000  # regular and bold: two copies of 6.1 MB before
     monkeypatch.setattr(stream, "Font", fonts.Font)  # WeasyPrint's own
     assert pdf.html_to_pdf(INVOICE_LIKE) == deferred
+
+
+def test_memory_is_released_after_the_pdf_is_handed_back(portal, monkeypatch):
+    """``malloc_trim`` runs on the release thread once the render is done: the response does not wait for it."""
+    import threading
+    import time
+
+    trimmed, threads = threading.Event(), []
+
+    def slow_trim(pad: int) -> int:
+        threads.append(threading.current_thread().name)
+        time.sleep(1)
+        trimmed.set()
+        return 1
+
+    monkeypatch.setattr(pdf, "_malloc_trim", slow_trim)
+    content = run(pdf.render_pdf(portal, portal.tenants.get("itscom"), "documents/_base.html", {}, cache=False))
+    assert content.startswith(b"%PDF") and not trimmed.is_set()
+    assert trimmed.wait(10) and threads == ["pdf-release_0"]
