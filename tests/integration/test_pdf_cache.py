@@ -125,3 +125,23 @@ def test_memory_is_released_after_the_pdf_is_handed_back(portal, monkeypatch):
     content = run(pdf.render_pdf(portal, portal.tenants.get("itscom"), "documents/_base.html", {}, cache=False))
     assert content.startswith(b"%PDF") and not trimmed.is_set()
     assert trimmed.wait(10) and threads == ["pdf-release_0"]
+
+
+def test_images_are_parsed_once_per_thread_and_documents_are_unchanged(portal):
+    """The logo (an SVG ``data:`` URI) is kept in the thread's image cache from one document to the next; a
+    document drawn with the cached logo is the same, byte for byte, as one that parsed it itself."""
+    from weasyprint import HTML
+
+    tenant = portal.tenants.get("aicom")
+    html = pdf.render_html(portal, tenant, "documents/_base.html", {})
+    logo = pdf.logo_data_uri(tenant)
+    assert logo.startswith("data:image/svg+xml") and logo in html
+    first = pdf.html_to_pdf(html)
+    cached = pdf._image_cache()[logo]
+    again = pdf.html_to_pdf(html.replace("</body>", "<p>二通目</p></body>"))
+    assert pdf._image_cache()[logo] is cached  # not parsed again
+    fresh = HTML(string=html.replace("</body>", "<p>二通目</p></body>"), base_url=None, url_fetcher=pdf._fetcher())
+    assert again == fresh.render(stylesheets=[pdf.base_stylesheet().css], font_config=pdf._font_config()).write_pdf(
+        finisher=pdf._deflate_streams
+    )
+    assert pdf.html_to_pdf(html) == first
