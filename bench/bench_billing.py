@@ -197,6 +197,7 @@ def over_http(sqlite_path: Path, accounts: list[int], months: list[str], pdf_run
     from bench_http import PY, free_port, wait_up
     from mypage.db.engine import bind_tables, make_engine
     from procs import cpu_seconds
+    from server_env import production_env
 
     bind_tables(make_engine(Settings(sqlite_path=sqlite_path)))
     sessions = [write_session("aicom", account) for account in accounts]
@@ -206,18 +207,7 @@ def over_http(sqlite_path: Path, accounts: list[int], months: list[str], pdf_run
     if len(order) < warm + 1 + pdf_runs:
         raise SystemExit(f"--customers x --months = {len(order)} invoices: fewer than the {warm + 1 + pdf_runs} downloads needed")
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "MYPAGE_ENV": "production",
-        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "MYPAGE_SQLITE_PATH": str(sqlite_path),
-        "MYPAGE_SECURE_COOKIES": "0",
-        "MYPAGE_HTTPS": "0",
-        "PORT": str(port),
-    }
-    for name in ("MYPAGE_DATABASE_URL", "MYPAGE_REDIS_URL", "MYPAGE_SMTP_URL"):
-        env.pop(name, None)
+    env = production_env(sqlite_path, PORT=str(port))
     log_path = sqlite_path.with_name("server.log")
     with open(log_path, "w") as log:
         server = subprocess.Popen(

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "platform"))
 from mypage.db.engine import with_database  # noqa: E402
 from procs import BackendCpu, cpu_seconds, workers  # noqa: E402
+from server_env import production_env  # noqa: E402
 
 NMEDIA = ("m95au6", "CAF0000000002")
 """The nmedia demo account and its contract with call details."""
@@ -215,17 +216,7 @@ def main() -> None:
     wrk = ensure_wrk()
 
     workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-"))
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "MYPAGE_ENV": "production",
-        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "MYPAGE_SQLITE_PATH": str(workdir / "bench.sqlite3"),
-        "MYPAGE_SECURE_COOKIES": "0",
-        "MYPAGE_HTTPS": "0",
-        "MYPAGE_DB_POOL": "1",
-    }
-    env.pop("MYPAGE_DATABASE_URL", None)
+    env = production_env(workdir / "bench.sqlite3")
     scratch = None
     if args.postgres:
         scratch = f"mypage_bench_{os.getpid()}"

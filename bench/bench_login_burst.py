@@ -32,6 +32,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_http import free_port, wait_up
+from server_env import production_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -131,16 +132,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-login-"))
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "MYPAGE_ENV": "production",
-        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "MYPAGE_SQLITE_PATH": str(workdir / "bench.sqlite3"),
-        "MYPAGE_SECURE_COOKIES": "0",
-        "MYPAGE_HTTPS": "0",
-    }
-    env.pop("MYPAGE_DATABASE_URL", None)
+    env = production_env(workdir / "bench.sqlite3")
     print("loading demo data into SQLite…", flush=True)
     subprocess.run([PY, "-m", "mypage.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([PY, "-c", MAKE_ACCOUNTS, str(args.logins), BENCH_PASSWORD], cwd=ROOT, env=env, check=True)

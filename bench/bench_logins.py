@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "platform"))
 from bench_http import admin, ensure_wrk, free_port, to_ms, wait_up  # noqa: E402
 from mypage.db.engine import with_database  # noqa: E402
+from server_env import production_env  # noqa: E402
 
 PY = sys.executable
 TARGET_PER_CORE = 30.0
@@ -248,17 +249,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-logins-"))
     db = workdir / "bench.sqlite3"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "MYPAGE_ENV": "production",
-        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "MYPAGE_SQLITE_PATH": str(db),
-        "MYPAGE_SECURE_COOKIES": "0",
-        "MYPAGE_HTTPS": "0",
-        "MYPAGE_DB_POOL": "1",
-    }
-    env.pop("MYPAGE_DATABASE_URL", None)
+    env = production_env(db)
     scratch = None
     if args.postgres:
         scratch = f"mypage_bench_logins_{os.getpid()}"

@@ -28,6 +28,7 @@ import httpx
 
 from bench_http import PY, ROOT, free_port, wait_up
 from procs import status_kb, workers
+from server_env import production_env
 
 sys.path.insert(0, str(ROOT / "platform"))
 
@@ -98,18 +99,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-memory-"))
     sqlite_path = workdir / "bench.sqlite3"
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "MYPAGE_ENV": "production",
-        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "MYPAGE_SQLITE_PATH": str(sqlite_path),
-        "MYPAGE_SECURE_COOKIES": "0",
-        "MYPAGE_HTTPS": "0",
-        "PORT": str(port),
-    }
-    for name in ("MYPAGE_DATABASE_URL", "MYPAGE_REDIS_URL", "MYPAGE_SMTP_URL"):
-        env.pop(name, None)
+    env = production_env(sqlite_path, PORT=str(port))
     log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed with the server
     server = subprocess.Popen(
         [PY, "-m", "mypage.cli", "run", "--workers", str(args.workers)],

@@ -33,6 +33,7 @@ import httpx
 
 from bench_http import PY, ROOT, admin, free_port, wait_up
 from procs import cpu_seconds, workers
+from server_env import production_env
 
 sys.path.insert(0, str(ROOT / "platform"))
 from mypage.db.engine import with_database
@@ -45,18 +46,7 @@ BIG_TABLE_ROWS = 10_000
 
 
 def env_for(url: str) -> dict:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "MYPAGE_ENV": "production",
-        "MYPAGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "MYPAGE_SECURE_COOKIES": "0",
-        "MYPAGE_HTTPS": "0",
-        "MYPAGE_DB_POOL": "1",
-        "MYPAGE_DATABASE_URL": url,
-    }
-    env.pop("MYPAGE_REDIS_URL", None)
-    return env
+    return production_env(database_url=url)
 
 
 def grow(env: dict, tenant: str, add: int) -> float:
