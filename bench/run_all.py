@@ -48,7 +48,7 @@ SUITES = {
     "import": ("bench_import.py", ["--rows", "1000000", "--small", "100000"], ["--rows", "200000", "--small", "20000"]),
     # The full 1,000,000 takes a quarter of an hour or more on the development machine: run it alone, e.g.
     # `run_all.py --only scale --scale-sizes 10000,1000000`; the default here is a quick 10,000 / 100,000.
-    "scale": ("bench_scale.py", ["--sizes", "10000,100000", "--requests", "200"], ["--sizes", "5000,50000", "--requests", "100"]),
+    "scale": ("bench_scale.py", ["--sizes", "10000,100000", "--requests", "600"], ["--sizes", "5000,50000", "--requests", "300"]),
 }
 POSTGRES_ONLY = {"http-postgres", "import", "scale"}
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
