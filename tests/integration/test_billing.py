@@ -400,3 +400,48 @@ def test_fiscal_year_index_lists_this_customers_years_and_contracts(nmedia_custo
         "service_name": "mediaひかり",
         "plan_name": "",
     }
+
+
+def test_prepared_reads_of_one_invoice_give_what_piccolo_gives(nmedia_customer, portal):
+    """The invoice, its month's invoices, its lines and the customer (the PDF's reads), built once, give the same
+    rows, values and types as the queries Piccolo builds each time."""
+    from mypage.billing.repository import BillingRepository, _invoices_of
+    from mypage.records.tables import Customer, Invoice, InvoiceLine
+
+    cid, _owner, _member = nmedia_customer
+    other = customer("nmedia", "CAF0000000301")
+    invoice("nmedia", other, "000000000000999912", "2023-12", [("他のお客様", 100, 10)])  # same month, another customer
+    repo = BillingRepository(portal.tenants.get("nmedia"), cid)
+    number = "000000000000202312"
+
+    async def both():
+        prepared = await repo.invoice_by_number(number)
+        built = await _invoices_of(repo.slug, cid).where(Invoice.number == number).first()
+        month = (await repo.invoices_in(["2023-12"]), await _invoices_of(repo.slug, cid).where(Invoice.month.is_in(["2023-12"])))
+        lines_query = (
+            InvoiceLine.select(
+                InvoiceLine.all_columns(),
+                InvoiceLine.contract.number.as_alias("contract_number"),
+                InvoiceLine.contract.service_name.as_alias("contract_service"),
+            )
+            .where(InvoiceLine.tenant == repo.slug)
+            .where(InvoiceLine.invoice.is_in([prepared["id"]]))
+        )
+        lines = (await repo.lines_of([prepared["id"]]), await lines_query.order_by(InvoiceLine.position))
+        customers = (
+            await repo.customer(),
+            await Customer.select().where(Customer.tenant == repo.slug).where(Customer.id == cid).first(),
+        )
+        return (prepared, built), month, lines, customers
+
+    def typed(row):
+        return {key: (type(value).__name__, value) for key, value in row.items()}
+
+    for prepared, built in run(both()):
+        rows = (prepared, built) if isinstance(prepared, list) else ([prepared], [built])
+        assert [typed(r) for r in rows[0]] == [typed(r) for r in rows[1]] and rows[0]
+    invoice_row = run(repo.invoice_by_number(number))
+    assert invoice_row["customer"] == cid and invoice_row["billing_group_name"] == "一括請求"
+    assert [line["contract_number"] for line in run(repo.lines_of([invoice_row["id"]]))] == ["CAF0000000201", "COP00000202"]
+    assert run(repo.invoice_by_number("000000000000999912")) is None
+    assert [i["number"] for i in run(repo.invoices_in(["2023-12"]))] == [number]
