@@ -405,7 +405,7 @@ def test_fiscal_year_index_lists_this_customers_years_and_contracts(nmedia_custo
 def test_prepared_reads_of_one_invoice_give_what_piccolo_gives(nmedia_customer, portal):
     """The invoice, its month's invoices, its lines and the customer (the PDF's reads), built once, give the same
     rows, values and types as the queries Piccolo builds each time."""
-    from mypage.billing.repository import BillingRepository, _invoices_of
+    from mypage.billing.repository import BillingRepository, _invoices_of, _lines
     from mypage.records.tables import Customer, Invoice, InvoiceLine
 
     cid, _owner, _member = nmedia_customer
@@ -418,15 +418,7 @@ def test_prepared_reads_of_one_invoice_give_what_piccolo_gives(nmedia_customer, 
         prepared = await repo.invoice_by_number(number)
         built = await _invoices_of(repo.slug, cid).where(Invoice.number == number).first()
         month = (await repo.invoices_in(["2023-12"]), await _invoices_of(repo.slug, cid).where(Invoice.month.is_in(["2023-12"])))
-        lines_query = (
-            InvoiceLine.select(
-                InvoiceLine.all_columns(),
-                InvoiceLine.contract.number.as_alias("contract_number"),
-                InvoiceLine.contract.service_name.as_alias("contract_service"),
-            )
-            .where(InvoiceLine.tenant == repo.slug)
-            .where(InvoiceLine.invoice.is_in([prepared["id"]]))
-        )
+        lines_query = _lines(repo.slug).where(InvoiceLine.invoice.is_in([prepared["id"]]))  # Piccolo builds it
         lines = (await repo.lines_of([prepared["id"]]), await lines_query.order_by(InvoiceLine.position))
         customers = (
             await repo.customer(),

@@ -50,18 +50,20 @@ _INVOICES_OF_MONTH = PreparedSelect(
     lambda slug, customer_id, month: _invoices_of(slug, customer_id).where(Invoice.month == month).order_by(Invoice.number),
     arity=3,
 )
+
+
+def _lines(slug):
+    """Invoice lines of the tenant with their contract's number and service."""
+    return InvoiceLine.select(
+        InvoiceLine.all_columns(),
+        InvoiceLine.contract.number.as_alias("contract_number"),
+        InvoiceLine.contract.service_name.as_alias("contract_service"),
+    ).where(InvoiceLine.tenant == slug)
+
+
 _LINES_OF_INVOICE = PreparedSelect(
     InvoiceLine,
-    lambda slug, invoice_id: (
-        InvoiceLine.select(
-            InvoiceLine.all_columns(),
-            InvoiceLine.contract.number.as_alias("contract_number"),
-            InvoiceLine.contract.service_name.as_alias("contract_service"),
-        )
-        .where(InvoiceLine.tenant == slug)
-        .where(InvoiceLine.invoice == invoice_id)
-        .order_by(InvoiceLine.position)
-    ),
+    lambda slug, invoice_id: _lines(slug).where(InvoiceLine.invoice == invoice_id).order_by(InvoiceLine.position),
     arity=2,
 )
 _CUSTOMER = PreparedSelect(
@@ -138,15 +140,7 @@ class BillingRepository:
             return []
         if len(invoice_ids) == 1 and contract_id is None:
             return await _LINES_OF_INVOICE.run(self.slug, invoice_ids[0])
-        query = (
-            InvoiceLine.select(
-                InvoiceLine.all_columns(),
-                InvoiceLine.contract.number.as_alias("contract_number"),
-                InvoiceLine.contract.service_name.as_alias("contract_service"),
-            )
-            .where(InvoiceLine.tenant == self.slug)
-            .where(InvoiceLine.invoice.is_in(invoice_ids))
-        )
+        query = _lines(self.slug).where(InvoiceLine.invoice.is_in(invoice_ids))
         if contract_id is not None:
             query = query.where(InvoiceLine.contract == contract_id)
         return await query.order_by(InvoiceLine.invoice).order_by(InvoiceLine.position)
