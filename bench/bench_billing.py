@@ -32,7 +32,6 @@ import asyncio
 import logging
 import os
 import resource
-import secrets
 import statistics
 import sys
 import tempfile
@@ -43,8 +42,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from mypage.settings import Settings  # noqa: E402
+from server_env import mypage_run, new_session  # noqa: E402
 
 NEWEST = "2023-12"
 
@@ -149,24 +150,13 @@ async def _fill(accounts: dict[str, list[int]], month_list: list[str], customers
                 await InvoiceLine.insert(*lines[start : start + 500])
 
 
-def write_session(tenant: str, account_id: int) -> str:
-    """A logged-in session written straight into the session store (the tables bound to the database)."""
-    from mypage.web.sessions import DatabaseSessionStore, _store_key
-
-    session_id = secrets.token_urlsafe(32)
-    now = int(time.time())
-    data = {"_tenant": tenant, "account_id": account_id, "login_at": now, "_last_seen": now}
-    asyncio.run(DatabaseSessionStore().save(_store_key(session_id), data, 3600))
-    return session_id
-
-
 def signed_in(app, tenant: str, account_id: int):
     from litestar.testing import TestClient
 
     from mypage.web.sessions import COOKIE_NAME
 
     client = TestClient(app, base_url=f"http://{tenant}.localhost")
-    client.cookies.set(COOKIE_NAME, write_session(tenant, account_id))
+    client.cookies.set(COOKIE_NAME, asyncio.run(new_session(tenant, account_id)))
     return client
 
 
@@ -188,87 +178,68 @@ def over_http(sqlite_path: Path, accounts: list[int], months: list[str], pdf_run
     """The invoice PDF from ``mypage run --workers 1`` (production settings) over real HTTP, sequentially:
     uncached (each download another customer's or month's invoice: a first render) and cached (the last one
     again). ``accounts``: the aicom account of each customer, signed in by sessions written before the start."""
-    import subprocess
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    from bench_http import PY, free_port, wait_up
     from mypage.db.engine import bind_tables, make_engine
     from procs import cpu_seconds
-    from server_env import production_env
 
     bind_tables(make_engine(Settings(sqlite_path=sqlite_path)))
-    sessions = [write_session("aicom", account) for account in accounts]
+    sessions = [asyncio.run(new_session("aicom", account)) for account in accounts]
     # Every download is another invoice: customer c's invoice of months[m], customers first.
     order = [(c, month) for month in months for c in range(len(accounts))]
     warm = 2 * (os.cpu_count() or 1)  # concurrently: every thread of the PDF pool renders (and loads its fonts)
     if len(order) < warm + 1 + pdf_runs:
         raise SystemExit(f"--customers x --months = {len(order)} invoices: fewer than the {warm + 1 + pdf_runs} downloads needed")
-    port = free_port()
-    env = production_env(sqlite_path, PORT=str(port))
     log_path = sqlite_path.with_name("server.log")
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [PY, "-m", "mypage.cli", "run", "--workers", "1", "--no-demo"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_up(f"{base}/healthz", server, "aicom.localhost", timeout=120)
-            browsers: dict[int, httpx.Client] = {}
+    with mypage_run(sqlite_path, log_path, "--workers", "1", "--no-demo") as (server, base):
+        browsers: dict[int, httpx.Client] = {}
 
-            def browser(c: int) -> httpx.Client:
-                """Customer c's browser: its session, the CSRF cookie it is given, one keep-alive connection."""
-                if c not in browsers:
-                    browsers[c] = httpx.Client(
-                        base_url=base, headers={"Host": "aicom.localhost"}, cookies={"mypage_session": sessions[c]}, timeout=60
-                    )
-                return browsers[c]
+        def browser(c: int) -> httpx.Client:
+            """Customer c's browser: its session, the CSRF cookie it is given, one keep-alive connection."""
+            if c not in browsers:
+                browsers[c] = httpx.Client(
+                    base_url=base, headers={"Host": "aicom.localhost"}, cookies={"mypage_session": sessions[c]}, timeout=60
+                )
+            return browsers[c]
 
-            def open_month(c: int, month: str) -> str:
-                """The month's page, with the download link (not measured); returns the PDF's URL."""
-                page = browser(c).get(f"/billing/month/{month}")
-                url = f"/billing/{invoice_number('aicom', c, month)}/pdf"
-                if page.status_code != 200 or url not in page.text:
-                    raise SystemExit(f"customer {c} GET /billing/month/{month}: {page.status_code}, no link to {url}")
-                return url
+        def open_month(c: int, month: str) -> str:
+            """The month's page, with the download link (not measured); returns the PDF's URL."""
+            page = browser(c).get(f"/billing/month/{month}")
+            url = f"/billing/{invoice_number('aicom', c, month)}/pdf"
+            if page.status_code != 200 or url not in page.text:
+                raise SystemExit(f"customer {c} GET /billing/month/{month}: {page.status_code}, no link to {url}")
+            return url
 
-            def download(c: int, url: str) -> float:
-                started = time.perf_counter()
-                response = browser(c).get(url)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200 or not response.content.startswith(b"%PDF"):
-                    raise SystemExit(f"customer {c} GET {url}: {response.status_code}")
-                return elapsed
+        def download(c: int, url: str) -> float:
+            started = time.perf_counter()
+            response = browser(c).get(url)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+                raise SystemExit(f"customer {c} GET {url}: {response.status_code}")
+            return elapsed
 
-            with ThreadPoolExecutor(warm) as clients:
-                list(clients.map(lambda item: download(item[0], open_month(*item)), order[:warm]))
-            download(order[warm][0], open_month(*order[warm]))  # and one alone: the pool settled
-            uncached, cpu = [], 0.0
-            for c, month in order[warm + 1 : warm + 1 + pdf_runs]:
-                url = open_month(c, month)
-                before = cpu_seconds([server.pid])
-                uncached.append(download(c, url))
-                cpu += cpu_seconds([server.pid]) - before
-            c, month = order[warm + pdf_runs]
-            client, url = browser(c), f"/billing/{invoice_number('aicom', c, month)}/pdf"
-            cached = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                response = client.get(url)
-                cached.append(time.perf_counter() - started)
-                if response.status_code != 200 or not response.content.startswith(b"%PDF"):
-                    raise SystemExit(f"customer {c} GET {url} again: {response.status_code}")
-            for client in browsers.values():
-                client.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        with ThreadPoolExecutor(warm) as clients:
+            list(clients.map(lambda item: download(item[0], open_month(*item)), order[:warm]))
+        download(order[warm][0], open_month(*order[warm]))  # and one alone: the pool settled
+        uncached, cpu = [], 0.0
+        for c, month in order[warm + 1 : warm + 1 + pdf_runs]:
+            url = open_month(c, month)
+            before = cpu_seconds([server.pid])
+            uncached.append(download(c, url))
+            cpu += cpu_seconds([server.pid]) - before
+        c, month = order[warm + pdf_runs]
+        client, url = browser(c), f"/billing/{invoice_number('aicom', c, month)}/pdf"
+        cached = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(url)
+            cached.append(time.perf_counter() - started)
+            if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+                raise SystemExit(f"customer {c} GET {url} again: {response.status_code}")
+        for client in browsers.values():
+            client.close()
     if os.environ.get("BENCH_SHOW_LOG"):
         print(log_path.read_text()[-5000:])
     return {"uncached": percentiles(uncached), "cached": percentiles(cached), "cpu": cpu / len(uncached), "runs": len(uncached)}
@@ -288,16 +259,7 @@ def measure(client, url: str, runs: int, expect: bytes, before=None) -> dict:
         if response.status_code != 200 or expect not in response.content:
             raise SystemExit(f"{url}: status {response.status_code}")
         size = len(response.content)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
-    return {
-        "mean": statistics.fmean(times),
-        "p50": statistics.median(times),
-        "p95": p95,
-        "max": times[-1],
-        "bytes": size,
-        "runs": runs,
-    }
+    return {"mean": statistics.fmean(times), **percentiles(times), "bytes": size, "runs": runs}
 
 
 def peak_memory(client, url: str, before=None) -> int:

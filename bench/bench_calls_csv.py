@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import csv
 import io
-import secrets
 import statistics
 import sys
 import tempfile
@@ -166,12 +165,10 @@ def run_http(settings: Settings, portal, account_id: int) -> dict:
     from litestar.testing import TestClient
 
     from mypage.app import create_app
-    from mypage.web.sessions import COOKIE_NAME, DatabaseSessionStore, _store_key
+    from mypage.web.sessions import COOKIE_NAME
+    from server_env import new_session
 
-    session_id = secrets.token_urlsafe(32)
-    now = int(time.time())
-    data = {"_tenant": "nmedia", "account_id": account_id, "login_at": now, "_last_seen": now}
-    asyncio.run(DatabaseSessionStore().save(_store_key(session_id), data, 3600))
+    session_id = asyncio.run(new_session("nmedia", account_id))
     app = create_app(settings, portal=portal)
     with TestClient(app, base_url="http://nmedia.localhost") as client:
         client.cookies.set(COOKIE_NAME, session_id)

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "platform"))
 from mypage.db.engine import with_database  # noqa: E402
 from procs import BackendCpu, cpu_seconds, workers  # noqa: E402
-from server_env import production_env  # noqa: E402
+from server_env import new_session, production_env  # noqa: E402
 
 NMEDIA = ("m95au6", "CAF0000000002")
 """The nmedia demo account and its contract with call details."""
@@ -135,14 +135,13 @@ def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[s
 def write_session(env: dict, tenant: str, login_id: str) -> str:
     """A logged-in session of ``login_id`` written into the session store (as a login leaves it)."""
     import asyncio
-    import secrets
     from dataclasses import replace
 
     sys.path.insert(0, str(ROOT / "platform"))
     from mypage.db.engine import bind_tables, make_engine
     from mypage.identity.tables import Account
     from mypage.settings import Settings
-    from mypage.web.sessions import MAX_AGE_SECONDS, DatabaseSessionStore, _store_key
+    from mypage.web.sessions import MAX_AGE_SECONDS
 
     settings = replace(Settings(), database_url=env.get("MYPAGE_DATABASE_URL", ""), sqlite_path=Path(env["MYPAGE_SQLITE_PATH"]))
     bind_tables(make_engine(settings))
@@ -153,18 +152,9 @@ def write_session(env: dict, tenant: str, login_id: str) -> str:
             .where((Account.tenant == tenant) & (Account.login_id == login_id))
             .first()
         )
-        session_id = secrets.token_urlsafe(32)
-        now = int(time.time())
-        data = {
-            "_tenant": tenant,
-            "_kind": "customer",
-            "account_id": account["id"],
-            "credentials_version": account["credentials_version"],
-            "login_at": now,
-            "_last_seen": now,
-        }
-        await DatabaseSessionStore().save(_store_key(session_id), data, MAX_AGE_SECONDS)
-        return session_id
+        return await new_session(
+            tenant, account["id"], MAX_AGE_SECONDS, _kind="customer", credentials_version=account["credentials_version"]
+        )
 
     return asyncio.run(go())
 

@@ -16,19 +16,16 @@ import argparse
 import asyncio
 import os
 import re
-import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
-from bench_http import PY, ROOT, free_port, wait_up
+from bench_http import ROOT
 from procs import status_kb, workers
-from server_env import production_env
+from server_env import mypage_run, new_session
 
 sys.path.insert(0, str(ROOT / "platform"))
 
@@ -42,7 +39,6 @@ def write_sessions(sqlite_path: Path) -> dict[str, str]:
     from mypage.db.engine import bind_tables, make_engine
     from mypage.identity.tables import Account
     from mypage.settings import Settings
-    from mypage.web.sessions import DatabaseSessionStore, _store_key
 
     bind_tables(make_engine(Settings(sqlite_path=sqlite_path)))
 
@@ -50,11 +46,7 @@ def write_sessions(sqlite_path: Path) -> dict[str, str]:
         sessions = {}
         for tenant, login_id in ACCOUNTS.items():
             account = await Account.select(Account.id).where(Account.tenant == tenant).where(Account.login_id == login_id).first()
-            session_id = secrets.token_urlsafe(32)
-            now = int(time.time())
-            data = {"_tenant": tenant, "account_id": account["id"], "login_at": now, "_last_seen": now}
-            await DatabaseSessionStore().save(_store_key(session_id), data, 3600)
-            sessions[tenant] = session_id
+            sessions[tenant] = await new_session(tenant, account["id"])
         return sessions
 
     return asyncio.run(go())
@@ -98,34 +90,20 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mypage-bench-memory-"))
     sqlite_path = workdir / "bench.sqlite3"
-    port = free_port()
-    env = production_env(sqlite_path, PORT=str(port))
-    log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed with the server
-    server = subprocess.Popen(
-        [PY, "-m", "mypage.cli", "run", "--workers", str(args.workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_up(f"{base}/healthz", server, "aicom.localhost", timeout=180)
-        pids = workers(server.pid, args.workers)
-        print(f"workers {pids}", flush=True)
-        started = {pid: status_kb(pid, "VmRSS") / 1024 for pid in pids}
-        sessions = write_sessions(sqlite_path)
-        rendered: list[str] = []
-        requests = sum(warm(base, sessions, rendered) for _ in range(args.rounds))
-        if sorted(workers(server.pid, args.workers)) != sorted(pids):
-            raise SystemExit("a worker was replaced during the warm-up (see BENCH_SHOW_LOG=1)")
-        rss = {pid: status_kb(pid, "VmRSS") / 1024 for pid in pids}
-        peak = {pid: status_kb(pid, "VmHWM") / 1024 for pid in pids}
-        master = status_kb(server.pid, "VmRSS") / 1024
+        with mypage_run(sqlite_path, workdir / "server.log", "--workers", str(args.workers), timeout=180) as (server, base):
+            pids = workers(server.pid, args.workers)
+            print(f"workers {pids}", flush=True)
+            started = {pid: status_kb(pid, "VmRSS") / 1024 for pid in pids}
+            sessions = write_sessions(sqlite_path)
+            rendered: list[str] = []
+            requests = sum(warm(base, sessions, rendered) for _ in range(args.rounds))
+            if sorted(workers(server.pid, args.workers)) != sorted(pids):
+                raise SystemExit("a worker was replaced during the warm-up (see BENCH_SHOW_LOG=1)")
+            rss = {pid: status_kb(pid, "VmRSS") / 1024 for pid in pids}
+            peak = {pid: status_kb(pid, "VmHWM") / 1024 for pid in pids}
+            master = status_kb(server.pid, "VmRSS") / 1024
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
         if os.environ.get("BENCH_SHOW_LOG"):
             print((workdir / "server.log").read_text()[-5000:])
         shutil.rmtree(workdir, ignore_errors=True)

@@ -23,7 +23,6 @@ import asyncio
 import logging
 import os
 import re
-import secrets
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import httpx
 
 from bench_http import PY, ROOT, admin, free_port, wait_up
 from procs import cpu_seconds, workers
-from server_env import production_env
+from server_env import new_session, production_env
 
 sys.path.insert(0, str(ROOT / "platform"))
 from mypage.db.engine import with_database
@@ -70,17 +69,12 @@ def make_session(url: str, tenant: str, login_id: str) -> str:
     from mypage.db.engine import bind_tables, make_engine
     from mypage.identity.tables import Account
     from mypage.settings import Settings
-    from mypage.web.sessions import DatabaseSessionStore, _store_key
 
     bind_tables(make_engine(Settings(database_url=url)))
 
     async def go() -> str:
         account = await Account.select(Account.id).where(Account.tenant == tenant).where(Account.login_id == login_id).first()
-        session_id = secrets.token_urlsafe(32)
-        now = int(time.time())
-        data = {"_tenant": tenant, "account_id": account["id"], "login_at": now, "_last_seen": now}
-        await DatabaseSessionStore().save(_store_key(session_id), data, 6 * 3600)
-        return session_id
+        return await new_session(tenant, account["id"], 6 * 3600)
 
     return asyncio.run(go())
 
