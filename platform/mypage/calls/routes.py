@@ -60,11 +60,12 @@ async def call_months(request: Request, number: FromPath[str]) -> Response:
     return render(request, "calls/months.html", contract=contract, months=months)
 
 
-async def _contract_and_screen(request: Request, number: str, month: str, page: int) -> tuple[Contract, Screen | None]:
+async def _contract_and_screen(
+    request: Request, number: str, month: str, page: int, page_size: int
+) -> tuple[Contract, Screen | None]:
     """The customer's contract (else 404) and, when it records ``month``, the screen ``page`` of it. On PostgreSQL
     one statement reads both (the screen is left unused when the month is not recorded)."""
     tenant = tenant_of(request)
-    page_size = tenant.config.features.call_details.page_size
     if reads_are_round_trips(Contract):
         account = await current_account(request)
         found = await contract_with_screen(tenant, account.customer, number, month, page, page_size)
@@ -85,11 +86,11 @@ async def call_month(request: Request, number: FromPath[str], month: FromPath[st
         requested = int(request.query_params.get("page") or 1)
     except ValueError:
         requested = 1
-    contract, screen = await _contract_and_screen(request, number, month, requested)
-    if screen is None:
-        return await _apply(request, contract, month)
     tenant = tenant_of(request)
     page_size = tenant.config.features.call_details.page_size
+    contract, screen = await _contract_and_screen(request, number, month, requested, page_size)
+    if screen is None:
+        return await _apply(request, contract, month)
     totals, page, records = screen
     pages = max(1, -(-totals.count // page_size))
     rows = screen_rows(records)

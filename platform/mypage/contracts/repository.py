@@ -44,6 +44,19 @@ class ContractDetail:
     invoice_pdfs: list[Document] = field(default_factory=list)
 
 
+def _detail(
+    contract: Contract, options: list[ContractOption], lines: list[PhoneLine], documents: list[Document]
+) -> ContractDetail:
+    """A contract's detail from its rows; ``documents`` newest first, of every kind."""
+    return ContractDetail(
+        contract=contract,
+        options=options,
+        phone_lines=lines,
+        opening_notices=[d for d in documents if d.kind == OPENING_NOTICE],
+        invoice_pdfs=[d for d in documents if d.kind == INVOICE_PDF],
+    )
+
+
 def months_between(start: date, end: date) -> int:
     """Whole months from ``start`` to ``end`` (0 when ``end`` is earlier)."""
     months = (end.year - start.year) * 12 + (end.month - start.month)
@@ -220,13 +233,7 @@ class ContractRepository:
         if contract is None:
             return None
         documents = await self._contract_documents(contract)
-        return ContractDetail(
-            contract=contract,
-            options=await self.options(contract),
-            phone_lines=await self.phone_lines(contract),
-            opening_notices=[d for d in documents if d.kind == OPENING_NOTICE],
-            invoice_pdfs=[d for d in documents if d.kind == INVOICE_PDF],
-        )
+        return _detail(contract, await self.options(contract), await self.phone_lines(contract), documents)
 
     async def _detail_in_one(self, number: str) -> ContractDetail | None:
         if self.customer_id is None or not plausible_number(number):
@@ -235,13 +242,11 @@ class ContractRepository:
         if row is None:
             return None
         options, lines, documents = row.pop("_options"), row.pop("_phone_lines"), row.pop("_documents")
-        documents = [stored_object(Document, dict(record)) for record in documents]
-        return ContractDetail(
-            contract=stored_object(Contract, row),
-            options=[stored_object(ContractOption, dict(record)) for record in options],
-            phone_lines=[stored_object(PhoneLine, dict(record)) for record in lines],
-            opening_notices=[d for d in documents if d.kind == OPENING_NOTICE],
-            invoice_pdfs=[d for d in documents if d.kind == INVOICE_PDF],
+        return _detail(
+            stored_object(Contract, row),
+            [stored_object(ContractOption, dict(record)) for record in options],
+            [stored_object(PhoneLine, dict(record)) for record in lines],
+            [stored_object(Document, dict(record)) for record in documents],
         )
 
     async def add_history(self, happened_on: date, description: str) -> None:
