@@ -182,10 +182,11 @@ def profiled(args: argparse.Namespace, server_pid: int, name: str) -> Iterator[N
         spy.wait(timeout=60)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def server_arguments(parser: argparse.ArgumentParser, *, connections: int, connections_help: str | None = None) -> None:
+    """The options of a wrk benchmark against the portal: how long, how many connections and workers, which
+    database, where py-spy is (for ``--profile``, which each benchmark words for itself)."""
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=connections, help=connections_help)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--postgres",
@@ -194,13 +195,18 @@ def main() -> None:
         "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards; on a machine that "
         "runs the database, its socket: 'postgresql://postgres@/test?host=/var/run/postgresql'",
     )
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    server_arguments(parser, connections=32)
     parser.add_argument(
         "--profile",
         metavar="DIR",
         help="record the portal's workers with py-spy during each endpoint's run (collapsed stacks of CPU samples, "
         "one file per endpoint in DIR; the sampling slows the server, so the figures of such a run do not count)",
     )
-    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--native", action="store_true", help="with --profile: C frames too")
     args = parser.parse_args()
     wrk = ensure_wrk()

@@ -41,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "platform"))
-from bench_http import admin, ensure_wrk, free_port, to_ms, wait_up  # noqa: E402
+from bench_http import admin, ensure_wrk, free_port, server_arguments, to_ms, wait_up  # noqa: E402
 from mypage.db.engine import with_database  # noqa: E402
 from server_env import production_env  # noqa: E402
 
@@ -219,28 +219,18 @@ def run_wrk(wrk: str, script: Path, url: str, duration: int, connections: int, t
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=200)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument(
-        "--connections",
-        type=int,
-        default=8,
-        help="logins in flight (keep below the per-address limit of failed tries, 20 on aicom)",
+    server_arguments(
+        parser,
+        connections=8,
+        connections_help="logins in flight (keep below the per-address limit of failed tries, 20 on aicom)",
     )
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="wrk runs against the same server")
-    parser.add_argument(
-        "--postgres",
-        metavar="SERVER_URL",
-        help="run on PostgreSQL (as production does, with a connection pool): a scratch database is created on "
-        "this server, e.g. postgresql://postgres@127.0.0.1:5432/test, and dropped afterwards",
-    )
     parser.add_argument(
         "--profile",
         metavar="OUT",
         help="record the server with py-spy during the first run "
         "(collapsed stacks of CPU samples, to OUT; py-spy on PATH or in --py-spy)",
     )
-    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     args = parser.parse_args()
     if args.accounts < 4 * args.connections:
         raise SystemExit("--accounts must be at least 4 x --connections (one login in flight per account)")
