@@ -1,0 +1,80 @@
+"""The invoice's address blocks are one element each, their lines broken by newlines (``.lines-of``, white-space:
+pre-line) instead of a <div> per line or <br>s (fewer elements to lay out). They must lay out exactly as the
+markup with a <div> per line (the customer) and <br>s (the issuer) did, whatever the customer's data: every text
+on the page at the same place, no line more or less."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from billing_data import account, customer, invoice, sign_in
+
+from mypage.documents import pdf
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """``(html, stylesheets)`` of each document a route renders while the test runs."""
+    seen: list[tuple[str, list]] = []
+    html_to_pdf = pdf.html_to_pdf
+
+    def record(html, stylesheets=None):
+        seen.append((html, list(stylesheets or [pdf.base_stylesheet()])))
+        return html_to_pdf(html, stylesheets)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", record)
+    pdf.pdf_cache.clear()
+    return seen
+
+
+def with_elements(html: str) -> str:
+    """The same invoice with the markup before ``.lines-of``: a <div> per line of the customer, <br>s for the issuer."""
+
+    def customer_lines(match: re.Match) -> str:
+        return "".join(f"<div>{line}</div>" for line in match.group(1).split("\n"))
+
+    html, customers = re.subn(r'<div class="lines-of">(.*?)</div>', customer_lines, html, flags=re.S)
+    html, issuers = re.subn(
+        r'<div class="invoice-from lines-of">(.*?)</div>',
+        lambda match: '<div class="invoice-from">' + match.group(1).replace("\n", "<br>") + "</div>",
+        html,
+        flags=re.S,
+    )
+    assert issuers == 1 and customers <= 1
+    return html
+
+
+def texts(document) -> list[tuple]:
+    """Every piece of text on every page, with its place."""
+    return [
+        (number, round(box.position_x, 3), round(box.position_y, 3), round(box.width, 3), box.text.strip())
+        for number, page in enumerate(document.pages, start=1)
+        for box in page._page_box.descendants()
+        if hasattr(box, "text") and box.text.strip()
+    ]
+
+
+CUSTOMERS = {
+    "full": dict(address2="1-2-3", building="メディアビル 301"),
+    "no postal code": dict(postal_code=""),
+    "no address": dict(prefecture="", address1=""),
+    "building only": dict(prefecture="", address1="", building="メディアビル"),
+    "line breaks in the address": dict(address1="大阪市\r\n都島区", address2="東野田町\n1-2-3"),
+    "long address": dict(address1="大阪市都島区東野田町" * 4, building="とても長い名前のマンション　三〇一号室"),
+}
+
+
+@pytest.mark.parametrize("case", list(CUSTOMERS))
+def test_address_lines_lay_out_as_a_div_or_br_per_line(client_for, rendered, case):
+    number = f"09{list(CUSTOMERS).index(case):05d}"
+    cid = customer("aicom", number, name="請求　太郎", **CUSTOMERS[case])
+    invoice("aicom", cid, f"LINES-{number}", "2023-11", [("基本料金", 4800, 10)])
+    client = sign_in(client_for("aicom"), "aicom", account("aicom", cid, f"lines-{number}"))
+    assert client.get(f"/billing/LINES-{number}/pdf").status_code == 200
+
+    ((html, sheets),) = rendered
+    assert 'class="lines-of"' in html
+    ours, before = pdf.layout(html, sheets), pdf.layout(with_elements(html), sheets)
+    assert texts(ours) == texts(before)
+    assert any("請求" in text for *_, text in texts(ours))
