@@ -145,3 +145,58 @@ def test_images_are_parsed_once_per_thread_and_documents_are_unchanged(portal):
         finisher=pdf._deflate_streams
     )
     assert pdf.html_to_pdf(html) == first
+
+
+def _fonts_of(content: bytes) -> dict:
+    """Each font of the PDF's page by name: its widths, ToUnicode map, the object number and the glyphs of its
+    embedded program."""
+    import io
+
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(content)).pages[0]
+    fonts = {}
+    for font in page["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descendant = font["/DescendantFonts"][0].get_object()
+        program = descendant["/FontDescriptor"].get_object().raw_get("/FontFile2")
+        widths = list(descendant["/W"])
+        used = [gid for start, run in zip(widths[::2], widths[1::2], strict=True) for gid in range(start, start + len(run))]
+        tt = TTFont(io.BytesIO(program.get_object().get_data()))
+        order = tt.getGlyphOrder()
+        glyphs = {gid: tt["glyf"][order[gid]].compile(tt["glyf"]) for gid in used}
+        fonts[font["/BaseFont"]] = (widths, font["/ToUnicode"].get_object().get_data(), program.idnum, glyphs)
+    return fonts
+
+
+def test_the_faces_of_one_font_file_share_one_embedded_subset(monkeypatch):
+    """The regular and the (synthetic) bold text of IPAexGothic are two faces of one file: it is subset and
+    embedded once, with the glyphs of both (pdf._share_font_files). Every font keeps its name, widths and
+    ToUnicode map, the page draws the same, and each glyph it uses is the same glyph as in its own subset."""
+    from weasyprint import pdf as weasyprint_pdf
+    from weasyprint.pdf import fonts
+
+    shared = pdf.html_to_pdf(INVOICE_LIKE)
+    assert getattr(weasyprint_pdf.build_fonts_dictionary, "shares", False), (
+        "checked with WeasyPrint 70 only: see pdf._share_font_files"
+    )
+    monkeypatch.setattr(weasyprint_pdf, "build_fonts_dictionary", fonts.build_fonts_dictionary)  # WeasyPrint's own
+    separate = pdf.html_to_pdf(INVOICE_LIKE)
+    assert len(shared) < len(separate)
+
+    ours, theirs = _fonts_of(shared), _fonts_of(separate)
+    assert {name.split("+")[-1] for name in ours} == {"IPAexGothic", "IPAexGothic-Bold"}
+    assert set(ours) == set(theirs)
+    assert len({program for _, _, program, _ in ours.values()}) == 1  # one embedded program
+    assert len({program for _, _, program, _ in theirs.values()}) == 2
+    for name, (widths, to_unicode, _, glyphs) in theirs.items():
+        assert ours[name][0] == widths and ours[name][1] == to_unicode
+        assert ours[name][3] == glyphs  # the same outlines for every glyph the font draws
+
+    import io
+
+    from pypdf import PdfReader
+
+    pages = [PdfReader(io.BytesIO(content)).pages[0] for content in (shared, separate)]
+    assert pages[0].get_contents().get_data() == pages[1].get_contents().get_data()  # the same drawing
