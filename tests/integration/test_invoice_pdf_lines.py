@@ -1,6 +1,6 @@
-"""The invoice's address blocks are one element each, their lines broken by newlines (``.lines-of``, white-space:
+"""The invoice's address blocks (and the header's number and date) are one element each, their lines broken by newlines (``.lines-of``, white-space:
 pre-line) instead of a <div> per line or <br>s (fewer elements to lay out). They must lay out exactly as the
-markup with a <div> per line (the customer) and <br>s (the issuer) did, whatever the customer's data: every text
+markup with a <div> per line (the customer) and <br>s (the issuer, the header) did, whatever the customer's data: every text
 on the page at the same place, no line more or less."""
 
 from __future__ import annotations
@@ -41,7 +41,13 @@ def with_elements(html: str) -> str:
         html,
         flags=re.S,
     )
-    assert issuers == 1 and customers <= 1
+    html, headers = re.subn(
+        r'(<div class="doc-header">.*?<div class="muted">)(.*?)(</div>)',
+        lambda match: match.group(1) + match.group(2).replace("\n", "<br>") + match.group(3),
+        html,
+        flags=re.S,
+    )
+    assert issuers == headers == 1 and customers <= 1
     return html
 
 
