@@ -23,7 +23,11 @@ Speed (issue 10: an invoice in < 50 ms warm):
   if it is read (:func:`_defer_font_files`; the PDF is byte for byte the same): about 3 ms of an invoice.
 - The faces of one font file (IPAexGothic's regular and synthetic bold) are subset and embedded once, with the
   glyphs of both (:func:`_share_font_files`; same page, every glyph the same): about 1.6 ms of an invoice, and
-  the invoice's PDF 36 -> 31 kB.
+  the invoice's PDF 36 -> 31 kB. Tried and dropped: ``font-weight: normal`` instead (the logo's SVG text is bold
+  anyway, and the markup would lose its bold), ``nowrap`` on the shrink-to-fit floats (no gain).
+- Templates keep elements few: ~90% of a render is per element (styles, boxes, line breaking, painting); e.g. the
+  invoice's address lines are one block broken by newlines (``white-space: pre-line``), not a ``<div>`` or ``<br>``
+  per line (about 1.5 ms). Figures in bench/README.md.
 - Images (``data:`` URIs: the tenant's logo) are decoded and parsed once per thread, in WeasyPrint's image
   cache kept from one document to the next (:func:`_image_cache`): about 2 ms of an invoice.
 - Layout runs on a small dedicated thread pool; each thread keeps its own ``FontConfiguration`` (Pango font
