@@ -122,6 +122,14 @@ MEDIA_PREFIX = "media:"
 """A ``branding.logo`` naming an image uploaded in the console (stored in the database, served at ``/media/``)."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _brand_stylesheet_url(colours: str) -> str:
+    """The tagged address of the brand stylesheet of these colours (hashed once per colours, not on every page)."""
+    import hashlib
+
+    return "/brand.css?v=" + hashlib.sha256(colours.encode()).hexdigest()[:10]
+
+
 class Branding(Strict):
     logo: str = "logo.svg"
     """The logo in the header: a file under ``tenants/<slug>/static/`` (checked at start-up); a logo uploaded in
@@ -136,10 +144,7 @@ class Branding(Strict):
     @property
     def stylesheet_url(self) -> str:
         """``/brand.css`` with a tag of the colours: a published change is a new address, never a cached sheet."""
-        import hashlib
-
-        colours = f"{self.primary_colour}{self.accent_colour}{self.header_text_colour}".lower()
-        return "/brand.css?v=" + hashlib.sha256(colours.encode()).hexdigest()[:10]
+        return _brand_stylesheet_url(f"{self.primary_colour}{self.accent_colour}{self.header_text_colour}".lower())
 
     @property
     def logo_url(self) -> str:
