@@ -5,10 +5,12 @@ on the page at the same place, no line more or less."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from billing_data import account, customer, invoice, sign_in
+from pypdf import PdfReader
 
 from mypage.documents import pdf
 
@@ -84,3 +86,54 @@ def test_address_lines_lay_out_as_a_div_or_br_per_line(client_for, rendered, cas
     ours, before = pdf.layout(html, sheets), pdf.layout(with_elements(html), sheets)
     assert texts(ours) == texts(before)
     assert any("請求" in text for *_, text in texts(ours))
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def column_widths(document) -> list[float]:
+    """The widths of the lines table's header cells, as fractions of the table's width."""
+    from weasyprint.formatting_structure import boxes
+
+    (table,) = [
+        box
+        for box in document.pages[0]._page_box.descendants()
+        if isinstance(box, boxes.TableBox) and "lines" in box.element.get("class", "").split()
+    ]
+    (header,) = table.header_row_groups if hasattr(table, "header_row_groups") else [table.children[0]]
+    assert header.element_tag == "thead"
+    cells = [box for box in header.descendants() if isinstance(box, boxes.TableCellBox)]
+    return [round(cell.border_width() / table.border_width(), 2) for cell in cells]
+
+
+def test_note_column_only_when_a_line_has_a_note(client_for, rendered):
+    """備考 (note): shown in its own column when a line of the invoice has one; without any, no empty column (its
+    width goes to the description), and the page is otherwise as with the column."""
+    cid = customer("aicom", "0900101", name="請求　次郎")
+    invoice("aicom", cid, "NOTE-1", "2023-11", [("基本料金", 4800, 10), ("工事費（分割 3/24）", 1000, 10, None, "残り21回")])
+    invoice("aicom", cid, "NOTE-2", "2023-11", [("基本料金", 4800, 10), ("工事費", 1000, 10)], group=None)
+    client = sign_in(client_for("aicom"), "aicom", account("aicom", cid, "note-user"))
+
+    with_note = client.get("/billing/NOTE-1/pdf")
+    assert with_note.status_code == 200
+    text = pdf_text(with_note.content)
+    assert "備考" in text and "残り21回" in text and "工事費（分割 3/24）" in text
+    ((html, sheets),) = rendered
+    lines_table = re.search(r'<table class="lines">.*?</table>', html, flags=re.S).group(0)
+    assert lines_table.count("<td>") == 2 * 2  # the description and the note cell of each line
+    document = pdf.layout(html, sheets)
+    assert column_widths(document) == [0.45, 0.13, 0.28, 0.14]
+    (note,) = [box for box in document.pages[0]._page_box.descendants() if getattr(box, "text", "") == "残り21回"]
+    (header,) = [box for box in document.pages[0]._page_box.descendants() if getattr(box, "text", "") == "備考"]
+    assert abs(note.position_x - header.position_x) < 0.01  # in the 備考 column
+
+    rendered.clear()
+    without = client.get("/billing/NOTE-2/pdf")
+    assert without.status_code == 200
+    text = pdf_text(without.content)
+    assert "備考" not in text and "工事費" in text and "基本料金" in text
+    ((html, sheets),) = rendered
+    lines_table = re.search(r'<table class="lines">.*?</table>', html, flags=re.S).group(0)
+    assert "備考" not in html and lines_table.count("<td>") == 2 and 'colspan="4"' not in html
+    assert column_widths(pdf.layout(html, sheets)) == [0.59, 0.13, 0.28]
