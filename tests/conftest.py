@@ -169,6 +169,24 @@ class PortalClient(TestClient):
 
 
 @pytest.fixture
+def rendered(monkeypatch):
+    """``(html, stylesheets)`` of each PDF document a route renders while the test runs (the PDF cache emptied
+    first, so that every document is laid out)."""
+    from mypage.documents import pdf
+
+    seen: list[tuple[str, list]] = []
+    html_to_pdf = pdf.html_to_pdf
+
+    def record(html, stylesheets=None):
+        seen.append((html, list(stylesheets or [pdf.base_stylesheet()])))
+        return html_to_pdf(html, stylesheets)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", record)
+    pdf.pdf_cache.clear()
+    return seen
+
+
+@pytest.fixture
 def client_for(app):
     """``client_for("aicom")``: a client on that tenant's host (each call a new browser-like client)."""
 

@@ -15,21 +15,6 @@ from pypdf import PdfReader
 from mypage.documents import pdf
 
 
-@pytest.fixture
-def rendered(monkeypatch):
-    """``(html, stylesheets)`` of each document a route renders while the test runs."""
-    seen: list[tuple[str, list]] = []
-    html_to_pdf = pdf.html_to_pdf
-
-    def record(html, stylesheets=None):
-        seen.append((html, list(stylesheets or [pdf.base_stylesheet()])))
-        return html_to_pdf(html, stylesheets)
-
-    monkeypatch.setattr(pdf, "html_to_pdf", record)
-    pdf.pdf_cache.clear()
-    return seen
-
-
 def with_elements(html: str) -> str:
     """The same invoice with the markup before ``.lines-of``: a <div> per line of the customer, <br>s for the issuer."""
 

@@ -11,7 +11,6 @@ from datetime import date
 
 import billing_data as bill
 import contract_records as rec
-import pytest
 
 from mypage.documents import pdf
 
@@ -85,21 +84,6 @@ def assert_same_layout(html: str, sheets, what: str) -> None:
     assert ours.make_bookmark_tree() == theirs.make_bookmark_tree(), what
     # And the file itself, byte for byte (same fonts, same text, same drawing).
     assert ours.write_pdf(finisher=pdf._deflate_streams) == theirs.write_pdf(finisher=pdf._deflate_streams), what
-
-
-@pytest.fixture
-def rendered(monkeypatch):
-    """``(html, stylesheets)`` of each document a route renders while the test runs."""
-    seen: list[tuple[str, list]] = []
-    html_to_pdf = pdf.html_to_pdf
-
-    def record(html, stylesheets=None):
-        seen.append((html, list(stylesheets or [pdf.base_stylesheet()])))
-        return html_to_pdf(html, stylesheets)
-
-    monkeypatch.setattr(pdf, "html_to_pdf", record)
-    pdf.pdf_cache.clear()
-    return seen
 
 
 def test_invoices_lay_out_as_with_weasyprints_stylesheet(client_for, rendered):
