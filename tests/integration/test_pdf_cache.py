@@ -3,6 +3,9 @@ content-addressed PDF cache (same content -> same PDF; other content, customer o
 
 from __future__ import annotations
 
+from datetime import date
+
+import contract_records as rec
 from billing_data import account, contract, customer, group, invoice, run, sign_in
 
 from mypage.documents import pdf
@@ -170,33 +173,78 @@ def _fonts_of(content: bytes) -> dict:
     return fonts
 
 
-def test_the_faces_of_one_font_file_share_one_embedded_subset(monkeypatch):
-    """The regular and the (synthetic) bold text of IPAexGothic are two faces of one file: it is subset and
-    embedded once, with the glyphs of both (pdf._share_font_files). Every font keeps its name, widths and
-    ToUnicode map, the page draws the same, and each glyph it uses is the same glyph as in its own subset."""
+def _with_and_without_shared_fonts(monkeypatch, html: str, stylesheets=None) -> tuple[bytes, bytes]:
+    """The PDF of ``html`` with pdf._share_font_files in effect, then with WeasyPrint's own fonts dictionary."""
     from weasyprint import pdf as weasyprint_pdf
     from weasyprint.pdf import fonts
 
-    shared = pdf.html_to_pdf(INVOICE_LIKE)
+    shared = pdf.html_to_pdf(html, stylesheets)
     assert getattr(weasyprint_pdf.build_fonts_dictionary, "shares", False), (
         "checked with WeasyPrint 70 only: see pdf._share_font_files"
     )
-    monkeypatch.setattr(weasyprint_pdf, "build_fonts_dictionary", fonts.build_fonts_dictionary)  # WeasyPrint's own
-    separate = pdf.html_to_pdf(INVOICE_LIKE)
-    assert len(shared) < len(separate)
+    with monkeypatch.context() as patch:
+        patch.setattr(weasyprint_pdf, "build_fonts_dictionary", fonts.build_fonts_dictionary)  # WeasyPrint's own
+        separate = pdf.html_to_pdf(html, stylesheets)
+    return shared, separate
 
-    ours, theirs = _fonts_of(shared), _fonts_of(separate)
-    assert {name.split("+")[-1] for name in ours} == {"IPAexGothic", "IPAexGothic-Bold"}
-    assert set(ours) == set(theirs)
-    assert len({program for _, _, program, _ in ours.values()}) == 1  # one embedded program
-    assert len({program for _, _, program, _ in theirs.values()}) == 2
-    for name, (widths, to_unicode, _, glyphs) in theirs.items():
-        assert ours[name][0] == widths and ours[name][1] == to_unicode
-        assert ours[name][3] == glyphs  # the same outlines for every glyph the font draws
 
+def _assert_drawn_the_same(shared: bytes, separate: bytes) -> None:
+    """Every font keeps its name, widths and ToUnicode map, each glyph it uses is the same glyph as in its own
+    subset, and every page draws the same."""
     import io
 
     from pypdf import PdfReader
 
-    pages = [PdfReader(io.BytesIO(content)).pages[0] for content in (shared, separate)]
-    assert pages[0].get_contents().get_data() == pages[1].get_contents().get_data()  # the same drawing
+    ours, theirs = _fonts_of(shared), _fonts_of(separate)
+    assert set(ours) == set(theirs)
+    for name, (widths, to_unicode, _, glyphs) in theirs.items():
+        assert ours[name][0] == widths and ours[name][1] == to_unicode, name
+        assert ours[name][3] == glyphs, name  # the same outlines for every glyph the font draws
+    pages = [PdfReader(io.BytesIO(content)).pages for content in (shared, separate)]
+    assert len(pages[0]) == len(pages[1])
+    for mine, theirs_page in zip(*pages, strict=True):
+        assert mine.get_contents().get_data() == theirs_page.get_contents().get_data()  # the same drawing
+
+
+def test_the_faces_of_one_font_file_share_one_embedded_subset(monkeypatch):
+    """The regular and the (synthetic) bold text of IPAexGothic are two faces of one file: it is subset and
+    embedded once, with the glyphs of both (pdf._share_font_files), and the page is drawn the same."""
+    shared, separate = _with_and_without_shared_fonts(monkeypatch, INVOICE_LIKE)
+    assert len(shared) < len(separate)
+    ours, theirs = _fonts_of(shared), _fonts_of(separate)
+    assert {name.split("+")[-1] for name in ours} == {"IPAexGothic", "IPAexGothic-Bold"}
+    assert len({program for _, _, program, _ in ours.values()}) == 1  # one embedded program
+    assert len({program for _, _, program, _ in theirs.values()}) == 2
+    _assert_drawn_the_same(shared, separate)
+
+
+def test_contract_documents_with_other_fonts_are_drawn_the_same_with_shared_faces(client_for, rendered, monkeypatch):
+    """The opening notice (IPAexMincho beside IPAexGothic) and the contract confirmation (the logo's DejaVu Sans
+    Bold): the faces of IPAexGothic share one program, the other fonts keep their own, and both documents are
+    drawn as with WeasyPrint's own fonts dictionary."""
+    customer_id = rec.customer("nmedia", "CAF0000000721", name="顧客s")
+    contract_id = rec.contract("nmedia", customer_id, "CAF0000000721", holder_name="日本　花子", access_key="aaAA1234")
+    rec.phone_line("nmedia", contract_id, "0612345678", service_name="mediaひかり電話")
+    notice = rec.document("nmedia", customer_id, contract_id, "opening_notice", date(2023, 12, 1), title="開通案内")
+    client = rec.sign_in(client_for("nmedia"), "nmedia", rec.account("nmedia", customer_id, "share-notice"))
+    assert client.get(f"/contracts/CAF0000000721/opening-notice?document={notice.id}").status_code == 200
+    holder = rec.customer("itscom", "500721", name="世田谷 花子", plan_name="かっとび光 1G", renewal_window="2025年1月~2025年3月")
+    rec.contract("itscom", holder, "IT0721", service_name="イッツコム光", plan_name="かっとび光 1G", monthly_fee=5280)
+    client = rec.sign_in(client_for("itscom"), "itscom", rec.account("itscom", holder, "share-confirm@example.jp"))
+    assert client.get("/contracts/confirmation.pdf").status_code == 200
+
+    documents = list(rendered)
+    assert len(documents) == 2
+    families = []
+    for html, stylesheets in documents:
+        shared, separate = _with_and_without_shared_fonts(monkeypatch, html, stylesheets)
+        ours = _fonts_of(shared)
+        families.append({name.split("+")[-1] for name in ours})
+        gothic = {program for name, (_, _, program, _) in ours.items() if "IPAexGothic" in name}
+        others = {program for name, (_, _, program, _) in ours.items() if "IPAexGothic" not in name}
+        assert len(gothic) == 1 and not gothic & others
+        _assert_drawn_the_same(shared, separate)
+    assert families == [
+        {"IPAexGothic", "IPAexGothic-Bold", "IPAexMincho"},
+        {"IPAexGothic", "IPAexGothic-Bold", "DejaVu-Sans-Bold"},
+    ]
