@@ -249,7 +249,8 @@ _setup_lock = threading.Lock()
 def _document_class():
     """``weasyprint.HTML`` with the documents' user-agent stylesheet (``ua.css``, parsed once on the first
     render) in place of WeasyPrint's ``html5_ua.css`` (see ua.css for what differs and why); also defers
-    WeasyPrint's copies of the font files (:func:`_defer_font_files`)."""
+    WeasyPrint's copies of the font files (:func:`_defer_font_files`) and has the faces of one font file share
+    one embedded program (:func:`_share_font_files`)."""
     from weasyprint import CSS, HTML
 
     user_agent = CSS(string=USER_AGENT_STYLESHEET.read_text(encoding="utf-8"), base_url=None, url_fetcher=_fetcher())
@@ -262,6 +263,18 @@ def _document_class():
         _defer_font_files()
         _share_font_files()
     return DocumentHTML
+
+
+CHECKED_WEASYPRINT = "70"
+"""The major version of WeasyPrint whose internals :func:`_defer_font_files` and :func:`_share_font_files` replace."""
+
+
+def _checked_weasyprint() -> bool:
+    """Whether the installed WeasyPrint is the version those replacements were checked against (else they change
+    nothing, and tests/integration/test_pdf_cache.py fails so that they are looked at again)."""
+    import weasyprint
+
+    return weasyprint.__version__.split(".")[0] == CHECKED_WEASYPRINT
 
 
 _deferring = threading.local()
@@ -277,10 +290,9 @@ def _defer_font_files() -> None:
     Checked against WeasyPrint 70 (``Font.__init__`` reads the file with ``get_hb_object_data(hb_face)``
     first); on another major version nothing is changed (tests/integration/test_pdf_cache.py fails then,
     so that it is looked at again)."""
-    import weasyprint
     from weasyprint.pdf import fonts, stream
 
-    if weasyprint.__version__.split(".")[0] != "70" or getattr(stream.Font, "deferred_file", False):
+    if not _checked_weasyprint() or getattr(stream.Font, "deferred_file", False):
         return
     read = fonts.get_hb_object_data
 
@@ -329,11 +341,10 @@ def _share_font_files() -> None:
     the fonts by ``Font.hash`` and subsets each group's first font with its ``clean``); on another major version
     nothing is changed (tests/integration/test_pdf_cache.py fails then, so that it is looked at again)."""
     import pydyf
-    import weasyprint
     from weasyprint import pdf as weasyprint_pdf
     from weasyprint.text.ffi import ffi
 
-    if weasyprint.__version__.split(".")[0] != "70" or getattr(weasyprint_pdf.build_fonts_dictionary, "shares", False):
+    if not _checked_weasyprint() or getattr(weasyprint_pdf.build_fonts_dictionary, "shares", False):
         return
     build = weasyprint_pdf.build_fonts_dictionary
 
