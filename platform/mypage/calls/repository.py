@@ -81,6 +81,12 @@ _CONTRACT_WITH_SCREEN = PreparedSQL(
 MAX_PAGE_ASKED = 1_000_000
 """Page numbers asked past this one are taken as this one (its offset still fits the databases' integers)."""
 
+
+def _asked_page(page: int) -> int:
+    """The screen number to read for ``page`` as asked: at least 1, at most :data:`MAX_PAGE_ASKED`."""
+    return min(max(page, 1), MAX_PAGE_ASKED)
+
+
 ExportRow = tuple
 """``(id, unix_seconds, kind, caller, callee, duration_seconds, charge)``."""
 
@@ -110,7 +116,7 @@ class CallRepository:
         One query when the screen has rows; the totals are read on their own only for an empty month or a
         page past the end."""
         kind, engine = _engine_kind()
-        page = min(max(page, 1), MAX_PAGE_ASKED)
+        page = _asked_page(page)
         args = [self.slug, self.contract_id, month, page_size, (page - 1) * page_size]
         rows = await _read_bounded(engine, kind, _PAGE_WITH_TOTALS_SQL[kind], args)
         if rows:
@@ -171,7 +177,7 @@ async def contract_with_screen(
     ``month``, in one statement: for PostgreSQL (:func:`~mypage.db.prepared.reads_are_round_trips`)."""
     if customer_id is None or not plausible_number(number):
         return None
-    page = min(max(page, 1), MAX_PAGE_ASKED)
+    page = _asked_page(page)
     args = [tenant.slug, customer_id, number, month, page_size, (page - 1) * page_size]
     row = await _CONTRACT_WITH_SCREEN.first(*args)
     if row is None:
