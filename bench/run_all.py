@@ -46,7 +46,7 @@ SUITES = {
     "memory": ("bench_memory.py", ["--rounds", "3"], ["--rounds", "1"]),
     # PostgreSQL only (a scratch database on --postgres's server, default 127.0.0.1:5432).
     "import": ("bench_import.py", ["--rows", "1000000", "--small", "100000"], ["--rows", "200000", "--small", "20000"]),
-    # The full 1,000,000 takes a quarter of an hour or more on the development machine: run it alone, e.g.
+    # The full 1,000,000 takes 8 minutes or more on the development machine (5-6 of them to make it): run it alone, e.g.
     # `run_all.py --only scale --scale-sizes 10000,1000000`; the default here is a quick 10,000 / 100,000.
     "scale": ("bench_scale.py", ["--sizes", "10000,100000", "--requests", "600"], ["--sizes", "5000,50000", "--requests", "300"]),
 }
