@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 
+from mypage.db.postgres import PortalPostgresEngine
 from mypage.db.sqlite import EmbeddedSQLiteEngine
 from mypage.settings import Settings
 
@@ -52,7 +53,7 @@ def with_database(url: str, database: str) -> str:
 
 def make_engine(settings: Settings) -> Engine:
     if settings.uses_postgres:
-        return PostgresEngine(config={**postgres_config(settings.database_url), "timeout": CONNECT_TIMEOUT})
+        return PortalPostgresEngine(config={**postgres_config(settings.database_url), "timeout": CONNECT_TIMEOUT})
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     return EmbeddedSQLiteEngine(path=str(settings.sqlite_path))
 

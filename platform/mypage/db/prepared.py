@@ -65,10 +65,14 @@ class _Compiled:
 
 
 async def _read(db: Any, sql: str, args: list[Any], table: Any) -> Any:
-    """The rows of a prepared read: inline on the embedded database when it can, else through the engine (its
-    transaction, its pool)."""
+    """The rows of a prepared read: inline on the embedded database when it can, on PostgreSQL's read lane when
+    it can (``db/postgres.py``), else through the engine (its transaction, its pool)."""
     read_inline = getattr(db, "read_inline", None)
-    results = read_inline(sql, args) if read_inline is not None else None
+    if read_inline is not None:
+        results = read_inline(sql, args)
+    else:
+        read_prepared = getattr(db, "read_prepared", None)
+        results = await read_prepared(sql, args) if read_prepared is not None else None
     return results if results is not None else await db.run_querystring(_Compiled(sql, args, table))
 
 
