@@ -66,16 +66,17 @@ _TOTALS_SQL = {
 
 # PostgreSQL: the customer's contract by number with a screen of its month and the month's totals, in one
 # statement (the screen as an array of anonymous records, which asyncpg decodes into tuples): the call list's
-# reads in one round trip instead of two.
+# reads in one round trip instead of two. Both totals come from one pass over the month (a lateral aggregate).
 _CONTRACT_MONTH = "tenant = $1 AND contract = c.id AND month = $4"
 _CONTRACT_WITH_SCREEN = PreparedSQL(
     Contract,
     "SELECT c.*, ARRAY("
     "SELECT ROW(id, CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT), kind, caller, callee, duration_seconds, charge) "
     f'FROM {_TABLE} WHERE {_CONTRACT_MONTH} ORDER BY started_at, id LIMIT $5 OFFSET $6) AS "_screen", '
-    f'(SELECT COUNT(*) FROM {_TABLE} WHERE {_CONTRACT_MONTH}) AS "_count", '
-    f'(SELECT COALESCE(SUM(charge), 0) FROM {_TABLE} WHERE {_CONTRACT_MONTH}) AS "_charge" '
-    f"FROM {Contract._meta.tablename} c WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3 LIMIT 1",
+    'totals."_count", totals."_charge" '
+    f"FROM {Contract._meta.tablename} c CROSS JOIN LATERAL ("
+    f'SELECT COUNT(*) AS "_count", COALESCE(SUM(charge), 0) AS "_charge" FROM {_TABLE} WHERE {_CONTRACT_MONTH}'
+    ") AS totals WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3 LIMIT 1",
 )
 
 MAX_PAGE_ASKED = 1_000_000

@@ -134,7 +134,8 @@ class PortalPostgresEngine(PostgresEngine):
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         await super().start_connection_pool(**kwargs)
-        self.read_lane = ReadLane(self.pool, min(READ_LANE_SIZE, kwargs.get("max_size", 10) - 1))
+        if self.read_lane is None or self.read_lane.pool is not self.pool:  # Piccolo keeps a pool already running
+            self.read_lane = ReadLane(self.pool, min(READ_LANE_SIZE, kwargs.get("max_size", 10) - 1))
 
     async def close_connection_pool(self) -> None:
         lane, self.read_lane = self.read_lane, None
