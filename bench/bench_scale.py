@@ -168,8 +168,20 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
             recorded.append((sql, list(args)))
         return await original_tuples(engine, kind, sql, args)
 
+    # The prepared reads outside transactions go to the read lane (mypage.db.postgres) without Piccolo either.
+    from mypage.db.postgres import PortalPostgresEngine
+
+    original_prepared = PortalPostgresEngine.read_prepared
+
+    async def recording_prepared(self, sql: str, args: list):
+        rows = await original_prepared(self, sql, args)
+        if rows is not None and sql.lstrip().upper().startswith("SELECT"):  # None: run_querystring records it
+            recorded.append((sql, list(args)))
+        return rows
+
     PostgresEngine.run_querystring = recording  # type: ignore[method-assign]
     calls._fetch_tuples = recording_tuples
+    PortalPostgresEngine.read_prepared = recording_prepared  # type: ignore[method-assign]
     pages: dict[str, list[tuple[str, list]]] = {}
     try:
         settings = Settings.from_env(env_for(url))
@@ -185,6 +197,7 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
     finally:
         PostgresEngine.run_querystring = original  # type: ignore[method-assign]
         calls._fetch_tuples = original_tuples
+        PortalPostgresEngine.read_prepared = original_prepared  # type: ignore[method-assign]
 
     async def plans() -> tuple[dict[str, float], list[str]]:
         problems, times = [], {}
