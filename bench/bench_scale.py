@@ -150,12 +150,15 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
     from mypage.settings import Settings
 
     recorded: list[tuple[str, list]] = []
+
+    def record(sql: str, args) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            recorded.append((sql, list(args)))
+
     original = PostgresEngine.run_querystring
 
     async def recording(self, querystring, in_pool: bool = True):
-        sql, args = querystring.compile_string(engine_type="postgres")
-        if sql.lstrip().upper().startswith("SELECT"):
-            recorded.append((sql, list(args)))
+        record(*querystring.compile_string(engine_type="postgres"))
         return await original(self, querystring, in_pool)
 
     # The call records' raw reads (a screen of the call list, the CSV export) go to the pool without Piccolo.
@@ -164,8 +167,7 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
     original_tuples = calls._fetch_tuples
 
     async def recording_tuples(engine, kind: str, sql: str, args: list):
-        if sql.lstrip().upper().startswith("SELECT"):
-            recorded.append((sql, list(args)))
+        record(sql, args)
         return await original_tuples(engine, kind, sql, args)
 
     # The prepared reads outside transactions go to the read lane (mypage.db.postgres) without Piccolo either.
@@ -175,8 +177,8 @@ def explain_pages(url: str, tenant: str, session: str, contract: str, show: bool
 
     async def recording_prepared(self, sql: str, args: list):
         rows = await original_prepared(self, sql, args)
-        if rows is not None and sql.lstrip().upper().startswith("SELECT"):  # None: run_querystring records it
-            recorded.append((sql, list(args)))
+        if rows is not None:  # None: it went through run_querystring, which recorded it
+            record(sql, args)
         return rows
 
     PostgresEngine.run_querystring = recording  # type: ignore[method-assign]
