@@ -1,7 +1,7 @@
 """HTTP benchmark: the portal under a production server next to a bare Litestar app, measured with wrk.
 
-    python bench/bench_http.py [--duration 10] [--connections 32] [--workers 2] [--postgres SERVER_URL]
-                               [--profile DIR [--native]]
+    python bench/bench_http.py [--duration 3] [--rounds 3] [--connections 32] [--workers 2]
+                               [--postgres SERVER_URL] [--profile DIR [--native]]
 
 Starts `mypage` with uvicorn (production settings, embedded SQLite with demo data in a temporary folder) and
 `bench/hello_app.py` with the same server settings, logs in as the aicom demo account, then runs wrk against
@@ -9,7 +9,9 @@ the bare hello endpoint, the login page and the logged-in pages of issue 10 (the
 home page, billing list, contract detail and a month of call details, with an nmedia session written straight
 into the session store: that login needs a mailed one-time password), and prints requests per second, p50 and
 p99 latency, the server workers' CPU milliseconds per request (from /proc) and the ratio of each page to the
-login page (target: at least 50%, p99 < 50 ms). Needs `wrk` (Debian package; installed if missing when run as
+login page (target: at least 50%, p99 < 50 ms). The pages are measured in rounds, each page right after the login
+page, and its share is the median over the rounds of the two runs' ratio: the machine's speed drifts over a run
+more than a page's cost changes. Needs `wrk` (Debian package; installed if missing when run as
 root).
 """
 
@@ -22,11 +24,13 @@ import re
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,26 +110,42 @@ def to_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
+LATENCY_SCRIPT = ROOT / "bench" / "latency.lua"
+
+
+def percentile(histogram: Counter, share: float) -> float:
+    """The latency (ms) under which ``share`` of the requests of ``histogram`` (microseconds: count) fell."""
+    wanted, seen = share * sum(histogram.values()), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= wanted:
+            return value / 1000
+    return float("nan")
+
+
 def run_wrk(wrk: str, url: str, duration: int, connections: int, headers: list[str]) -> dict:
-    args = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    args = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(LATENCY_SCRIPT)]
     for header in headers:
         args += ["-H", header]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wrk_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    if not re.search(r"50%\s+\d", out):
+    recorded = re.search(r"^HISTOGRAM (.+)$", out, re.M)
+    if recorded is None:
         raise SystemExit(f"wrk measured no latency for {url}:\n{out}")
+    histogram = Counter()
+    for pair in recorded.group(1).split():
+        value, count = pair.split(":")
+        histogram[int(float(value))] += int(float(count))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    # The latency distribution's own lines: "+/- Stdev" columns end in % too (e.g. "68.50%").
-    p50 = to_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
-    p99 = to_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {
         "rps": rps,
-        "p50": p50,
-        "p99": p99,
+        "p50": percentile(histogram, 0.50),
+        "p99": percentile(histogram, 0.99),
+        "latencies": histogram,
         "errors": int(non2xx.group(1)) if non2xx else 0,
         "requests": requests,
         "wrk_cpu_ms": wrk_seconds * 1000 / max(1, requests),
@@ -157,6 +177,23 @@ def write_session(env: dict, tenant: str, login_id: str) -> str:
         )
 
     return asyncio.run(go())
+
+
+def combined(measured: list[dict]) -> dict:
+    """An endpoint's figures over its runs: the median req/s; p50 and p99 of all their requests together; CPU
+    per request over all of them."""
+    requests = sum(run["requests"] for run in measured)
+    latencies = sum((run["latencies"] for run in measured), Counter())
+    return {
+        "rps": statistics.median(run["rps"] for run in measured),
+        "p50": percentile(latencies, 0.50),
+        "p99": percentile(latencies, 0.99),
+        "errors": sum(run["errors"] for run in measured),
+        "requests": requests,
+        "cpu_ms": sum(run["cpu_seconds"] for run in measured) * 1000 / max(1, requests),
+        "db_cpu_ms": sum(run["db_seconds"] for run in measured) * 1000 / max(1, requests),
+        "wrk_cpu_ms": sum(run["wrk_cpu_ms"] * run["requests"] for run in measured) / max(1, requests),
+    }
 
 
 @contextlib.contextmanager
@@ -201,6 +238,7 @@ def server_arguments(parser: argparse.ArgumentParser, *, connections: int, conne
 def main() -> None:
     parser = argparse.ArgumentParser()
     server_arguments(parser, connections=32)
+    parser.set_defaults(duration=3)
     parser.add_argument(
         "--profile",
         metavar="DIR",
@@ -208,6 +246,12 @@ def main() -> None:
         "one file per endpoint in DIR; the sampling slows the server, so the figures of such a run do not count)",
     )
     parser.add_argument("--native", action="store_true", help="with --profile: C frames too")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of measurement: in each, every page runs for --duration seconds right after the login page",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
 
@@ -274,18 +318,35 @@ def main() -> None:
         }
         results = {"hello (bare Litestar)": run_wrk(wrk, f"http://127.0.0.1:{hello_port}/", args.duration, args.connections, [])}
         results["hello (bare Litestar)"]["cpu_ms"] = results["hello (bare Litestar)"]["db_cpu_ms"] = float("nan")
+        runs: dict[str, list[dict]] = {name: [] for name in targets}
+        shares: dict[str, list[float]] = {name: [] for name in targets if name != "login page"}
         with BackendCpu(scratch or "-") as database:
-            for name, (url, headers) in targets.items():
-                # One second unmeasured first: every pool connection prepares the page's statements once (on
-                # PostgreSQL a plan per statement and connection), which a server does once, not per page view.
-                run_wrk(wrk, url, 1, args.connections, headers)
+
+            def measure(name: str) -> dict:
+                url, headers = targets[name]
                 db_before = database.settled() if scratch else 0.0
                 before = cpu_seconds(pids)
                 with profiled(args, portal.pid, name):
-                    results[name] = figures = run_wrk(wrk, url, args.duration, args.connections, headers)
-                figures["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(1, figures["requests"])
-                db_seconds = database.settled() - db_before if scratch else float("nan")
-                figures["db_cpu_ms"] = db_seconds * 1000 / max(1, figures["requests"])
+                    figures = run_wrk(wrk, url, args.duration, args.connections, headers)
+                figures["cpu_seconds"] = cpu_seconds(pids) - before
+                figures["db_seconds"] = database.settled() - db_before if scratch else float("nan")
+                runs[name].append(figures)
+                return figures
+
+            for url, headers in targets.values():
+                # One second unmeasured first: every pool connection prepares the page's statements once (on
+                # PostgreSQL a plan per statement and connection), which a server does once, not per page view.
+                run_wrk(wrk, url, 1, args.connections, headers)
+            # Each page is measured right after the login page, round after round: the machine's speed drifts
+            # over a run (other tenants of the host, frequency), and a page's share of the login page is taken
+            # from runs seconds apart, its median over the rounds.
+            for _round in range(args.rounds):
+                for name in shares:
+                    login = measure("login page")
+                    page = measure(name)
+                    shares[name].append(page["rps"] / login["rps"] if login["rps"] else 0.0)
+        for name, measured in runs.items():
+            results[name] = combined(measured)
     finally:
         for proc in (portal, hello):
             proc.terminate()
@@ -296,9 +357,14 @@ def main() -> None:
 
     baseline = results["hello (bare Litestar)"]["rps"]
     login = results["login page"]["rps"]
+    share_of = {name: statistics.median(values) for name, values in shares.items()}
     print(
         f"\ndatabase={'PostgreSQL (pool)' if scratch else 'SQLite'}, uvicorn workers={args.workers}, wrk connections={args.connections}, "
-        f"duration={args.duration}s, cores={os.cpu_count()}, load average at the end {os.getloadavg()[0]:.1f}"
+        f"{args.rounds} rounds of {args.duration}s, cores={os.cpu_count()}, load average at the end {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "(req/s: the median of the rounds; p50, p99 and CPU: of all the rounds' requests; vs login: the median of "
+        "each round's page / the login page measured just before it)"
     )
     print(
         f"{'endpoint':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'DB ms':>6} {'wrk ms':>7} {'vs hello':>9} "
@@ -306,14 +372,14 @@ def main() -> None:
     )
     for name, figures in results.items():
         ratio = figures["rps"] / baseline if baseline else 0
-        share = figures["rps"] / login if login else 0
+        share = share_of.get(name, figures["rps"] / login if login else 0)
         print(
             f"{name:24} {figures['rps']:10.1f} {figures['p50']:8.2f} {figures['p99']:8.2f} {figures['cpu_ms']:7.2f} "
             f"{figures['db_cpu_ms']:6.2f} {figures['wrk_cpu_ms']:7.2f} {ratio:9.2%} {share:9.0%} {figures['errors']:8d}"
         )
     logged_in = [name for name in results if name not in ("hello (bare Litestar)", "login page")]
-    worst = min(logged_in, key=lambda name: results[name]["rps"])
-    share = results[worst]["rps"] / login if login else 0.0
+    worst = min(logged_in, key=lambda name: share_of[name])
+    share = share_of[worst]
     slowest_p99 = max(results[name]["p99"] for name in logged_in)
     met = share >= 0.5 and slowest_p99 < 50
     print(
@@ -323,7 +389,7 @@ def main() -> None:
     home = results["logged-in home"]
     print(
         f"RESULT hello_rps={baseline:.1f} login_page_rps={login:.1f} home_rps={home['rps']:.1f} "
-        f"home_vs_login={home['rps'] / login if login else 0:.3f} login_vs_hello={login / baseline if baseline else 0:.3f} "
+        f"home_vs_login={share_of['logged-in home']:.3f} login_vs_hello={login / baseline if baseline else 0:.3f} "
         f"home_p99_ms={home['p99']:.2f} home_cpu_ms={home['cpu_ms']:.2f} login_page_cpu_ms={results['login page']['cpu_ms']:.2f} "
         f"worst_page_vs_login={share:.3f} worst_p99_ms={slowest_p99:.2f} "
         f"errors={sum(r['errors'] for r in results.values())}"

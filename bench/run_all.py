@@ -36,8 +36,8 @@ SUITES = {
         ["--customers", "5", "--months", "6", "--runs", "10", "--pdf-runs", "6"],
     ),
     "csv": ("bench_calls_csv.py", ["--rows", "100000", "--repeat", "3"], ["--rows", "100000", "--repeat", "1"]),
-    "http": ("bench_http.py", ["--duration", "5"], ["--duration", "3"]),
-    "http-postgres": ("bench_http.py", ["--duration", "5"], ["--duration", "3"]),
+    "http": ("bench_http.py", ["--duration", "3", "--rounds", "3"], ["--duration", "2", "--rounds", "1"]),
+    "http-postgres": ("bench_http.py", ["--duration", "3", "--rounds", "3"], ["--duration", "2", "--rounds", "1"]),
     "tenants": (
         "bench_tenants.py",
         ["--tenants", "1000", "--touch", "50", "--repeat", "1"],
