@@ -188,7 +188,7 @@ def test_imported_text_is_escaped_in_the_call_list(app, client_for):
         .run()
     )
     html = rec.sign_in(client_for("nmedia"), "nmedia", acc).get("/calls/CAF0000000001/2023-12").text
-    assert "&lt;b&gt;&#34;県内&#34;&lt;/b&gt;" in html
+    assert "&lt;b&gt;&quot;県内&quot;&lt;/b&gt;" in html
     assert "&lt;script&gt;x()&lt;/script&gt;" in html and "<script>x()" not in html
     assert "a&amp;b" in html
     assert 'data-label="通話元"' in html
