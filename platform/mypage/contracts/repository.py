@@ -20,6 +20,7 @@ from mypage.records.tables import (
     ServiceHistory,
 )
 from mypage.tenancy.registry import Tenant
+from mypage.web.page_reads import PageRead
 
 OPENING_NOTICE = "opening_notice"
 INVOICE_PDF = "invoice_pdf"
@@ -75,6 +76,14 @@ def _contracts_of(slug, customer_id):
 
 
 _CONTRACTS = PreparedSelect(Contract, _contracts_of, arity=2)
+_CONTRACT_COLUMNS = tuple(column._meta.name for column in Contract._meta.columns)
+CONTRACTS_WITH_SESSION = PageRead(
+    "SELECT ARRAY(SELECT ROW("
+    + ", ".join(f'c."{column._meta.db_column_name}"' for column in Contract._meta.columns)
+    + f') FROM {Contract._meta.tablename} c WHERE c.tenant = {{tenant}} AND c.customer = {{customer}} ORDER BY c.number) AS "page.contracts"',
+    lambda params, tenant: [],
+)
+"""The customer's contracts (as :meth:`ContractRepository.contracts`), read with the session (``web/page_reads.py``)."""
 _CONTRACTS_IN_CATEGORY = PreparedSelect(
     Contract, lambda slug, customer_id, category: _contracts_of(slug, customer_id).where(Contract.category == category), arity=3
 )
@@ -142,6 +151,11 @@ class ContractRepository:
         if self.customer_id is None:
             return None
         return await Customer.objects().where(Customer.tenant == self.slug).where(Customer.id == self.customer_id).first()
+
+    @staticmethod
+    def contracts_read_with_session(page: dict) -> list[Contract]:
+        """The contracts :data:`CONTRACTS_WITH_SESSION` read, as :meth:`contracts` gives them."""
+        return [stored_object(Contract, dict(zip(_CONTRACT_COLUMNS, record, strict=True))) for record in page["contracts"] or ()]
 
     async def contracts(self, category: str | None = None) -> list[Contract]:
         if self.customer_id is None:

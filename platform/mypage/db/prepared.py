@@ -167,6 +167,7 @@ class PreparedSQL:
 
     def __init__(self, table: Any, sql: str) -> None:
         self.table = table
+        self.postgres_sql = sql
         self._sql = {"postgres": sql, "cockroach": sql, "sqlite": re.sub(r"\$(\d+)", r"?\1", sql)}
 
     async def run(self, *values: Any) -> list[dict]:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from litestar import Request, Response, get
 
 from mypage.addons.service import upsell_for
-from mypage.contracts.repository import ContractRepository
+from mypage.contracts.repository import CONTRACTS_WITH_SESSION, ContractRepository
 from mypage.contracts.service import tenure
 from mypage.identity.session_auth import customer_of, load_account
 from mypage.notices.repository import NoticeRepository
 from mypage.notices.service import render_body
 from mypage.web.dev import dev_index
+from mypage.web.page_reads import OPT_KEY, joined_page
 from mypage.web.render import redirect, render, tenant_of
 
 
-@get("/")
+@get("/", opt={OPT_KEY: CONTRACTS_WITH_SESSION})
 async def home(request: Request) -> Response:
     if request.scope["state"].get("tenant") is None:
         return dev_index(request)
@@ -25,7 +26,10 @@ async def home(request: Request) -> Response:
     features = tenant.config.features
     repo = ContractRepository(tenant, account.customer)
     customer = customer_of(request)
-    contracts = await repo.contracts() if features.enabled("contracts") else []
+    contracts: list = []
+    if features.enabled("contracts"):
+        read_with_session = joined_page(request.scope, CONTRACTS_WITH_SESSION)
+        contracts = repo.contracts_read_with_session(read_with_session) if read_with_session else await repo.contracts()
     counts: dict[str, int] = {}
     for contract in contracts:
         counts[contract.category] = counts.get(contract.category, 0) + 1

@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from mypage import i18n
 from mypage.web.forms import CONTROL
+from mypage.web.page_reads import page_read_for
 from mypage.web.printview import drop_stale
 from mypage.web.proxies import TrustedProxies
 from mypage.web.sessions import (
@@ -179,7 +180,9 @@ class PortalMiddleware:
         path = scope.get("path", "")
         staff_session: Session | None = None
         try:
-            session = await load_session(portal.session_store, cookies.get(COOKIE_NAME), tenant.slug)
+            cookie = cookies.get(COOKIE_NAME)
+            page = page_read_for(scope, tenant) if cookie else None
+            session = await load_session(portal.session_store, cookie, tenant.slug, page=page)
             if is_admin_path(path):
                 staff_session = await load_session(portal.session_store, cookies.get(STAFF_COOKIE_NAME), tenant.slug, STAFF)
         except Exception as exc:  # outside Litestar's exception handlers: answer the themed page here

@@ -21,8 +21,11 @@ import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from mypage.db.prepared import PreparedSelect, PreparedSQL
+from mypage.db.prepared import PreparedSelect, PreparedSQL, reads_are_round_trips
+from mypage.web.page_reads import READ_WITH_KEY, PageRead, joined_statement
 from mypage.web.tables import SessionRecord
+
+PageReadCall = tuple[PageRead, list[Any]]
 
 COOKIE_NAME = "mypage_session"
 STAFF_COOKIE_NAME = "mypage_staff"
@@ -49,7 +52,7 @@ class SessionStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def load_with_account(self, key: str, tenant: str) -> tuple[dict | None, dict]: ...
+    async def load_with_account(self, key: str, tenant: str, page: PageReadCall | None = None) -> tuple[dict | None, dict]: ...
 
 
 _SESSION_BY_KEY = PreparedSelect(
@@ -72,17 +75,27 @@ class DatabaseSessionStore:
     account in one query instead of two.
     """
 
+    table = SessionRecord
+
     def __init__(self, with_account: PreparedSQL | None = None):
         self.with_account = with_account
 
     async def load(self, key: str) -> dict | None:
         return await self._data(key, await _SESSION_BY_KEY.first(key))
 
-    async def load_with_account(self, key: str, tenant: str) -> tuple[dict | None, dict]:
-        """The session's data, and the rows read with it (empty without ``with_account``)."""
+    async def load_with_account(self, key: str, tenant: str, page: PageReadCall | None = None) -> tuple[dict | None, dict]:
+        """The session's data, and the rows read with it (empty without ``with_account``). ``page``: a page's read
+        and its values, run in the same statement where statements are round trips (``web/page_reads.py``); its
+        row is then kept under ``"page"`` with the read it came from."""
         if self.with_account is None:
             return await self.load(key), {}
-        row = await self.with_account.first(key, tenant)
+        if page is not None and reads_are_round_trips(self.table):
+            read, values = page
+            row = await joined_statement(self.with_account, read).first(key, tenant, *values)
+            if row is not None:
+                row[READ_WITH_KEY] = (read, row.pop(READ_WITH_KEY, None) or {})
+        else:
+            row = await self.with_account.first(key, tenant)
         data = await self._data(key, row)
         return data, (row if data is not None and row is not None else {})
 
@@ -139,7 +152,7 @@ class RedisSessionStore:
     async def delete(self, key: str) -> None:
         await self._client().delete(f"mypage:session:{key}")
 
-    async def load_with_account(self, key: str, tenant: str) -> tuple[dict | None, dict]:
+    async def load_with_account(self, key: str, tenant: str, page: PageReadCall | None = None) -> tuple[dict | None, dict]:
         return await self.load(key), {}
 
 
@@ -250,11 +263,13 @@ def refresh_idle_clock(session: Session, now: int) -> None:
             session["_last_seen"] = now
 
 
-async def load_session(store: SessionStore, cookie_value: str | None, tenant: str, kind: str = CUSTOMER) -> Session:
+async def load_session(
+    store: SessionStore, cookie_value: str | None, tenant: str, kind: str = CUSTOMER, page: PageReadCall | None = None
+) -> Session:
     if cookie_value and 20 <= len(cookie_value) <= 128:
         key, read_with = _store_key(cookie_value), {}
         if kind == CUSTOMER:
-            data, read_with = await store.load_with_account(key, tenant)
+            data, read_with = await store.load_with_account(key, tenant, page)
         else:
             data = await store.load(key)
         if data is not None and data.get("_tenant") == tenant and data.get("_kind", CUSTOMER) == kind:

@@ -1,0 +1,77 @@
+"""A page's read run in the same statement as its session, where each statement is a round trip.
+
+On PostgreSQL a logged-in page makes two round trips: the session with its account and customer
+(``DatabaseSessionStore.with_account``), then the page's own read. Each costs the worker and the server more
+CPU than the rows themselves (``docs/performance.md``). A route that declares a :class:`PageRead` in its ``opt``
+has it run as a lateral join on the session's customer, in the session's statement: one round trip.
+
+The session is read before routing (``PortalMiddleware``); :func:`page_read_for` finds the request's route
+the way Litestar's router will (its cached lookup), and :func:`joined_page` gives the handler what was read, or
+None, and the handler then reads as usual. The read's rows belong to the account the session names in the same
+statement (the join keeps the tenant), and are forgotten with the session's other rows when it changes who is
+logged in (``Session.read_with``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.types import Scope
+from litestar.utils import normalize_path
+
+from mypage.db.prepared import PreparedSQL
+
+OPT_KEY = "page_read"
+"""The route ``opt`` entry that names a route's :class:`PageRead`."""
+READ_WITH_KEY = "page"
+"""Where the joined row is kept in ``Session.read_with``."""
+
+
+@dataclass(frozen=True, eq=False)
+class PageRead:
+    """``sql`` selects exactly one row, its columns named ``"page.<name>"``, written with ``{tenant}`` and
+    ``{customer}`` where the tenant's slug and the logged-in customer's id go, and the page's own values as
+    ``$3``, ``$4``…; ``values(path_params, tenant)`` gives those for a request (None: no joined read for it)."""
+
+    sql: str
+    values: Callable[[dict[str, Any], Any], list[Any] | None]
+
+
+@functools.cache
+def joined_statement(session_read: PreparedSQL, page_read: PageRead) -> PreparedSQL:
+    """``session_read`` (its values: the session key, the tenant's slug) with ``page_read`` joined on its
+    customer: the session's columns, then the page's."""
+    page = page_read.sql.format(tenant="$2", customer='sa."customer.id"')
+    return PreparedSQL(
+        session_read.table,
+        f"SELECT sa.*, page.* FROM ({session_read.postgres_sql}) AS sa LEFT JOIN LATERAL ({page}) AS page ON TRUE",
+    )
+
+
+def page_read_for(scope: Scope, tenant: Any) -> tuple[PageRead, list[Any]] | None:
+    """The :class:`PageRead` of the route this request goes to, with its values, if it has one."""
+    if scope.get("method") != "GET":
+        return None
+    try:
+        _app, handler, _path, params, _template = scope["app"].asgi_router.handle_routing(
+            path=normalize_path(scope["path"]), method="GET"
+        )
+    except Exception:  # no such route: the router answers it after the session is read
+        return None
+    read = handler.opt.get(OPT_KEY)
+    if read is None:
+        return None
+    values = read.values(params, tenant)
+    return None if values is None else (read, values)
+
+
+def joined_page(scope: Scope, read: PageRead) -> dict[str, Any] | None:
+    """The row ``read`` gave with this request's session, or None when it was not read so."""
+    session = scope["state"].get("session")
+    found = session.read_with.get(READ_WITH_KEY) if session is not None else None
+    if found is None or found[0] is not read:
+        return None
+    return found[1]
