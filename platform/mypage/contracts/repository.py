@@ -81,7 +81,7 @@ CONTRACTS_WITH_SESSION = PageRead(
     "SELECT ARRAY(SELECT ROW("
     + ", ".join(f'c."{column._meta.db_column_name}"' for column in Contract._meta.columns)
     + f') FROM {Contract._meta.tablename} c WHERE c.tenant = {{tenant}} AND c.customer = {{customer}} ORDER BY c.number) AS "page.contracts"',
-    lambda params, tenant: [],
+    lambda params, tenant: [] if tenant.config.features.enabled("contracts") else None,
 )
 """The customer's contracts (as :meth:`ContractRepository.contracts`), read with the session (``web/page_reads.py``)."""
 _CONTRACTS_IN_CATEGORY = PreparedSelect(
