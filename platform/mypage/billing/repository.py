@@ -6,6 +6,7 @@ from mypage.billing.tables import PaymentCard
 from mypage.db.prepared import PreparedSelect, PreparedSQL, reads_are_round_trips
 from mypage.records.tables import BillingGroup, Contract, Customer, Invoice, InvoiceLine
 from mypage.tenancy.registry import Tenant
+from mypage.web.page_reads import PageRead
 
 _INVOICE_MONTHS = PreparedSelect(
     Invoice,
@@ -74,15 +75,28 @@ _CUSTOMER = PreparedSelect(
 
 _CONTRACT_FIELDS = ("id", "number", "service_name", "plan_name")
 # PostgreSQL: both reads of the fiscal-year index in one statement (the contracts as anonymous records).
-_MONTHS_AND_CONTRACTS = PreparedSQL(
-    Invoice,
-    f"""SELECT
-  ARRAY(SELECT DISTINCT month FROM {Invoice._meta.tablename} WHERE tenant = $1 AND customer = $2) AS months,
+_MONTHS_AND_CONTRACTS_SQL = f"""SELECT
+  ARRAY(SELECT DISTINCT month FROM {Invoice._meta.tablename} WHERE tenant = {{tenant}} AND customer = {{customer}}) AS {{months}},
   ARRAY(
-    SELECT ROW({", ".join(_CONTRACT_FIELDS)}) FROM {Contract._meta.tablename} WHERE tenant = $1 AND customer = $2
+    SELECT ROW({", ".join(_CONTRACT_FIELDS)}) FROM {Contract._meta.tablename} WHERE tenant = {{tenant}} AND customer = {{customer}}
     ORDER BY number
-  ) AS contracts""",
+  ) AS {{contracts}}"""
+_MONTHS_AND_CONTRACTS = PreparedSQL(
+    Invoice, _MONTHS_AND_CONTRACTS_SQL.format(tenant="$1", customer="$2", months="months", contracts="contracts")
 )
+MONTHS_AND_CONTRACTS_WITH_SESSION = PageRead(
+    _MONTHS_AND_CONTRACTS_SQL.format(
+        tenant="{tenant}", customer="{customer}", months='"page.months"', contracts='"page.contracts"'
+    ),
+    lambda params, tenant: [] if fiscal_year_index(tenant) else None,
+)
+"""The same, read with the session (``web/page_reads.py``): the fiscal-year billing index's reads."""
+
+
+def fiscal_year_index(tenant: Tenant) -> bool:
+    """Whether the tenant's billing index is the fiscal-year one (invoice months and contracts)."""
+    features = tenant.config.features
+    return features.enabled("billing") and features.billing.layout == "fiscal_year"
 
 
 class BillingRepository:
@@ -93,11 +107,12 @@ class BillingRepository:
         self.customer_id = customer_id
         self._read_ahead: tuple[list[str], list[dict]] | None = None
 
-    async def read_ahead_months_and_contracts(self) -> None:
+    async def read_ahead_months_and_contracts(self, read_with_session: dict | None = None) -> None:
         """On PostgreSQL, reads the invoice months and the contracts together, for the next
-        :meth:`invoice_months` (of every contract) and :meth:`contracts` of this repository (one request's)."""
-        if reads_are_round_trips(Invoice):
-            row = await _MONTHS_AND_CONTRACTS.first(self.slug, self.customer_id)
+        :meth:`invoice_months` (of every contract) and :meth:`contracts` of this repository (one request's);
+        ``read_with_session``: what :data:`MONTHS_AND_CONTRACTS_WITH_SESSION` read, if it did."""
+        if read_with_session or reads_are_round_trips(Invoice):
+            row = read_with_session or await _MONTHS_AND_CONTRACTS.first(self.slug, self.customer_id)
             if row is not None:
                 contracts = [dict(zip(_CONTRACT_FIELDS, record, strict=True)) for record in row["contracts"]]
                 self._read_ahead = (list(row["months"]), contracts)

@@ -16,13 +16,14 @@ from litestar.params import FromPath, FromQuery
 from mypage.audit.log import AuditLog
 from mypage.billing.cards import validate_card
 from mypage.billing.gateway import CardRegistration, GatewayError, gateway_for
-from mypage.billing.repository import BillingRepository
+from mypage.billing.repository import MONTHS_AND_CONTRACTS_WITH_SESSION, BillingRepository
 from mypage.billing.service import Statements
 from mypage.db.locks import serialised
 from mypage.documents.pdf import pdf_response, render_pdf
 from mypage.identity.session_auth import current_account, feature_login_required, load_account
 from mypage.mail.outbox import enqueue
 from mypage.records.tables import Customer
+from mypage.web.page_reads import OPT_KEY, joined_page
 from mypage.web.render import client_address, portal_of, redirect, render, session_of, tenant_of
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ PAYMENT_GUARDS = [*GUARDS, _payment_guard]
 # --- statements -----------------------------------------------------------------------------------
 
 
-@get("/billing", guards=GUARDS)
+@get("/billing", guards=GUARDS, opt={OPT_KEY: MONTHS_AND_CONTRACTS_WITH_SESSION})
 async def billing_index(request: Request, year: FromQuery[str | None] = None) -> Response:
     config = _config(request)
     if config.layout == "fiscal_year":
@@ -92,7 +93,7 @@ async def _fiscal_year(request: Request, contract: dict | None, year: str | None
     config = _config(request)
     statements = await _statements(request)
     if statements is not None and contract is None:
-        await statements.repo.read_ahead_months_and_contracts()
+        await statements.repo.read_ahead_months_and_contracts(joined_page(request.scope, MONTHS_AND_CONTRACTS_WITH_SESSION))
     contract_id = contract["id"] if contract else None
     years = await statements.years(contract_id) if statements else {}
     selected = int(year) if year and year.isdigit() and int(year) in years else None
