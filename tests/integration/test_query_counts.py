@@ -64,7 +64,7 @@ def test_notices_are_read_once_a_minute_per_worker(app, client_for, counted_quer
         ("/billing", {"sqlite": 3, "postgres": 1}),
         # session ⋈ account ⋈ customer, the contract, its options, phone lines, documents (on PostgreSQL, where
         # each is a round trip, the contract with the rest in one statement)
-        ("/contracts/CAF7000003", {"sqlite": 5, "postgres": 2}),
+        ("/contracts/CAF7000003", {"sqlite": 5, "postgres": 1}),
         (
             "/calls/CAF7000003/2023-12",
             {"sqlite": 3},

@@ -125,20 +125,40 @@ _CONTRACT_DOCUMENTS = PreparedSelect(
 # PostgreSQL: the contract with its options, phone lines and documents in one statement (arrays of the tables'
 # own row types, which asyncpg decodes into named records). The embedded database reads on the event loop for a
 # fraction of a round trip's cost, so it keeps the four small reads above.
+_DETAIL_SQL = f"""SELECT {{columns}},
+  ARRAY(
+    SELECT o FROM {ContractOption._meta.tablename} o WHERE o.tenant = {{tenant}} AND o.contract = c.id ORDER BY o.position
+  ) AS {{options}},
+  ARRAY(SELECT l FROM {PhoneLine._meta.tablename} l WHERE l.tenant = {{tenant}} AND l.contract = c.id ORDER BY l.id) AS {{lines}},
+  ARRAY(
+    SELECT d FROM {Document._meta.tablename} d WHERE d.tenant = {{tenant}} AND d.customer = {{customer}} AND d.contract = c.id
+    ORDER BY d.issued_on DESC, d.id DESC
+  ) AS {{documents}}
+FROM {Contract._meta.tablename} c WHERE c.tenant = {{tenant}} AND c.customer = {{customer}} AND c.number = $3
+LIMIT 1"""
 _DETAIL_IN_ONE = PreparedSQL(
     Contract,
-    f"""SELECT c.*,
-  ARRAY(
-    SELECT o FROM {ContractOption._meta.tablename} o WHERE o.tenant = $1 AND o.contract = c.id ORDER BY o.position
-  ) AS "_options",
-  ARRAY(SELECT l FROM {PhoneLine._meta.tablename} l WHERE l.tenant = $1 AND l.contract = c.id ORDER BY l.id) AS "_phone_lines",
-  ARRAY(
-    SELECT d FROM {Document._meta.tablename} d WHERE d.tenant = $1 AND d.customer = $2 AND d.contract = c.id
-    ORDER BY d.issued_on DESC, d.id DESC
-  ) AS "_documents"
-FROM {Contract._meta.tablename} c WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3
-LIMIT 1""",
+    _DETAIL_SQL.format(
+        columns="c.*", tenant="$1", customer="$2", options='"_options"', lines='"_phone_lines"', documents='"_documents"'
+    ),
 )
+DETAIL_WITH_SESSION = PageRead(
+    _DETAIL_SQL.format(
+        columns=", ".join(
+            f'c."{column._meta.db_column_name}" AS "page.{column._meta.name}"' for column in Contract._meta.columns
+        ),
+        tenant="{tenant}",
+        customer="{customer}",
+        options='"page._options"',
+        lines='"page._phone_lines"',
+        documents='"page._documents"',
+    ),
+    lambda params, tenant: (
+        [params["number"]] if tenant.config.features.enabled("contracts") and plausible_number(params.get("number", "")) else None
+    ),
+)
+"""The contract detail's read (:data:`_DETAIL_IN_ONE`) with the session (``web/page_reads.py``): no row when the
+number is not one of the customer's contracts (its columns are then empty)."""
 
 
 class ContractRepository:
@@ -252,8 +272,12 @@ class ContractRepository:
     async def _detail_in_one(self, number: str) -> ContractDetail | None:
         if self.customer_id is None or not plausible_number(number):
             return None
-        row = await _DETAIL_IN_ONE.first(self.slug, self.customer_id, number)
-        if row is None:
+        return self.detail_of_row(await _DETAIL_IN_ONE.first(self.slug, self.customer_id, number))
+
+    @staticmethod
+    def detail_of_row(row: dict | None) -> ContractDetail | None:
+        """A detail from the row of :data:`_DETAIL_IN_ONE` or :data:`DETAIL_WITH_SESSION` (None: no such contract)."""
+        if row is None or row.get("id") is None:
             return None
         options, lines, documents = row.pop("_options"), row.pop("_phone_lines"), row.pop("_documents")
         return _detail(

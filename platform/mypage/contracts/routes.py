@@ -8,9 +8,10 @@ from litestar.params import FromPath
 
 from mypage import i18n
 from mypage.contracts import service
-from mypage.contracts.repository import INVOICE_PDF, OPENING_NOTICE, ContractRepository
+from mypage.contracts.repository import DETAIL_WITH_SESSION, INVOICE_PDF, OPENING_NOTICE, ContractRepository
 from mypage.documents.repository import DocumentFileRepository
 from mypage.identity.session_auth import current_account, feature_login_required
+from mypage.web.page_reads import OPT_KEY, joined_page
 from mypage.web.qrcode import qr_data_uri
 from mypage.web.render import portal_of, render, requires_feature, tenant_of
 
@@ -99,10 +100,11 @@ async def confirmation_pdf(request: Request) -> Response:
     return pdf_response(data, f"contract-confirmation-{customer.number}.pdf")
 
 
-@get("/contracts/{number:str}", guards=CONTRACTS)
+@get("/contracts/{number:str}", guards=CONTRACTS, opt={OPT_KEY: DETAIL_WITH_SESSION})
 async def contract_detail(request: Request, number: FromPath[str]) -> Response:
     repo = await _repo(request)
-    detail = await repo.detail(number)
+    read_with_session = joined_page(request.scope, DETAIL_WITH_SESSION)
+    detail = repo.detail_of_row(read_with_session) if read_with_session else await repo.detail(number)
     if detail is None:
         raise NotFoundException()
     return render(request, "contracts/detail.html", detail=detail, contract=detail.contract)
