@@ -78,18 +78,22 @@ class _Clock:
     """``2023/12/01 10:19:00`` (JST) and ``00:01:02`` from integers, by table lookups: the date of a day is
     formatted once (a month has ~31), hours and minute:second pairs come from constant tables."""
 
-    def __init__(self) -> None:
+    def __init__(self, date_format: str = "%Y/%m/%d ") -> None:
+        self.date_format = date_format
         self.days: dict[int, str] = {}
+        """The formatted date by day number (days since 1970-01-01, JST)."""
+
+    def date(self, day: int) -> str:
+        """The date of ``day``, formatted and remembered (look in :attr:`days` first)."""
+        if len(self.days) > 400:
+            self.days.clear()
+        text = self.days[day] = datetime.fromtimestamp(day * 86400, UTC).strftime(self.date_format)
+        return text
 
     def stamp(self, unix_seconds: int) -> str:
         day, second = divmod(unix_seconds + JST_OFFSET, 86400)
-        date = self.days.get(day)
-        if date is None:
-            if len(self.days) > 400:
-                self.days.clear()
-            date = self.days[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y/%m/%d ")
         hour, rest = divmod(second, 3600)
-        return date + _HOURS[hour] + _MINUTES_SECONDS[rest]
+        return (self.days.get(day) or self.date(day)) + _HOURS[hour] + _MINUTES_SECONDS[rest]
 
 
 def _duration(seconds: int | None) -> str:
@@ -101,15 +105,8 @@ def _duration(seconds: int | None) -> str:
 
 
 _HOURS_MINUTES = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
-_SCREEN_DAYS: dict[int, str] = {}
-"""``12/01 `` by day number (days since 1970-01-01, JST): a screen's dates come from a few days of one month."""
-
-
-def _screen_day(day: int) -> str:
-    if len(_SCREEN_DAYS) > 400:
-        _SCREEN_DAYS.clear()
-    text = _SCREEN_DAYS[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%m/%d ")
-    return text
+_SCREEN_CLOCK = _Clock("%m/%d ")
+"""The call list's dates (``12/01 ``): a screen's come from a few days of one month."""
 
 
 def _escaped(cache: dict, value: str) -> str:
@@ -143,7 +140,7 @@ class ScreenRows(list):
         calls repeat a few kinds, callers and charges)."""
         escaped = (str(escape(label)).replace("{", "{{").replace("}", "}}") for label in labels)
         row = _SCREEN_ROW.format(*escaped).format
-        days, minutes, texts, amounts = _SCREEN_DAYS, _HOURS_MINUTES, {}, {}
+        days, date, minutes, texts, amounts = _SCREEN_CLOCK.days, _SCREEN_CLOCK.date, _HOURS_MINUTES, {}, {}
         # ``get(…) or make(…)``: a cell seen before costs a dictionary lookup (an escaped cell is never empty
         # unless its text is, and making an empty one again is harmless).
         cells = []
@@ -151,7 +148,7 @@ class ScreenRows(list):
             day, second = divmod(unix_seconds + JST_OFFSET, 86400)
             cells.append(
                 row(
-                    (days.get(day) or _screen_day(day)) + minutes[second // 60],
+                    (days.get(day) or date(day)) + minutes[second // 60],
                     texts.get(kind) or _escaped(texts, kind),
                     texts.get(caller) or _escaped(texts, caller),
                     texts.get(callee) or _escaped(texts, callee),
