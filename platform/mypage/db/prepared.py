@@ -167,8 +167,12 @@ class PreparedSQL:
 
     def __init__(self, table: Any, sql: str) -> None:
         self.table = table
-        self.postgres_sql = sql
         self._sql = {"postgres": sql, "cockroach": sql, "sqlite": re.sub(r"\$(\d+)", r"?\1", sql)}
+
+    @property
+    def postgres_sql(self) -> str:
+        """The statement as written (PostgreSQL's notation)."""
+        return self._sql["postgres"]
 
     async def run(self, *values: Any) -> list[dict]:
         db = self.table._meta.db
