@@ -181,7 +181,7 @@ class PortalMiddleware:
         staff_session: Session | None = None
         try:
             cookie = cookies.get(COOKIE_NAME)
-            page = page_read_for(scope, tenant) if cookie else None
+            page = page_read_for(scope, tenant) if cookie and portal.session_store.joins_page_reads else None
             session = await load_session(portal.session_store, cookie, tenant.slug, page=page)
             if is_admin_path(path):
                 staff_session = await load_session(portal.session_store, cookies.get(STAFF_COOKIE_NAME), tenant.slug, STAFF)

@@ -46,6 +46,11 @@ def _store_key(session_id: str) -> str:
 
 
 class SessionStore(Protocol):
+    @property
+    def joins_page_reads(self) -> bool:
+        """Whether ``load_with_account`` runs a page's read in the session's statement (``web/page_reads.py``)."""
+        ...
+
     async def load(self, key: str) -> dict | None: ...
 
     async def save(self, key: str, data: dict, ttl_seconds: int) -> None: ...
@@ -80,16 +85,21 @@ class DatabaseSessionStore:
     def __init__(self, with_account: PreparedSQL | None = None):
         self.with_account = with_account
 
+    @property
+    def joins_page_reads(self) -> bool:
+        """Where each statement is a round trip, with the account read with the session."""
+        return self.with_account is not None and reads_are_round_trips(self.table)
+
     async def load(self, key: str) -> dict | None:
         return await self._data(key, await _SESSION_BY_KEY.first(key))
 
     async def load_with_account(self, key: str, tenant: str, page: PageReadCall | None = None) -> tuple[dict | None, dict]:
         """The session's data, and the rows read with it (empty without ``with_account``). ``page``: a page's read
-        and its values, run in the same statement where statements are round trips (``web/page_reads.py``); its
-        row is then kept under ``"page"`` with the read it came from."""
+        and its values, given only when :attr:`joins_page_reads` (``web/page_reads.py``), run in the same statement;
+        its row is then kept under ``"page"`` with the read it came from."""
         if self.with_account is None:
             return await self.load(key), {}
-        if page is not None and reads_are_round_trips(self.table):
+        if page is not None:
             read, values = page
             row = await joined_statement(self.with_account, read).first(key, tenant, *values)
             if row is not None:
@@ -134,6 +144,8 @@ class RedisSessionStore:
         self._url = url
         self._redis = redis
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    joins_page_reads = False  # a page's read is a query of its own
 
     def _client(self):
         loop = asyncio.get_running_loop()
