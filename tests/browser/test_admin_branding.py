@@ -126,7 +126,8 @@ def test_branding_refused_previewed_published_and_rolled_back(workers, browser):
         assert frames.count() == 4
         frames.first.scroll_into_view_if_needed()
         preview = admin.frame_locator("iframe").first
-        assert preview.locator(".site-header").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(20, 90, 50)"
+        # the lazy frame's stylesheet may still be loading: a retrying assertion, not one read
+        expect(preview.locator(".site-header")).to_have_css("background-color", "rgb(20, 90, 50)")
 
         customer = customer_context.new_page()
         customer.goto(f"{base}/login")
