@@ -88,7 +88,7 @@ MONTHS_AND_CONTRACTS_WITH_SESSION = PageRead(
     _MONTHS_AND_CONTRACTS_SQL.format(
         tenant="{tenant}", customer="{customer}", months='"page.months"', contracts='"page.contracts"'
     ),
-    lambda params, tenant: [] if fiscal_year_index(tenant) else None,
+    lambda params, tenant, _query: [] if fiscal_year_index(tenant) else None,
 )
 """The same, read with the session (``web/page_reads.py``): the fiscal-year billing index's reads."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,8 +14,11 @@ from mypage.contracts.repository import plausible_number
 from mypage.db.prepared import PreparedSQL, stored_object
 from mypage.records.tables import CallRecord, Contract
 from mypage.tenancy.registry import Tenant
+from mypage.web.page_reads import PageRead, page_columns
 
 _TABLE = CallRecord._meta.tablename
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+"""A month as its URLs and rows write it."""
 
 # A stored time as Unix seconds on the embedded database: ``unixepoch`` (SQLite 3.38+) reads the stored text
 # directly, at a third of the cost of formatting it as text with ``strftime('%s')`` and casting that back.
@@ -73,17 +77,36 @@ _TOTALS_SQL = {
 # PostgreSQL: the customer's contract by number with a screen of its month and the month's totals, in one
 # statement (the screen as an array of anonymous records, which asyncpg decodes into tuples): the call list's
 # reads in one round trip instead of two. Both totals come from one pass over the month (a lateral aggregate).
-_CONTRACT_MONTH = "tenant = $1 AND contract = c.id AND month = $4"
+# Its values: the tenant's slug, the customer's id, the contract's number, the month, the screen's size and offset.
+_CONTRACT_MONTH = "tenant = {tenant} AND contract = c.id AND month = $4"
+_CONTRACT_WITH_SCREEN_SQL = (
+    "SELECT {columns}, ARRAY("
+    "SELECT ROW(id, CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT), kind, caller, callee, duration_seconds, charge) "
+    f"FROM {_TABLE} WHERE {_CONTRACT_MONTH} ORDER BY started_at, id LIMIT $5 OFFSET $6) AS {{screen}}, "
+    "totals.count AS {count}, totals.charge AS {charge} "
+    f"FROM {Contract._meta.tablename} c CROSS JOIN LATERAL ("
+    f"SELECT COUNT(*) AS count, COALESCE(SUM(charge), 0) AS charge FROM {_TABLE} WHERE {_CONTRACT_MONTH}"
+    ") AS totals WHERE c.tenant = {tenant} AND c.customer = {customer} AND c.number = $3 LIMIT 1"
+)
 _CONTRACT_WITH_SCREEN = PreparedSQL(
     Contract,
-    "SELECT c.*, ARRAY("
-    "SELECT ROW(id, CAST(EXTRACT(EPOCH FROM started_at) AS BIGINT), kind, caller, callee, duration_seconds, charge) "
-    f'FROM {_TABLE} WHERE {_CONTRACT_MONTH} ORDER BY started_at, id LIMIT $5 OFFSET $6) AS "_screen", '
-    'totals."_count", totals."_charge" '
-    f"FROM {Contract._meta.tablename} c CROSS JOIN LATERAL ("
-    f'SELECT COUNT(*) AS "_count", COALESCE(SUM(charge), 0) AS "_charge" FROM {_TABLE} WHERE {_CONTRACT_MONTH}'
-    ") AS totals WHERE c.tenant = $1 AND c.customer = $2 AND c.number = $3 LIMIT 1",
+    _CONTRACT_WITH_SCREEN_SQL.format(
+        columns="c.*", tenant="$1", customer="$2", screen='"_screen"', count='"_count"', charge='"_charge"'
+    ),
 )
+CONTRACT_WITH_SCREEN_WITH_SESSION = PageRead(
+    _CONTRACT_WITH_SCREEN_SQL.format(
+        columns=page_columns(Contract, "c"),
+        tenant="{tenant}",
+        customer="{customer}",
+        screen='"page._screen"',
+        count='"page._count"',
+        charge='"page._charge"',
+    ),
+    lambda params, tenant, query: screen_values(tenant, params["number"], params["month"], query.get("page")),
+)
+"""The same, read with the session (``web/page_reads.py``): no row when the number is not one of the customer's
+contracts (its columns are then empty)."""
 
 MAX_PAGE_ASKED = 1_000_000
 """Page numbers asked past this one are taken as this one (its offset still fits the databases' integers)."""
@@ -177,20 +200,39 @@ class CallRepository:
             last_id = rows[-1][0]
 
 
-async def contract_with_screen(
-    tenant: Tenant, customer_id: int | None, number: str, month: str, page: int, page_size: int
-) -> tuple[Contract, Screen] | None:
-    """The customer's contract ``number`` (None when it is not theirs) with :meth:`CallRepository.screen` of
-    ``month``, in one statement: for PostgreSQL (:func:`~mypage.db.prepared.reads_are_round_trips`)."""
-    if customer_id is None or not plausible_number(number):
+def screen_values(tenant: Tenant, number: str, month: str, page_asked: str | None) -> list | None:
+    """The call list's values after the tenant's slug and the customer's id (see :data:`_CONTRACT_WITH_SCREEN`) for
+    the screen ``page_asked`` (the query's text) of ``month``; None when there is nothing to read."""
+    details = tenant.config.features.call_details
+    if details is None or not tenant.config.features.enabled("call_details"):
         return None
-    page = _asked_page(page)
-    args = [tenant.slug, customer_id, number, month, page_size, (page - 1) * page_size]
-    row = await _CONTRACT_WITH_SCREEN.first(*args)
+    if not plausible_number(number) or not MONTH.match(month):
+        return None
+    try:
+        page = _asked_page(int(page_asked or 1))
+    except ValueError:
+        page = 1
+    return [number, month, details.page_size, (page - 1) * details.page_size]
+
+
+async def contract_with_screen(
+    tenant: Tenant, customer_id: int | None, values: list, read_with_session: dict | None = None
+) -> tuple[Contract, Screen] | None:
+    """The customer's contract (None when it is not theirs) with :meth:`CallRepository.screen` of the month, as
+    :func:`screen_values` gives them, in one statement: for PostgreSQL (:func:`~mypage.db.prepared.reads_are_round_trips`).
+    ``read_with_session``: that statement's row, already read with the session."""
+    _number, month, page_size, offset = values
+    if read_with_session is not None:
+        row = read_with_session if read_with_session.get("id") is not None else None
+    elif customer_id is None:
+        row = None
+    else:
+        row = await _CONTRACT_WITH_SCREEN.first(tenant.slug, customer_id, *values)
     if row is None:
         return None
     rows, totals = row.pop("_screen"), MonthTotals(count=int(row.pop("_count")), charge=int(row.pop("_charge")))
     contract = stored_object(Contract, row)
+    page = offset // page_size + 1
     if rows:
         return contract, (totals, page, [tuple(record) for record in rows])
     return contract, await CallRepository(tenant, contract.id)._past_the_end(month, page, page_size, totals)

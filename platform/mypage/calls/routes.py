@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import re
-
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Stream
 
 from mypage.calls.export import ENCODINGS, csv_chunks, screen_rows
-from mypage.calls.repository import CallRepository, Screen, contract_with_screen
+from mypage.calls.repository import (
+    CONTRACT_WITH_SCREEN_WITH_SESSION,
+    MONTH,
+    CallRepository,
+    Screen,
+    contract_with_screen,
+    screen_values,
+)
 from mypage.contracts.repository import ContractRepository
 from mypage.db.prepared import reads_are_round_trips
 from mypage.identity.session_auth import current_account, feature_login_required
 from mypage.records.tables import Contract
+from mypage.web.page_reads import OPT_KEY, joined_page
 from mypage.web.render import render, tenant_of
 
 GUARDS = [feature_login_required("call_details")]
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 async def _contract(request: Request, number: str) -> Contract:
@@ -60,15 +65,18 @@ async def call_months(request: Request, number: FromPath[str]) -> Response:
     return render(request, "calls/months.html", contract=contract, months=months)
 
 
-async def _contract_and_screen(
-    request: Request, number: str, month: str, page: int, page_size: int
-) -> tuple[Contract, Screen | None]:
-    """The customer's contract (else 404) and, when it records ``month``, the screen ``page`` of it. On PostgreSQL
-    one statement reads both (the screen is left unused when the month is not recorded)."""
+async def _contract_and_screen(request: Request, number: str, month: str) -> tuple[Contract, Screen | None]:
+    """The customer's contract (else 404) and, when it records ``month``, the screen of it the query asks for. On
+    PostgreSQL one statement reads both (the screen is left unused when the month is not recorded), with the
+    session when the middleware could (``web/page_reads.py``)."""
     tenant = tenant_of(request)
+    values = screen_values(tenant, number, month, request.query_params.get("page"))
+    if values is None:
+        raise NotFoundException()
     if reads_are_round_trips(Contract):
         account = await current_account(request)
-        found = await contract_with_screen(tenant, account.customer, number, month, page, page_size)
+        read_with_session = joined_page(request.scope, CONTRACT_WITH_SCREEN_WITH_SESSION, values)
+        found = await contract_with_screen(tenant, account.customer, values, read_with_session)
         if found is None:
             raise NotFoundException()
         contract, screen = found
@@ -76,19 +84,16 @@ async def _contract_and_screen(
     contract = await _contract(request, number)
     if not recorded(contract, month):
         return contract, None
-    return contract, await CallRepository(tenant, contract.id).screen(month, page, page_size)
+    _number, _month, page_size, offset = values
+    return contract, await CallRepository(tenant, contract.id).screen(month, offset // page_size + 1, page_size)
 
 
-@get("/calls/{number:str}/{month:str}", guards=GUARDS)
+@get("/calls/{number:str}/{month:str}", guards=GUARDS, opt={OPT_KEY: CONTRACT_WITH_SCREEN_WITH_SESSION})
 async def call_month(request: Request, number: FromPath[str], month: FromPath[str]) -> Response:
     month = _month(month)
-    try:
-        requested = int(request.query_params.get("page") or 1)
-    except ValueError:
-        requested = 1
     tenant = tenant_of(request)
     page_size = tenant.config.features.call_details.page_size
-    contract, screen = await _contract_and_screen(request, number, month, requested, page_size)
+    contract, screen = await _contract_and_screen(request, number, month)
     if screen is None:
         return await _apply(request, contract, month)
     totals, page, records = screen

@@ -20,7 +20,7 @@ from mypage.records.tables import (
     ServiceHistory,
 )
 from mypage.tenancy.registry import Tenant
-from mypage.web.page_reads import PageRead
+from mypage.web.page_reads import PageRead, page_columns
 
 OPENING_NOTICE = "opening_notice"
 INVOICE_PDF = "invoice_pdf"
@@ -81,7 +81,7 @@ CONTRACTS_WITH_SESSION = PageRead(
     "SELECT ARRAY(SELECT ROW("
     + ", ".join(f'c."{column._meta.db_column_name}"' for column in Contract._meta.columns)
     + f') FROM {Contract._meta.tablename} c WHERE c.tenant = {{tenant}} AND c.customer = {{customer}} ORDER BY c.number) AS "page.contracts"',
-    lambda params, tenant: [] if tenant.config.features.enabled("contracts") else None,
+    lambda params, tenant, _query: [] if tenant.config.features.enabled("contracts") else None,
 )
 """The customer's contracts (as :meth:`ContractRepository.contracts`), read with the session (``web/page_reads.py``)."""
 _CONTRACTS_IN_CATEGORY = PreparedSelect(
@@ -144,16 +144,14 @@ _DETAIL_IN_ONE = PreparedSQL(
 )
 DETAIL_WITH_SESSION = PageRead(
     _DETAIL_SQL.format(
-        columns=", ".join(
-            f'c."{column._meta.db_column_name}" AS "page.{column._meta.name}"' for column in Contract._meta.columns
-        ),
+        columns=page_columns(Contract, "c"),
         tenant="{tenant}",
         customer="{customer}",
         options='"page._options"',
         lines='"page._phone_lines"',
         documents='"page._documents"',
     ),
-    lambda params, tenant: (
+    lambda params, tenant, _query: (
         [params["number"]] if tenant.config.features.enabled("contracts") and plausible_number(params.get("number", "")) else None
     ),
 )

@@ -18,9 +18,11 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar.types import Scope
 from litestar.utils import normalize_path
+from piccolo.table import Table
 
 from mypage.db.prepared import PreparedSQL
 
@@ -34,10 +36,16 @@ READ_WITH_KEY = "page"
 class PageRead:
     """``sql`` selects exactly one row, its columns named ``"page.<name>"``, written with ``{tenant}`` and
     ``{customer}`` where the tenant's slug and the logged-in customer's id go, and the page's own values as
-    ``$3``, ``$4``…; ``values(path_params, tenant)`` gives those for a request (None: no joined read for it)."""
+    ``$3``, ``$4``…; ``values(path_params, tenant, query)`` gives those for a request (None: no joined read for
+    it), ``query`` being the query string's parameters (the first value of each)."""
 
     sql: str
-    values: Callable[[dict[str, Any], Any], list[Any] | None]
+    values: Callable[[dict[str, Any], Any, dict[str, str]], list[Any] | None]
+
+
+def page_columns(table: type[Table], alias: str) -> str:
+    """The select list of ``table``'s columns (as ``alias``) named ``"page.<column>"``."""
+    return ", ".join(f'{alias}."{column._meta.db_column_name}" AS "page.{column._meta.name}"' for column in table._meta.columns)
 
 
 @functools.cache
@@ -64,14 +72,24 @@ def page_read_for(scope: Scope, tenant: Any) -> tuple[PageRead, list[Any]] | Non
     read = handler.opt.get(OPT_KEY)
     if read is None:
         return None
-    values = read.values(params, tenant)
+    values = read.values(params, tenant, _first_values(scope["query_string"]))
     return None if values is None else (read, values)
 
 
-def joined_page(scope: Scope, read: PageRead) -> dict[str, Any] | None:
-    """The row ``read`` gave with this request's session, or None when it was not read so."""
+def _first_values(query_string: bytes) -> dict[str, str]:
+    if not query_string:
+        return {}
+    found: dict[str, str] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        found.setdefault(name, value)
+    return found
+
+
+def joined_page(scope: Scope, read: PageRead, values: list[Any] | None = None) -> dict[str, Any] | None:
+    """The row ``read`` gave with this request's session, or None when it was not read so; given ``values``, only
+    when it was read with those (a handler that reads its values its own way gets no row read for others)."""
     session = scope["state"].get("session")
     found = session.read_with.get(READ_WITH_KEY) if session is not None else None
-    if found is None or found[0] is not read:
+    if found is None or found[0] is not read or (values is not None and found[1] != values):
         return None
-    return found[1]
+    return found[2]

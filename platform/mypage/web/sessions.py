@@ -96,14 +96,14 @@ class DatabaseSessionStore:
     async def load_with_account(self, key: str, tenant: str, page: PageReadCall | None = None) -> tuple[dict | None, dict]:
         """The session's data, and the rows read with it (empty without ``with_account``). ``page``: a page's read
         and its values, given only when :attr:`joins_page_reads` (``web/page_reads.py``), run in the same statement;
-        its row is then kept under ``"page"`` with the read it came from."""
+        its row is then kept under ``"page"`` with the read and the values it came from."""
         if self.with_account is None:
             return await self.load(key), {}
         if page is not None:
             read, values = page
             row = await joined_statement(self.with_account, read).first(key, tenant, *values)
             if row is not None:
-                row[READ_WITH_KEY] = (read, row.pop(READ_WITH_KEY, None) or {})
+                row[READ_WITH_KEY] = (read, values, row.pop(READ_WITH_KEY, None) or {})
         else:
             row = await self.with_account.first(key, tenant)
         data = await self._data(key, row)
