@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery
 from mypage.audit.log import AuditLog
 from mypage.billing.cards import validate_card
 from mypage.billing.gateway import CardRegistration, GatewayError, gateway_for
-from mypage.billing.repository import MONTHS_AND_CONTRACTS_WITH_SESSION, BillingRepository
+from mypage.billing.repository import MONTHS_AND_CONTRACTS_WITH_SESSION, BillingRepository, fiscal_year_index
 from mypage.billing.service import Statements
 from mypage.db.locks import serialised
 from mypage.documents.pdf import pdf_response, render_pdf
@@ -63,12 +63,11 @@ PAYMENT_GUARDS = [*GUARDS, _payment_guard]
 
 @get("/billing", guards=GUARDS, opt={OPT_KEY: MONTHS_AND_CONTRACTS_WITH_SESSION})
 async def billing_index(request: Request, year: FromQuery[str | None] = None) -> Response:
-    config = _config(request)
-    if config.layout == "fiscal_year":
+    if fiscal_year_index(tenant_of(request)):  # the index MONTHS_AND_CONTRACTS_WITH_SESSION reads for
         return await _fiscal_year(request, None, year)
     statements = await _statements(request)
     months = await statements.month_list() if statements else []
-    return render(request, "billing/month_list.html", billing=config, months=months)
+    return render(request, "billing/month_list.html", billing=_config(request), months=months)
 
 
 @get("/billing/month/{month:str}", guards=GUARDS)

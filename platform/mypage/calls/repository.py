@@ -268,7 +268,11 @@ async def _fetch_tuples(engine, kind: str, sql: str, args: list) -> list:
         # One call on a worker thread (connect, query, fetch, close) rather than aiosqlite's hop per step:
         # the page is read while the event loop formats the previous one.
         return await asyncio.to_thread(_sqlite_fetch, engine.connection_kwargs, sql, args)
-    # PostgreSQL (asyncpg): records unpack like tuples.
+    # PostgreSQL (asyncpg): records unpack like tuples. On the engine's read lane when it can (``db/postgres.py``).
+    read_prepared = getattr(engine, "read_prepared", None)
+    rows = await read_prepared(sql, args) if read_prepared is not None else None
+    if rows is not None:
+        return rows
     if engine.pool is not None:
         async with engine.pool.acquire() as connection:
             return await connection.fetch(sql, *args)

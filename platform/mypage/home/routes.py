@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get
 
 from mypage.addons.service import upsell_for
-from mypage.contracts.repository import CONTRACTS_WITH_SESSION, ContractRepository
+from mypage.contracts.repository import CONTRACTS_WITH_SESSION, ContractRepository, category_counts
 from mypage.contracts.service import tenure
 from mypage.identity.session_auth import customer_of, load_account
 from mypage.notices.repository import NoticeRepository
@@ -30,16 +30,13 @@ async def home(request: Request) -> Response:
     if features.enabled("contracts"):
         read_with_session = joined_page(request.scope, CONTRACTS_WITH_SESSION)
         contracts = repo.contracts_read_with_session(read_with_session) if read_with_session else await repo.contracts()
-    counts: dict[str, int] = {}
-    for contract in contracts:
-        counts[contract.category] = counts.get(contract.category, 0) + 1
     return render(
         request,
         "home.html",
         customer=customer,
         tenure=tenure(customer.customer_since) if customer else "",
         contracts=contracts,
-        category_counts=counts,
+        category_counts=category_counts(contracts),
         notices=await NoticeRepository(tenant).latest(5),
         notice_body=render_body,
         security_upsell=await upsell_for(tenant, account, customer),
