@@ -51,6 +51,13 @@ def test_month_page_rows_format_paging_and_total(app, client_for):
         assert beyond.text.count("<tr>") - 1 == 50 and "3 / 3 ページ" in beyond.text and f"{total:,}円" in beyond.text
     first = client.get("/calls/CAF0000000001/2023-12?page=-2").text
     assert "1 / 3 ページ" in first and "12/01 10:19" in first
+    # the first of repeated values, whoever parses the query (on PostgreSQL the screen is read with the session)
+    for query, shown in (
+        ("page=3&page=1", "3 / 3 ページ"),
+        ("page=%32&lang=ja", "2 / 3 ページ"),
+        ("page=&page=2", "1 / 3 ページ"),
+    ):
+        assert shown in client.get(f"/calls/CAF0000000001/2023-12?{query}").text, query
     november = client.get("/calls/CAF0000000001/2023-11")
     # applied from 2023-12: November is before recording started, and no second application is asked for
     assert "2023年11月分の通話明細はありません。" in november.text
