@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from piccolo.engine.sqlite import SQLiteEngine
 
 from mypage.contracts.repository import plausible_number
-from mypage.db.prepared import PreparedSQL, stored_object
+from mypage.db.prepared import stored_object
 from mypage.records.tables import CallRecord, Contract
 from mypage.tenancy.registry import Tenant
-from mypage.web.page_reads import PageRead, page_columns
+from mypage.web.page_reads import read_alone_and_with_session
 
 _TABLE = CallRecord._meta.tablename
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -88,21 +88,10 @@ _CONTRACT_WITH_SCREEN_SQL = (
     f"SELECT COUNT(*) AS count, COALESCE(SUM(charge), 0) AS charge FROM {_TABLE} WHERE {_CONTRACT_MONTH}"
     ") AS totals WHERE c.tenant = {tenant} AND c.customer = {customer} AND c.number = $3 LIMIT 1"
 )
-_CONTRACT_WITH_SCREEN = PreparedSQL(
+_CONTRACT_WITH_SCREEN, CONTRACT_WITH_SCREEN_WITH_SESSION = read_alone_and_with_session(
     Contract,
-    _CONTRACT_WITH_SCREEN_SQL.format(
-        columns="c.*", tenant="$1", customer="$2", screen='"_screen"', count='"_count"', charge='"_charge"'
-    ),
-)
-CONTRACT_WITH_SCREEN_WITH_SESSION = PageRead(
-    _CONTRACT_WITH_SCREEN_SQL.format(
-        columns=page_columns(Contract, "c"),
-        tenant="{tenant}",
-        customer="{customer}",
-        screen='"page._screen"',
-        count='"page._count"',
-        charge='"page._charge"',
-    ),
+    _CONTRACT_WITH_SCREEN_SQL,
+    ("screen", "count", "charge"),
     lambda params, tenant, query: screen_values(tenant, params["number"], params["month"], query.get("page")),
 )
 """The same, read with the session (``web/page_reads.py``): no row when the number is not one of the customer's

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from mypage.db.prepared import PreparedSelect, PreparedSQL, reads_are_round_trips, stored_object
+from mypage.db.prepared import PreparedSelect, reads_are_round_trips, stored_object
 from mypage.records.tables import (
     BillingGroup,
     Contract,
@@ -21,7 +21,7 @@ from mypage.records.tables import (
     ServiceHistory,
 )
 from mypage.tenancy.registry import Tenant
-from mypage.web.page_reads import PageRead, page_columns
+from mypage.web.page_reads import PageRead, read_alone_and_with_session
 
 OPENING_NOTICE = "opening_notice"
 INVOICE_PDF = "invoice_pdf"
@@ -130,28 +130,17 @@ _DETAIL_SQL = f"""SELECT {{columns}},
   ARRAY(
     SELECT o FROM {ContractOption._meta.tablename} o WHERE o.tenant = {{tenant}} AND o.contract = c.id ORDER BY o.position
   ) AS {{options}},
-  ARRAY(SELECT l FROM {PhoneLine._meta.tablename} l WHERE l.tenant = {{tenant}} AND l.contract = c.id ORDER BY l.id) AS {{lines}},
+  ARRAY(SELECT l FROM {PhoneLine._meta.tablename} l WHERE l.tenant = {{tenant}} AND l.contract = c.id ORDER BY l.id) AS {{phone_lines}},
   ARRAY(
     SELECT d FROM {Document._meta.tablename} d WHERE d.tenant = {{tenant}} AND d.customer = {{customer}} AND d.contract = c.id
     ORDER BY d.issued_on DESC, d.id DESC
   ) AS {{documents}}
 FROM {Contract._meta.tablename} c WHERE c.tenant = {{tenant}} AND c.customer = {{customer}} AND c.number = $3
 LIMIT 1"""
-_DETAIL_IN_ONE = PreparedSQL(
+_DETAIL_IN_ONE, DETAIL_WITH_SESSION = read_alone_and_with_session(
     Contract,
-    _DETAIL_SQL.format(
-        columns="c.*", tenant="$1", customer="$2", options='"_options"', lines='"_phone_lines"', documents='"_documents"'
-    ),
-)
-DETAIL_WITH_SESSION = PageRead(
-    _DETAIL_SQL.format(
-        columns=page_columns(Contract, "c"),
-        tenant="{tenant}",
-        customer="{customer}",
-        options='"page._options"',
-        lines='"page._phone_lines"',
-        documents='"page._documents"',
-    ),
+    _DETAIL_SQL,
+    ("options", "phone_lines", "documents"),
     lambda params, tenant, _query: (
         [params["number"]] if tenant.config.features.enabled("contracts") and plausible_number(params.get("number", "")) else None
     ),

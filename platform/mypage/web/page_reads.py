@@ -48,6 +48,26 @@ def page_columns(table: type[Table], alias: str) -> str:
     return ", ".join(f'{alias}."{column._meta.db_column_name}" AS "page.{column._meta.name}"' for column in table._meta.columns)
 
 
+def read_alone_and_with_session(
+    table: type[Table],
+    sql: str,
+    computed: tuple[str, ...],
+    values: Callable[[dict[str, Any], Any, dict[str, str]], list[Any] | None],
+) -> tuple[PreparedSQL, PageRead]:
+    """A page's read written once, with ``{columns}`` where ``table``'s columns go (the table as ``c``), ``{tenant}``,
+    ``{customer}``, and ``{<name>}`` where each of its ``computed`` columns is named: the statement on its own (its
+    values: the tenant's slug, the customer's id, then the page's own; the columns ``c.*`` and ``"_<name>"``), and
+    the same as a :class:`PageRead` with ``values``."""
+    alone = sql.format(columns="c.*", tenant="$1", customer="$2", **{name: f'"_{name}"' for name in computed})
+    with_session = sql.format(
+        columns=page_columns(table, "c"),
+        tenant="{tenant}",
+        customer="{customer}",
+        **{name: f'"page._{name}"' for name in computed},
+    )
+    return PreparedSQL(table, alone), PageRead(with_session, values)
+
+
 @functools.cache
 def joined_statement(session_read: PreparedSQL, page_read: PageRead) -> PreparedSQL:
     """``session_read`` (its values: the session key, the tenant's slug) with ``page_read`` joined on its
