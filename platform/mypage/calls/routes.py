@@ -66,9 +66,9 @@ async def call_months(request: Request, number: FromPath[str]) -> Response:
 
 
 async def _contract_and_screen(request: Request, number: str, month: str) -> tuple[Contract, Screen | None]:
-    """The customer's contract (else 404) and, when it records ``month``, the screen of it the query asks for. On
-    PostgreSQL one statement reads both (the screen is left unused when the month is not recorded), with the
-    session when the middleware could (``web/page_reads.py``)."""
+    """The customer's contract (else 404, as for a malformed month) and, when it records ``month``, the screen of
+    it the query asks for. On PostgreSQL one statement reads both (the screen is left unused when the month is not
+    recorded), with the session when the middleware could (``web/page_reads.py``)."""
     tenant = tenant_of(request)
     values = screen_values(tenant, number, month, request.query_params.get("page"))
     if values is None:
@@ -84,13 +84,12 @@ async def _contract_and_screen(request: Request, number: str, month: str) -> tup
     contract = await _contract(request, number)
     if not recorded(contract, month):
         return contract, None
-    _number, _month, page_size, offset = values
+    page_size, offset = values[2:]
     return contract, await CallRepository(tenant, contract.id).screen(month, offset // page_size + 1, page_size)
 
 
 @get("/calls/{number:str}/{month:str}", guards=GUARDS, opt={OPT_KEY: CONTRACT_WITH_SCREEN_WITH_SESSION})
 async def call_month(request: Request, number: FromPath[str], month: FromPath[str]) -> Response:
-    month = _month(month)
     tenant = tenant_of(request)
     page_size = tenant.config.features.call_details.page_size
     contract, screen = await _contract_and_screen(request, number, month)

@@ -43,7 +43,7 @@ class PageRead:
     values: Callable[[dict[str, Any], Any, dict[str, str]], list[Any] | None]
 
 
-def page_columns(table: type[Table], alias: str) -> str:
+def _page_columns(table: type[Table], alias: str) -> str:
     """The select list of ``table``'s columns (as ``alias``) named ``"page.<column>"``."""
     return ", ".join(f'{alias}."{column._meta.db_column_name}" AS "page.{column._meta.name}"' for column in table._meta.columns)
 
@@ -60,7 +60,7 @@ def read_alone_and_with_session(
     the same as a :class:`PageRead` with ``values``."""
     alone = sql.format(columns="c.*", tenant="$1", customer="$2", **{name: f'"_{name}"' for name in computed})
     with_session = sql.format(
-        columns=page_columns(table, "c"),
+        columns=_page_columns(table, "c"),
         tenant="{tenant}",
         customer="{customer}",
         **{name: f'"page._{name}"' for name in computed},
